@@ -1,0 +1,5 @@
+import sys
+
+from simlow.cli import main
+
+sys.exit(main())
