@@ -1,0 +1,271 @@
+"""Model shapes: transformer architectures as frozen dataclasses.
+
+A ``ModelSpec`` holds only the shape (no weights): enough to list every weight tensor
+with its size (``weight_tensors``), count parameters, size the KV cache and build the op
+graph. Read from ``workloads/models/*.yaml`` (schema below), a Hugging Face
+``config.json`` or a GGUF header (``simlow.specs.hf``, ``simlow.specs.gguf_header``).
+
+YAML schema (version 1)::
+
+    schema_version: 1
+    name: llama-2-7b                   # equals the file stem
+    title: Llama 2 7B
+    family: llama
+    source: "https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json"
+    params: 6738415616                 # published parameter count (checked by the tests)
+    vocab_size: 32000
+    hidden_size: 4096
+    layers: 32
+    heads: 32
+    kv_heads: 32
+    head_dim: 128                      # optional: hidden_size / heads
+    intermediate_size: 11008
+    ffn: gated                         # gated (gate, up, down) | plain (up, down)
+    max_context: 4096
+    tied_embeddings: false
+    attention_bias: false              # biases on q, k, v
+    attention_out_bias: false
+    mlp_bias: false
+    norm: rms                          # rms (weight only) | layer (weight and bias)
+    norms_per_layer: 2                 # hidden-wide norms per layer (gemma-2: 4)
+    qk_norm: false                     # per-head q/k norms (qwen3)
+    ffn_sub_norm: false                # an intermediate-wide norm before down (bitnet)
+    attn_sub_norm: false               # a hidden-wide norm before o (bitnet)
+    sliding_window: {size: 4096, every: 2}   # optional: window layers; every k-th layer is global
+    attention_sinks: false             # one learned logit per head per layer (gpt-oss)
+    moe:                               # optional
+      experts: 8
+      top_k: 2
+      expert_intermediate_size: 14336
+      shared_experts: 0
+      shared_intermediate_size: 0
+      dense_layers: 0                  # the first N layers use a dense FFN
+      expert_bias: false
+      router_bias: false
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simlow.specs.yamlfile import Reader, load_yaml
+
+SCHEMA_VERSION = 1
+
+
+class TensorClass(enum.Enum):
+    """Which part of the model a weight tensor belongs to (schemes choose formats by it)."""
+
+    EMBEDDING = "embedding"
+    ATTN_Q = "attn_q"
+    ATTN_K = "attn_k"
+    ATTN_V = "attn_v"
+    ATTN_O = "attn_o"
+    FFN_GATE = "ffn_gate"
+    FFN_UP = "ffn_up"
+    FFN_DOWN = "ffn_down"
+    EXPERT_GATE = "expert_gate"
+    EXPERT_UP = "expert_up"
+    EXPERT_DOWN = "expert_down"
+    SHARED_GATE = "shared_gate"
+    SHARED_UP = "shared_up"
+    SHARED_DOWN = "shared_down"
+    ROUTER = "router"
+    NORM = "norm"
+    BIAS = "bias"
+    LM_HEAD = "lm_head"
+
+    @property
+    def group(self) -> str:
+        """The coarser group a scheme may name instead: attention, ffn, experts, ..."""
+        v = self.value
+        if v.startswith("attn_"):
+            return "attention"
+        if v.startswith("expert_"):
+            return "experts"
+        if v.startswith(("ffn_", "shared_")):
+            return "ffn"
+        return v
+
+
+@dataclass(frozen=True)
+class WeightTensor:
+    """``count`` tensors of ``rows x cols`` (rows = output features; blocks run along cols)."""
+
+    name: str
+    cls: TensorClass
+    layer: int | None
+    rows: int
+    cols: int
+    count: int = 1
+
+    @property
+    def params(self) -> int:
+        return self.rows * self.cols * self.count
+
+
+@dataclass(frozen=True)
+class SlidingWindow:
+    size: int
+    every: int = 0          # every k-th layer (k-1, 2k-1, ...) is global; 0: all layers windowed
+
+    def is_windowed(self, layer: int) -> bool:
+        return self.every == 0 or (layer + 1) % self.every != 0
+
+
+@dataclass(frozen=True)
+class MoE:
+    experts: int
+    top_k: int
+    expert_intermediate_size: int
+    shared_experts: int = 0
+    shared_intermediate_size: int = 0
+    dense_layers: int = 0
+    expert_bias: bool = False
+    router_bias: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    title: str
+    family: str
+    vocab_size: int
+    hidden_size: int
+    layers: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    max_context: int
+    ffn: str = "gated"
+    tied_embeddings: bool = False
+    attention_bias: bool = False
+    attention_out_bias: bool = False
+    mlp_bias: bool = False
+    norm: str = "rms"
+    norms_per_layer: int = 2
+    qk_norm: bool = False
+    ffn_sub_norm: bool = False
+    attn_sub_norm: bool = False
+    sliding_window: SlidingWindow | None = None
+    attention_sinks: bool = False
+    moe: MoE | None = None
+    params_published: int | None = None
+    source: str = ""
+    origin: str = field(default="", compare=False)
+
+    # -- derived -------------------------------------------------------------------------
+    @property
+    def q_dim(self) -> int:
+        return self.heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        return self.kv_heads * self.head_dim
+
+    def is_moe_layer(self, layer: int) -> bool:
+        return self.moe is not None and layer >= self.moe.dense_layers
+
+    def attended_tokens(self, layer: int, ctx: int) -> int:
+        """How many past tokens layer ``layer`` attends to (and caches) at context ``ctx``."""
+        sw = self.sliding_window
+        if sw is not None and sw.is_windowed(layer):
+            return min(ctx, sw.size)
+        return ctx
+
+    def weight_tensors(self) -> list[WeightTensor]:
+        """Every weight tensor of the model, in order (see ``simlow.specs.tensors``)."""
+        from simlow.specs.tensors import weight_tensors
+
+        return weight_tensors(self)
+
+    def param_count(self) -> int:
+        return sum(t.params for t in self.weight_tensors())
+
+    def active_param_count(self) -> int:
+        """Parameters touched per token (top-k experts only)."""
+        total = 0
+        for t in self.weight_tensors():
+            if t.cls.group == "experts":
+                total += t.rows * t.cols * self.moe.top_k  # type: ignore[union-attr]
+            else:
+                total += t.params
+        return total
+
+
+def read_model(path: Path | str) -> ModelSpec:
+    """Read and validate one model YAML file."""
+    path = Path(path)
+    r = Reader(load_yaml(path), str(path))
+    version = r.int("schema_version")
+    if version != SCHEMA_VERSION:
+        r.fail(f"schema_version {version} is not supported (this simlow reads {SCHEMA_VERSION})",
+               "schema_version")
+    name = r.str("name")
+    if name != path.stem:
+        r.fail(f"name {name!r} must equal the file name stem {path.stem!r}", "name")
+    hidden = r.int("hidden_size", minimum=1)
+    heads = r.int("heads", minimum=1)
+    spec = ModelSpec(
+        name=name,
+        title=r.str("title"),
+        family=r.str("family"),
+        source=r.str("source"),
+        params_published=r.int("params", default=0, minimum=0) or None,
+        vocab_size=r.int("vocab_size", minimum=1),
+        hidden_size=hidden,
+        layers=r.int("layers", minimum=1),
+        heads=heads,
+        kv_heads=r.int("kv_heads", minimum=1),
+        head_dim=r.int("head_dim", default=hidden // heads, minimum=1),
+        intermediate_size=r.int("intermediate_size", minimum=0),
+        max_context=r.int("max_context", minimum=1),
+        ffn=r.str("ffn", default="gated", choices=("gated", "plain")),
+        tied_embeddings=r.bool("tied_embeddings", default=False),
+        attention_bias=r.bool("attention_bias", default=False),
+        attention_out_bias=r.bool("attention_out_bias", default=False),
+        mlp_bias=r.bool("mlp_bias", default=False),
+        norm=r.str("norm", default="rms", choices=("rms", "layer")),
+        norms_per_layer=r.int("norms_per_layer", default=2, minimum=0),
+        qk_norm=r.bool("qk_norm", default=False),
+        ffn_sub_norm=r.bool("ffn_sub_norm", default=False),
+        attn_sub_norm=r.bool("attn_sub_norm", default=False),
+        sliding_window=_sliding(r.sub("sliding_window", required=False)),
+        attention_sinks=r.bool("attention_sinks", default=False),
+        moe=_moe(r.sub("moe", required=False)),
+        origin=str(path),
+    )
+    r.done()
+    if spec.heads % spec.kv_heads:
+        r.fail(f"heads ({spec.heads}) must be a multiple of kv_heads ({spec.kv_heads})", "kv_heads")
+    if spec.moe and spec.moe.top_k > spec.moe.experts:
+        r.fail("top_k exceeds the number of experts", "moe.top_k")
+    return spec
+
+
+def _sliding(r: Reader | None) -> SlidingWindow | None:
+    if r is None:
+        return None
+    sw = SlidingWindow(size=r.int("size", minimum=1), every=r.int("every", default=0, minimum=0))
+    r.done()
+    return sw
+
+
+def _moe(r: Reader | None) -> MoE | None:
+    if r is None:
+        return None
+    moe = MoE(
+        experts=r.int("experts", minimum=1),
+        top_k=r.int("top_k", minimum=1),
+        expert_intermediate_size=r.int("expert_intermediate_size", minimum=1),
+        shared_experts=r.int("shared_experts", default=0, minimum=0),
+        shared_intermediate_size=r.int("shared_intermediate_size", default=0, minimum=0),
+        dense_layers=r.int("dense_layers", default=0, minimum=0),
+        expert_bias=r.bool("expert_bias", default=False),
+        router_bias=r.bool("router_bias", default=False),
+    )
+    r.done()
+    return moe

@@ -1,0 +1,86 @@
+"""The weight tensors of a model shape, one entry per tensor (experts grouped by count).
+
+Shapes follow the GGUF / PyTorch convention ``rows = output features, cols = input
+features``: quantization blocks run along ``cols``. Norm weights and biases are 1 x n.
+"""
+
+from __future__ import annotations
+
+from simlow.specs.model import ModelSpec, TensorClass as C, WeightTensor
+
+
+def weight_tensors(m: ModelSpec) -> list[WeightTensor]:
+    out = [WeightTensor("token_embd", C.EMBEDDING, None, m.vocab_size, m.hidden_size)]
+    for i in range(m.layers):
+        out += _attention(m, i)
+        out += _ffn(m, i)
+        out += _norms(m, i)
+    out.append(WeightTensor("output_norm", C.NORM, None, 1, m.hidden_size, 2 if m.norm == "layer" else 1))
+    if not m.tied_embeddings:
+        out.append(WeightTensor("output", C.LM_HEAD, None, m.vocab_size, m.hidden_size))
+    return out
+
+
+def _attention(m: ModelSpec, i: int) -> list[WeightTensor]:
+    h, q, kv = m.hidden_size, m.q_dim, m.kv_dim
+    out = [
+        WeightTensor(f"blk.{i}.attn_q", C.ATTN_Q, i, q, h),
+        WeightTensor(f"blk.{i}.attn_k", C.ATTN_K, i, kv, h),
+        WeightTensor(f"blk.{i}.attn_v", C.ATTN_V, i, kv, h),
+        WeightTensor(f"blk.{i}.attn_output", C.ATTN_O, i, h, q),
+    ]
+    if m.attention_bias:
+        out.append(WeightTensor(f"blk.{i}.attn_qkv.bias", C.BIAS, i, 1, q + 2 * kv))
+    if m.attention_out_bias:
+        out.append(WeightTensor(f"blk.{i}.attn_output.bias", C.BIAS, i, 1, h))
+    if m.attention_sinks:
+        out.append(WeightTensor(f"blk.{i}.attn_sinks", C.BIAS, i, 1, m.heads))
+    return out
+
+
+def _ffn(m: ModelSpec, i: int) -> list[WeightTensor]:
+    h = m.hidden_size
+    if not m.is_moe_layer(i):
+        return _dense_ffn(m, i, m.intermediate_size, "ffn", (C.FFN_GATE, C.FFN_UP, C.FFN_DOWN), 1, m.mlp_bias)
+    moe = m.moe
+    assert moe is not None
+    out = [WeightTensor(f"blk.{i}.ffn_gate_inp", C.ROUTER, i, moe.experts, h)]
+    if moe.router_bias:
+        out.append(WeightTensor(f"blk.{i}.ffn_gate_inp.bias", C.BIAS, i, 1, moe.experts))
+    out += _dense_ffn(m, i, moe.expert_intermediate_size, "ffn_{}_exps",
+                      (C.EXPERT_GATE, C.EXPERT_UP, C.EXPERT_DOWN), moe.experts, moe.expert_bias)
+    if moe.shared_experts:
+        width = moe.shared_intermediate_size * moe.shared_experts
+        out += _dense_ffn(m, i, width, "ffn_{}_shexp", (C.SHARED_GATE, C.SHARED_UP, C.SHARED_DOWN), 1, False)
+    return out
+
+
+def _dense_ffn(m: ModelSpec, i: int, width: int, stem: str, classes: tuple[C, C, C], count: int,
+               bias: bool) -> list[WeightTensor]:
+    h = m.hidden_size
+    gate_c, up_c, down_c = classes
+
+    def name(part: str) -> str:
+        return f"blk.{i}." + (stem.format(part) if "{}" in stem else f"{stem}_{part}")
+
+    out = []
+    if m.ffn == "gated":
+        out.append(WeightTensor(name("gate"), gate_c, i, width, h, count))
+    out.append(WeightTensor(name("up"), up_c, i, width, h, count))
+    out.append(WeightTensor(name("down"), down_c, i, h, width, count))
+    if bias:
+        n_in = (2 if m.ffn == "gated" else 1) * width
+        out.append(WeightTensor(name("bias"), C.BIAS, i, 1, (n_in + h) * count))
+    return out
+
+
+def _norms(m: ModelSpec, i: int) -> list[WeightTensor]:
+    per = 2 if m.norm == "layer" else 1
+    width = m.hidden_size * m.norms_per_layer
+    if m.attn_sub_norm:
+        width += m.hidden_size
+    if m.ffn_sub_norm:
+        width += m.moe.expert_intermediate_size if m.is_moe_layer(i) else m.intermediate_size  # type: ignore[union-attr]
+    if m.qk_norm:
+        width += 2 * m.head_dim
+    return [WeightTensor(f"blk.{i}.norms", C.NORM, i, 1, width, per)]
