@@ -1,0 +1,168 @@
+"""Memory footprint and fit: does this model, at this scheme, fit on this device?
+
+``footprint`` adds up three parts, each from the bytes behind it:
+
+- **weights**: every weight tensor at its scheme's storage format (``formats.tensor_bytes``,
+  scales and zero points included), grouped by part of the model;
+- **KV cache**: per layer, 2 x kv_heads x head_dim entries per attended token at the KV
+  format (sliding-window layers cache at most their window), times the batch;
+- **activations / workspace**: a llama.cpp-style compute buffer for one micro-batch
+  (``UBATCH`` tokens of prefill, or the decode batch) with tiled (flash) attention: the
+  residual stream and normed copies, the FFN's gate and up outputs and the output logits in
+  float32. This is an estimate of the runtime's buffers, stated as such.
+
+Capacity is the device's main memory times its usable fraction (the spec sources that
+fraction: a CUDA context reserve, macOS's GPU working-set limit...). Not fitting is an
+answer: ``fits`` is False and ``shortfall_bytes`` says by how much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Mapping
+
+from simlow.errors import SimlowError
+from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
+
+UBATCH = 512          # llama.cpp's default n_ubatch: tokens per prefill micro-batch
+ACT_BYTES = 4         # float32 activations in the compute buffer
+MAX_BATCH = 4096      # largest batch ``fit`` searches
+
+
+@dataclass(frozen=True)
+class Footprint:
+    ctx: int
+    batch: int
+    weights_bytes: Mapping[str, int]
+    kv_cache_bytes: int
+    activation_bytes: int
+    capacity_bytes: float
+    usable_bytes: float
+
+    @property
+    def weight_total_bytes(self) -> int:
+        return sum(self.weights_bytes.values())
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weight_total_bytes + self.kv_cache_bytes + self.activation_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.total_bytes <= self.usable_bytes
+
+    @property
+    def shortfall_bytes(self) -> float:
+        """Bytes missing to fit (0 when it fits)."""
+        return max(0.0, self.total_bytes - self.usable_bytes)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["weights_bytes"] = dict(self.weights_bytes)
+        d.update(weight_total_bytes=self.weight_total_bytes, total_bytes=self.total_bytes,
+                 fits=self.fits, shortfall_bytes=self.shortfall_bytes)
+        return d
+
+
+@dataclass(frozen=True)
+class FitResult:
+    model: str
+    hw: str
+    scheme: str
+    footprint: Footprint
+    max_context: int          # longest context that fits at this batch (0: not even one token)
+    max_batch: int            # largest batch that fits at this context (0: not even one)
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def fits(self) -> bool:
+        return self.footprint.fits
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "hw": self.hw, "scheme": self.scheme,
+                "fits": self.fits, "max_context": self.max_context, "max_batch": self.max_batch,
+                "memory": self.footprint.to_dict(), "notes": list(self.notes)}
+
+
+def weight_bytes(model: ModelSpec, scheme: Scheme) -> dict[str, int]:
+    """Weight bytes by part of the model (embedding, attention, ffn, experts, lm_head...)."""
+    if scheme.kind != "weights":
+        raise SimlowError(f"{scheme.name!r} is a KV-cache scheme; give a weight scheme (and it as --kv-scheme)")
+    parts: dict[str, int] = {}
+    for t in model.weight_tensors():
+        fmt = scheme.weight_format(t.cls, t.layer, model.layers)
+        parts[t.cls.group] = parts.get(t.cls.group, 0) + fmt.tensor_bytes(t.rows, t.cols) * t.count
+    return parts
+
+
+def kv_bytes_per_sequence(model: ModelSpec, scheme: Scheme, ctx: int) -> int:
+    """KV-cache bytes for one sequence of ``ctx`` tokens (keys and values, every layer)."""
+    fmt = scheme.kv_cache
+    total = 0
+    for layer in range(model.layers):
+        tokens = model.attended_tokens(layer, ctx)
+        total += fmt.tensor_bytes(2 * model.kv_heads * tokens, model.head_dim)
+    return total
+
+
+def activation_bytes(model: ModelSpec, ctx: int, batch: int) -> int:
+    """Compute-buffer estimate for one micro-batch (see the module docstring)."""
+    tokens = max(min(ctx * batch, UBATCH), batch)
+    ffn = model.intermediate_size
+    if model.moe is not None:
+        ffn = max(ffn, model.moe.expert_intermediate_size * model.moe.top_k)
+    per_token = 3 * model.hidden_size + 2 * ffn + model.q_dim + 2 * model.kv_dim
+    logits = batch * model.vocab_size
+    return ACT_BYTES * (tokens * per_token + logits)
+
+
+def footprint(model: ModelSpec, hw: HardwareSpec, scheme: Scheme, ctx: int, batch: int = 1) -> Footprint:
+    """Memory needed to run ``model`` at ``scheme`` with ``batch`` sequences of ``ctx`` tokens."""
+    check_workload(model, ctx, batch)
+    mem = hw.main_memory
+    return Footprint(
+        ctx=ctx, batch=batch,
+        weights_bytes=weight_bytes(model, scheme),
+        kv_cache_bytes=batch * kv_bytes_per_sequence(model, scheme, ctx),
+        activation_bytes=activation_bytes(model, ctx, batch),
+        capacity_bytes=mem.capacity_bytes,
+        usable_bytes=mem.usable_bytes,
+    )
+
+
+def check_workload(model: ModelSpec, ctx: int, batch: int) -> None:
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise SimlowError(f"batch must be a whole number >= 1, got {batch!r}")
+    if isinstance(ctx, bool) or not isinstance(ctx, int) or ctx < 1:
+        raise SimlowError(f"context must be a whole number >= 1, got {ctx!r}")
+    if ctx > model.max_context:
+        raise SimlowError(f"context {ctx} exceeds {model.name}'s maximum of {model.max_context} tokens")
+
+
+def _largest(lo: int, hi: int, ok) -> int:
+    """The largest n in [lo, hi] with ok(n), for ok monotone decreasing; lo - 1 if none."""
+    if not ok(lo):
+        return lo - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def fit(model: str | ModelSpec, hw: str | HardwareSpec, scheme: str | Scheme = "q4_0", ctx: int | None = None,
+        batch: int = 1, kv_scheme: str | Scheme | None = None, memory: str | None = None) -> FitResult:
+    """Does it fit? With the longest context and the largest batch that do."""
+    m, h, s = load_model(model), load_hw(hw, memory), load_scheme(scheme)
+    if kv_scheme is not None:
+        s = s.with_kv(load_scheme(kv_scheme))
+    ctx = min(4096, m.max_context) if ctx is None else ctx
+    fp = footprint(m, h, s, ctx, batch)
+    max_ctx = _largest(1, m.max_context, lambda c: footprint(m, h, s, c, batch).fits)
+    max_batch = _largest(1, MAX_BATCH, lambda b: footprint(m, h, s, ctx, b).fits)
+    notes = []
+    if max_batch == MAX_BATCH:
+        notes.append(f"largest batch searched is {MAX_BATCH}")
+    return FitResult(m.name, h.name, s.name, fp, max(max_ctx, 0), max(max_batch, 0), tuple(notes))
