@@ -130,7 +130,7 @@ class HardwareSpec:
     memories: tuple[Memory, ...]
     engines: tuple[Engine, ...]
     links: tuple[Link, ...] = ()
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    sources: Mapping[str, tuple[str, str]] = field(default_factory=dict, compare=False)  # key path -> (value, source)
     origin: str = field(default="", compare=False)
 
     def engine(self, name: str) -> Engine:

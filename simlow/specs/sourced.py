@@ -27,9 +27,9 @@ from simlow.units import Dim
 
 @dataclass
 class SourceBook:
-    """Key path -> source text, filled while a spec is read (then frozen into the spec)."""
+    """Key path -> (value as written, source), filled while a spec is read."""
 
-    entries: dict[str, str] = field(default_factory=dict)
+    entries: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def section_source(self, r: Reader, inherited: str | None) -> str | None:
         """The ``source:`` of mapping ``r``, or the one inherited from above."""
@@ -47,13 +47,15 @@ class SourceBook:
             value = inner.quantity("value", dim)
             source = inner.str("source")
             inner.done()
+            text = str(raw["value"])
         else:
             value = r.quantity(key, dim)
             source = inherited
+            text = str(raw)
         if not source:
             r.fail("has no source: give it inline ({value: ..., source: ...}) or a source: "
                    "in the mapping that holds it", key)
-        self.entries[r.where(key).split(": ", 1)[-1]] = source
+        self.entries[r.where(key).split(": ", 1)[-1]] = (text, source)
         return value
 
     def number(self, r: Reader, key: str, inherited: str | None, default: float | None = None,
@@ -72,5 +74,5 @@ class SourceBook:
             source = inherited
         if not source:
             r.fail("has no source", key)
-        self.entries[r.where(key).split(": ", 1)[-1]] = source
+        self.entries[r.where(key).split(": ", 1)[-1]] = (str(value), source)
         return value
