@@ -1,0 +1,78 @@
+"""Bit-exact datapath models with event counts.
+
+Public face::
+
+    from simlow import datapath
+    y = datapath.matmul(a, b, unit="h100-fp8", fast_accum=True)     # float32, H100 bits
+    y = datapath.matmul(a, b, unit="h100-int8")                     # int32, saturating
+    y, counts = datapath.run("int4_tensor_core", a_codes, w_codes)  # output + event counts
+
+``unit`` is a preset name from ``datapath.UNITS`` or a unit config object
+(``datapath.units``). Every unit takes ``a`` (M, K) and weights (K, N) as plain arrays of
+codes, so it meets ``simlow.quant`` at plain arrays:
+
+=====================  ==============================================================
+unit type              code layout
+=====================  ==============================================================
+IntMacUnit             signed integer codes (any integer dtype), in range for the widths
+FpNarrowAccUnit        e4m3/e5m2: ml_dtypes float8 arrays or uint8 bit patterns
+FpMacUnit              bf16/fp16: ml_dtypes.bfloat16 / np.float16 or uint16 bit patterns
+ShiftAddUnit           int activations; weights ``(sign, exp)``: sign in {-1, 0, 1} and
+                       integer exponent, shape (K, N) for one term or (2, K, N) for two
+TernaryTreeUnit /      int activations; weights in {-1, 0, +1}
+TernaryLutUnit
+=====================  ==============================================================
+
+Counts are ``dict[simlow.events.Event, int]`` (zero counts omitted); the cost model prices
+them. Layering: this package uses NumPy only (no JAX), so 64-bit integer references need
+no global configuration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simlow.datapath import fp8acc, intmac
+from simlow.datapath.registry import UNITS, get_unit
+from simlow.datapath.units import (
+    FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ShiftAddUnit, TernaryLutUnit,
+    TernaryTreeUnit, Truncation, Unit,
+)
+from simlow.errors import SimlowError
+from simlow.events import Event
+
+__all__ = [
+    "UNITS", "FpMacUnit", "FpNarrowAccUnit", "IntMacUnit", "Overflow", "ShiftAddUnit",
+    "TernaryLutUnit", "TernaryTreeUnit", "Truncation", "Unit", "get_unit", "matmul", "run",
+]
+
+_RUNNERS = {
+    IntMacUnit: intmac.run,
+    FpNarrowAccUnit: fp8acc.run,
+}
+
+# Names that pick a preset by an option rather than naming one.
+_FP8_ALIAS = {"h100-fp8": {True: "h100-fp8-fast", False: "h100-fp8-slow"}}
+
+
+def run(unit: str | Unit, a, w, **options) -> tuple[np.ndarray, dict[Event, int]]:
+    """Bit-exact output of ``unit`` on ``a`` and ``w`` (see the module table) and its event counts.
+
+    ``options`` are the unit's run options, e.g. ``a_scale``/``w_scale`` for the integer
+    epilogue.
+    """
+    u = get_unit(unit)
+    return _RUNNERS[type(u)](u, a, w, **options)
+
+
+def matmul(a, b, unit: str | Unit = "h100-fp8", fast_accum: bool | None = None, **options) -> np.ndarray:
+    """The output of ``unit`` alone (``run`` without the counts).
+
+    ``fast_accum`` applies to ``unit="h100-fp8"`` only (default True): True is cuBLASLt's
+    ``use_fast_accum=True`` (never promotes), False promotes to fp32 every 128 of K.
+    """
+    if isinstance(unit, str) and unit in _FP8_ALIAS:
+        unit = _FP8_ALIAS[unit][True if fast_accum is None else bool(fast_accum)]
+    elif fast_accum is not None:
+        raise SimlowError(f"fast_accum applies only to unit='h100-fp8', not {unit!r}")
+    return run(unit, a, b, **options)[0]

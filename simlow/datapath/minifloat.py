@@ -1,0 +1,75 @@
+"""Decoding small float bit patterns into exact integer significands and exponents.
+
+A finite value is ``sign * sig * 2^(exp - man_bits)``: normals have ``sig = 2^man_bits +
+fraction`` and ``exp = field - bias``; subnormals have ``sig = fraction`` and ``exp = emin``
+(``1 - bias``), the input's *unbiased exponent field* as the Hopper model wants it.
+NaN and Inf codes are rejected (the datapath models do not define them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+from simlow.errors import SimlowError
+
+
+@dataclass(frozen=True)
+class MiniFloat:
+    name: str
+    exp_bits: int
+    man_bits: int
+    bias: int
+    dtype: type
+    ieee_special: bool   # all-ones exponent field is Inf/NaN (e5m2, fp16, bf16)
+
+    @property
+    def bits(self) -> int:
+        return 1 + self.exp_bits + self.man_bits
+
+    @property
+    def emin(self) -> int:
+        return 1 - self.bias
+
+
+FORMATS = {
+    "e4m3": MiniFloat("e4m3", 4, 3, 7, ml_dtypes.float8_e4m3fn, False),
+    "e5m2": MiniFloat("e5m2", 5, 2, 15, ml_dtypes.float8_e5m2, True),
+    "bf16": MiniFloat("bf16", 8, 7, 127, ml_dtypes.bfloat16, True),
+    "fp16": MiniFloat("fp16", 5, 10, 15, np.float16, True),
+}
+
+
+def bit_patterns(x, fmt: MiniFloat, what: str) -> np.ndarray:
+    """The raw bit patterns of ``x`` (a ``fmt`` array or unsigned patterns) as int64."""
+    arr = np.asarray(x)
+    utype = np.uint8 if fmt.bits == 8 else np.uint16
+    if arr.dtype == np.dtype(fmt.dtype):
+        arr = arr.view(utype)
+    elif arr.dtype != np.dtype(utype):
+        raise SimlowError(f"{what} must be a {fmt.name} array ({np.dtype(fmt.dtype).name}) or its "
+                          f"{np.dtype(utype).name} bit patterns, got {arr.dtype}")
+    if arr.ndim != 2:
+        raise SimlowError(f"{what} must be 2-D, got shape {arr.shape}")
+    return arr.astype(np.int64)
+
+
+def decode(bits: np.ndarray, fmt: MiniFloat, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sign, sig, exp)`` int64 arrays: sign in {-1, +1}; value = sign*sig*2^(exp-man_bits)."""
+    man_mask = (1 << fmt.man_bits) - 1
+    exp_mask = (1 << fmt.exp_bits) - 1
+    field = (bits >> fmt.man_bits) & exp_mask
+    frac = bits & man_mask
+    if fmt.ieee_special:
+        bad = field == exp_mask
+    else:  # e4m3fn: only S.1111.111 is NaN
+        bad = (field == exp_mask) & (frac == man_mask)
+    if bad.any():
+        raise SimlowError(f"{what} holds NaN or Inf codes, which the datapath models do not define")
+    sign = np.where(bits >> (fmt.bits - 1), -1, 1).astype(np.int64)
+    normal = field > 0
+    sig = np.where(normal, frac + (1 << fmt.man_bits), frac)
+    exp = np.where(normal, field - fmt.bias, fmt.emin)
+    return sign, sig, exp

@@ -1,0 +1,146 @@
+"""FP8 narrow-accumulator tensor core: the H100 bits, and an independent Fraction reference."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from simlow import datapath as dp
+from simlow.datapath import FpNarrowAccUnit
+from simlow.errors import SimlowError
+from simlow.events import Event, Op
+
+_spec = importlib.util.spec_from_file_location("dp_refs", Path(__file__).with_name("refs.py"))
+refs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(refs)
+
+E4M3 = ml_dtypes.float8_e4m3fn
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_h100_fp8_vectors_every_bit(fast):
+    z = refs.h100_vectors()
+    key = "fast" if fast else "slow"
+    for i in range(int(z["fp8_n"])):
+        a, b = z[f"fp8_{i}_a"], z[f"fp8_{i}_b"]
+        y = dp.matmul(a, b, unit="h100-fp8", fast_accum=fast)
+        assert y.dtype == np.float32
+        assert np.array_equal(y.view(np.uint32), z[f"fp8_{i}_out_{key}"]), f"fp8 case {i} ({key})"
+        # the same through ml_dtypes arrays
+        if i % 9 == 0:
+            y2 = dp.matmul(a.view(E4M3), b.view(E4M3), unit="h100-fp8", fast_accum=fast)
+            assert np.array_equal(y2.view(np.uint32), y.view(np.uint32))
+
+
+def test_vectors_discriminate_fraction_bits():
+    """The recorded bits pin 13 fraction bits: 12 or 14 miss some case."""
+    z = refs.h100_vectors()
+    for bits in (12, 14):
+        unit = FpNarrowAccUnit("x", frac_bits=bits)
+        assert any(not np.array_equal(dp.matmul(z[f"fp8_{i}_a"], z[f"fp8_{i}_b"], unit=unit).view(np.uint32),
+                                      z[f"fp8_{i}_out_fast"]) for i in range(int(z["fp8_n"])))
+
+
+def _exp_field(v: float) -> int:
+    """Unbiased exponent field of a nonzero e4m3 value (-6 for subnormals)."""
+    return max(math.frexp(abs(v))[1] - 1, -6)
+
+
+def _trunc_to(x: Fraction, e: int) -> Fraction:
+    mag = Fraction(math.floor(abs(x) / Fraction(2) ** e)) * Fraction(2) ** e
+    return mag if x >= 0 else -mag
+
+
+def ref_dot(avals, bvals, frac=13, block=32, promote=None) -> np.float32:
+    """Scalar model of notes 6.2 in Fractions, written apart from simlow."""
+    acc, out = Fraction(0), np.float32(0)
+    k = len(avals)
+    for k0 in range(0, k, block):
+        terms = [(Fraction(x) * Fraction(y), _exp_field(x) + _exp_field(y))
+                 for x, y in zip(avals[k0:k0 + block], bvals[k0:k0 + block]) if x != 0 and y != 0]
+        exps = [e for _, e in terms] + ([math.floor(math.log2(abs(acc)))] if acc else [])
+        if exps:
+            g = max(exps) - frac
+            s = sum((_trunc_to(p, g) for p, _ in terms), Fraction(0)) + _trunc_to(acc, g)
+            acc = _trunc_to(s, math.floor(math.log2(abs(s))) - frac) if s else Fraction(0)
+        end = min(k0 + block, k)
+        if promote and (end % promote == 0 or end == k):
+            out = np.float32(out + np.float32(float(acc)))
+            acc = Fraction(0)
+    return out if promote else np.float32(float(acc))
+
+
+@pytest.mark.parametrize("promote", [None, 128])
+def test_random_and_dominant_against_fraction_reference(promote):
+    rng = np.random.default_rng(5)
+    k = 300
+    a = rng.normal(0, 2, (3, k)).astype(np.float32)
+    a[1, 40] = 448.0                                             # one dominant term mid-K
+    a[2] = rng.choice([-1, 1], k) * 2.0 ** rng.integers(-9, 8, k)  # wide exponents, subnormals
+    b = rng.normal(0, 1, (k, 2)).astype(np.float32)
+    a8, b8 = a.astype(E4M3), b.astype(E4M3)
+    unit = FpNarrowAccUnit("t", promote_every=promote)
+    y = dp.matmul(a8, b8, unit=unit)
+    af, bf = a8.astype(np.float64), b8.astype(np.float64)
+    for m in range(3):
+        for n in range(2):
+            r = ref_dot(af[m].tolist(), bf[:, n].tolist(), promote=promote)
+            assert y[m, n].view(np.uint32) == r.view(np.uint32), (m, n)
+
+
+@pytest.mark.parametrize("v,expected", [(4, 0), (7, 0), (-1, 0), (-7, 0), (-8, -8), (-9, -8), (8, 8)])
+def test_small_addend_truncated_toward_zero(v, expected):
+    """Notes 6.2: beside 2^16, an addend |v| < 8 vanishes and -9 becomes -8."""
+    a = np.array([[256.0, v]], dtype=np.float32).astype(E4M3)
+    b = np.array([[256.0], [1.0]], dtype=np.float32).astype(E4M3)
+    assert dp.matmul(a, b, unit="h100-fp8", fast_accum=True)[0, 0] == 65536 + expected
+
+
+@pytest.mark.parametrize("k,kept_fast,kept_slow", [(128, 0, 0), (256, 0, 128), (4096, 0, 3968)])
+def test_promotion_every_128(k, kept_fast, kept_slow):
+    a = np.ones((1, k), dtype=np.float32)
+    a[0, 0] = 256.0
+    b = np.ones((k, 1), dtype=np.float32)
+    b[0, 0] = 256.0
+    a8, b8 = a.astype(E4M3), b.astype(E4M3)
+    assert dp.matmul(a8, b8, unit="h100-fp8", fast_accum=True)[0, 0] == 65536 + kept_fast
+    assert dp.matmul(a8, b8, unit="h100-fp8", fast_accum=False)[0, 0] == 65536 + kept_slow
+
+
+@pytest.mark.parametrize("fmt,dtype", [("e4m3", E4M3), ("e5m2", ml_dtypes.float8_e5m2)])
+def test_every_single_product_is_exact(fmt, dtype):
+    """K=1: one product of at most 8 significant bits passes through unchanged."""
+    codes = np.arange(256, dtype=np.uint8)
+    vals = codes.view(dtype).astype(np.float64)
+    ok = np.isfinite(vals)
+    if fmt == "e5m2":      # keep the exact int64 span bounded: exponents -14..7
+        ok &= np.abs(vals) < 256
+    c = codes[ok]
+    unit = FpNarrowAccUnit("t", a_fmt=fmt, b_fmt=fmt)
+    y = dp.matmul(c[:, None], c[None, :], unit=unit)
+    exact = (vals[ok][:, None] * vals[ok][None, :]).astype(np.float32)
+    assert np.array_equal(y, exact)
+
+
+def test_counts_and_errors():
+    rng = np.random.default_rng(6)
+    a = rng.integers(0, 0x70, (4, 320), dtype=np.uint8)
+    b = rng.integers(0, 0x70, (320, 5), dtype=np.uint8)
+    _, fast = dp.run("h100-fp8-fast", a, b)
+    _, slow = dp.run("h100-fp8-slow", a, b)
+    assert fast[Event(Op.FP_MUL, fmt="e4m3")] == 4 * 5 * 320
+    assert Event(Op.FP_ADD, fmt="fp32") not in fast
+    assert slow[Event(Op.FP_ADD, fmt="fp32")] == 4 * 5 * 3        # at 128, 256 and the end (320)
+    assert fast[Event(Op.REG_WRITE, 22)] == 4 * 5 * 10
+    with pytest.raises(SimlowError, match="NaN"):
+        dp.matmul(np.full((1, 1), 0x7F, np.uint8), np.ones((1, 1), np.uint8))
+    with pytest.raises(SimlowError, match="bit patterns"):
+        dp.matmul(np.ones((2, 2), np.float32), np.ones((2, 2), np.uint8))
+    with pytest.raises(SimlowError, match="promote_every"):
+        FpNarrowAccUnit("bad", promote_every=100)
