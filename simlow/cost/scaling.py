@@ -1,0 +1,202 @@
+"""Technology-node scaling of the base (45 nm) table: area, energy and delay factors.
+
+Two energy rules, chosen by the caller (``ScalingRule``), because the sources disagree by
+3-6x at 7 nm (cost-data.md 1d, 2b):
+
+``STILLMAKER``
+    Stillmaker & Baas (2017) fits, used the way Accelergy/hwcomponents use them: energy
+    e(V) = e2 V^2 + e1 V + e0 per node (LP45/LP32 rows, HP rows at 20 nm and below),
+    evaluated at the same Vdd (0.8 V) at both nodes; area from the published 45 nm row of
+    the area matrix. Nodes between table rows (28, 22, 12 nm) are interpolated linearly in
+    the node number. Below 7 nm, hwcomponents' rules: area linear in the node number,
+    energy with sqrt(node ratio). 45 -> 7 nm energy: x0.094 (10.6x less).
+``JOUPPI7``
+    The TPUv4i (Jouppi et al. 2021) re-measurement of the Horowitz table: a per-operation
+    45 -> 7 nm energy ratio (0.23 for an INT8 add ... 0.42 for an FP32 add, 2.4-4.3x less).
+    Between 45 and 7 nm the ratio is interpolated as a power law in the node number
+    (r ** (ln(45/n) / ln(45/7)), an assumption: the source gives the two end points only);
+    below 7 nm the hwcomponents sqrt rule continues from the 7 nm value. Primitives with no
+    TPUv4i row (SRAM) fall back to ``STILLMAKER``; the pricing basis says so. Area and
+    delay have no TPUv4i figures and follow the Stillmaker model under both rules.
+
+Delay: the HP rows of the Stillmaker delay fit at 0.8 V down to 7 nm, then linear in the
+node number below 7 nm (hwcomponents ``tech_node_latency``); an FO4 delay at 45 nm
+(assumed, see scaling.yaml) turns factors into picoseconds.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from simlow.cost.primitives import DATA_DIR, JOUPPI_CLASSES
+from simlow.cost.sourced import Sourced, parse_sourced
+from simlow.cost.strictyaml import Ctx, mapping, number, read_yaml, text
+from simlow.errors import SimlowError, unknown_name
+
+SCALING_FILE = DATA_DIR / "scaling.yaml"
+BASE_NODE_NM = 45
+NODES_NM = (45, 28, 16, 7, 5, 4, 3)  # the nodes tables are shown at
+MIN_NODE_NM = 3
+
+
+class ScalingRule(enum.Enum):
+    STILLMAKER = "stillmaker"
+    JOUPPI7 = "jouppi7"
+
+
+def scaling_rule(name: str) -> ScalingRule:
+    """The rule called ``name`` (an edge helper for the CLI and YAML)."""
+    for r in ScalingRule:
+        if r.value == name.lower():
+            return r
+    raise unknown_name("scaling rule", name, [r.value for r in ScalingRule])
+
+
+def parse_node(text_: str | int) -> int:
+    """``"28nm"``, ``"28 nm"``, ``"28"`` or ``28`` -> 28, checked to lie in [3, 45] nm."""
+    raw = str(text_).strip().lower().removesuffix("nm").strip()
+    if not raw.isdigit():
+        raise SimlowError(f"bad technology node {text_!r} (expected e.g. '28nm'; valid 3-45 nm)")
+    return check_node(int(raw))
+
+
+def check_node(node_nm: int) -> int:
+    if not MIN_NODE_NM <= node_nm <= BASE_NODE_NM:
+        raise SimlowError(f"technology node {node_nm} nm out of range (valid: {MIN_NODE_NM}-{BASE_NODE_NM} nm)")
+    return node_nm
+
+
+@dataclass(frozen=True)
+class ScalingData:
+    file: str
+    stillmaker_source: str
+    below7_source: str
+    jouppi_source: str
+    vdd: Sourced
+    area_from_45: tuple[tuple[int, float], ...]               # (node, factor), descending node
+    energy_fit: tuple[tuple[int, tuple[float, ...]], ...]    # (node, (e2, e1, e0))
+    delay_fit: tuple[tuple[int, tuple[float, ...]], ...]     # (node, (a, b, c, d))
+    jouppi: tuple[tuple[str, float, float], ...]             # (class, e45, e7)
+    fo4_45: Sourced
+
+
+@lru_cache(maxsize=8)
+def load_scaling(path: Path = SCALING_FILE) -> ScalingData:
+    ctx = Ctx(str(path))
+    top = mapping(read_yaml(Path(path)), ctx, ("version", "stillmaker", "below_7nm", "jouppi7", "fo4"))
+    if top["version"] != 1:
+        raise ctx.at("version").error(f"unsupported schema version {top['version']!r} (valid: 1)")
+    sc = ctx.at("stillmaker")
+    s = mapping(top["stillmaker"], sc, ("source", "confidence", "vdd_V", "area_from_45", "energy", "delay"))
+    area = tuple((n, number(v, sc.at("area_from_45").at(n), positive=True))
+                 for n, v in _rows(s["area_from_45"], sc.at("area_from_45")))
+    energy = tuple((n, _coeffs(v, sc.at("energy").at(n), ("e2", "e1", "e0")))
+                   for n, v in _rows(s["energy"], sc.at("energy")))
+    delay = tuple((n, _coeffs(v, sc.at("delay").at(n), ("a", "b", "c", "d")))
+                  for n, v in _rows(s["delay"], sc.at("delay")))
+    b7 = mapping(top["below_7nm"], ctx.at("below_7nm"), ("source", "confidence"))
+    jc = ctx.at("jouppi7")
+    j = mapping(top["jouppi7"], jc, ("source", "confidence", "classes"))
+    classes = mapping(j["classes"], jc.at("classes"), (), JOUPPI_CLASSES)
+    jrows = []
+    for name, raw in classes.items():
+        m = mapping(raw, jc.at("classes").at(name), ("e45_pJ", "e7_pJ"))
+        jrows.append((name, number(m["e45_pJ"], jc.at("classes").at(name).at("e45_pJ"), positive=True),
+                      number(m["e7_pJ"], jc.at("classes").at(name).at("e7_pJ"), positive=True)))
+    fo4 = mapping(top["fo4"], ctx.at("fo4"), ("ps_at_45nm",))
+    return ScalingData(str(path), text(s["source"], sc.at("source")), text(b7["source"], ctx.at("below_7nm")),
+                       text(j["source"], jc.at("source")), parse_sourced(s["vdd_V"], sc.at("vdd_V")),
+                       area, energy, delay, tuple(jrows), parse_sourced(fo4["ps_at_45nm"], ctx.at("fo4").at("ps_at_45nm")))
+
+
+def _rows(raw, ctx: Ctx) -> list[tuple[int, object]]:
+    if not isinstance(raw, dict) or BASE_NODE_NM not in raw or 7 not in raw:
+        raise ctx.error("expected a mapping from node (nm) to values, including 45 and 7")
+    for k in raw:
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise ctx.error(f"node keys must be integers (nm), got {k!r}")
+    return sorted(raw.items(), reverse=True)
+
+
+def _coeffs(raw, ctx: Ctx, names: tuple[str, ...]) -> tuple[float, ...]:
+    m = mapping(raw, ctx, ("row",) + names)
+    text(m["row"], ctx.at("row"))
+    return tuple(number(m[n], ctx.at(n)) for n in names)
+
+
+def _interp(rows, node_nm: int, fn) -> float:
+    """fn(row value) at ``node_nm``, linear in the node number between table rows (>= 7 nm)."""
+    for (n_hi, v_hi), (n_lo, v_lo) in zip(rows, rows[1:]):
+        if n_lo <= node_nm <= n_hi:
+            t = (n_hi - node_nm) / (n_hi - n_lo)
+            return (1 - t) * fn(v_hi) + t * fn(v_lo)
+    raise AssertionError(node_nm)  # pragma: no cover - check_node bounds it
+
+
+def area_factor(node_nm: int, data: ScalingData | None = None) -> float:
+    """Area at ``node_nm`` / area at 45 nm (logic; SRAM macros below 5 nm scale less)."""
+    d = data or load_scaling()
+    check_node(node_nm)
+    if node_nm >= 7:
+        return _interp(d.area_from_45, node_nm, lambda v: v)
+    return _interp(d.area_from_45, 7, lambda v: v) * node_nm / 7
+
+
+def _energy_fit(d: ScalingData, node_nm: int) -> float:
+    v = d.vdd.value
+    return _interp(d.energy_fit, node_nm, lambda c: c[0] * v * v + c[1] * v + c[2])
+
+
+def stillmaker_energy_factor(node_nm: int, data: ScalingData | None = None) -> float:
+    d = data or load_scaling()
+    check_node(node_nm)
+    base = _energy_fit(d, BASE_NODE_NM)
+    if node_nm >= 7:
+        return _energy_fit(d, node_nm) / base
+    return _energy_fit(d, 7) / base * math.sqrt(node_nm / 7)
+
+
+def jouppi_energy_factor(node_nm: int, jouppi_class: str, data: ScalingData | None = None) -> float:
+    d = data or load_scaling()
+    check_node(node_nm)
+    rows = {name: e7 / e45 for name, e45, e7 in d.jouppi}
+    if jouppi_class not in rows:
+        raise unknown_name("TPUv4i energy row", jouppi_class, sorted(rows))
+    r = rows[jouppi_class]
+    if node_nm >= 7:
+        return r ** (math.log(BASE_NODE_NM / node_nm) / math.log(BASE_NODE_NM / 7))
+    return r * math.sqrt(node_nm / 7)
+
+
+def energy_factor(node_nm: int, rule: ScalingRule, jouppi_class: str = "",
+                  data: ScalingData | None = None) -> tuple[float, ScalingRule]:
+    """(energy at node / energy at 45 nm, the rule actually applied).
+
+    Under ``JOUPPI7`` a primitive without a TPUv4i row (empty ``jouppi_class``) falls back to
+    ``STILLMAKER``; the returned rule says which one was used.
+    """
+    if rule is ScalingRule.JOUPPI7 and jouppi_class:
+        return jouppi_energy_factor(node_nm, jouppi_class, data), ScalingRule.JOUPPI7
+    return stillmaker_energy_factor(node_nm, data), ScalingRule.STILLMAKER
+
+
+def delay_factor(node_nm: int, data: ScalingData | None = None) -> float:
+    """Gate delay at ``node_nm`` / gate delay at 45 nm."""
+    d = data or load_scaling()
+    check_node(node_nm)
+    v = d.vdd.value
+    fit = lambda c: ((c[0] * v + c[1]) * v + c[2]) * v + c[3]  # noqa: E731
+    base = _interp(d.delay_fit, BASE_NODE_NM, fit)
+    if node_nm >= 7:
+        return _interp(d.delay_fit, node_nm, fit) / base
+    return _interp(d.delay_fit, 7, fit) / base * node_nm / 7
+
+
+def fo4_ps(node_nm: int, data: ScalingData | None = None) -> float:
+    """FO4 inverter delay at ``node_nm`` in picoseconds (assumed 45 nm value x delay factor)."""
+    d = data or load_scaling()
+    return d.fo4_45.value * delay_factor(node_nm, d)
