@@ -13,6 +13,8 @@ YAML schema (version 1)::
     family: llama
     source: "https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json"
     params: 6738415616                 # published parameter count (checked by the tests)
+    params_rounding: 0                 # optional: the published count is rounded to this step
+                                       # (2.41 B -> 10000000); 0 = exact
     vocab_size: 32000
     hidden_size: 4096
     layers: 32
@@ -33,6 +35,7 @@ YAML schema (version 1)::
     attn_sub_norm: false               # a hidden-wide norm before o (bitnet)
     sliding_window: {size: 4096, every: 2}   # optional: window layers; every k-th layer is global
     attention_sinks: false             # one learned logit per head per layer (gpt-oss)
+    rope_freqs: false                  # a head_dim/2 rope scaling table (llama 3.1+ GGUFs)
     moe:                               # optional
       experts: 8
       top_k: 2
@@ -76,6 +79,7 @@ class TensorClass(enum.Enum):
     NORM = "norm"
     BIAS = "bias"
     LM_HEAD = "lm_head"
+    ROPE = "rope"
 
     @property
     def group(self) -> str:
@@ -152,8 +156,10 @@ class ModelSpec:
     attn_sub_norm: bool = False
     sliding_window: SlidingWindow | None = None
     attention_sinks: bool = False
+    rope_freqs: bool = False
     moe: MoE | None = None
     params_published: int | None = None
+    params_rounding: int = 0
     source: str = ""
     origin: str = field(default="", compare=False)
 
@@ -185,6 +191,12 @@ class ModelSpec:
     def param_count(self) -> int:
         return sum(t.params for t in self.weight_tensors())
 
+    def matches_published(self) -> bool:
+        """Whether ``param_count()`` equals the published count (within its rounding)."""
+        if self.params_published is None:
+            return True
+        return abs(self.param_count() - self.params_published) * 2 <= self.params_rounding
+
     def active_param_count(self) -> int:
         """Parameters touched per token (top-k experts only)."""
         total = 0
@@ -215,6 +227,7 @@ def read_model(path: Path | str) -> ModelSpec:
         family=r.str("family"),
         source=r.str("source"),
         params_published=r.int("params", default=0, minimum=0) or None,
+        params_rounding=r.int("params_rounding", default=0, minimum=0),
         vocab_size=r.int("vocab_size", minimum=1),
         hidden_size=hidden,
         layers=r.int("layers", minimum=1),
@@ -235,6 +248,7 @@ def read_model(path: Path | str) -> ModelSpec:
         attn_sub_norm=r.bool("attn_sub_norm", default=False),
         sliding_window=_sliding(r.sub("sliding_window", required=False)),
         attention_sinks=r.bool("attention_sinks", default=False),
+        rope_freqs=r.bool("rope_freqs", default=False),
         moe=_moe(r.sub("moe", required=False)),
         origin=str(path),
     )

@@ -45,7 +45,7 @@ from simlow.specs.yamlfile import Reader, load_yaml
 SCHEMA_VERSION = 1
 _GROUPS = ("default", "attention", "ffn", "experts")
 _WEIGHT_KEYS = _GROUPS + tuple(c.value for c in TensorClass)
-_ALWAYS_F32 = (TensorClass.NORM, TensorClass.BIAS, TensorClass.ROUTER)
+_ALWAYS_F32 = (TensorClass.NORM, TensorClass.BIAS, TensorClass.ROUTER, TensorClass.ROPE)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from simlow.specs.model import ModelSpec, TensorClass as C, WeightTensor
 
 def weight_tensors(m: ModelSpec) -> list[WeightTensor]:
     out = [WeightTensor("token_embd", C.EMBEDDING, None, m.vocab_size, m.hidden_size)]
+    if m.rope_freqs:
+        out.append(WeightTensor("rope_freqs", C.ROPE, None, 1, m.head_dim // 2))
     for i in range(m.layers):
         out += _attention(m, i)
         out += _ffn(m, i)

@@ -1,0 +1,60 @@
+"""Model shapes: every shipped model loads and reproduces its published parameter count."""
+
+import pytest
+
+from simlow.specs import load_model, names
+from simlow.specs.model import TensorClass
+
+REQUIRED = ("llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "mistral-7b",
+            "mixtral-8x7b", "qwen3-30b-a3b", "qwen3-235b-a22b", "gemma-2-9b", "gpt-oss-20b",
+            "gpt-oss-120b", "bitnet-b1.58-2b4t")
+
+
+def test_required_models_are_shipped():
+    assert set(REQUIRED) <= set(names("model"))
+
+
+@pytest.mark.parametrize("name", names("model"))
+def test_param_count_matches_published(name):
+    m = load_model(name)
+    assert m.params_published, f"{name} has no published parameter count"
+    assert m.matches_published(), (name, m.param_count(), m.params_published, m.params_rounding)
+
+
+@pytest.mark.parametrize("name,exact", [
+    ("llama-2-7b", 6_738_415_616),          # model_facts.csv, llama-bench model_n_params
+    ("llama-3.1-8b", 8_030_261_312),         # strix_halo_lhl_llmbench.csv n_params
+    ("llama-3.3-70b", 70_553_706_560),
+    ("qwen3-30b-a3b", 30_532_122_624),
+    ("qwen3-235b-a22b", 235_093_634_560),
+    ("qwen3-32b", 32_762_123_264),
+    ("gemma-3-27b", 27_009_346_304),
+    ("gpt-oss-20b", 20_914_757_184),
+    ("gpt-oss-120b", 116_829_156_672),
+    ("mistral-small-3.1-24b", 23_572_403_200),
+])
+def test_exact_counts_from_validation_csvs(name, exact):
+    assert load_model(name).param_count() == exact
+
+
+@pytest.mark.parametrize("name,active_b", [
+    ("mixtral-8x7b", 12.9),      # Mistral AI: 12.9B active
+    ("qwen3-30b-a3b", 3.3),      # model_facts.csv: 3.3 billion active
+    ("qwen3-235b-a22b", 22.0),   # Qwen3 model card: 22B activated
+])
+def test_active_params_match_published_rounding(name, active_b):
+    assert round(load_model(name).active_param_count() / 1e9, 1) == pytest.approx(active_b, abs=0.2)
+
+
+def test_architecture_details():
+    g = load_model("gemma-2-9b")
+    assert g.attended_tokens(0, 8192) == 4096 and g.attended_tokens(1, 8192) == 8192
+    assert not any(t.cls is TensorClass.LM_HEAD for t in g.weight_tensors())
+    o = load_model("gpt-oss-20b")
+    assert o.attended_tokens(0, 1000) == 128 and o.attended_tokens(1, 1000) == 1000
+    sinks = [t for t in o.weight_tensors() if t.name.endswith("attn_sinks")]
+    assert len(sinks) == 24 and sinks[0].cols == 64
+    q = load_model("qwen3-30b-a3b")
+    assert q.kv_dim == 512 and q.q_dim == 4096          # head_dim 128 != hidden / heads
+    assert [t for t in q.weight_tensors() if t.cls is TensorClass.ROPE] == []
+    assert [t.cols for t in load_model("llama-3.1-8b").weight_tensors() if t.cls is TensorClass.ROPE] == [64]
