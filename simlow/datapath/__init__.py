@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simlow.datapath import fp8acc, intmac
+from simlow.datapath import fp8acc, intmac, shiftadd
 from simlow.datapath.registry import UNITS, get_unit
 from simlow.datapath.units import (
     FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ShiftAddUnit, TernaryLutUnit,
@@ -49,6 +49,7 @@ __all__ = [
 _RUNNERS = {
     IntMacUnit: intmac.run,
     FpNarrowAccUnit: fp8acc.run,
+    ShiftAddUnit: shiftadd.run,
 }
 
 # Names that pick a preset by an option rather than naming one.

@@ -112,7 +112,7 @@ class ShiftAddUnit:
     @property
     def shift_range(self) -> int:
         """Largest shift distance the barrel shifter must provide, in places."""
-        return max(self.exp_max, 0) + self.frac_bits + max(-self.exp_min - self.frac_bits, 0)
+        return max(abs(self.exp_min + self.frac_bits), abs(self.exp_max + self.frac_bits))
 
 
 @dataclass(frozen=True)
