@@ -346,13 +346,21 @@ def templates(m: ModelSpec, s: Scheme) -> tuple[tuple[OpTemplate, ...], tuple[in
         for t in _layer_templates(m, s, layers[0]):
             out.append(_replace(t, name=f"layers{g}.{t.name}", repeat=len(layers), layers=tuple(layers)))
     out.append(_vector("output_norm", m.hidden_size, act, 5.0, 2, per="seqs",
-                       weight_bytes=s.weight_format(C.NORM, None, m.layers).tensor_bytes(1, m.hidden_size)
-                       * (2 if m.norm == "layer" else 1)))
+                       weight_bytes=_global_small_bytes(m, s)))
     head_cls = C.EMBEDDING if m.tied_embeddings else C.LM_HEAD
     out.append(_matmul("lm_head", m.vocab_size, m.hidden_size, s.weight_format(head_cls, None, m.layers),
                        s.compute, act, per="seqs",
                        tensors=("token_embd" if m.tied_embeddings else "output",)))
     return tuple(out), sequence
+
+
+def _global_small_bytes(m: ModelSpec, s: Scheme) -> int:
+    """The output norm and the rope frequency table (if any): small tensors used once per
+    step outside the layers, counted on the ``output_norm`` op."""
+    n = s.weight_format(C.NORM, None, m.layers).tensor_bytes(1, m.hidden_size) * (2 if m.norm == "layer" else 1)
+    if m.rope_freqs:
+        n += s.weight_format(C.ROPE, None, m.layers).tensor_bytes(1, m.head_dim // 2)
+    return n
 
 
 def _replace(t: OpTemplate, **kw) -> OpTemplate:

@@ -119,3 +119,20 @@ def test_routing_distinct_experts():
     assert parse_routing("zipf:1.5") == Zipf(1.5)
     with pytest.raises(SimlowError):
         parse_routing("lognormal")
+
+
+@pytest.mark.parametrize("name", ["llama-3.1-8b", "gemma-2-9b", "qwen3-30b-a3b", "gpt-oss-20b", "mixtral-8x7b",
+                                  "bitnet-b1.58-2b4t", "qwen2.5-coder-7b"])
+def test_every_weight_byte_belongs_to_one_op(name):
+    """With every expert touched (a huge batch) a step reads each weight tensor exactly once,
+    except the embedding table (T rows gathered) and, for tied embeddings, the table again
+    as lm_head."""
+    m, s = load_model(name), load_scheme("q4_0")
+    B = 1 if m.moe is None else 100_000
+    g = build_graph(m, s, Phase(B, 1, 0))
+    emb = s.weight_format(TensorClass.EMBEDDING, None, m.layers)
+    table = emb.tensor_bytes(m.vocab_size, m.hidden_size)
+    expect = _weight_bytes(m, s) - table + B * emb.tensor_bytes(1, m.hidden_size)
+    if m.tied_embeddings:
+        expect += table
+    assert g.total("weight_read") == pytest.approx(expect, rel=1e-9)
