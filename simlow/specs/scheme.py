@@ -17,15 +17,27 @@ YAML schema (version 1)::
     weights:                         # class, group (attention, ffn, experts) or default
       default: q4_k
       lm_head: q6_k
-    overrides:
+    overrides:                       # the first override that matches wins
+      - {tensors: [attn_v, attn_k], when: {experts: 8}, format: q8_0}
       - {tensors: [attn_v, ffn_down], layers: more_bits, format: q6_k}
+    tied_embedding: lm_head          # optional: a tied embedding takes the lm_head format
+                                     # (llama.cpp) instead of the embedding one (default)
+    gguf_fallback: true              # optional: llama.cpp's fallback when a row is not a
+                                     # whole number of blocks (Q4_K -> Q5_0, ...)
     activations: fp16
     kv_cache: f16
     compute: int8                    # optional; default: the activations' format
 
 Layer selectors: ``all``, ``more_bits`` (llama.cpp ``use_more_bits``: the first and last
-eighth of the layers and every third layer between), ``first:N``, ``last:N``, or a list of
-layer indices. Formats are names from ``simlow.formats``.
+eighth of the layers and every third layer between), ``first:N``, ``last:N``,
+``first_frac:N`` (layers below ``n_layers // N``, llama.cpp's ``i_layer < n_layer/16``), or a
+list of layer indices. ``when`` conditions on the model (all must hold): ``experts: N``
+(exactly N routed experts, llama.cpp ``n_expert == 8``), ``min_gqa: N`` (heads / kv_heads at
+least N), ``layers: N`` (exactly N layers; llama.cpp calls an 80-layer llama ``LLM_TYPE_70B``).
+Formats are names from ``simlow.formats``.
+
+``Scheme.tensor_format(model, tensor)`` applies all of this to one weight tensor;
+``weight_bytes(model, scheme)`` sums a model's weights exactly, as a GGUF's tensor data.
 """
 
 from __future__ import annotations
@@ -39,7 +51,7 @@ from simlow import formats
 from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
 from simlow.specs.hardware import COMPUTE_FORMATS
-from simlow.specs.model import TensorClass
+from simlow.specs.model import ModelSpec, TensorClass, WeightTensor
 from simlow.specs.yamlfile import Reader, load_yaml
 
 SCHEMA_VERSION = 1
@@ -67,9 +79,30 @@ class LayerSelector:
             return layer < int(arg)
         if kind == "last":
             return layer >= n_layers - int(arg)
+        if kind == "first_frac":
+            return layer < n_layers // int(arg)
         if kind == "list":
             return str(layer) in arg.split(",")
         raise AssertionError(self.text)  # validated at load
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition on the model shape (``when:`` of an override); None = any."""
+
+    experts: int | None = None
+    min_gqa: int | None = None
+    layers: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.experts is None and self.min_gqa is None and self.layers is None
+
+    def holds(self, model: ModelSpec) -> bool:
+        n_expert = model.moe.experts if model.moe else 0
+        return ((self.experts is None or n_expert == self.experts)
+                and (self.min_gqa is None or model.heads // model.kv_heads >= self.min_gqa)
+                and (self.layers is None or model.layers == self.layers))
 
 
 @dataclass(frozen=True)
@@ -77,6 +110,22 @@ class Override:
     tensors: tuple[TensorClass, ...]
     layers: LayerSelector
     format: StorageFormat
+    when: Condition = Condition()
+
+    def applies(self, cls: TensorClass, layer: int | None, n_layers: int, model: ModelSpec | None) -> bool:
+        if cls not in self.tensors:
+            return False
+        if not self.when.empty and (model is None or not self.when.holds(model)):
+            return False
+        return self.layers.text == "all" or self.layers.selects(layer, n_layers)
+
+
+# llama.cpp tensor_type_fallback (src/llama-quant.cpp): a row that is not a whole number of
+# blocks of the target type falls back to a 32-block type, then to F16.
+_FALLBACK = {"q2_k": "q4_0", "q3_k": "q4_0", "tq1_0": "q4_0", "tq2_0": "q4_0", "q4_k": "q5_0",
+             "q5_k": "q5_1", "q6_k": "q8_0", "iq4_xs": "iq4_nl", "iq3_s": "iq4_nl",
+             "iq3_xxs": "iq4_nl", "iq2_s": "iq4_nl", "iq2_xs": "iq4_nl", "iq2_xxs": "iq4_nl",
+             "iq1_s": "iq4_nl", "iq1_m": "iq4_nl"}
 
 
 @dataclass(frozen=True)
@@ -91,11 +140,18 @@ class Scheme:
     compute: str
     source: str = ""
     origin: str = field(default="", compare=False)
+    tied_embedding: str = "embedding"         # or "lm_head"
+    gguf_fallback: bool = False
 
-    def weight_format(self, cls: TensorClass, layer: int | None, n_layers: int) -> StorageFormat:
-        """The storage format of a tensor of class ``cls`` in layer ``layer``."""
+    def weight_format(self, cls: TensorClass, layer: int | None, n_layers: int,
+                      model: ModelSpec | None = None) -> StorageFormat:
+        """The storage format of a tensor of class ``cls`` in layer ``layer``.
+
+        Overrides with a ``when:`` condition apply only when ``model`` is given; prefer
+        ``tensor_format``, which also applies the tied-embedding and fallback rules.
+        """
         for o in self.overrides:
-            if cls in o.tensors and o.layers.selects(layer, n_layers):
+            if o.applies(cls, layer, n_layers, model):
                 return o.format
         for key in (cls.value, cls.group):
             if key in self.weights:
@@ -104,6 +160,19 @@ class Scheme:
             return formats.get("f32")
         return self.weights["default"]
 
+    def tensor_format(self, model: ModelSpec, t: WeightTensor) -> StorageFormat:
+        """The storage format of weight tensor ``t`` of ``model``, every rule applied."""
+        cls = t.cls
+        if cls is TensorClass.EMBEDDING and model.tied_embeddings and self.tied_embedding == "lm_head":
+            cls = TensorClass.LM_HEAD
+        fmt = self.weight_format(cls, t.layer, model.layers, model)
+        if not self.gguf_fallback or t.cols % fmt.block == 0:
+            return fmt
+        if cls is TensorClass.LM_HEAD:  # llama.cpp: output tensor -> Q8_0 when nx % qk_k != 0
+            return formats.get("q8_0")
+        fallback = formats.get(_FALLBACK.get(fmt.name, "f16"))
+        return fallback if t.cols % fallback.block == 0 else formats.get("f16")
+
     def with_kv(self, kv: "Scheme") -> "Scheme":
         """This weight scheme with the KV cache format of the kv scheme ``kv``."""
         if kv.kind != "kv":
@@ -111,6 +180,20 @@ class Scheme:
         from dataclasses import replace
 
         return replace(self, name=f"{self.name}+{kv.name}", kv_cache=kv.kv_cache)
+
+
+def tensor_formats(model: ModelSpec, scheme: Scheme) -> list[tuple[WeightTensor, StorageFormat, int]]:
+    """Each weight tensor of ``model`` with its format under ``scheme`` and its exact bytes."""
+    out = []
+    for t in model.weight_tensors():
+        fmt = scheme.tensor_format(model, t)
+        out.append((t, fmt, fmt.tensor_bytes(t.rows, t.cols) * t.count))
+    return out
+
+
+def weight_bytes(model: ModelSpec, scheme: Scheme) -> int:
+    """Exact bytes of all of ``model``'s weights under ``scheme`` (a GGUF's tensor data)."""
+    return sum(b for _, _, b in tensor_formats(model, scheme))
 
 
 def read_scheme(path: Path | str) -> Scheme:
@@ -149,6 +232,8 @@ def read_scheme(path: Path | str) -> Scheme:
         kv_cache=_format(r, "kv_cache"),
         compute=r.str("compute", default=activations, choices=COMPUTE_FORMATS),
         origin=str(path),
+        tied_embedding=r.str("tied_embedding", default="embedding", choices=("embedding", "lm_head")),
+        gguf_fallback=r.bool("gguf_fallback", default=False),
     )
     r.done()
     return scheme
@@ -178,9 +263,23 @@ def _override(r: Reader) -> Override:
     else:
         text = r.str("layers", default="all")
         kind, _, arg = text.partition(":")
-        if kind not in ("all", "more_bits", "first", "last") or (kind in ("first", "last") and not arg.isdigit()):
-            r.fail(f"{text!r} is not a layer selector (all, more_bits, first:N, last:N, or a list)", "layers")
+        with_arg = ("first", "last", "first_frac")
+        if kind not in ("all", "more_bits") + with_arg or (kind in with_arg and not (arg.isdigit() and int(arg) > 0)):
+            r.fail(f"{text!r} is not a layer selector (all, more_bits, first:N, last:N, first_frac:N, "
+                   "or a list)", "layers")
         selector = LayerSelector(text)
-    o = Override(tuple(classes), selector, _format(r, "format"))
+    o = Override(tuple(classes), selector, _format(r, "format"), _condition(r.sub("when", required=False)))
     r.done()
     return o
+
+
+def _condition(r: Reader | None) -> Condition:
+    if r is None:
+        return Condition()
+    c = Condition(experts=r.int("experts", default=0, minimum=0) or None,
+                  min_gqa=r.int("min_gqa", default=0, minimum=0) or None,
+                  layers=r.int("layers", default=0, minimum=0) or None)
+    r.done()
+    if c.empty:
+        r.fail("needs at least one of experts, min_gqa, layers")
+    return c
