@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simlow.datapath import fp8acc, intmac, shiftadd
+from simlow.datapath import fp8acc, intmac, shiftadd, ternary_lut, ternary_tree
 from simlow.datapath.registry import UNITS, get_unit
 from simlow.datapath.units import (
     FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ShiftAddUnit, TernaryLutUnit,
@@ -50,6 +50,8 @@ _RUNNERS = {
     IntMacUnit: intmac.run,
     FpNarrowAccUnit: fp8acc.run,
     ShiftAddUnit: shiftadd.run,
+    TernaryTreeUnit: ternary_tree.run_tree,
+    TernaryLutUnit: ternary_lut.run_lut,
 }
 
 # Names that pick a preset by an option rather than naming one.
