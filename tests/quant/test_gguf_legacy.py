@@ -1,0 +1,63 @@
+"""Q4_0, Q4_1, Q5_0, Q5_1, Q8_0: bytes equal to gguf-py's numpy quantizers, and dequantize
+equal to gguf's on the same bytes and on random bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gguf.constants import GGMLQuantizationType as T
+from gguf.quants import dequantize as gguf_dequantize
+from gguf.quants import quantize as gguf_quantize
+
+from simlow.errors import SimlowError
+from simlow.quant import from_bytes, quantize
+
+from .conftest import gguf_test_tensors, same_floats
+
+LEGACY = ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0"]
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_bytes_equal_gguf(name):
+    qtype = T[name.upper()]
+    rng = np.random.default_rng(3)
+    for x in gguf_test_tensors(rng) + gguf_test_tensors(rng):
+        ref = gguf_quantize(x, qtype)
+        q = quantize(x, name)
+        assert q.to_bytes() == ref.tobytes()
+        assert same_floats(q.dequantize(), gguf_dequantize(ref, qtype))
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_dequantize_random_bytes(name):
+    qtype = T[name.upper()]
+    rng = np.random.default_rng(4)
+    q0 = quantize(np.zeros((1, 32), np.float32), name)
+    type_size = len(q0.to_bytes())
+    raw = rng.integers(0, 256, (16, 8 * type_size), dtype=np.uint8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = gguf_dequantize(raw, qtype)
+    q = from_bytes(raw.tobytes(), name, (16, 256))
+    assert same_floats(q.dequantize(), ref)
+    assert q.to_bytes() == raw.tobytes()
+
+
+def test_code_layout_documented():
+    x = np.arange(32, dtype=np.float32) - 16.0   # max |x| = -16 at index 0
+    q = quantize(x[None], "q4_0")
+    assert q.codes.dtype == np.int8
+    assert int(q.codes.min()) >= -8 and int(q.codes.max()) <= 7
+    assert float(q.scales[0, 0]) == 2.0          # d = max / -8 = -16 / -8
+    q8 = quantize(np.array([[0.5] + [127.0] + [0.0] * 30], np.float32), "q8_0")
+    assert int(q8.codes[0, 0]) == 1              # 0.5 / 1 -> 1: ties away from zero
+
+
+def test_bad_shapes_are_errors():
+    with pytest.raises(SimlowError, match="multiple of the block"):
+        quantize(np.zeros((2, 30), np.float32), "q4_0")
+    with pytest.raises(SimlowError, match="NaN or inf"):
+        quantize(np.full((1, 32), np.nan, np.float32), "q8_0")
+    with pytest.raises(SimlowError, match="bytes do not hold"):
+        from_bytes(b"\x00" * 17, "q4_0", (1, 32))
+    with pytest.raises(SimlowError, match="unknown quant format"):
+        quantize(np.zeros((1, 32), np.float32), "q4_00")
