@@ -180,3 +180,20 @@ def rows_to_csv(rows: list[dict]) -> str:
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
+
+
+def event_area_um2(tech: Tech, event: Event) -> Estimate:
+    """Area of the hardware that performs one ``event`` (same mapping as the energy)."""
+    if event.op in EVENT_PRIMITIVE:
+        return area_um2(tech, EVENT_PRIMITIVE[event.op], event_shape(event))
+    if event.op is Op.FP_FMA:
+        mul = area_um2(tech, "fp_mul", Shape(fmt=event.fmt))
+        add = area_um2(tech, "fp_add", Shape(fmt=event.fmt))
+        return Estimate(mul.value + add.value, f"fp_mul + fp_add {event.fmt}",
+                        weakest([mul.confidence, add.confidence, Confidence.D]), mul.sources + add.sources)
+    if event.op is Op.LUT_READ:
+        bits = event.width * max(event.width2 - 1, 0)
+        mux = area_um2(tech, "mux", Shape(width=bits))
+        return Estimate(mux.value, f"read mux tree of {bits} 2:1 mux bits", weakest([mux.confidence, Confidence.D]),
+                        mux.sources)
+    return Estimate(0.0, "bookkeeping event: no hardware", Confidence.A, ())
