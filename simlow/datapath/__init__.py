@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simlow.datapath import fp8acc, intmac, shiftadd, ternary_lut, ternary_tree
+from simlow.datapath import fp8acc, fpmac, intmac, shiftadd, ternary_lut, ternary_tree
 from simlow.datapath.registry import UNITS, get_unit
 from simlow.datapath.units import (
     FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ShiftAddUnit, TernaryLutUnit,
@@ -49,6 +49,7 @@ __all__ = [
 _RUNNERS = {
     IntMacUnit: intmac.run,
     FpNarrowAccUnit: fp8acc.run,
+    FpMacUnit: fpmac.run,
     ShiftAddUnit: shiftadd.run,
     TernaryTreeUnit: ternary_tree.run_tree,
     TernaryLutUnit: ternary_lut.run_lut,
