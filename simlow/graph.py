@@ -57,7 +57,7 @@ import networkx as nx
 from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
 from simlow.specs.model import ModelSpec, TensorClass as C
-from simlow.specs.scheme import Scheme
+from simlow.specs.scheme import Scheme, tensor_formats
 
 FEATURES = ("one", "tokens", "seqs", "pairs", "cached", "experts")
 QUANTITIES = ("flops", "weight_read", "kv_read", "kv_write", "act_read", "act_write", "params")
@@ -222,45 +222,49 @@ def _vector(name: str, width: int, act: float, flops_per: float, kernels: int,
                       kernels=kernels)
 
 
-def _layer_templates(m: ModelSpec, s: Scheme, i: int) -> list[OpTemplate]:
+@dataclass(frozen=True)
+class _Tensors:
+    """Every weight tensor of a model with its format under a scheme (all scheme rules
+    applied: overrides, model conditions, tied embeddings, block fallbacks) and its bytes."""
+
+    fmt: Mapping[str, StorageFormat]
+    nbytes: Mapping[str, int]
+    cls: Mapping[str, C]
+    by_layer: Mapping[int | None, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, m: ModelSpec, s: Scheme) -> "_Tensors":
+        fmt, nbytes, klass, by_layer = {}, {}, {}, {}
+        for t, f, n in tensor_formats(m, s):
+            fmt[t.name], nbytes[t.name], klass[t.name] = f, n, t.cls
+            by_layer.setdefault(t.layer, []).append(t.name)
+        return cls(fmt, nbytes, klass, {k: tuple(v) for k, v in by_layer.items()})
+
+    def bytes_of(self, layer: int | None, classes: tuple[C, ...]) -> int:
+        """Bytes of the tensors of ``layer`` (None: outside the layers) of the given classes."""
+        return sum(self.nbytes[n] for n in self.by_layer.get(layer, ()) if self.cls[n] in classes)
+
+
+def _layer_templates(m: ModelSpec, s: Scheme, i: int, tf: _Tensors) -> list[OpTemplate]:
     """The ops of layer ``i`` (names without the layer-group prefix)."""
     act = VALUE_BYTES[s.activations]
-    h, q, kv, n = m.hidden_size, m.q_dim, m.kv_dim, m.layers
-
-    def fmt(cls: C) -> StorageFormat:
-        return s.weight_format(cls, i, n)
-
-    norm_fmt = fmt(C.NORM)
+    h, q, kv = m.hidden_size, m.q_dim, m.kv_dim
     per = 2 if m.norm == "layer" else 1
-    out = [_vector("attn_norm", h, act, 5.0, 3, norm_fmt.tensor_bytes(1, h) * per)]
-    for name, cls, rows in (("attn_q", C.ATTN_Q, q), ("attn_k", C.ATTN_K, kv), ("attn_v", C.ATTN_V, kv)):
-        out.append(_matmul(name, rows, h, fmt(cls), s.compute, act, tensors=(f"blk.{i}.{name}",)))
+    attn_norm = tf.fmt[f"blk.{i}.norms"].tensor_bytes(1, h) * per
+    out = [_vector("attn_norm", h, act, 5.0, 3, attn_norm)]
+    for name, rows in (("attn_q", q), ("attn_k", kv), ("attn_v", kv)):
+        out.append(_matmul(name, rows, h, tf.fmt[f"blk.{i}.{name}"], s.compute, act, tensors=(f"blk.{i}.{name}",)))
     out.append(_vector("rope", q + kv + (2 * m.head_dim if m.qk_norm else 0), act, 6.0, 2))
     out.append(_attention(m, s, i))
     if m.attn_sub_norm:
         out.append(_vector("attn_sub_norm", h, act, 5.0, 2))
-    out.append(_matmul("attn_output", h, q, fmt(C.ATTN_O), s.compute, act, tensors=(f"blk.{i}.attn_output",)))
-    ffn_norm_bytes = _norm_bytes(m, i, norm_fmt) - norm_fmt.tensor_bytes(1, h) * per + _bias_bytes(m, s, i)
-    out.append(_vector("ffn_norm", h, act, 6.0, 3, ffn_norm_bytes))
-    out += _ffn_templates(m, s, i, act)
+    out.append(_matmul("attn_output", h, q, tf.fmt[f"blk.{i}.attn_output"], s.compute, act,
+                       tensors=(f"blk.{i}.attn_output",)))
+    # the rest of the layer's norm weights, and its biases and sinks, are read with ffn_norm
+    rest = tf.bytes_of(i, (C.NORM,)) - attn_norm + tf.bytes_of(i, (C.BIAS,))
+    out.append(_vector("ffn_norm", h, act, 6.0, 3, rest))
+    out += _ffn_templates(m, s, i, act, tf)
     return out
-
-
-def _norm_bytes(m: ModelSpec, i: int, fmt: StorageFormat) -> int:
-    t = [w for w in _layer_tensors(m, i) if w.cls is C.NORM]
-    return sum(fmt.tensor_bytes(w.rows, w.cols) * w.count for w in t)
-
-
-def _bias_bytes(m: ModelSpec, s: Scheme, i: int) -> int:
-    """Bias and sink tensors of layer ``i`` (read with the layer; counted on ffn_norm)."""
-    f = s.weight_format(C.BIAS, i, m.layers)
-    return sum(f.tensor_bytes(w.rows, w.cols) * w.count for w in _layer_tensors(m, i) if w.cls is C.BIAS)
-
-
-def _layer_tensors(m: ModelSpec, i: int):
-    from simlow.specs import tensors as t
-
-    return t._attention(m, i) + t._ffn(m, i) + t._norms(m, i)
 
 
 def _attention(m: ModelSpec, s: Scheme, i: int) -> OpTemplate:
@@ -277,46 +281,46 @@ def _attention(m: ModelSpec, s: Scheme, i: int) -> OpTemplate:
     return OpTemplate("attention", OpClass.ATTENTION, s.activations, coef, kernels=4, window=window)
 
 
-def _ffn_templates(m: ModelSpec, s: Scheme, i: int, act: float) -> list[OpTemplate]:
-    h, n = m.hidden_size, m.layers
+def _ffn_templates(m: ModelSpec, s: Scheme, i: int, act: float, tf: _Tensors) -> list[OpTemplate]:
+    h = m.hidden_size
     if not m.is_moe_layer(i):
-        return _gated("ffn", m, s, i, m.intermediate_size, (C.FFN_GATE, C.FFN_UP, C.FFN_DOWN), act)
+        return _gated("ffn", m, s, i, m.intermediate_size, f"blk.{i}.ffn_{{}}", act, tf)
     moe = m.moe
     assert moe is not None
-    router_fmt = s.weight_format(C.ROUTER, i, n)
-    out = [_matmul("router", moe.experts, h, router_fmt, VECTOR_FORMAT, act, tensors=(f"blk.{i}.ffn_gate_inp",)),
+    router = f"blk.{i}.ffn_gate_inp"
+    out = [_matmul("router", moe.experts, h, tf.fmt[router], VECTOR_FORMAT, act, tensors=(router,)),
            _vector("topk", moe.experts, act, 6.0, 4)]
-    w = moe.expert_intermediate_size
-    classes = (C.EXPERT_GATE, C.EXPERT_UP, C.EXPERT_DOWN)
-    out += _gated("experts", m, s, i, w, classes, act, moe.top_k, "experts")
+    out += _gated("experts", m, s, i, moe.expert_intermediate_size, f"blk.{i}.ffn_{{}}_exps", act, tf,
+                  moe.top_k, "experts")
     if moe.shared_experts:
         width = moe.shared_intermediate_size * moe.shared_experts
-        out += _gated("shared", m, s, i, width, (C.SHARED_GATE, C.SHARED_UP, C.SHARED_DOWN), act)
+        out += _gated("shared", m, s, i, width, f"blk.{i}.ffn_{{}}_shexp", act, tf)
     return out
 
 
-def _gated(stem: str, m: ModelSpec, s: Scheme, i: int, width: int, classes: tuple[C, C, C], act: float,
+def _gated(stem: str, m: ModelSpec, s: Scheme, i: int, width: int, tensor: str, act: float, tf: _Tensors,
            count: int = 1, weight_feature: str = "one") -> list[OpTemplate]:
-    """gate and up (gated FFN) or up alone (plain), the activation function, then down."""
-    h, n = m.hidden_size, m.layers
-    gate_c, up_c, down_c = classes
+    """gate and up (gated FFN) or up alone (plain), the activation function, then down.
+    ``tensor`` is the weight tensor name pattern with ``{}`` for gate / up / down."""
+    h = m.hidden_size
     kw = dict(count=count, weight_feature=weight_feature)
     out = []
-    if m.ffn == "gated":
-        out.append(_matmul(f"{stem}_gate", width, h, s.weight_format(gate_c, i, n), s.compute, act, **kw))
-    out.append(_matmul(f"{stem}_up", width, h, s.weight_format(up_c, i, n), s.compute, act, **kw))
-    act_fn = _vector(f"{stem}_act", width * count, act, 8.0 if m.ffn == "gated" else 6.0,
-                     2 if m.ffn == "gated" else 1)
-    out.append(act_fn)
+    for part in (("gate", "up") if m.ffn == "gated" else ("up",)):
+        name = tensor.format(part)
+        out.append(_matmul(f"{stem}_{part}", width, h, tf.fmt[name], s.compute, act, tensors=(name,), **kw))
+    out.append(_vector(f"{stem}_act", width * count, act, 8.0 if m.ffn == "gated" else 6.0,
+                       2 if m.ffn == "gated" else 1))
     if m.ffn_sub_norm:
         out.append(_vector(f"{stem}_sub_norm", width * count, act, 5.0, 2))
-    out.append(_matmul(f"{stem}_down", h, width, s.weight_format(down_c, i, n), s.compute, act, **kw))
+    name = tensor.format("down")
+    out.append(_matmul(f"{stem}_down", h, width, tf.fmt[name], s.compute, act, tensors=(name,), **kw))
     return out
 
 
-def _signature(m: ModelSpec, s: Scheme, i: int) -> tuple:
+def _signature(m: ModelSpec, tf: _Tensors, i: int) -> tuple:
     """Layers with equal signatures have identical templates."""
-    fmts = tuple(s.weight_format(c, i, m.layers).name for c in C)
+    prefix = f"blk.{i}."
+    fmts = tuple((n[len(prefix):], tf.fmt[n].name) for n in tf.by_layer.get(i, ()))
     sw = m.sliding_window
     return fmts, m.is_moe_layer(i), bool(sw and sw.is_windowed(i))
 
@@ -324,43 +328,35 @@ def _signature(m: ModelSpec, s: Scheme, i: int) -> tuple:
 def templates(m: ModelSpec, s: Scheme) -> tuple[tuple[OpTemplate, ...], tuple[int, ...]]:
     """Every op template of ``m`` under ``s`` in execution order, and the layer sequence.
 
-    Layers are grouped by signature (formats per tensor class, dense or MoE, windowed or
+    Layers are grouped by signature (format per weight tensor, dense or MoE, windowed or
     global); group ``g`` contributes templates named ``layers{g}.<op>`` with ``repeat`` = the
     number of its layers. ``sequence[i]`` is the group layer ``i`` belongs to."""
     if s.kind != "weights":
         raise SimlowError(f"scheme {s.name!r} is a KV-cache scheme; give a weight scheme "
                           f"(and pass it as kv_scheme)")
     act = VALUE_BYTES[s.activations]
+    tf = _Tensors.of(m, s)
     groups: dict[tuple, list[int]] = {}
     for i in range(m.layers):
-        groups.setdefault(_signature(m, s, i), []).append(i)
+        groups.setdefault(_signature(m, tf, i), []).append(i)
     index = {sig: g for g, sig in enumerate(groups)}
-    sequence = tuple(index[_signature(m, s, i)] for i in range(m.layers))
-    emb_fmt = s.weight_format(C.EMBEDDING, None, m.layers)
+    sequence = tuple(index[_signature(m, tf, i)] for i in range(m.layers))
+    emb_fmt = tf.fmt["token_embd"]
     out = [OpTemplate("token_embd", OpClass.GATHER, s.activations,
                       _coef(weight_read={"tokens": float(emb_fmt.tensor_bytes(1, m.hidden_size))},
                             act_write={"tokens": act * m.hidden_size}),
                       weight_format=emb_fmt.name, tensors=("token_embd",))]
     for sig, layers in groups.items():
         g = index[sig]
-        for t in _layer_templates(m, s, layers[0]):
+        for t in _layer_templates(m, s, layers[0], tf):
             out.append(_replace(t, name=f"layers{g}.{t.name}", repeat=len(layers), layers=tuple(layers)))
-    out.append(_vector("output_norm", m.hidden_size, act, 5.0, 2, per="seqs",
-                       weight_bytes=_global_small_bytes(m, s)))
-    head_cls = C.EMBEDDING if m.tied_embeddings else C.LM_HEAD
-    out.append(_matmul("lm_head", m.vocab_size, m.hidden_size, s.weight_format(head_cls, None, m.layers),
-                       s.compute, act, per="seqs",
-                       tensors=("token_embd" if m.tied_embeddings else "output",)))
+    # the output norm and the rope frequency table: small tensors used once per step
+    small = tf.bytes_of(None, (C.NORM, C.ROPE))
+    out.append(_vector("output_norm", m.hidden_size, act, 5.0, 2, per="seqs", weight_bytes=small))
+    head = "token_embd" if m.tied_embeddings else "output"
+    out.append(_matmul("lm_head", m.vocab_size, m.hidden_size, tf.fmt[head], s.compute, act, per="seqs",
+                       tensors=(head,)))
     return tuple(out), sequence
-
-
-def _global_small_bytes(m: ModelSpec, s: Scheme) -> int:
-    """The output norm and the rope frequency table (if any): small tensors used once per
-    step outside the layers, counted on the ``output_norm`` op."""
-    n = s.weight_format(C.NORM, None, m.layers).tensor_bytes(1, m.hidden_size) * (2 if m.norm == "layer" else 1)
-    if m.rope_freqs:
-        n += s.weight_format(C.ROPE, None, m.layers).tensor_bytes(1, m.head_dim // 2)
-    return n
 
 
 def _replace(t: OpTemplate, **kw) -> OpTemplate:

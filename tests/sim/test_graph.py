@@ -13,6 +13,7 @@ from simlow.graph import Phase, build_graph, templates
 from simlow.sim.routing import Trace, Uniform, Zipf, parse_routing
 from simlow.specs import load_model, load_scheme
 from simlow.specs.model import TensorClass
+from simlow.specs.scheme import weight_bytes
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,7 @@ def llama():
 
 
 def _weight_bytes(m, s) -> int:
-    return sum(s.weight_format(t.cls, t.layer, m.layers).tensor_bytes(t.rows, t.cols) * t.count
-               for t in m.weight_tensors())
+    return weight_bytes(m, s)
 
 
 def test_dense_decode_reads_every_weight_once_but_embedding_rows(llama):
@@ -94,7 +94,7 @@ def test_layer_selective_scheme_splits_groups(llama, tmp_path):
     down = [op for op in g.ops if op.name.endswith("ffn_down")]
     assert {op.weight_format for op in down} == {"q4_k", "q6_k"}
     for op in down:
-        assert all(s.weight_format(TensorClass.FFN_DOWN, i, 32).name == op.weight_format for i in op.layers)
+        assert all(s.weight_format(TensorClass.FFN_DOWN, i, 32, m).name == op.weight_format for i in op.layers)
 
 
 def test_bad_phase():
@@ -121,16 +121,17 @@ def test_routing_distinct_experts():
         parse_routing("lognormal")
 
 
+@pytest.mark.parametrize("scheme", ["q4_0", "q4_k_m", "mxfp4_moe"])
 @pytest.mark.parametrize("name", ["llama-3.1-8b", "gemma-2-9b", "qwen3-30b-a3b", "gpt-oss-20b", "mixtral-8x7b",
                                   "bitnet-b1.58-2b4t", "qwen2.5-coder-7b"])
-def test_every_weight_byte_belongs_to_one_op(name):
+def test_every_weight_byte_belongs_to_one_op(name, scheme):
     """With every expert touched (a huge batch) a step reads each weight tensor exactly once,
     except the embedding table (T rows gathered) and, for tied embeddings, the table again
     as lm_head."""
-    m, s = load_model(name), load_scheme("q4_0")
+    m, s = load_model(name), load_scheme(scheme)
     B = 1 if m.moe is None else 100_000
     g = build_graph(m, s, Phase(B, 1, 0))
-    emb = s.weight_format(TensorClass.EMBEDDING, None, m.layers)
+    emb = s.tensor_format(m, m.weight_tensors()[0])
     table = emb.tensor_bytes(m.vocab_size, m.hidden_size)
     expect = _weight_bytes(m, s) - table + B * emb.tensor_bytes(1, m.hidden_size)
     if m.tied_embeddings:

@@ -1,0 +1,115 @@
+"""Analytical roofline over the op graph, vectorized with NumPy.
+
+Per op instance::
+
+    t_compute = flops / (peak_ops[format it runs in] * compute_efficiency[op class])
+    t_memory  = bytes / (bandwidth * bandwidth_efficiency[op class])
+    t_op      = max(t_compute, t_memory) + kernels * kernel_overhead
+
+and a step is ``sum(repeat * t_op) + step_overhead``: ops run one after another (as a
+single-stream inference engine issues them) and each overlaps its own loads with its own
+compute, never with another op's. Every input may be a NumPy array; they broadcast, so a
+whole sweep (or every decode step of a generation) is one evaluation of a few dozen array
+expressions. The DES (``simlow.sim.des``) refines this with shared channels and prefetch;
+it must never come out faster than this bound at the same efficiencies.
+
+``Machine`` holds the resolved rates for one engine under one stack; ``machine(hw, stack)``
+builds it from specs, a sweep builds it from arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from simlow.errors import SimlowError
+from simlow.graph import BYTE_QUANTITIES, OpTemplate, features
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Rates one engine achieves under one stack (scalars or broadcastable arrays).
+
+    ``peak_for(template) -> ops/s`` gives the peak for the format the op runs in (already
+    resolved through the stack's native / dequantize rules); efficiencies are per op class."""
+
+    bandwidth_Bps: object
+    peak_for: Callable[[OpTemplate], object]
+    bandwidth_eff: Mapping[str, float]
+    compute_eff: Mapping[str, float]
+    kernel_overhead_s: object = 0.0
+    step_overhead_s: object = 0.0
+    format_for: Callable[[OpTemplate], str] = field(default=lambda t: t.compute)
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    """Roofline times of one step (arrays broadcast over the inputs).
+
+    ``per_op[i]`` is op ``i``'s time summed over its ``repeat`` instances; ``memory``,
+    ``compute`` and ``overhead`` split the total by what bound each op (an op's time goes
+    wholly to the larger of its compute and memory terms; launch costs to overhead)."""
+
+    total_s: np.ndarray
+    per_op: tuple[np.ndarray, ...]
+    memory_s: np.ndarray
+    compute_s: np.ndarray
+    overhead_s: np.ndarray
+    bytes: np.ndarray
+    flops: np.ndarray
+
+
+def op_terms(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine, weight_bits=None):
+    """(flops, bytes, t_compute, t_memory) of one instance of ``t``.
+
+    ``weight_bits`` (optional, array) re-prices weight bytes at ``params * bits / 8``
+    (scales and padding then count as part of the bits), for sweeps over bits."""
+    flops = t.value("flops", f)
+    nbytes = sum(t.value(q, f) for q in BYTE_QUANTITIES if q != "weight_read")
+    if weight_bits is not None and "params" in t.coef:
+        nbytes = nbytes + t.value("params", f) * np.asarray(weight_bits, dtype=np.float64) / 8.0
+    else:
+        nbytes = nbytes + t.value("weight_read", f)
+    cls = t.op_class.value
+    peak = m.peak_for(t)
+    t_comp = flops / (np.asarray(peak, dtype=np.float64) * m.compute_eff[cls]) if np.any(flops) else 0.0 * flops
+    t_mem = nbytes / (np.asarray(m.bandwidth_Bps, dtype=np.float64) * m.bandwidth_eff[cls])
+    return flops, nbytes, t_comp, t_mem
+
+
+def step(templates: tuple[OpTemplate, ...], m: Machine, batch, tokens, context,
+         distinct_experts=None, weight_bits=None) -> StepTimes:
+    """Roofline time of one forward step (see the module docstring)."""
+    per_op = []
+    total = mem = comp = over = nbytes = nflops = 0.0
+    for t in templates:
+        f = features(t, batch, tokens, context, distinct_experts)
+        fl, by, tc, tm = op_terms(t, f, m, weight_bits)
+        launch = t.kernels * np.asarray(m.kernel_overhead_s, dtype=np.float64)
+        t_op = t.repeat * (np.maximum(tc, tm) + launch)
+        per_op.append(t_op)
+        total = total + t_op
+        mem = mem + t.repeat * np.where(tm >= tc, tm, 0.0)
+        comp = comp + t.repeat * np.where(tm >= tc, 0.0, tc)
+        over = over + t.repeat * launch
+        nbytes = nbytes + t.repeat * by
+        nflops = nflops + t.repeat * fl
+    step_over = np.asarray(m.step_overhead_s, dtype=np.float64)
+    return StepTimes(total + step_over, tuple(per_op), mem, comp, over + step_over, nbytes, nflops)
+
+
+def bound_of(times: StepTimes) -> np.ndarray:
+    """What limits a step: ``memory``, ``compute`` or ``overhead`` (largest share)."""
+    shares = np.stack(np.broadcast_arrays(times.memory_s, times.compute_s, times.overhead_s))
+    return np.array(["memory", "compute", "overhead"])[np.argmax(shares, axis=0)]
+
+
+def decode_steps(templates, m: Machine, batch: int, start: int, gen: int, distinct_experts=None) -> StepTimes:
+    """All ``gen`` decode steps at contexts ``start, start+1, ...`` in one evaluation
+    (arrays of length ``gen``)."""
+    if gen < 1:
+        raise SimlowError(f"decode needs at least 1 generated token, got {gen}")
+    ctx = start + np.arange(gen, dtype=np.float64)
+    return step(templates, m, batch, 1, ctx, distinct_experts)

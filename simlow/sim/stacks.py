@@ -1,0 +1,161 @@
+"""Software stacks: the same silicon runs at different speeds under different engines.
+
+A stack (``workloads/stacks/<name>.yaml``) says, as data, what one inference engine gets out
+of a device: the fraction of peak DRAM bandwidth and of peak compute it achieves per op
+class (``simlow.graph.OpClass``), a fixed cost per kernel launch and per forward step, which
+storage formats it can run at all, and which compute formats it has native kernels for
+(anything else it dequantizes to ``dequantize_to`` before the matmul).
+
+Efficiencies are few and physical; ``calibration`` says how each was obtained (fitted on
+which rows of ``../shared/validation/``, by ``simlow.sim.calibrate``, or assumed). Nothing
+is per device: a device with no measured row is predicted from its spec and the stack.
+
+YAML schema (version 1)::
+
+    schema_version: 1
+    name: llama.cpp-cuda             # equals the file stem
+    title: llama.cpp, CUDA backend
+    source: "..."                    # what the format/kernel facts come from
+    engine: gpu                      # engine kind it runs on: gpu | npu | cpu
+    formats: [gguf]                  # storage formats it runs ("gguf" = every GGUF type)
+    compute: [int8, fp16, bf16, fp32]    # compute formats with native matmul kernels
+    dequantize_to: fp16              # what it computes in otherwise
+    bandwidth: {matmul: 0.8, attention: 0.6, vector: 0.5, gather: 0.5}   # of peak DRAM B/s
+    compute_efficiency: {matmul: 0.5, attention: 0.3, vector: 0.1, gather: 0.1}  # of peak ops/s
+    kernel_overhead: 4 us            # per kernel launch (graph node), serial with the kernel
+    step_overhead: 0 us              # per forward pass (host-side graph build, sampling, sync)
+    calibration: "..."               # how the numbers above were obtained
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from simlow import formats
+from simlow.errors import SimlowError, unknown_name
+from simlow.graph import OpClass
+from simlow.specs.hardware import COMPUTE_FORMATS, EngineKind
+from simlow.specs.registry import data_root
+from simlow.specs.yamlfile import Reader, load_yaml
+from simlow.units import Dim
+
+SCHEMA_VERSION = 1
+_CLASSES = tuple(c.value for c in OpClass)
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    title: str
+    engine: EngineKind
+    formats: frozenset[str]
+    compute: tuple[str, ...]
+    dequantize_to: str
+    bandwidth: Mapping[str, float]             # op class -> fraction of peak bandwidth
+    compute_efficiency: Mapping[str, float]    # op class -> fraction of peak ops/s
+    kernel_overhead_s: float
+    step_overhead_s: float
+    calibration: str
+    source: str = ""
+
+    def runs(self, storage_format: str) -> bool:
+        return storage_format in self.formats
+
+    def check_scheme(self, scheme) -> None:
+        """Refuse a scheme with a weight or KV format this stack cannot run."""
+        used = {f.name for f in scheme.weights.values()} | {o.format.name for o in scheme.overrides}
+        used.add(scheme.kv_cache.name)
+        bad = sorted(f for f in used if f not in self.formats and f not in ("f32", "f16"))
+        if bad:
+            raise SimlowError(f"stack {self.name} cannot run format {bad[0]} of scheme {scheme.name!r} "
+                              f"(it runs: {', '.join(sorted(self.formats))})")
+
+    def compute_format(self, wanted: str, engine) -> str:
+        """The format a matmul asked to run in ``wanted`` actually runs in on ``engine``:
+        ``wanted`` when the stack has native kernels for it and the engine a rate, else the
+        stack's dequantization target, else the engine's fastest float format."""
+        if wanted in self.compute and engine.peak(wanted) > 0:
+            return wanted
+        for fmt in (self.dequantize_to, "fp16", "bf16", "fp32"):
+            if engine.peak(fmt) > 0:
+                return fmt
+        raise SimlowError(f"engine {engine.name} has no {wanted}, {self.dequantize_to}, fp16, bf16 or fp32 rate")
+
+
+def stack_dir() -> Path:
+    return data_root() / "workloads" / "stacks"
+
+
+def stack_names() -> list[str]:
+    return sorted(p.stem for p in stack_dir().glob("*.yaml"))
+
+
+def load_stack(name_or_path: str | Path) -> Stack:
+    """A stack by name (``"llama.cpp-cuda"``) or by YAML path."""
+    if isinstance(name_or_path, Stack):
+        return name_or_path
+    text = str(name_or_path)
+    path = Path(text) if text.endswith((".yaml", ".yml")) or "/" in text else stack_dir() / f"{text}.yaml"
+    if not path.is_file():
+        if path.parent == stack_dir():
+            raise unknown_name("stack", text, stack_names())
+        raise SimlowError(f"stack file {text!r} does not exist")
+    return _read(path.resolve())
+
+
+@functools.lru_cache(maxsize=None)
+def _read(path: Path) -> Stack:
+    r = Reader(load_yaml(path), str(path))
+    if r.int("schema_version") != SCHEMA_VERSION:
+        r.fail(f"schema_version must be {SCHEMA_VERSION}", "schema_version")
+    name = r.str("name")
+    if name != path.stem:
+        r.fail(f"name {name!r} must equal the file name stem {path.stem!r}", "name")
+    stack = Stack(
+        name=name, title=r.str("title"), source=r.str("source"),
+        engine=EngineKind(r.str("engine", choices=tuple(k.value for k in EngineKind))),
+        formats=_formats(r),
+        compute=_compute_list(r),
+        dequantize_to=r.str("dequantize_to", choices=COMPUTE_FORMATS),
+        bandwidth=_fractions(r, "bandwidth"),
+        compute_efficiency=_fractions(r, "compute_efficiency"),
+        kernel_overhead_s=r.quantity("kernel_overhead", Dim.TIME),
+        step_overhead_s=r.quantity("step_overhead", Dim.TIME, default=0.0),
+        calibration=r.str("calibration"),
+    )
+    r.done()
+    return stack
+
+
+def _formats(r: Reader) -> frozenset[str]:
+    out: set[str] = set()
+    for item in r.str_list("formats"):
+        if item == "gguf":
+            out |= {n for n, f in formats.FORMATS.items() if f.gguf_type is not None}
+        elif item in formats.FORMATS:
+            out.add(item)
+        else:
+            r.fail(f"unknown storage format {item!r} (valid: gguf, {', '.join(sorted(formats.FORMATS))})",
+                   "formats")
+    return frozenset(out)
+
+
+def _compute_list(r: Reader) -> tuple[str, ...]:
+    items = r.str_list("compute")
+    for item in items:
+        if item not in COMPUTE_FORMATS:
+            r.fail(f"unknown compute format {item!r} (valid: {', '.join(COMPUTE_FORMATS)})", "compute")
+    return items
+
+
+def _fractions(r: Reader, key: str) -> Mapping[str, float]:
+    sub = r.sub(key)
+    out = {}
+    for cls in _CLASSES:
+        out[cls] = sub.number(cls, lo=1e-4, hi=1.0)
+    sub.done()
+    return MappingProxyType(out)
