@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from simlow.errors import SimlowError, unknown_name
-from simlow.quant import casts, gguf_legacy, kquants
+from simlow.quant import casts, gguf_legacy, kquants, uniform
 from simlow.quant.base import Format
 from simlow.quant.qtensor import QTensor
 
@@ -18,19 +18,22 @@ _ALL: list[Any] = [
     gguf_legacy.Q4_0, gguf_legacy.Q4_1, gguf_legacy.Q5_0, gguf_legacy.Q5_1, gguf_legacy.Q8_0,
     kquants.Q2_K, kquants.Q3_K, kquants.Q4_K, kquants.Q5_K, kquants.Q6_K,
     casts.FP8_E4M3, casts.FP8_E5M2, casts.FP6_E3M2, casts.FP6_E2M3, casts.FP4_E2M1,
+    *uniform.UNIFORM,
 ]
 
 FORMATS: dict[str, Format] = {f.name: f for f in _ALL}
 assert len(FORMATS) == len(_ALL), "duplicate format name"
+# Conventional second names, each pointing at one registered format.
+ALIASES: dict[str, str] = {**uniform.ALIASES}
 
 
 def get_format(fmt: str | Format) -> Format:
     """The format called ``fmt`` (case-insensitive), or ``fmt`` itself if it is a format."""
     if not isinstance(fmt, str):
         return fmt
-    key = fmt.lower()
+    key = ALIASES.get(fmt.lower(), fmt.lower())
     if key not in FORMATS:
-        raise unknown_name("quant format", fmt, sorted(FORMATS))
+        raise unknown_name("quant format", fmt, sorted(FORMATS) + sorted(ALIASES))
     return FORMATS[key]
 
 
