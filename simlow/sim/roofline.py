@@ -59,6 +59,16 @@ class StepTimes:
     overhead_s: np.ndarray
     bytes: np.ndarray
     flops: np.ndarray
+    at_peak_compute_s: np.ndarray     # sum of flops / peak: time the work needs at 100% of peak
+    at_peak_memory_s: np.ndarray      # sum of bytes / peak bandwidth
+    op_split: tuple[tuple[float, float, float, float, float], ...] = ()
+    # per op, summed over instances and all points: (compute-bound s, memory-bound s,
+    # launch s, flops, bytes)
+
+    @property
+    def utilization(self) -> np.ndarray:
+        """The busier resource's achieved fraction of its peak over the step (0..1)."""
+        return np.clip(np.maximum(self.at_peak_compute_s, self.at_peak_memory_s) / self.total_s, 0.0, 1.0)
 
 
 def op_terms(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine, weight_bits=None):
@@ -82,8 +92,8 @@ def op_terms(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine, weight_bits
 def step(templates: tuple[OpTemplate, ...], m: Machine, batch, tokens, context,
          distinct_experts=None, weight_bits=None) -> StepTimes:
     """Roofline time of one forward step (see the module docstring)."""
-    per_op = []
-    total = mem = comp = over = nbytes = nflops = 0.0
+    per_op, split = [], []
+    total = mem = comp = over = nbytes = nflops = ideal_c = ideal_m = 0.0
     for t in templates:
         f = features(t, batch, tokens, context, distinct_experts)
         fl, by, tc, tm = op_terms(t, f, m, weight_bits)
@@ -91,13 +101,18 @@ def step(templates: tuple[OpTemplate, ...], m: Machine, batch, tokens, context,
         t_op = t.repeat * (np.maximum(tc, tm) + launch)
         per_op.append(t_op)
         total = total + t_op
-        mem = mem + t.repeat * np.where(tm >= tc, tm, 0.0)
-        comp = comp + t.repeat * np.where(tm >= tc, 0.0, tc)
-        over = over + t.repeat * launch
+        op_mem = t.repeat * np.where(tm >= tc, tm, 0.0)
+        op_comp = t.repeat * np.where(tm >= tc, 0.0, tc)
+        mem, comp, over = mem + op_mem, comp + op_comp, over + t.repeat * launch
+        split.append(tuple(float(np.sum(np.broadcast_to(x, np.shape(t_op))))
+                           for x in (op_comp, op_mem, t.repeat * launch, t.repeat * fl, t.repeat * by)))
         nbytes = nbytes + t.repeat * by
         nflops = nflops + t.repeat * fl
+        ideal_c = ideal_c + t.repeat * tc * m.compute_eff[t.op_class.value]
+        ideal_m = ideal_m + t.repeat * tm * m.bandwidth_eff[t.op_class.value]
     step_over = np.asarray(m.step_overhead_s, dtype=np.float64)
-    return StepTimes(total + step_over, tuple(per_op), mem, comp, over + step_over, nbytes, nflops)
+    return StepTimes(total + step_over, tuple(per_op), mem, comp, over + step_over, nbytes, nflops,
+                     ideal_c, ideal_m, tuple(split))
 
 
 def bound_of(times: StepTimes) -> np.ndarray:

@@ -24,6 +24,7 @@ YAML schema (version 1)::
     compute_efficiency: {matmul: 0.5, attention: 0.3, vector: 0.1, gather: 0.1}  # of peak ops/s
     kernel_overhead: 4 us            # per kernel launch (graph node), serial with the kernel
     step_overhead: 0 us              # per forward pass (host-side graph build, sampling, sync)
+    ubatch: 512                      # prompt tokens per prefill step (llama.cpp n_ubatch)
     calibration: "..."               # how the numbers above were obtained
 """
 
@@ -61,6 +62,7 @@ class Stack:
     step_overhead_s: float
     calibration: str
     source: str = ""
+    ubatch: int = 512                          # prompt tokens per prefill step (micro-batch)
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -126,6 +128,7 @@ def _read(path: Path) -> Stack:
         kernel_overhead_s=r.quantity("kernel_overhead", Dim.TIME),
         step_overhead_s=r.quantity("step_overhead", Dim.TIME, default=0.0),
         calibration=r.str("calibration"),
+        ubatch=r.int("ubatch", default=512, minimum=1),
     )
     r.done()
     return stack

@@ -1,0 +1,177 @@
+"""``predict``: tokens per second, time to first token, joules per token, fit and bound.
+
+The roofline fidelity runs the op graph's templates through ``roofline.step`` for every
+prefill micro-batch (``stack.ubatch`` prompt tokens each) and every decode step at once
+(NumPy arrays over steps), so a 1,024-token generation costs one evaluation.
+
+``fidelity="des"`` hands a ``Request`` (every input resolved to specs) to
+``simlow.sim.des.predict_des(request) -> Prediction`` when that module exists.
+
+Energy (``simlow.sim.energy``) is *modelled*, not calibrated: board power = idle +
+(TDP - idle) x utilization of the busier resource, plus DRAM energy per bit where the
+memory spec gives one. Memory and fit come from ``simlow.memory.footprint``. The roofline
+does not model offload: a model that does not fit gets ``fits=False`` with its shortfall
+and the speed it would have if it did (said in ``notes``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlow.errors import SimlowError
+from simlow.graph import OpTemplate, templates
+from simlow.memory import footprint
+from simlow.sim import energy, roofline
+from simlow.sim.machine import machine, pick_engine
+from simlow.sim.results import Prediction, TimelineEntry
+from simlow.sim.routing import Uniform
+from simlow.sim.stacks import Stack, load_stack
+from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
+from simlow.specs.hardware import Engine
+
+FIDELITIES = ("roofline", "des")
+
+# Default stack by vendor word in the device title (llama.cpp's backend for that vendor).
+_DEFAULT_STACKS = (("Apple", "llama.cpp-metal"), ("NVIDIA", "llama.cpp-cuda"), ("AMD", "llama.cpp-rocm"),
+                   ("Intel", "llama.cpp-vulkan"), ("Qualcomm", "llama.cpp-vulkan"))
+
+
+@dataclass(frozen=True)
+class Request:
+    """Every input of a prediction, resolved and checked (what a fidelity consumes)."""
+
+    model: ModelSpec
+    hw: HardwareSpec
+    scheme: Scheme
+    stack: Stack
+    engine: Engine
+    batch: int
+    prompt: int
+    gen: int
+    ctx: int
+    depth: int
+    routing: object
+
+
+def default_stack(hw: HardwareSpec) -> str:
+    """llama.cpp with the vendor's backend (by the vendor word in the title), else ``ideal``."""
+    for word, stack in _DEFAULT_STACKS:
+        if word.lower() in hw.title.lower():
+            return stack
+    return "ideal"
+
+
+def _whole(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise SimlowError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def resolve(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
+            stack=None, engine=None, depth=0, routing=None) -> Request:
+    """Load and check every input (bad settings raise ``SimlowError``)."""
+    m, h, s = load_model(model), load_hw(hw), load_scheme(scheme)
+    if kv_scheme is not None:
+        s = s.with_kv(load_scheme(kv_scheme))
+    batch, prompt, gen, depth = (_whole(n, v, lo) for n, v, lo in
+                                 (("batch", batch, 1), ("prompt", prompt, 0), ("gen", gen, 0), ("depth", depth, 0)))
+    if prompt + gen < 1:
+        raise SimlowError("nothing to predict: prompt and gen are both 0")
+    need = depth + prompt + gen
+    ctx = need if ctx is None else _whole("ctx", ctx, 1)
+    if ctx < need:
+        raise SimlowError(f"ctx {ctx} is shorter than depth + prompt + gen = {need}")
+    if ctx > m.max_context:
+        raise SimlowError(f"context {ctx} exceeds {m.name}'s maximum of {m.max_context} tokens")
+    st = load_stack(stack if stack is not None else default_stack(h))
+    st.check_scheme(s)
+    eng = pick_engine(h, st, engine)
+    return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform())
+
+
+def predict(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
+            stack=None, engine=None, fidelity="roofline", depth=0, routing=None) -> Prediction:
+    """Predict one workload: ``batch`` sequences, a ``prompt``-token prefill on top of
+    ``depth`` cached tokens, then ``gen`` decode steps; ``ctx`` is the context the KV cache
+    is sized for (default depth + prompt + gen; at most the model's maximum)."""
+    if fidelity not in FIDELITIES:
+        raise SimlowError(f"unknown fidelity {fidelity!r} (valid: {', '.join(FIDELITIES)})")
+    req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing)
+    if fidelity == "des":
+        try:
+            des = importlib.import_module("simlow.sim.des")
+        except ModuleNotFoundError:
+            raise SimlowError("fidelity 'des' needs simlow.sim.des, which this build does not have "
+                              "(use fidelity='roofline')") from None
+        return des.predict_des(req)
+    return predict_roofline(req)
+
+
+def _distinct(req: Request, tokens):
+    moe = req.model.moe
+    return None if moe is None else req.routing.distinct(tokens, moe.experts, moe.top_k)
+
+
+def prefill_times(req: Request, temps, mach) -> roofline.StepTimes | None:
+    if req.prompt == 0:
+        return None
+    u = req.stack.ubatch
+    starts = np.arange(0, req.prompt, u, dtype=np.float64)
+    sizes = np.minimum(u, req.prompt - starts)
+    return roofline.step(temps, mach, req.batch, sizes, req.depth + starts,
+                         _distinct(req, req.batch * sizes))
+
+
+def decode_times(req: Request, temps, mach) -> roofline.StepTimes | None:
+    if req.gen == 0:
+        return None
+    return roofline.decode_steps(temps, mach, req.batch, req.depth + req.prompt, req.gen,
+                                 _distinct(req, req.batch))
+
+
+def predict_roofline(req: Request) -> Prediction:
+    temps, _ = templates(req.model, req.scheme)
+    mach = machine(req.hw, req.stack, req.engine)
+    pre, dec = prefill_times(req, temps, mach), decode_times(req, temps, mach)
+    fp = footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
+    pre_s = float(np.sum(pre.total_s)) if pre else 0.0
+    dec_s = float(np.sum(dec.total_s)) if dec else 0.0
+    e = energy.energy(req.hw, req.engine, pre, dec)
+    notes = [f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE]
+    if not fp.fits:
+        notes.append(f"does not fit: needs {fp.total_bytes / 1e9:.2f} GB of {fp.usable_bytes / 1e9:.2f} GB usable; "
+                     "speeds are as if it fitted (the roofline does not model offload)")
+    return Prediction(
+        model=req.model.name, hw=req.hw.name, scheme=req.scheme.name, stack=req.stack.name,
+        engine=req.engine.name, fidelity="roofline", batch=req.batch, prompt=req.prompt, gen=req.gen,
+        ctx=req.ctx, depth=req.depth,
+        prefill_tok_s=req.batch * req.prompt / pre_s if pre else None,
+        decode_tok_s=req.batch * req.gen / dec_s if dec else None,
+        ttft_s=pre_s if pre else float(dec.total_s[0]),
+        prefill_s=pre_s, decode_s=dec_s,
+        energy_j_per_token=e["decode_j"] / (req.batch * req.gen) if dec else None,
+        energy=e, memory=fp.to_dict(), fits=fp.fits, shortfall_bytes=fp.shortfall_bytes,
+        bound={k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
+        timeline=_timeline(temps, mach, pre, dec), notes=tuple(notes))
+
+
+def _phase_bound(t: roofline.StepTimes) -> str:
+    shares = {"memory": np.sum(t.memory_s), "compute": np.sum(t.compute_s), "overhead": np.sum(t.overhead_s)}
+    return max(shares, key=shares.get)
+
+
+def _timeline(temps: tuple[OpTemplate, ...], mach, pre, dec) -> tuple[TimelineEntry, ...]:
+    out, clock = [], 0.0
+    for phase, times in (("prefill", pre), ("decode", dec)):
+        if times is None:
+            continue
+        for t, op_time, (tc, tm, launch, fl, by) in zip(temps, times.per_op, times.op_split):
+            dur = float(np.sum(op_time))
+            shares = {"memory": tm, "compute": tc, "overhead": launch}
+            out.append(TimelineEntry(phase, t.name, clock, dur, max(shares, key=shares.get), fl, by,
+                                     mach.format_for(t)))
+            clock += dur
+    return tuple(out)
