@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "models",
     "fit",
     "bench",
+    "cost",
 )
 
 

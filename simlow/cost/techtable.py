@@ -55,8 +55,11 @@ class TechTable:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
+    def csv_rows(self) -> list[dict]:
+        return [{"node_nm": self.node_nm, "rule": self.rule, **asdict(r)} for r in self.rows]
+
     def to_csv(self) -> str:
-        return rows_to_csv([asdict(r) for r in self.rows])
+        return rows_to_csv(self.csv_rows())
 
 
 def technology_table(tech: Tech, memory: MemoryTable | None = None,

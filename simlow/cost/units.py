@@ -63,8 +63,8 @@ class PotMac:
     ``shift_range``, conditionally negated (sign), gated (zero code) and accumulated.
 
     ``second_term`` adds a residual term w = s1 2^e1 + s2 2^e2: a second shifter, gate
-    and negate, and a ``product_bits``-wide adder that sums the two terms before the
-    accumulator. ``code_bits`` is the stored bits per term (weight register area).
+    and negate, and one carry-save level that merges both terms with the accumulator
+    before its adder (the cheapest standard way to add three operands). ``code_bits`` is the stored bits per term (weight register area).
     """
 
     act_bits: int
@@ -179,8 +179,10 @@ def _(u: PotMac) -> Structure:
              Part("conditional negate", Event(Op.NEGATE, w), terms, terms)]
     path = [("barrel shifter", D.shifter_fo4(r)), ("zero gate", D.T_GATE), ("conditional negate", D.T_GATE)]
     if u.second_term:
-        parts.append(Part("term adder", Event(Op.INT_ADD, u.product_bits), 1, 1))
-        path.append(("term adder", D.adder_fo4(u.product_bits)))
+        # two terms + accumulator -> two rows: one carry-save level of acc_bits full adders,
+        # priced as an acc_bits adder (a ripple adder is that many full-adder cells)
+        parts.append(Part("carry-save row", Event(Op.INT_ADD, u.acc_bits), 1, 1))
+        path.append(("carry-save row", D.T_FA))
     parts += [Part("accumulator adder", Event(Op.INT_ADD, u.acc_bits), 1, 1), _reg("accumulator register", u.acc_bits)]
     path += [("accumulator adder", D.adder_fo4(u.acc_bits)), ("register overhead", D.T_SEQ)]
     return Structure(tuple(parts), tuple(path))
