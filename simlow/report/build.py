@@ -1,0 +1,122 @@
+"""``report(...)``: serialized results -> sections -> one self-contained HTML page.
+
+Which figures a page holds follows from what it is given:
+
+=============  ==========================================================================
+prediction     memory breakdown; roofline of the device with the prediction's ops on it;
+               per-op timeline of prefill and decode (when the prediction carries one)
+fit            memory breakdown of one or more footprints (``FitResult`` or its dict)
+sweep          Pareto front when rows carry two of tokens/s, energy/token, area; else a table
+quant          error per format
+claims         the verdict table
+=============  ==========================================================================
+
+Each input may be a result object, its ``to_dict()``, or a path to a saved ``.json`` /
+``.jsonl``; everything is turned into plain data first (``simlow.report.data.as_data``),
+and the figures are pure functions of that data. The page embeds the data it was drawn
+from. The only thing read besides the inputs: when a prediction does not carry its
+device's peak rates and bandwidth, the hardware spec named by its ``hw`` is loaded for the
+roofline's roofs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from simlow.errors import SimlowError
+from simlow.report.claims import claims_figure
+from simlow.report.data import as_data, finite
+from simlow.report.html import Section, render_html
+from simlow.report.memory import memory_figure
+from simlow.report.pareto import DEFAULT_OBJECTIVES, _objectives_present, pareto_figure
+from simlow.report.quanterr import quant_error_figure
+from simlow.report.roofline import roofline_figure
+from simlow.report.table import table_figure
+from simlow.report.timeline import timeline_figure
+
+
+def device_roofs(hw: Any) -> dict:
+    """``{"device", "bandwidth_Bps", "peak_ops"}`` of a hardware spec (object, name or path)."""
+    from simlow.specs import load_hw
+
+    spec = load_hw(hw)
+    return {"device": spec.name, "bandwidth_Bps": spec.main_memory.bandwidth_Bps,
+            "peak_ops": dict(spec.primary.peak_ops)}
+
+
+def roofline_data(prediction: dict, roofs: dict) -> dict:
+    """The roofline figure's input from a prediction dict and its device's roofs."""
+    ops = prediction.get("ops") or [o for o in prediction.get("timeline") or [] if "flops" in o]
+    return {**roofs, "ops": ops}
+
+
+def prediction_sections(p: dict, roofs: dict | None) -> list[Section]:
+    label = " / ".join(str(p[k]) for k in ("model", "scheme", "hw") if k in p)
+    out = []
+    if isinstance(p.get("memory"), dict):
+        out.append(Section("fig-memory", f"Memory: {label}", memory_figure([p])))
+    if roofs is not None and (p.get("ops") or p.get("timeline")):
+        out.append(Section("fig-roofline", f"Roofline: {label}", roofline_figure(roofline_data(p, roofs))))
+    if p.get("timeline"):
+        out.append(Section("fig-timeline", f"Timeline: {label}", timeline_figure(p["timeline"]),
+                           ("Bars are the simulator's per-op start and end times, coloured by the resource that bounds each op.",)))
+    headline = [f"{k} = {p[k]:.4g}" for k in ("prefill_tok_s", "decode_tok_s", "ttft_s", "energy_j_per_token")
+                if finite(p.get(k))]
+    if out and headline:
+        out[0] = Section(out[0].id, out[0].heading, out[0].figure, ("; ".join(headline),))
+    return out
+
+
+def sweep_sections(rows: list) -> list[Section]:
+    if len(_objectives_present(rows, DEFAULT_OBJECTIVES)) >= 2:
+        return [Section("fig-pareto", "Sweep: Pareto front", pareto_figure(rows),
+                        ("Hover a point for its settings. Red stars: no other point is at least as good in every objective.",))]
+    return [Section("fig-sweep", "Sweep results", table_figure(rows))]
+
+
+def sections(prediction=None, fit=None, sweep=None, quant=None, claims=None, hw=None) -> tuple[list[Section], dict]:
+    """The page's sections and the plain data they were drawn from."""
+    data: dict = {}
+    out: list[Section] = []
+    if prediction is not None:
+        p = data["prediction"] = as_data(prediction)
+        roofs = None
+        if "peak_ops" in p and "bandwidth_Bps" in p:
+            roofs = {"device": p.get("hw", "device"), "bandwidth_Bps": p["bandwidth_Bps"], "peak_ops": p["peak_ops"]}
+        elif hw is not None or "hw" in p:
+            roofs = device_roofs(hw if hw is not None else p["hw"])
+        out += prediction_sections(p, roofs)
+    if fit is not None:
+        f = data["fit"] = as_data(fit)
+        out.append(Section("fig-fit-memory", "Memory fit", memory_figure(f)))
+    if sweep is not None:
+        out += sweep_sections(data.setdefault("sweep", as_data(sweep)))
+    if quant is not None:
+        out.append(Section("fig-quant", "Quantization error", quant_error_figure(data.setdefault("quant", as_data(quant)))))
+    if claims is not None:
+        out.append(Section("fig-claims", "Claims", claims_figure(data.setdefault("claims", as_data(claims)))))
+    return out, data
+
+
+def report(path: str | Path | None = None, *, prediction=None, fit=None, sweep=None, quant=None, claims=None,
+           hw=None, title: str = "simlow report") -> str:
+    """Write (when ``path`` is given) and return one self-contained HTML report.
+
+    ``prediction``: a ``Prediction`` / its dict / a .json path; ``fit``: one or more
+    ``FitResult``s; ``sweep``: sweep rows (list or .jsonl); ``quant``: error rows per format;
+    ``claims``: verdicts; ``hw``: the device for the roofline when the prediction does not
+    carry its peak rates (default: the prediction's ``hw``).
+    """
+    secs, data = sections(prediction, fit, sweep, quant, claims, hw)
+    if not secs:
+        raise SimlowError("nothing to report: give a prediction, fit, sweep, quant or claims result")
+    from simlow import __version__
+
+    page = render_html(title, secs, data, footer=f"simlow {__version__}")
+    if path is not None:
+        try:
+            Path(path).write_text(page)
+        except OSError as err:
+            raise SimlowError(f"{path}: cannot write ({err.strerror})") from None
+    return page
