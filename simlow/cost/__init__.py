@@ -13,3 +13,18 @@ Layering (each module imports only those above it):
 
 The package never imports JAX and never prints; the CLI (``simlow cost``) shows its tables.
 """
+
+from simlow.cost.maccompare import IntStyle, MacComparison, compare_macs
+from simlow.cost.memory import load_memory
+from simlow.cost.pricing import PricedCounts, Tech, event_area_um2, event_energy_pJ, price_components, price_counts
+from simlow.cost.scaling import ScalingRule, parse_node
+from simlow.cost.techtable import TechTable, technology_table
+from simlow.cost.units import (BF16_MAC_FP32_ACC, FP8_MAC_NARROW_ACC, FpMac, IntMac, PotMac, TernaryLane, UnitCost,
+                               pot_mac_for_code, unit_cost)
+
+__all__ = [
+    "BF16_MAC_FP32_ACC", "FP8_MAC_NARROW_ACC", "FpMac", "IntMac", "IntStyle", "MacComparison", "PotMac",
+    "PricedCounts", "ScalingRule", "Tech", "TechTable", "TernaryLane", "UnitCost", "compare_macs",
+    "event_area_um2", "event_energy_pJ", "load_memory", "parse_node", "pot_mac_for_code", "price_components",
+    "price_counts", "technology_table", "unit_cost",
+]

@@ -67,7 +67,9 @@ def load_memory(path: Path = MEMORY_FILE) -> MemoryTable:
         raise ctx.at("version").error(f"unsupported schema version {top['version']!r} (valid: 1)")
     out = []
     for kind in ("dram", "link"):
-        section = mapping(top[kind], ctx.at(kind), tuple(top[kind]) if isinstance(top[kind], dict) else ())
+        section = top[kind]
+        if not isinstance(section, dict) or not section:
+            raise ctx.at(kind).error("expected a non-empty mapping of interface names")
         for name, raw in section.items():
             out.append(_entry(str(name), kind, raw, ctx.at(kind).at(str(name))))
     return MemoryTable(str(path), tuple(out))

@@ -54,7 +54,8 @@ def load_primitives(path: Path = PRIMITIVES_FILE) -> PrimitiveTable:
     base = integer(top["base_node_nm"], ctx.at("base_node_nm"), minimum=1)
     pctx = ctx.at("primitives")
     raw = _names(top["primitives"], pctx)
-    order = sorted(raw, key=lambda n: n != "int_add")  # int_add first: library_ref needs it
+    # primitives that normalise by another (library_ref) are built after those that do not
+    order = sorted(raw, key=lambda n: isinstance(raw[n], dict) and "library_ref" in raw[n])
     built: dict[str, Primitive] = {}
     for name in order:
         built[name] = _primitive(str(name), raw[name], pctx.at(str(name)), built)

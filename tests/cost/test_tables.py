@@ -160,3 +160,14 @@ def test_memory_and_scaling_files_strict(tmp_path):
 def test_unreadable_file_is_a_simlow_error(tmp_path):
     with pytest.raises(SimlowError, match="cannot read"):
         load_primitives.__wrapped__(tmp_path / "nope.yaml")
+
+
+def test_library_ref_to_unknown_primitive_names_key(tmp_path):
+    with pytest.raises(SimlowError, match=r"primitives\.shift\.library_ref\.primitive: reference primitive 'int_sub'"):
+        _load_modified(tmp_path, "      primitive: int_add\n", "      primitive: int_sub\n")
+
+
+def test_public_api_reexports():
+    import simlow.cost as cost
+    assert cost.price_counts({}, cost.Tech(28)).total_pJ == 0
+    assert all(hasattr(cost, n) for n in cost.__all__)
