@@ -23,6 +23,7 @@ from typing import Mapping
 
 from simlow.errors import SimlowError
 from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
+from simlow.specs.scheme import tensor_formats
 
 UBATCH = 512          # llama.cpp's default n_ubatch: tokens per prefill micro-batch
 ACT_BYTES = 4         # float32 activations in the compute buffer
@@ -89,9 +90,8 @@ def weight_bytes(model: ModelSpec, scheme: Scheme) -> dict[str, int]:
     if scheme.kind != "weights":
         raise SimlowError(f"{scheme.name!r} is a KV-cache scheme; give a weight scheme (and it as --kv-scheme)")
     parts: dict[str, int] = {}
-    for t in model.weight_tensors():
-        fmt = scheme.weight_format(t.cls, t.layer, model.layers)
-        parts[t.cls.group] = parts.get(t.cls.group, 0) + fmt.tensor_bytes(t.rows, t.cols) * t.count
+    for t, _, nbytes in tensor_formats(model, scheme):
+        parts[t.cls.group] = parts.get(t.cls.group, 0) + nbytes
     return parts
 
 
