@@ -36,13 +36,15 @@ from simlow.report.table import table_figure
 from simlow.report.timeline import timeline_figure
 
 
-def device_roofs(hw: Any) -> dict:
-    """``{"device", "bandwidth_Bps", "peak_ops"}`` of a hardware spec (object, name or path)."""
+def device_roofs(hw: Any, engine: str | None = None) -> dict:
+    """``{"device", "bandwidth_Bps", "peak_ops"}`` of a hardware spec (object, name or path):
+    the named engine's peak rates (default the primary engine) and its memory's bandwidth."""
     from simlow.specs import load_hw
 
     spec = load_hw(hw)
-    return {"device": spec.name, "bandwidth_Bps": spec.main_memory.bandwidth_Bps,
-            "peak_ops": dict(spec.primary.peak_ops)}
+    eng = spec.engine(engine) if engine else spec.primary
+    name = spec.name if len(spec.engines) == 1 else f"{spec.name} ({eng.name})"
+    return {"device": name, "bandwidth_Bps": spec.memory(eng.memory).bandwidth_Bps, "peak_ops": dict(eng.peak_ops)}
 
 
 def roofline_data(prediction: dict, roofs: dict) -> dict:
@@ -85,7 +87,7 @@ def sections(prediction=None, fit=None, sweep=None, quant=None, claims=None, hw=
         if "peak_ops" in p and "bandwidth_Bps" in p:
             roofs = {"device": p.get("hw", "device"), "bandwidth_Bps": p["bandwidth_Bps"], "peak_ops": p["peak_ops"]}
         elif hw is not None or "hw" in p:
-            roofs = device_roofs(hw if hw is not None else p["hw"])
+            roofs = device_roofs(hw if hw is not None else p["hw"], p.get("engine"))
         out += prediction_sections(p, roofs)
     if fit is not None:
         f = data["fit"] = as_data(fit)

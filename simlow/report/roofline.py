@@ -5,11 +5,12 @@ Input (plain data, see ``simlow.report.data``)::
     {"device": "h100-sxm",
      "bandwidth_Bps": 3.35e12,                      # main-memory bandwidth
      "peak_ops": {"bf16": 9.89e14, "int8": 1.98e15}, # ops/s per compute format (1 MAC = 2 ops)
-     "ops": [{"name": "blk.attn_q", "phase": "decode", "flops": 6.7e7, "bytes": 1.1e7,
-              "time_s": 4.1e-6, "bound": "memory", "format": "bf16"}, ...]}
+     "ops": [{"op": "layers0.attn_q", "phase": "decode", "flops": 6.7e7, "bytes": 1.1e7,
+              "duration_s": 4.1e-6, "bound": "memory", "format": "bf16"}, ...]}
 
-Each op sits at x = arithmetic intensity (flops / bytes moved) and y = the rate it attained
-(flops / time_s). An op without ``time_s`` sits on the roof (min(peak, bandwidth x
+(ops as ``Prediction.timeline`` lists them; ``name`` and ``time_s`` are accepted for ``op``
+and ``duration_s``). Each op sits at x = arithmetic intensity (flops / bytes moved) and
+y = the rate it attained (flops / duration). An op without a duration sits on the roof (min(peak, bandwidth x
 intensity) of its format, or of the highest peak) and its hover says so. Ops that move no
 bytes or do no arithmetic have no place on log axes; the figure's subtitle counts them.
 """
@@ -35,7 +36,7 @@ def _placed(op: dict, peaks: dict, bw: float) -> tuple[float, float, bool] | Non
     if not (finite(flops) and finite(nbytes)) or flops <= 0 or nbytes <= 0:
         return None
     x = flops / nbytes
-    t = op.get("time_s")
+    t = op.get("duration_s", op.get("time_s"))
     if finite(t) and t > 0:
         return x, flops / t, True
     peak = peaks.get(op.get("format"), max(peaks.values()))
@@ -78,7 +79,8 @@ def roofline_figure(d: dict) -> go.Figure:
             name=f"{phase} ops: {bound}-bound" if phase else f"{bound}-bound ops",
             marker=dict(color=bound_colour(bound), symbol=PHASE_SYMBOLS.get(phase, "diamond"), size=9,
                         line=dict(width=0.5, color="black")),
-            customdata=[[op.get("name", "?"), op["flops"], op["bytes"], op.get("time_s"),
+            customdata=[[op.get("op", op.get("name", "?")), op["flops"], op["bytes"],
+                         op.get("duration_s", op.get("time_s")),
                          "timed" if p[2] else "on the roof (no time given)"] for op, p in items],
             hovertemplate="%{customdata[0]}<br>%{customdata[1]:.4g} ops, %{customdata[2]:.4g} B<br>"
                           "intensity %{x:.3g} ops/B, attained %{y:.4g} ops/s<br>time %{customdata[3]} s"

@@ -2,11 +2,13 @@
 
 Input (plain data)::
 
-    [{"name": "blk.0.attn_q", "phase": "decode", "start_s": 0.0, "end_s": 4.1e-6,
-      "bound": "memory", "lane": "gpu"}, ...]
+    [{"op": "layers0.attn_q", "phase": "decode", "start_s": 0.0, "duration_s": 4.1e-6,
+      "bound": "memory"}, ...]
 
-One panel per phase, in the order phases first appear. Each op is a horizontal bar from
-``start_s`` to ``end_s`` (drawn in microseconds from the phase's first start) on the row
+(``Prediction.timeline`` entries; ``name`` for ``op`` and ``end_s`` for ``start_s +
+duration_s`` are accepted too.) One panel per phase, in the order phases first appear.
+Each op is a horizontal bar from its start to its end (drawn in microseconds from the
+phase's first start) on the row
 named by ``lane`` (an engine or a memory channel; ``engine`` is accepted too; without
 either, each op gets its own row). Ops that overlap in time on one lane overlap in the
 picture; that is what the simulator reported, not a drawing artefact.
@@ -22,18 +24,26 @@ from simlow.report.data import finite, rows_of
 from simlow.report.style import bound_colour, layout
 
 
+def _name(op: dict) -> str:
+    return str(op.get("op") or op.get("name") or "?")
+
+
+def _bar(i: int, op: dict) -> dict:
+    """``{"name", "lane", "bound", "start_s", "end_s"}`` of one timeline entry, checked."""
+    s = op.get("start_s")
+    e = op["end_s"] if "end_s" in op else (s + op["duration_s"] if finite(s) and finite(op.get("duration_s")) else None)
+    if not (finite(s) and finite(e)) or e < s:
+        raise SimlowError(f"timeline: op {i} ({_name(op)}) needs a start_s and an end_s or duration_s >= 0, "
+                          f"got {op.get('start_s')!r}, {op.get('end_s', op.get('duration_s'))!r}")
+    return {"name": _name(op), "lane": str(op.get("lane") or op.get("engine") or _name(op)),
+            "bound": str(op.get("bound", "?")), "start_s": s, "end_s": e}
+
+
 def _phases(ops: list) -> dict[str, list]:
     out: dict[str, list] = {}
     for i, op in enumerate(ops):
-        s, e = op.get("start_s"), op.get("end_s")
-        if not (finite(s) and finite(e)) or e < s:
-            raise SimlowError(f"timeline: op {i} ({op.get('name', '?')}) needs start_s <= end_s, got {s!r}, {e!r}")
-        out.setdefault(str(op.get("phase", "step")), []).append(op)
+        out.setdefault(str(op.get("phase", "step")), []).append(_bar(i, op))
     return out
-
-
-def _lane(op: dict) -> str:
-    return str(op.get("lane") or op.get("engine") or op.get("name", "?"))
 
 
 def timeline_figure(ops: list) -> go.Figure:
@@ -47,19 +57,20 @@ def timeline_figure(ops: list) -> go.Figure:
         t0 = min(o["start_s"] for o in items)
         by_bound: dict[str, list] = {}
         for op in items:
-            by_bound.setdefault(str(op.get("bound", "?")), []).append(op)
+            by_bound.setdefault(op["bound"], []).append(op)
         for bound, group in sorted(by_bound.items()):
             fig.add_trace(go.Bar(
-                orientation="h", y=[_lane(o) for o in group],
+                orientation="h", y=[o["lane"] for o in group],
                 base=[1e6 * (o["start_s"] - t0) for o in group],
                 x=[1e6 * (o["end_s"] - o["start_s"]) for o in group],
                 name=f"{bound}-bound", legendgroup=bound, showlegend=bound not in shown,
                 marker=dict(color=bound_colour(bound), line=dict(width=0.3, color="white")),
-                customdata=[[o.get("name", "?"), 1e6 * (o["start_s"] - t0), 1e6 * (o["end_s"] - o["start_s"])]
+                customdata=[[o["name"], 1e6 * (o["start_s"] - t0), 1e6 * (o["end_s"] - o["start_s"])]
                             for o in group],
                 hovertemplate="%{customdata[0]}<br>start %{customdata[1]:.4g} µs, "
                               f"%{{customdata[2]:.4g}} µs<br>{bound}-bound<extra></extra>"), row=row, col=1)
             shown.add(bound)
         fig.update_xaxes(title="µs from the phase start", row=row, col=1)
     fig.update_layout(barmode="overlay")
+    fig.update_yaxes(autorange="reversed")         # execution order reads top to bottom
     return layout(fig, "Per-op timeline", height=300 + 260 * len(phases))

@@ -8,18 +8,19 @@ GB = 1e9
 
 
 def _prediction() -> dict:
-    """A two-phase prediction on an imaginary device: 1 TB/s, 100 Tops/s fp16, 200 Tops/s int8."""
+    """A two-phase prediction (shaped like ``Prediction.to_dict()``) on an imaginary device:
+    1 TB/s, 100 Tops/s fp16, 200 Tops/s int8, carried in the dict so no spec is loaded."""
     ops, t = [], 0.0
     for phase, n, flops, nbytes in (("prefill", 3, 2e12, 1e9), ("decode", 4, 2e9, 1e9)):
         t = 0.0
         for i in range(n):
             dt = max(flops / 100e12, nbytes / 1e12)
             bound = "compute" if flops / 100e12 > nbytes / 1e12 else "memory"
-            ops.append({"name": f"blk.{i}.ffn", "phase": phase, "lane": "gpu", "start_s": t, "end_s": t + dt,
-                        "flops": flops, "bytes": nbytes, "bound": bound, "format": "fp16"})
+            ops.append({"phase": phase, "op": f"layers{i}.ffn", "start_s": t, "duration_s": dt, "bound": bound,
+                        "flops": flops, "bytes": nbytes, "format": "fp16"})
             t += dt
-    ops.append({"name": "launch", "phase": "decode", "lane": "gpu", "start_s": t, "end_s": t + 5e-6,
-                "flops": 0, "bytes": 0, "bound": "overhead"})
+    ops.append({"phase": "decode", "op": "launch", "start_s": t, "duration_s": 5e-6, "bound": "overhead",
+                "flops": 0.0, "bytes": 0.0, "format": "fp32"})
     return {"model": "toy-1b", "hw": "toy-gpu", "scheme": "q4_0", "prefill_tok_s": 1234.5, "decode_tok_s": 250.0,
             "ttft_s": 0.41, "energy_j_per_token": 0.9, "fits": True, "bound": {"prefill": "compute", "decode": "memory"},
             "bandwidth_Bps": 1e12, "peak_ops": {"fp16": 100e12, "int8": 200e12},

@@ -7,7 +7,7 @@ import simlow
 from simlow.errors import SimlowError
 from simlow.report import (claims_figure, memory_figure, pareto_figure, pareto_mask, quant_error_figure,
                            roofline_figure, timeline_figure)
-from simlow.report.build import roofline_data
+from simlow.report.build import device_roofs, roofline_data
 from simlow.report.roofline import roof
 from simlow.report.style import BOUND_COLOURS, VERDICT_COLOURS
 
@@ -67,7 +67,10 @@ def test_timeline_one_panel_per_phase_bars_from_start(fake_prediction):
     assert titles[0].startswith("prefill: 3 ops") and titles[1].startswith("decode: 5 ops")
     mem = next(t for t in fig.data if t.name == "memory-bound")
     assert list(mem.base) == pytest.approx([0, 1000, 2000, 3000]) and list(mem.x) == pytest.approx([1000] * 4)
-    with pytest.raises(SimlowError, match="start_s <= end_s"):
+    assert mem.y[0] == "layers0.ffn"                                   # one row per op
+    alt = timeline_figure([{"name": "x", "start_s": 1.0, "end_s": 3.0, "bound": "link", "lane": "pcie"}])
+    assert list(alt.data[0].x) == [2e6] and list(alt.data[0].y) == ["pcie"]
+    with pytest.raises(SimlowError, match="end_s or duration_s"):
         timeline_figure([{"name": "x", "start_s": 2.0, "end_s": 1.0}])
 
 
@@ -108,3 +111,13 @@ def test_figures_are_pure_functions_of_json(fake_prediction, fake_sweep):
     again = json.loads(json.dumps(p))
     assert timeline_figure(p["timeline"]).to_json() == timeline_figure(again["timeline"]).to_json()
     assert np.array_equal(pareto_mask(json.loads(json.dumps(fake_sweep)), OBJ), pareto_mask(fake_sweep, OBJ))
+
+
+def test_real_prediction_on_its_device_roofs():
+    p = simlow.predict("llama-2-7b", "h100-sxm", "q4_0", stack="ideal", prompt=64, gen=8).to_dict()
+    fig = roofline_figure(roofline_data(p, device_roofs("h100-sxm", p["engine"])))
+    assert any(t.mode == "lines" and t.name.startswith("roof int8 (1978.9") for t in fig.data)
+    placed = sorted((x, y) for t in fig.data if t.mode == "markers" for x, y in zip(t.x, t.y))
+    expected = sorted((o["flops"] / o["bytes"], o["flops"] / o["duration_s"])
+                      for o in p["timeline"] if o["flops"] > 0 and o["bytes"] > 0)
+    assert placed == pytest.approx(expected) and len(placed) > 10
