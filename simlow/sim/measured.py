@@ -1,0 +1,250 @@
+"""Measured rows of ``../shared/validation/*.csv``, mapped to what simlow can predict.
+
+Each CSV row becomes a ``Measured`` (what was run, as the file says it) and is mapped to a
+``Case`` (hw, model, scheme, stack, test) or to the reason it cannot be. Mapping is by the
+explicit tables below, never by fuzzy matching: a device string maps to one hwspec name,
+a model text to one model name, a quant to one scheme, a backend to one stack. A name whose
+spec file does not exist (yet) leaves the row unmapped with that reason.
+
+Tests (llama-bench conventions): ``ppP`` = prefill of P tokens at depth 0; ``tgG`` = G
+decode steps from an empty cache; ``... @ dD`` = the same on top of D cached tokens;
+llama-batched-bench ``S_PP (PP=P)`` / ``S_TG (TG=G after PP=P)`` = the same with the
+prompt in the cache; LMDeploy's "throughput(out tok/s)" = G / (prefill + decode time),
+counted with decode (``kind == "e2e"``).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from simlow.specs import names
+
+# device string (as in the CSVs) -> hwspec name; None: deliberately not mapped (reason)
+DEVICES: dict[str, str | None] = {
+    "NVIDIA GeForce RTX 5090": "rtx-5090", "NVIDIA GeForce RTX 4090": "rtx-4090",
+    "NVIDIA GeForce RTX 4090 D": "rtx-4090d", "NVIDIA GeForce RTX 5080": "rtx-5080",
+    "NVIDIA GeForce RTX 5070 Ti": "rtx-5070-ti", "NVIDIA GeForce RTX 5070": "rtx-5070",
+    "NVIDIA RTX PRO 6000 Blackwell": "rtx-pro-6000", "NVIDIA RTX PRO 6000 Blackwell Max-Q": "rtx-pro-6000-max-q",
+    "NVIDIA RTX PRO 4000 Blackwell": "rtx-pro-4000", "NVIDIA RTX 6000 Ada": "rtx-6000-ada",
+    "NVIDIA GeForce RTX 3090 Ti": "rtx-3090-ti", "NVIDIA GeForce RTX 3090": "rtx-3090",
+    "NVIDIA L40": "l40", "NVIDIA GeForce RTX 4080 SUPER": "rtx-4080-super", "NVIDIA GeForce RTX 4080": "rtx-4080",
+    "NVIDIA RTX A6000": "rtx-a6000", "NVIDIA GeForce RTX 4070 Ti SUPER": "rtx-4070-ti-super",
+    "NVIDIA GeForce RTX 4070 Ti": "rtx-4070-ti", "NVIDIA GeForce RTX 4070 SUPER": "rtx-4070-super",
+    "NVIDIA GeForce RTX 4070": "rtx-4070", "NVIDIA RTX A5000": "rtx-a5000",
+    "NVIDIA Tesla V100 32GB": "v100-sxm2-32gb", "NVIDIA A30": "a30", "NVIDIA A40": "a40",
+    "NVIDIA Quadro RTX 6000": "quadro-rtx-6000", "NVIDIA Quadro RTX 8000": "quadro-rtx-8000",
+    "NVIDIA GeForce RTX 5060 Ti 16GB": "rtx-5060ti-16gb", "NVIDIA GeForce RTX 4060 Ti 16GB": "rtx-4060ti-16gb",
+    "NVIDIA GeForce RTX 3060 12GB": "rtx-3060-12gb", "NVIDIA DGX Spark (GB10)": "dgx-spark",
+    "NVIDIA Tesla P40": "p40", "NVIDIA Tesla M40 24GB": "m40-24gb", "NVIDIA Tesla K80 (one GPU)": "k80",
+    "NVIDIA H100 80GB": None, "NVIDIA A100 80GB": None, "NVIDIA A100-80G": "a100-80gb-sxm",
+    "AMD Radeon RX 7900 XTX": "rx-7900-xtx", "AMD Instinct MI210": "mi210", "AMD Radeon PRO W7900 48GB": "w7900",
+    "AMD Radeon RX 9070": "rx-9070", "AMD Radeon RX 9070 XT": "rx-9070-xt", "AMD Instinct MI100": "mi100",
+    "AMD Instinct MI50 32GB": "mi50-32gb", "AMD Radeon AI PRO R9700": "r9700", "AMD Instinct MI60": "mi60",
+    "AMD Radeon PRO V620": "v620", "Intel Arc B580": "arc-b580", "Intel Arc A770": "arc-a770",
+    "Apple M1 Max (32-core GPU)": "m1-max", "Apple M2 Ultra (76-core GPU)": "m2-ultra",
+}
+UNMAPPED_DEVICE = {"NVIDIA H100 80GB": "the scoreboard does not say PCIe or SXM (2.0 vs 3.35 TB/s)",
+                   "NVIDIA A100 80GB": "the scoreboard does not say PCIe or SXM"}
+STRIX_HALO = "strix-halo"
+
+# model text -> model name
+MODELS: dict[str, str | None] = {
+    "Llama 2 7B (TheBloke llama-2-7b.Q4_0.gguf)": "llama-2-7b", "LLaMA 7B v2 (llama-2-7b GGUF)": "llama-2-7b",
+    "llama2-7b": "llama-2-7b", "llama2-13b": "llama-2-13b", "llama2-70b": "llama-2-70b", "internlm-20b": "internlm-20b",
+    "gpt-oss 20B MXFP4 MoE": "gpt-oss-20b", "gpt-oss 120B MXFP4 MoE": "gpt-oss-120b",
+    "qwen3moe 30B.A3B Q8_0 (Qwen3-Coder-30B-A3B-Instruct)": "qwen3-coder-30b-a3b",
+    "qwen2 7B Q8_0 (Qwen2.5-Coder-7B)": "qwen2.5-coder-7b", "gemma3 4B Q4_0 (gemma-3-4b-it-qat)": "gemma-3-4b",
+    # Strix Halo: model_dir
+    "llama-2-7b.Q4_0": "llama-2-7b", "llama-2-7b.Q4_K_M": "llama-2-7b",
+    "shisa-v2-llama3.1-8b.i1-Q4_K_M": "llama-3.1-8b", "shisa-v2-llama3.3-70b.i1-Q4_K_M": "llama-3.3-70b",
+    "Qwen3-32B-Q8_0": "qwen3-32b", "Qwen3-30B-A3B-UD-Q4_K_XL": "qwen3-30b-a3b",
+    "Qwen3-235B-A22B-Instruct-2507-UD-Q3_K_XL": "qwen3-235b-a22b", "gemma-3-27b-it-UD-Q4_K_XL": "gemma-3-27b",
+    "Mistral-Small-3.1-24B-Instruct-2503-UD-Q4_K_XL": "mistral-small-3.1-24b",
+    "gpt-oss-20b-F16": "gpt-oss-20b", "gpt-oss-120b-F16": "gpt-oss-120b",
+    "GLM-4.5-Air-UD-Q4_K_XL": "glm-4.5-air", "Llama-4-Scout-17B-16E-Instruct-UD-Q4_K_XL": "llama-4-scout",
+    "Hunyuan-A13B-Instruct-UD-Q6_K_XL": "hunyuan-a13b", "dots.llm1.inst-UD-Q4_K_XL": "dots-llm1",
+    # ExLlamaV2 README (model, size)
+    "Llama 7B": "llama-2-7b", "Llama2 7B": "llama-2-7b", "Llama 13B": "llama-2-13b", "Llama2 70B": "llama-2-70b",
+}
+
+# quant text -> scheme name (None: no scheme reproduces it; see QUANT_REASON)
+QUANTS: dict[str, str | None] = {
+    "Q4_0": "q4_0", "Q8_0": "q8_0", "F16": "f16", "FP16": "f16", "MXFP4": "mxfp4_moe",
+    "Q4_K - Medium": "q4_k_m", "Q6_K": "q6_k", "Q3_K - Medium": "q3_k_m",
+    "GPTQ (grpsz 128, act no)": "gptq-w4g128", "GPTQ (grpsz 128, act yes)": "gptq-w4g128",
+}
+QUANT_REASON = {"EXL2": "EXL2 mixes bit widths per layer by measurement; no simlow scheme reproduces one"}
+
+# backend text -> stack name
+BACKENDS: dict[str, str] = {
+    "CUDA": "llama.cpp-cuda", "ROCm": "llama.cpp-rocm", "Vulkan": "llama.cpp-vulkan", "Metal": "llama.cpp-metal",
+    "ExLlamaV2 (CUDA)": "exllamav2", "LMDeploy TurboMind v0.1.0a1 (CUDA 11.8)": "lmdeploy",
+    "llama.cpp-hip": "llama.cpp-rocm", "llama.cpp-rocwmma": "llama.cpp-rocm", "llama.cpp-vulkan": "llama.cpp-vulkan",
+    "llama.cpp-vulkan_amdvlk": "llama.cpp-vulkan", "llama.cpp-vulkan_radv": "llama.cpp-vulkan",
+}
+
+
+@dataclass(frozen=True)
+class Measured:
+    source: str          # file stem
+    line: int            # 1-based line in the file (header = 1)
+    device: str
+    backend: str
+    model: str
+    quant: str
+    test: str
+    tok_s: float
+    power_w: float | None = None
+    gguf_bytes: float | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    hw: str
+    model: str
+    scheme: str
+    stack: str
+    kind: str            # pp | tg | e2e
+    batch: int
+    prompt: int
+    gen: int
+    depth: int
+
+    @property
+    def metric(self) -> str:
+        return "prefill" if self.kind == "pp" else "decode"
+
+
+_PP = re.compile(r"^pp(\d+)(?: @ d(\d+))?$")
+_TG = re.compile(r"^tg(\d+)(?: @ d(\d+))?$")
+_S_PP = re.compile(r"^S_PP \(PP=(\d+)\)$")
+_S_TG = re.compile(r"^S_TG \(TG=(\d+) after PP=(\d+)\)$")
+
+
+def parse_test(test: str, batch: int = 1) -> tuple[str, int, int, int] | str:
+    """(kind, prompt, gen, depth) of a test name, or the reason it is not understood."""
+    t = test.strip()
+    if m := _PP.match(t):
+        return "pp", int(m[1]), 0, int(m[2] or 0)
+    if m := _TG.match(t):
+        return "tg", 0, int(m[1]), int(m[2] or 0)
+    if m := _S_PP.match(t):
+        return "pp", int(m[1]), 0, 0
+    if m := _S_TG.match(t):
+        return "tg", 0, int(m[1]), int(m[2])
+    return f"test {test!r} is not a llama-bench / batched-bench test simlow reads"
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def _num(text: str) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _generic(path: Path, rows: list[dict]) -> list[Measured]:
+    out = []
+    for i, r in enumerate(rows, start=2):
+        gib = _num(r.get("gguf_size_gib", ""))
+        out.append(Measured(path.stem, i, r["device"], r["backend"], r["model"], r["quant"], r["test"],
+                            float(r["tokens_per_s"]), gguf_bytes=gib * 2**30 if gib else None))
+    return out
+
+
+def _strix(path: Path, rows: list[dict]) -> list[Measured]:
+    out = []
+    for i, r in enumerate(rows, start=2):
+        quant = next((q for q in QUANTS if r["llama_bench_model"].endswith(" " + q)), r["llama_bench_model"])
+        out.append(Measured(path.stem, i, STRIX_HALO, r["backend_build"], r["model_dir"], quant, r["test"],
+                            float(r["tokens_per_s"]), _num(r["avg_power_w"]), _num(r["model_size_bytes"])))
+    return out
+
+
+def _exllama(path: Path, rows: list[dict]) -> list[Measured]:
+    return [Measured(path.stem, i, r["device"], r["backend"], f"{r['model']} {r['model_size']}", r["quant"],
+                     "tg128", float(r["tokens_per_s"])) for i, r in enumerate(rows, start=2)]
+
+
+def _lmdeploy(path: Path, rows: list[dict]) -> list[Measured]:
+    return [Measured(path.stem, i, r["device"], r["backend"], r["model"], r["quant"],
+                     f"e2e b{r['batch']} p{r['prompt_tokens']} g{r['output_tokens']}", float(r["tokens_per_s"]))
+            for i, r in enumerate(rows, start=2)]
+
+
+_READERS = {"strix_halo": _strix, "exllamav2": _exllama, "lmdeploy": _lmdeploy}
+SKIP_FILES = ("device_specs", "model_facts")
+
+
+def read_dir(data: Path) -> list[Measured]:
+    """Every measurement row of every throughput CSV in ``data`` (sorted by file)."""
+    out = []
+    for path in sorted(Path(data).glob("*.csv")):
+        if path.stem in SKIP_FILES:
+            continue
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        reader = next((fn for key, fn in _READERS.items() if path.stem.startswith(key)), _generic)
+        out += reader(path, rows)
+    return out
+
+
+# -- mapping -------------------------------------------------------------------------------
+
+_E2E = re.compile(r"^e2e b(\d+) p(\d+) g(\d+)$")
+SIZE_TOLERANCE = 0.04    # a scheme must reproduce the file's size to within 4%
+
+
+def map_row(row: Measured) -> Case | str:
+    """The ``Case`` a row is a measurement of, or why it cannot be mapped."""
+    if row.device in UNMAPPED_DEVICE:
+        return f"device {row.device!r}: {UNMAPPED_DEVICE[row.device]}"
+    hw = DEVICES.get(row.device, STRIX_HALO if row.device == STRIX_HALO else None)
+    if hw is None:
+        return f"device {row.device!r} is not in the mapping table"
+    model = MODELS.get(row.model)
+    if model is None:
+        return f"model {row.model!r} is not in the mapping table"
+    if any(row.quant.startswith(k) for k in QUANT_REASON):
+        return f"quant {row.quant!r}: {QUANT_REASON[row.quant.split()[0]]}"
+    scheme = QUANTS.get(row.quant)
+    stack = BACKENDS.get(row.backend)
+    if scheme is None or stack is None:
+        return f"quant {row.quant!r} or backend {row.backend!r} is not in the mapping table"
+    for kind, name in (("hardware", hw), ("model", model), ("scheme", scheme)):
+        if name not in names(kind):
+            return f"no {kind} spec {name!r} yet"
+    from simlow.sim.stacks import stack_names
+
+    if stack not in stack_names():
+        return f"no stack {stack!r} yet"
+    if (why := _size_mismatch(row, model, scheme)) is not None:
+        return why
+    return _case(row, hw, model, scheme, stack)
+
+
+def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case | str:
+    if m := _E2E.match(row.test):
+        return Case(hw, model, scheme, stack, "e2e", int(m[1]), int(m[2]), int(m[3]), 0)
+    parsed = parse_test(row.test)
+    if isinstance(parsed, str):
+        return parsed
+    kind, prompt, gen, depth = parsed
+    return Case(hw, model, scheme, stack, kind, 1, prompt, gen, depth)
+
+
+def _size_mismatch(row: Measured, model: str, scheme: str) -> str | None:
+    if row.gguf_bytes is None:
+        return None
+    from simlow.specs import load_model, load_scheme
+    from simlow.specs.scheme import weight_bytes
+
+    ours = weight_bytes(load_model(model), load_scheme(scheme))
+    if abs(ours / row.gguf_bytes - 1) > SIZE_TOLERANCE:
+        return (f"scheme {scheme} on {model} gives {ours / 2**30:.2f} GiB but the file is "
+                f"{row.gguf_bytes / 2**30:.2f} GiB (a different mix, e.g. an unsloth UD quant)")
+    return None
