@@ -19,6 +19,8 @@ COMMANDS: tuple[str, ...] = (
     "models",
     "fit",
     "bench",
+    "predict",
+    "validate",
     "cost",
 )
 

@@ -246,5 +246,5 @@ def _size_mismatch(row: Measured, model: str, scheme: str) -> str | None:
     ours = weight_bytes(load_model(model), load_scheme(scheme))
     if abs(ours / row.gguf_bytes - 1) > SIZE_TOLERANCE:
         return (f"scheme {scheme} on {model} gives {ours / 2**30:.2f} GiB but the file is "
-                f"{row.gguf_bytes / 2**30:.2f} GiB (a different mix, e.g. an unsloth UD quant)")
+                f"{row.gguf_bytes / 2**30:.2f} GiB (the file mixes formats differently from the scheme)")
     return None

@@ -1,0 +1,55 @@
+"""``simlow predict``: tokens/s, time to first token, joules/token, fit and bound."""
+
+from __future__ import annotations
+
+from simlow.cli.output import add_json_flag, print_json, print_table
+from simlow.units import fmt_bytes
+
+
+def register(sub) -> None:
+    p = sub.add_parser("predict", help="predict prefill/decode speed, TTFT, energy and fit")
+    p.add_argument("--model", required=True, help="model name or path")
+    p.add_argument("--hw", required=True, help="hardware name or path")
+    p.add_argument("--scheme", default="q4_0", help="weight quantization scheme (default q4_0)")
+    p.add_argument("--kv-scheme", default=None, help="KV-cache scheme applied on top")
+    p.add_argument("--stack", default=None, help="software stack (default: llama.cpp for the vendor)")
+    p.add_argument("--engine", default=None, help="engine of the device to run on")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--prompt", type=int, default=512)
+    p.add_argument("--gen", type=int, default=128)
+    p.add_argument("--ctx", type=int, default=None, help="context the KV cache is sized for")
+    p.add_argument("--depth", type=int, default=0, help="tokens already in the KV cache")
+    p.add_argument("--routing", default="uniform", help="MoE routing: uniform, zipf or zipf:S")
+    p.add_argument("--fidelity", default="roofline", choices=("roofline", "des"))
+    p.add_argument("--timeline", action="store_true", help="print the per-op timeline")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from simlow.sim.predict import predict
+    from simlow.sim.routing import parse_routing
+
+    p = predict(args.model, args.hw, args.scheme, batch=args.batch, prompt=args.prompt, gen=args.gen,
+                ctx=args.ctx, kv_scheme=args.kv_scheme, stack=args.stack, engine=args.engine,
+                fidelity=args.fidelity, depth=args.depth, routing=parse_routing(args.routing))
+    if args.json:
+        print_json(p.to_dict(timeline=True))
+        return 0
+    mem = p.memory
+    rows = [
+        ("prefill", f"{p.prefill_tok_s:,.1f} tok/s" if p.prefill_tok_s else "-", p.bound.get("prefill", "-")),
+        ("decode", f"{p.decode_tok_s:,.2f} tok/s" if p.decode_tok_s else "-", p.bound.get("decode", "-")),
+        ("time to first token", f"{p.ttft_s * 1e3:,.2f} ms", ""),
+        ("energy per token", f"{p.energy_j_per_token:.3f} J" if p.energy_j_per_token else "-", "modelled"),
+        ("memory", f"{fmt_bytes(mem['total_bytes'])} of {fmt_bytes(mem['usable_bytes'])} usable",
+         "fits" if p.fits else f"short by {fmt_bytes(p.shortfall_bytes)}"),
+    ]
+    print_table(f"{p.model} / {p.scheme} on {p.hw} ({p.stack}, {p.engine}, {p.fidelity})",
+                ["figure", "value", "bound / note"], rows)
+    if args.timeline:
+        print_table("timeline (per op, summed over layers and steps)", ["phase", "op", "ms", "bound", "format"],
+                    [(e.phase, e.op, f"{e.duration_s * 1e3:.3f}", e.bound, e.format) for e in p.timeline])
+    for note in p.notes:
+        print(f"note: {note}")
+    return 0

@@ -1,0 +1,50 @@
+"""``simlow validate``: predictions against measured throughput (per row, source, device)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from simlow.cli.output import add_json_flag, print_json, print_table
+
+
+def register(sub) -> None:
+    p = sub.add_parser("validate", help="predict every measured row and report the error")
+    p.add_argument("--data", default=None, help="directory of measured CSVs (default ../shared/validation)")
+    p.add_argument("--out", default=None, help="also write the JSON report to this file")
+    p.add_argument("--rows", action="store_true", help="print every row, not only the summaries")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def run(args) -> int:
+    from simlow.sim.validate import validate
+
+    report = validate(args.data)
+    d = report.to_dict()
+    if args.out:
+        Path(args.out).write_text(json.dumps(d, indent=2))
+    if args.json:
+        print_json(d)
+        return 0
+    if args.rows:
+        print_table("rows", ["source", "line", "hw", "model", "scheme", "stack", "test", "measured", "predicted", "error"],
+                    [(r.source, r.line, r.hw, r.model, r.scheme, r.stack, r.test, f"{r.measured:,.1f}",
+                      f"{r.predicted:,.1f}", _pct(r.error)) for r in report.rows])
+    rows = []
+    for key, by_metric in report.summaries.items():
+        for metric, s in by_metric.items():
+            if s.n:
+                rows.append((key, metric, s.n, _pct(s.median_abs), _pct(s.p90_abs), _pct(s.median_signed)))
+    print_table("prediction error (|predicted / measured - 1|)", ["group", "metric", "n", "median", "p90",
+                                                                  "median signed"], rows)
+    reasons: dict[str, int] = {}
+    for _, _, why in report.unmapped:
+        reasons[why] = reasons.get(why, 0) + 1
+    print_table(f"unmapped rows ({len(report.unmapped)})", ["rows", "reason"],
+                sorted(((n, why) for why, n in reasons.items()), reverse=True))
+    return 0
