@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 # Explicit list: one module per area, each with a BENCHES tuple.
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("datapath",)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ import numpy as np
 
 from simlow.datapath import accumulate as accm
 from simlow.datapath.codes import int_codes, matmul_shapes
-from simlow.datapath.exact import int_matmul
+from simlow.datapath.exact import F32_EXACT, int_matmul, max_abs
 from simlow.datapath.units import Overflow, ShiftAddUnit, Truncation
 from simlow.errors import SimlowError
 from simlow.events import Event, Op
@@ -72,26 +72,54 @@ def weight_codes(unit: ShiftAddUnit, w) -> tuple[np.ndarray, np.ndarray]:
     if sign.ndim != 3 or sign.shape[0] != unit.terms:
         raise SimlowError(f"unit {unit.name!r} takes {unit.terms} term(s): shape (K, N) or "
                           f"({unit.terms}, K, N), got {sign.shape}")
-    sign, exp = sign.astype(np.int64), exp.astype(np.int64)
-    if not np.isin(sign, (-1, 0, 1)).all():
+    if sign.size and (sign.min() < -1 or sign.max() > 1):
         raise SimlowError("PoT signs must be -1, 0 or +1 (0 = no term)")
+    sign = sign.astype(np.int8)
     used = exp[sign != 0]
     if used.size and (used.min() < unit.exp_min or used.max() > unit.exp_max):
         raise SimlowError(f"PoT exponents must lie in [{unit.exp_min}, {unit.exp_max}] for unit "
                           f"{unit.name!r}, got [{used.min()}, {used.max()}]")
     if unit.shared_sign and unit.terms == 2 and ((sign[1] != 0) & (sign[1] != sign[0])).any():
         raise SimlowError(f"unit {unit.name!r} (APoT) needs the second term's sign to be 0 or the first's")
-    return sign, np.where(sign != 0, exp, 0)
+    return sign, np.where(sign != 0, exp, 0).astype(np.int32)
 
 
-def _fast(unit: ShiftAddUnit, a, sign, d) -> np.ndarray:
-    """Exact sum of every term (no accumulator limit): group by shift distance."""
-    left = np.where(d >= 0, sign << np.maximum(d, 0), 0).sum(axis=0)
-    y = int_matmul(a, left)
-    for dist in np.unique(d[(d < 0) & (sign != 0)]).tolist():
-        mask = np.where(d == dist, sign, 0).sum(axis=0)
-        y += int_matmul(shift(a, dist, unit.truncation), mask)
-    return y
+def _group(sign: np.ndarray, d: np.ndarray, dist: int) -> np.ndarray:
+    """The (K, N) signed mask of the terms shifting by ``dist``, summed over terms."""
+    mask = np.where(d[0] == dist, sign[0], 0)
+    for t in range(1, sign.shape[0]):
+        mask = mask + np.where(d[t] == dist, sign[t], 0)
+    return mask
+
+
+def _fast(unit: ShiftAddUnit, a, sign, d, bound: int) -> np.ndarray:
+    """Exact sum of every term (no accumulator limit): group by shift distance.
+
+    ``bound`` is the sum of every term's largest magnitude. When it is at most 2^24 the
+    whole sum runs in float32: shifted activations ``floor``/``trunc(a * 2^d)`` are exact
+    (|a| < 2^16, power-of-two scaling), and every intermediate of the group matmuls and of
+    their running sum is an integer sum of a subset of terms, so at most ``bound`` and
+    exactly representable (the proof in ``simlow.datapath.exact``). Otherwise each group
+    goes through ``int_matmul`` and int64.
+    """
+    dists = range(min(int(d.min()), 0), 0)                     # candidate right shifts
+    if bound > F32_EXACT:
+        left = np.where(d >= 0, sign.astype(np.int64) << np.maximum(d, 0), 0).sum(axis=0)
+        y = int_matmul(a, left)
+        for dist in dists:
+            mask = _group(sign, d, dist)
+            if mask.any():
+                y += int_matmul(shift(a, dist, unit.truncation), mask)
+        return y
+    af = a.astype(np.float32)
+    left = np.where(d >= 0, np.ldexp(sign.astype(np.float32), np.maximum(d, 0)), 0).sum(axis=0)
+    y = af @ left
+    cut = np.floor if unit.truncation is Truncation.FLOOR else np.trunc
+    for dist in dists:
+        mask = _group(sign, d, dist)
+        if mask.any():
+            y += cut(af * np.float32(2.0 ** dist)) @ mask.astype(np.float32)
+    return y.astype(np.int64)
 
 
 def _steps(unit: ShiftAddUnit, a, sign, d):
@@ -106,10 +134,10 @@ def run(unit: ShiftAddUnit, a, w) -> tuple[np.ndarray, dict[Event, int]]:
     sign, exp = weight_codes(unit, w)
     matmul_shapes(a, sign.shape[1])
     d = exp + unit.frac_bits
-    term_max = (1 << (unit.a_bits - 1)) << max(unit.exp_max + unit.frac_bits, 0)
+    term_max = max_abs(a) << max(int(d.max()), 0)
     bound = a.shape[1] * unit.terms * term_max
     if accm.fits(bound, unit.acc_bits) or unit.overflow is Overflow.SATURATE_AT_END:
-        res = accm.accumulate([_fast(unit, a, sign, d)], unit.acc_bits, unit.overflow)
+        res = accm.accumulate([_fast(unit, a, sign, d, bound)], unit.acc_bits, unit.overflow)
     else:
         res = accm.accumulate(_steps(unit, a, sign, d), unit.acc_bits, unit.overflow)
     y = res.value.astype(np.int32 if unit.acc_bits <= 32 else np.int64)
