@@ -1,0 +1,177 @@
+"""simlow's answer for one configuration of an absolute claim, by metric kind.
+
+Each function returns an ``Answer``: the hard bound (in the metric's unit), which bound it
+is, simlow's own value (a prediction, exact bytes, a spec figure, a cost-model ratio), one
+sentence with the numbers, notes, and the sentence to use if the bound is broken. Memory
+comes first: a configuration that does not fit runs at no speed at all (``outcome`` is
+then decided outright), and a yes/no fit claim is decided by the capacity alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simlow.claims import bounds as B
+from simlow.claims.metrics import Kind, Metric
+from simlow.claims.schema import Claim, Config
+from simlow.claims.simulate import Simulated, cost_ratio, simulate
+from simlow.claims.text import metric_value, si
+from simlow.claims.verdict import Outcome
+from simlow.memory import activation_bytes, kv_bytes_per_sequence, weight_bytes
+from simlow.specs import HardwareSpec, load_hw, load_model, load_scheme
+
+EXACT = "exact arithmetic"
+
+
+@dataclass(frozen=True)
+class Answer:
+    bound: float | None
+    bound_name: str
+    sim: Simulated
+    sentence: str
+    notes: tuple[str, ...] = ()
+    impossible: str = ""                 # the sentence when the claim breaks the bound
+    outcome: Outcome | None = None       # decided outright (memory shortfall, fit claims)
+
+
+def setup_of(config: Config) -> B.Setup:
+    scheme = load_scheme(config.scheme)
+    if config.kv_scheme is not None:
+        scheme = scheme.with_kv(load_scheme(config.kv_scheme))
+    hw = load_hw(config.hw, config.memory) if config.hw is not None else None
+    return B.Setup(load_model(config.model), hw, scheme, config.workload, config.offload)
+
+
+def absolute(claim: Claim, config: Config) -> Answer:
+    kind = claim.metric.kind
+    if kind is Kind.COST:
+        sim = cost_ratio(config.cost, claim.metric)
+        what = "area" if claim.metric is Metric.AREA_RATIO else "max clock"
+        text = f"claimed {what} ratio {claim.claimed:.3g}"
+        if sim.value is not None:
+            text += f"; the cost model gives {sim.value:.3g} ({sim.note})"
+        return Answer(None, "", sim, text)
+    if kind is Kind.SPEC:
+        return spec(claim, load_hw(config.hw, config.memory))
+    s = setup_of(config)
+    if kind is Kind.EXACT:
+        return exact(claim, s, config.part)
+    if kind is Kind.FIT:
+        return fit(claim, s)
+    if kind is Kind.CAPACITY:
+        return capacity(claim, s)
+    return shortfall(s) or (rate(claim, s, config) if kind is Kind.RATE else time(claim, s, config))
+
+
+def rate(claim: Claim, s: B.Setup, config: Config) -> Answer:
+    limits = B.decode_limits(s) if claim.metric is Metric.DECODE_TOK_S else B.prefill_limits(s)
+    lim = B.binding(limits)
+    sim = simulate(s, claim.metric, config.stack)
+    x = float(claim.claimed)
+    impossible = (f"{x:g} tok/s needs {si(lim.need(x), lim.unit)} of {lim.what}; "
+                  f"{s.hw.name} has {si(lim.capacity, lim.unit)}")
+    sentence = f"{x:g} tok/s is {x / lim.rate:.0%} of the {lim.name} ({lim.rate:.4g} tok/s)"
+    if sim.value:
+        sentence += f" and {x / sim.value:.2f}x simlow's {sim.value:.4g} tok/s"
+    notes = [f"{lim2.name}: {lim2.rate:.4g} tok/s ({lim2.what})" for lim2 in limits]
+    if s.offload is not None:
+        notes.append(_offload_note(s, x, limits))
+    return Answer(lim.rate, lim.name, sim, sentence, tuple(notes), impossible)
+
+
+def _offload_note(s: B.Setup, rate_: float, limits: list[B.Limit]) -> str:
+    link = next(lim for lim in limits if lim.name == "host link")
+    active = B.active_expert_bytes(s) / s.workload.batch
+    needed_hit = max(0.0, 1.0 - link.capacity / (rate_ * active)) if active else 0.0
+    return (f"at {rate_:g} tok/s at least {needed_hit:.0%} of expert reads must hit the "
+            f"{s.offload.device_fraction:.0%} of experts kept on the device (assumed hit rate "
+            f"{s.offload.hit_rate:.0%}; uniform routing would give {s.offload.device_fraction:.0%})")
+
+
+def time(claim: Claim, s: B.Setup, config: Config) -> Answer:
+    sim = simulate(s, claim.metric, config.stack)
+    x = float(claim.claimed)
+    if claim.metric is Metric.TTFT_S:
+        lim = B.binding(B.prefill_limits(s))
+        floor, name, unit = s.workload.prompt * s.workload.batch / lim.rate, f"prefill {lim.name}", "s"
+    else:
+        floor, name, unit = B.energy_floor_j(s), "DRAM energy floor", "J/token"
+    sentence = f"claimed {metric_value(x, unit)}"
+    if floor is not None:
+        sentence += f"; no stack can do better than {metric_value(floor, unit)} ({name})"
+    if sim.value:
+        sentence += f"; simlow predicts {metric_value(sim.value, unit)}"
+    impossible = f"{metric_value(x, unit)} is below the {name} of {metric_value(floor or 0.0, unit)}"
+    return Answer(floor, name if floor is not None else "", sim, sentence, (), impossible)
+
+
+def shortfall(s: B.Setup) -> Answer | None:
+    """An outright ``impossible`` when the configuration does not fit in device memory."""
+    r = B.resident(s)
+    if r.fits:
+        return None
+    text = (f"needs {si(r.total, 'B')} in device memory (weights {si(r.weights, 'B')}, KV cache "
+            f"{si(r.kv_cache, 'B')}, workspace {si(r.workspace, 'B')}); {s.hw.name} has "
+            f"{si(r.usable, 'B')} usable, so it does not run at all")
+    return Answer(r.usable, "memory capacity", Simulated(None, "does not fit"), text, (), text,
+                  Outcome.IMPOSSIBLE)
+
+
+def exact_value(s: B.Setup, metric: Metric, part: str) -> tuple[float, str]:
+    """Exact bytes (weights, KV cache or total) or bits per weight, and what they are."""
+    weights = float(sum(weight_bytes(s.model, s.scheme).values()))
+    if metric is Metric.BITS_PER_WEIGHT:
+        return weights * 8 / s.model.param_count(), f"{s.model.name} at {s.scheme.name}"
+    w = s.workload
+    kv = float(w.batch * kv_bytes_per_sequence(s.model, s.scheme, w.context))
+    total = weights + kv + activation_bytes(s.model, w.context, w.batch)
+    value = {"weights": weights, "kv_cache": kv, "total": total}[part]
+    what = {"weights": "weights", "kv_cache": f"KV cache ({s.workload.batch} x {s.workload.context} tokens)",
+            "total": f"weights + KV cache + workspace at {s.workload.context} tokens"}[part]
+    return value, f"{s.model.name}'s {what} at {s.scheme.name}"
+
+
+def exact(claim: Claim, s: B.Setup, part: str) -> Answer:
+    value, what = exact_value(s, claim.metric, part)
+    unit = claim.metric.unit
+    x = float(claim.claimed)
+    text = f"{what} take {metric_value(value, unit)}; the claim says {metric_value(x, unit)}"
+    return Answer(value, EXACT, Simulated(value, EXACT), text, (), text)
+
+
+def spec(claim: Claim, hw: HardwareSpec) -> Answer:
+    mem = hw.main_memory
+    index = hw.memories.index(mem)
+    source = hw.sources.get(f"memories[{index}].bandwidth")
+    text = (f"{hw.name} {mem.name} bandwidth is {si(mem.bandwidth_Bps, 'B/s')} in its spec; "
+            f"the claim says {si(float(claim.claimed), 'B/s')}")
+    notes = (f"spec source: {source[1]}",) if source else ()
+    return Answer(mem.bandwidth_Bps, "device spec", Simulated(mem.bandwidth_Bps, "hardware spec"), text, notes,
+                  text)
+
+
+def fit(claim: Claim, s: B.Setup) -> Answer:
+    r = B.resident(s)
+    parts = (f"{si(r.total, 'B')} (weights {si(r.weights, 'B')}, KV cache {si(r.kv_cache, 'B')}, "
+             f"workspace {si(r.workspace, 'B')}) against {si(r.usable, 'B')} usable on {s.hw.name}")
+    if r.fits:
+        text = f"fits: {parts}, {si(r.usable - r.total, 'B')} to spare"
+        outcome = Outcome.PLAUSIBLE if claim.claimed else Outcome.CONSERVATIVE
+    else:
+        text = f"does not fit: {parts}, {si(r.total - r.usable, 'B')} short"
+        outcome = Outcome.IMPOSSIBLE if claim.claimed else Outcome.PLAUSIBLE
+    notes = (f"{si(r.offloaded, 'B')} of experts offloaded to host memory",) if r.offloaded else ()
+    return Answer(r.usable, "memory capacity", Simulated(r.total, "bytes needed"), text, notes, text, outcome)
+
+
+def capacity(claim: Claim, s: B.Setup) -> Answer:
+    x = int(claim.claimed)
+    if x > s.model.max_context:
+        text = f"{s.model.name} supports at most {s.model.max_context} tokens of context; the claim says {x}"
+        return Answer(float(s.model.max_context), "model maximum context", Simulated(None, "beyond the model"),
+                      text, (), text, Outcome.IMPOSSIBLE)
+    longest = B.max_context(s)
+    r = B.resident(s, max(longest, 1))
+    text = (f"the longest context that fits on {s.hw.name} is {longest} tokens "
+            f"({si(r.total, 'B')} of {si(r.usable, 'B')} usable); the claim says {x}")
+    return Answer(float(longest), "memory capacity", Simulated(float(longest), EXACT), text, (), text)

@@ -1,0 +1,77 @@
+"""The checker: every claim of a claim file, answered per configuration with the numbers.
+
+For each configuration a claim names (or each candidate), the checker resolves the specs,
+computes the hard bounds (``simlow.claims.bounds``), asks the simulator or the cost model
+for simlow's own value (``simlow.claims.simulate``) and classifies (``verdict.classify``).
+Absolute claims are answered by ``simlow.claims.answers``, relative ones by
+``simlow.claims.relative``. A configuration simlow cannot run (a context beyond the model,
+no host link to offload over) gets ``cannot answer`` with the reason, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from simlow.claims.answers import Answer, absolute
+from simlow.claims.metrics import Direction, Metric
+from simlow.claims.relative import relative
+from simlow.claims.schema import Claim, ClaimFile, Config, load_claims
+from simlow.claims.verdict import Margins, Outcome, Verdict, advantage, classify
+from simlow.errors import SimlowError
+
+
+def check_claims(path: str | Path) -> list[Verdict]:
+    """Every claim in the file at ``path``: one verdict per configuration, plus one
+    ``cannot answer`` verdict (with the file's reason) per ``not_checked`` entry."""
+    return check_file(load_claims(path))
+
+
+def check_file(f: ClaimFile) -> list[Verdict]:
+    margins = Margins(f.margin_above, f.margin_below)
+    out = [v for c in f.claims for v in check_claim(c, margins)]
+    for n in f.not_checked:
+        out.append(Verdict(n.id, "", None, Outcome.CANNOT_ANSWER, None, None, "", None, n.reason,
+                           source=n.source, quote=n.quote, notes=("not checked",)))
+    return out
+
+
+def check_claim(claim: Claim, margins: Margins = Margins()) -> list[Verdict]:
+    """One verdict per configuration the claim is about."""
+    return [_check_config(claim, config, margins) for config in claim.configs()]
+
+
+def _check_config(claim: Claim, config: Config, margins: Margins) -> Verdict:
+    base = dict(claim_id=claim.id, candidate=config.label(), metric=claim.metric, claimed=claim.claimed,
+                relative=claim.relative, source=claim.source, quote=claim.quote, assumptions=claim.assumptions)
+    try:
+        a = relative(claim, config) if claim.relative else absolute(claim, config)
+    except SimlowError as err:
+        return Verdict(outcome=Outcome.CANNOT_ANSWER, bound=None, bound_name="", simulated=None,
+                       sentence=f"simlow cannot answer for this configuration: {err}", **base)
+    outcome = a.outcome or _outcome(claim, a, margins)
+    sentence = a.sentence
+    if outcome is Outcome.IMPOSSIBLE and a.impossible:
+        sentence = a.impossible
+    elif outcome is Outcome.CANNOT_ANSWER and a.sim.value is None and a.outcome is None:
+        sentence = f"{sentence}; inside the hard bounds, but no simulated value: {a.sim.note}"
+    return Verdict(outcome=outcome, bound=a.bound, bound_name=a.bound_name, simulated=a.sim.value,
+                   sentence=sentence, notes=a.notes, **base)
+
+
+def _outcome(claim: Claim, a: Answer, margins: Margins) -> Outcome:
+    direction = Direction.HIGHER if claim.relative else claim.metric.direction
+    return classify(_advantage(float(claim.claimed), a.bound, direction),
+                    _advantage(float(claim.claimed), a.sim.value, direction), claim.tolerance, margins)
+
+
+def _advantage(claimed: float, ref: float | None, direction: Direction) -> float | None:
+    """The claim's advantage over ``ref``; a zero ceiling is beaten by any positive claim."""
+    if ref is None:
+        return None
+    if ref == 0:
+        return math.inf if direction is Direction.HIGHER else None
+    return advantage(claimed, ref, direction)
+
+
+__all__ = ["check_claims", "check_file", "check_claim", "Metric"]
