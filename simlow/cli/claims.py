@@ -29,10 +29,12 @@ def run_check(args) -> int:
     if args.json:
         print_json([v.to_dict() for v in verdicts])
         return 0
-    rows = [(v.claim_id, v.candidate or "-", v.metric.value if v.metric else "-", v.outcome.value,
-             _num(v.claimed), _num(v.bound), _num(v.simulated), v.sentence) for v in verdicts]
-    print_table(f"claims in {args.file}", ["claim", "configuration", "metric", "verdict", "claimed",
-                                           "bound", "simlow", "why"], rows)
+    rows = [(i, v.claim_id, v.candidate or "-", v.metric.value if v.metric else "-", v.outcome.value,
+             _num(v.claimed), _num(v.bound), _num(v.simulated)) for i, v in enumerate(verdicts, 1)]
+    print_table(f"claims in {args.file}", ["#", "claim", "configuration", "metric", "verdict", "claimed",
+                                           "bound", "simlow"], rows)
+    for i, v in enumerate(verdicts, 1):
+        print(f"{i:3d}. {v.claim_id}: {v.outcome.value}: {v.sentence}")
     counts: dict[str, int] = {}
     for v in verdicts:
         counts[v.outcome.value] = counts.get(v.outcome.value, 0) + 1
