@@ -3,19 +3,15 @@
 Layering: ``simlow.graph`` (op graph of a model for a phase) -> ``roofline`` (per-op
 max(compute, memory) + overheads, NumPy) and ``des`` (SimPy, when present) -> ``predict``
 (a ``Prediction``) -> ``validate`` (predictions against measured CSVs). The simulator never
-imports JAX. Modules are imported on first use so ``import simlow.sim`` stays cheap.
+imports JAX.
+
+``simlow.sim.predict`` is the function (bound here after the submodule of the same name is
+imported, so the name means the function, not the module).
 """
 
 from __future__ import annotations
 
-import importlib
+from simlow.sim.predict import predict
+from simlow.sim.results import Prediction
 
 __all__ = ["predict", "Prediction"]
-
-
-def __getattr__(name: str):
-    if name == "predict":
-        return importlib.import_module("simlow.sim.predict").predict
-    if name == "Prediction":
-        return importlib.import_module("simlow.sim.results").Prediction
-    raise AttributeError(f"module 'simlow.sim' has no attribute {name!r}")

@@ -99,6 +99,7 @@ class Measured:
     tok_s: float
     power_w: float | None = None
     gguf_bytes: float | None = None
+    ubatch: int | None = None     # llama-bench -ub (prompt tokens per step), when stated
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Case:
     prompt: int
     gen: int
     depth: int
+    ubatch: int | None = None
 
     @property
     def metric(self) -> str:
@@ -151,8 +153,10 @@ def _generic(path: Path, rows: list[dict]) -> list[Measured]:
     out = []
     for i, r in enumerate(rows, start=2):
         gib = _num(r.get("gguf_size_gib", ""))
+        ub = re.search(r"-ub (\d+)", r.get("tool", ""))
         out.append(Measured(path.stem, i, r["device"], r["backend"], r["model"], r["quant"], r["test"],
-                            float(r["tokens_per_s"]), gguf_bytes=gib * 2**30 if gib else None))
+                            float(r["tokens_per_s"]), gguf_bytes=gib * 2**30 if gib else None,
+                            ubatch=int(ub[1]) if ub else None))
     return out
 
 
@@ -161,7 +165,8 @@ def _strix(path: Path, rows: list[dict]) -> list[Measured]:
     for i, r in enumerate(rows, start=2):
         quant = next((q for q in QUANTS if r["llama_bench_model"].endswith(" " + q)), r["llama_bench_model"])
         out.append(Measured(path.stem, i, STRIX_HALO, r["backend_build"], r["model_dir"], quant, r["test"],
-                            float(r["tokens_per_s"]), _num(r["avg_power_w"]), _num(r["model_size_bytes"])))
+                            float(r["tokens_per_s"]), _num(r["avg_power_w"]), _num(r["model_size_bytes"]),
+                            int(r["n_ubatch"]) if r["n_ubatch"] else None))
     return out
 
 
@@ -171,9 +176,13 @@ def _exllama(path: Path, rows: list[dict]) -> list[Measured]:
 
 
 def _lmdeploy(path: Path, rows: list[dict]) -> list[Measured]:
-    return [Measured(path.stem, i, r["device"], r["backend"], r["model"], r["quant"],
-                     f"e2e b{r['batch']} p{r['prompt_tokens']} g{r['output_tokens']}", float(r["tokens_per_s"]))
-            for i, r in enumerate(rows, start=2)]
+    out = []
+    for i, r in enumerate(rows, start=2):
+        tp = int(r["num_gpus_tp"])
+        test = f"e2e b{r['batch']} p{r['prompt_tokens']} g{r['output_tokens']}" if tp == 1 else f"tensor parallel over {tp} GPUs"
+        out.append(Measured(path.stem, i, r["device"], r["backend"], r["model"], r["quant"], test,
+                            float(r["tokens_per_s"])))
+    return out
 
 
 _READERS = {"strix_halo": _strix, "exllamav2": _exllama, "lmdeploy": _lmdeploy}
@@ -234,7 +243,7 @@ def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case |
     if isinstance(parsed, str):
         return parsed
     kind, prompt, gen, depth = parsed
-    return Case(hw, model, scheme, stack, kind, 1, prompt, gen, depth)
+    return Case(hw, model, scheme, stack, kind, 1, prompt, gen, depth, row.ubatch)
 
 
 def _size_mismatch(row: Measured, model: str, scheme: str) -> str | None:

@@ -54,6 +54,7 @@ class Request:
     ctx: int
     depth: int
     routing: object
+    ubatch: int = 512
 
 
 def default_stack(hw: HardwareSpec) -> str:
@@ -71,7 +72,7 @@ def _whole(name: str, value, minimum: int) -> int:
 
 
 def resolve(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
-            stack=None, engine=None, depth=0, routing=None) -> Request:
+            stack=None, engine=None, depth=0, routing=None, ubatch=None) -> Request:
     """Load and check every input (bad settings raise ``SimlowError``)."""
     m, h, s = load_model(model), load_hw(hw), load_scheme(scheme)
     if kv_scheme is not None:
@@ -89,17 +90,19 @@ def resolve(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv
     st = load_stack(stack if stack is not None else default_stack(h))
     st.check_scheme(s)
     eng = pick_engine(h, st, engine)
-    return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform())
+    ub = st.ubatch if ubatch is None else _whole("ubatch", ubatch, 1)
+    return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform(), ub)
 
 
 def predict(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
-            stack=None, engine=None, fidelity="roofline", depth=0, routing=None) -> Prediction:
+            stack=None, engine=None, fidelity="roofline", depth=0, routing=None, ubatch=None) -> Prediction:
     """Predict one workload: ``batch`` sequences, a ``prompt``-token prefill on top of
     ``depth`` cached tokens, then ``gen`` decode steps; ``ctx`` is the context the KV cache
-    is sized for (default depth + prompt + gen; at most the model's maximum)."""
+    is sized for (default depth + prompt + gen; at most the model's maximum); ``ubatch``
+    overrides the stack's prompt tokens per prefill step."""
     if fidelity not in FIDELITIES:
         raise SimlowError(f"unknown fidelity {fidelity!r} (valid: {', '.join(FIDELITIES)})")
-    req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing)
+    req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing, ubatch)
     if fidelity == "des":
         try:
             des = importlib.import_module("simlow.sim.des")
@@ -118,7 +121,7 @@ def _distinct(req: Request, tokens):
 def prefill_times(req: Request, temps, mach) -> roofline.StepTimes | None:
     if req.prompt == 0:
         return None
-    u = req.stack.ubatch
+    u = req.ubatch
     starts = np.arange(0, req.prompt, u, dtype=np.float64)
     sizes = np.minimum(u, req.prompt - starts)
     return roofline.step(temps, mach, req.batch, sizes, req.depth + starts,

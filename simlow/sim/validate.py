@@ -78,7 +78,7 @@ def predicted_rate(case: Case, stack=None) -> tuple[float, float | None]:
     from simlow.sim.predict import predict
 
     p = predict(case.model, case.hw, case.scheme, batch=case.batch, prompt=case.prompt, gen=case.gen,
-                depth=case.depth, stack=stack if stack is not None else case.stack)
+                depth=case.depth, stack=stack if stack is not None else case.stack, ubatch=case.ubatch)
     if case.kind == "pp":
         return p.prefill_tok_s, p.energy.get("prefill_avg_w")
     if case.kind == "tg":
