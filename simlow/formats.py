@@ -98,6 +98,15 @@ _OTHER = [
     # group of 128 -> 64 + 2 + 0.5 bytes per 128 weights; expressed per 256 to stay integral.
     StorageFormat("w4g128", 256, 133, "int4",
                   "AWQ/GPTQ w4 group 128: 4-bit codes + fp16 scale + 4-bit zero per group"),
+    # QServe progressive W4 (arXiv 2405.04532 sec. 4): per group of 128 an int8 scale and a
+    # 4-bit zero, plus an fp16 per-channel scale: 2 groups = 128 + 2 + 1 bytes per 256.
+    StorageFormat("w4g128_qserve", 256, 131, "int4",
+                  "QServe W4 progressive: 4-bit codes, int8 scale + 4-bit zero per 128, fp16 per channel",
+                  row_bytes=2),
+    # KV cache int4 per head vector with an fp16 scale and fp16 zero (QServe KV4, KIVI-style
+    # per-token values); the KV cache is laid out one head vector per row.
+    StorageFormat("int4_kv", 2, 1, "int4", "int4 KV: 4-bit codes + fp16 scale and zero per head vector",
+                  row_bytes=4),
     StorageFormat("w4g128_sym", 128, 66, "int4",
                   "symmetric w4 group 128: 4-bit codes + fp16 scale per group (QServe/QuaRot style)"),
     # bitnet.cpp I2_S: 2 bits per ternary weight, one fp32 scale per tensor.
