@@ -98,7 +98,8 @@ def step(templates: tuple[OpTemplate, ...], m: Machine, batch, tokens, context,
         f = features(t, batch, tokens, context, distinct_experts)
         fl, by, tc, tm = op_terms(t, f, m, weight_bits)
         launch = t.kernels * np.asarray(m.kernel_overhead_s, dtype=np.float64)
-        t_op = t.repeat * (np.maximum(tc, tm) + launch)
+        t_op = np.broadcast_to(t.repeat * (np.maximum(tc, tm) + launch), np.broadcast_shapes(
+            np.shape(f["one"]), np.shape(launch), np.shape(tm)))
         per_op.append(t_op)
         total = total + t_op
         op_mem = t.repeat * np.where(tm >= tc, tm, 0.0)
