@@ -57,6 +57,18 @@ def bits_f32(u: jax.Array) -> jax.Array:
     return jax.lax.bitcast_convert_type(u.astype(jnp.uint32), jnp.float32)
 
 
+def abs_max(x: jax.Array, axis: int = -1) -> jax.Array:
+    """max |x| along ``axis`` (keepdims), compared on the integer bits: exact also for
+    subnormals, which XLA's float max would flush to zero (NaN-free input assumed)."""
+    u = f32_bits(x) & jnp.uint32(0x7FFFFFFF)
+    return bits_f32(u.max(axis=axis, keepdims=True))
+
+
+def is_nonzero(x: jax.Array) -> jax.Array:
+    """``x != 0`` on the bits (a float comparison would treat subnormals as zero)."""
+    return (f32_bits(x) & jnp.uint32(0x7FFFFFFF)) != 0
+
+
 def floor_log2(x: jax.Array) -> jax.Array:
     """floor(log2|x|) exactly, from the float32 bits (int32; -149.. for subnormals).
 
@@ -66,7 +78,7 @@ def floor_log2(x: jax.Array) -> jax.Array:
     u = f32_bits(x) & jnp.uint32(0x7FFFFFFF)
     ef = (u >> 23).astype(jnp.int32)
     mant = (u & jnp.uint32(0x7FFFFF)).astype(jnp.int32)
-    sub_e = -126 - (jax.lax.clz(mant) - 8) - 1  # leading bit of a subnormal mantissa
+    sub_e = -118 - jax.lax.clz(mant)  # subnormal: floor(log2(mant)) - 149
     return jnp.where(ef > 0, ef - 127, jnp.where(mant > 0, sub_e, -150))
 
 

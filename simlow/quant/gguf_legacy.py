@@ -17,6 +17,9 @@ Q5_1    d = (max-min)/31, m = min       min(31, trunc((x-m)*id + 0.5))         u
 Q8_0    d = amax / 127                  roundf(x*id): ties away from zero      int8 in [-127,127]
 ======  ==============================  ====================================  ================
 
+Bit-exact for every finite input except blocks whose largest magnitude is a float32
+subnormal (< 2**-126): XLA flushes subnormal arithmetic to zero, numpy does not.
+
 Dequantize: ``d*code`` (``_0``) or ``d*q + m`` (``_1``), float32, two roundings.
 Byte layout of one block: Q4_0 ``[d f16][qs 16]``; Q4_1 ``[d][m][qs 16]``; Q5_0
 ``[d][qh u32 LE: bit j = bit 4 of element j][qs 16]``; Q5_1 ``[d][m][qh][qs]``; Q8_0

@@ -79,6 +79,21 @@ def encode(x: jax.Array, fmt: FpFormat, exp_offset=0) -> jax.Array:
     return _encode(jnp.asarray(x, jnp.float32), jnp.asarray(exp_offset, jnp.int32), fmt)
 
 
+def int_pow2_bits(sig: jax.Array, x: jax.Array) -> jax.Array:
+    """float32 bits (int32) of ``sig * 2**x`` for int32 ``0 <= sig < 2**24``, built exactly
+    from integers (no float arithmetic, so no flush-to-zero). Bits below the subnormal grid
+    (2**-149) are truncated toward zero; overflow gives +inf."""
+    p = 31 - jax.lax.clz(jnp.maximum(sig, 1))                    # floor(log2 sig)
+    ev = p + x
+    mant = (sig << jnp.maximum(23 - p, 0)) & 0x7FFFFF
+    normal = ((ev + 127) << 23) | mant
+    subnormal = jnp.where(x + 149 >= 0, sig << jnp.clip(x + 149, 0, 31),
+                          sig >> jnp.clip(-(x + 149), 0, 31))
+    bits = jnp.where(ev >= -126, normal, subnormal)
+    bits = jnp.where(ev > 127, 0x7F800000, bits)
+    return jnp.where(sig == 0, 0, bits)
+
+
 def _decode(code, exp_offset, fmt: FpFormat):
     c = code.astype(jnp.int32)
     s = (c >> (fmt.ebits + fmt.mbits)) & 1
@@ -87,14 +102,7 @@ def _decode(code, exp_offset, fmt: FpFormat):
     mm = mag & ((1 << fmt.mbits) - 1)
     sig = jnp.where(ef > 0, mm + (1 << fmt.mbits), mm)          # integer significand N
     x = jnp.where(ef > 0, ef - fmt.bias, fmt.emin) - fmt.mbits + exp_offset  # value N * 2**x
-    p = 31 - jax.lax.clz(jnp.maximum(sig, 1))                    # floor(log2 N)
-    ev = p + x
-    mant = (sig << jnp.maximum(23 - p, 0)) & 0x7FFFFF
-    normal = ((ev + 127) << 23) | mant
-    subnormal = sig << jnp.clip(x + 149, 0, 31)
-    bits = jnp.where(ev >= -126, normal, subnormal)
-    bits = jnp.where(ev > 127, 0x7F800000, bits)
-    bits = jnp.where(sig == 0, 0, bits)
+    bits = int_pow2_bits(sig, x)
     if fmt.inf_code is not None:
         bits = jnp.where(mag == fmt.inf_code, 0x7F800000, bits)
     if fmt.nan_code is not None:
