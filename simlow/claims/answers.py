@@ -17,7 +17,7 @@ from simlow.claims.schema import Claim, Config
 from simlow.claims.simulate import Simulated, cost_ratio, simulate
 from simlow.claims.text import metric_value, si
 from simlow.claims.verdict import Outcome
-from simlow.memory import activation_bytes, kv_bytes_per_sequence, weight_bytes
+from simlow.memory import activation_bytes, check_workload, kv_bytes_per_sequence, weight_bytes
 from simlow.specs import HardwareSpec, load_hw, load_model, load_scheme
 
 EXACT = "exact arithmetic"
@@ -39,7 +39,9 @@ def setup_of(config: Config) -> B.Setup:
     if config.kv_scheme is not None:
         scheme = scheme.with_kv(load_scheme(config.kv_scheme))
     hw = load_hw(config.hw, config.memory) if config.hw is not None else None
-    return B.Setup(load_model(config.model), hw, scheme, config.workload, config.offload)
+    model = load_model(config.model)
+    check_workload(model, config.workload.context, config.workload.batch)
+    return B.Setup(model, hw, scheme, config.workload, config.offload)
 
 
 def absolute(claim: Claim, config: Config) -> Answer:

@@ -116,10 +116,15 @@ class Config:
     cost: CostQuery | None = None
 
     def label(self) -> str:
-        bits = [self.model, self.scheme, self.kv_scheme, self.hw, self.memory]
+        bits = [_short(self.model), _short(self.scheme), _short(self.kv_scheme), _short(self.hw), self.memory]
         if self.cost is not None:
             bits = [self.cost.design, f"vs {self.cost.baseline}", f"{self.cost.node_nm} nm"]
         return " / ".join(b for b in bits if b)
+
+
+def _short(name: str | None) -> str | None:
+    """A spec name as shown: the file stem of a path."""
+    return Path(name).stem if name and ("/" in name or name.endswith((".yaml", ".yml"))) else name
 
 
 @dataclass(frozen=True)
