@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "validate",
     "cost",
     "sweep",
+    "report",
     "claims",
 )
 

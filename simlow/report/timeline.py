@@ -70,7 +70,8 @@ def timeline_figure(ops: list) -> go.Figure:
                 hovertemplate="%{customdata[0]}<br>start %{customdata[1]:.4g} µs, "
                               f"%{{customdata[2]:.4g}} µs<br>{bound}-bound<extra></extra>"), row=row, col=1)
             shown.add(bound)
+        lanes = list(dict.fromkeys(o["lane"] for o in sorted(items, key=lambda o: o["start_s"])))
+        fig.update_yaxes(categoryorder="array", categoryarray=lanes, autorange="reversed", row=row, col=1)
         fig.update_xaxes(title="µs from the phase start", row=row, col=1)
-    fig.update_layout(barmode="overlay")
-    fig.update_yaxes(autorange="reversed")         # execution order reads top to bottom
+    fig.update_layout(barmode="overlay")        # rows in execution order, top to bottom
     return layout(fig, "Per-op timeline", height=300 + 260 * len(phases))
