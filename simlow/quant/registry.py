@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from simlow.errors import SimlowError, unknown_name
-from simlow.quant import casts, gguf_legacy, gguf_mxfp4, gguf_ternary, kquants, mx, uniform
+from simlow.quant import bitnet, casts, gguf_legacy, gguf_mxfp4, gguf_ternary, kquants, mx, pot, uniform
 from simlow.quant.base import Format
 from simlow.quant.qtensor import QTensor
 
@@ -20,6 +20,7 @@ _ALL: list[Any] = [
     kquants.Q2_K, kquants.Q3_K, kquants.Q4_K, kquants.Q5_K, kquants.Q6_K,
     casts.FP8_E4M3, casts.FP8_E5M2, casts.FP6_E3M2, casts.FP6_E2M3, casts.FP4_E2M1,
     mx.MXFP8_E4M3, mx.MXFP8_E5M2, mx.MXFP6_E3M2, mx.MXFP6_E2M3, mx.MXFP4_OCP, mx.MXINT8, mx.NVFP4,
+    bitnet.BITNET_W, bitnet.BITNET_A8, *pot.POT, *pot.APOT, *pot.ORP,
     *uniform.UNIFORM,
 ]
 
