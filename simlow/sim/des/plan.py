@@ -1,0 +1,130 @@
+"""From a resolved request to the blocks of one step: templates, placement, fabric.
+
+``Setup`` is what stays fixed across the steps of a prediction: the templates and layer
+sequence of the model under its scheme, where each layer runs (``Place``), the fabric's
+resources (every memory and link of the device) and the stack's step overhead.
+``step_blocks(setup, batch, tokens, context, distinct)`` evaluates the templates at one
+phase and arranges them as ``Block``s (embedding, folded layer runs, head).
+
+Placement of layers (``layer_place[i]``: ``"device"`` or ``"host"``) comes from
+``simlow.sim.des.offload``; when consecutive layers sit on different sides, the hidden state
+crosses the host link (an ``act_to_host`` / ``act_to_device`` transfer of
+``tokens x hidden`` activations). Embedding and lm_head run on the device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from simlow.graph import VALUE_BYTES, OpTemplate, templates
+from simlow.sim.des.clock import ps
+from simlow.sim.des.step import Background, Block, Fabricspec, blocks_of
+from simlow.sim.des.work import FlowSpec, OpWork, Place, op_work, scalar_features
+from simlow.sim.machine import machine
+
+
+@dataclass(frozen=True)
+class Setup:
+    req: object                              # simlow.sim.predict.Request
+    temps: tuple[OpTemplate, ...]
+    sequence: tuple[int, ...]
+    places: Mapping[str, Place]
+    layer_place: tuple[str, ...]
+    fab: Fabricspec
+    prefetch: int
+    tail_ps: int
+    link_path: tuple[str, ...] = ()          # device memory -> link -> host memory
+
+
+def fabric_of(hw, background: tuple[Background, ...] = ()) -> Fabricspec:
+    caps = {m.name: m.bandwidth_Bps for m in hw.memories}
+    caps.update({l.name: l.bandwidth_Bps for l in hw.links})
+    return Fabricspec(caps, frozenset(l.name for l in hw.links), tuple(background))
+
+
+def device_setup(req, prefetch: int = 0, background: tuple[Background, ...] = (),
+                 places: Mapping[str, Place] | None = None, layer_place: tuple[str, ...] | None = None,
+                 link_path: tuple[str, ...] = ()) -> Setup:
+    """Everything on the request's engine and its memory, unless ``places`` /
+    ``layer_place`` say otherwise."""
+    temps, sequence = templates(req.model, req.scheme)
+    dev = Place(req.engine.name, machine(req.hw, req.stack, req.engine), req.engine.memory)
+    places = dict(places or {})
+    places.setdefault("device", dev)
+    lp = layer_place or ("device",) * req.model.layers
+    return Setup(req, temps, sequence, places, lp, fabric_of(req.hw, background), prefetch,
+                 ps(req.stack.step_overhead_s), link_path)
+
+
+def _group(t: OpTemplate) -> int | None:
+    head = t.name.split(".", 1)[0]
+    return int(head[len("layers"):]) if head.startswith("layers") and "." in t.name else None
+
+
+def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float | None,
+                expert_units: Mapping[int, tuple[OpWork, ...]] | None = None) -> list[Block]:
+    """The blocks of one step. ``expert_units`` (layer -> works), when given, replaces the
+    expert ops of those layers (the expert cache's per-layer work)."""
+    cache: dict[tuple[str, str], OpWork] = {}
+
+    def work(t: OpTemplate, where: str) -> OpWork:
+        key = (t.name, where)
+        if key not in cache:
+            cache[key] = op_work(t, scalar_features(t, batch, tokens, context, distinct), s.places[where])
+        return cache[key]
+
+    by_group: dict[int, list[OpTemplate]] = {}
+    head, tail = [], []
+    for t in s.temps:
+        g = _group(t)
+        (by_group.setdefault(g, []) if g is not None else (head if not by_group else tail)).append(t)
+
+    def unit(i: int) -> tuple[OpWork, ...]:
+        ops = by_group[s.sequence[i]]
+        if expert_units is None or i not in expert_units:
+            return tuple(work(t, s.layer_place[i]) for t in ops)
+        out, placed = [], False
+        for t in ops:
+            if ".experts_" in t.name:
+                if not placed:
+                    out.extend(expert_units[i])
+                    placed = True
+            else:
+                out.append(work(t, s.layer_place[i]))
+        return tuple(out)
+
+    blocks = [Block(tuple(work(t, "device") for t in head))]
+    if expert_units is not None:
+        blocks += [Block(unit(i)) for i in range(len(s.sequence))]
+    else:
+        blocks += _layer_blocks(s, unit, batch * tokens)
+    blocks.append(Block(tuple(work(t, "device") for t in tail)))
+    return blocks
+
+
+def _layer_blocks(s: Setup, unit, rows: int) -> list[Block]:
+    out: list[Block] = []
+    n = len(s.sequence)
+    start = 0
+    act = rows * s.req.model.hidden_size * VALUE_BYTES[s.req.scheme.activations]
+    prev = "device"
+    while start < n:
+        where = s.layer_place[start]
+        end = start
+        while end < n and s.layer_place[end] == where:
+            end += 1
+        if where != prev:
+            out.append(Block((_hop(s, prev, where, act),)))
+        seq = [(s.sequence[i], where) for i in range(start, end)]
+        out += blocks_of(seq, lambda j, a=start: unit(a + j))
+        prev, start = where, end
+    if prev != "device":
+        out.append(Block((_hop(s, prev, "device", act),)))
+    return out
+
+
+def _hop(s: Setup, src: str, dst: str, nbytes: float) -> OpWork:
+    path = s.link_path if src == "device" else tuple(reversed(s.link_path))
+    return OpWork(f"act_to_{dst}", "vector", s.places[dst].engine, 0, 0, 0.0,
+                  (), (FlowSpec(path, nbytes, 1.0),))

@@ -1,0 +1,177 @@
+"""``predict_des(request, ...)``: a ``Prediction`` from the discrete-event simulation.
+
+Prefill runs as the stack's micro-batches (``ubatch`` prompt tokens each, every one a
+simulated step at its own context); decode steps come from ``series.affine_sum`` (few
+simulated contexts, exact between them up to ``tol`` ps per step), or, with an expert
+cache, from ``offload.expert_decode`` (every step's cache hits and misses).
+
+Energy reuses ``simlow.sim.energy`` over the same work (bytes and FLOPs per step from the
+roofline of the same graph) with the DES step times, so it is modelled the same way.
+``bound`` names the largest share of each phase's time among ``memory``, ``compute``,
+``link`` and ``overhead``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import numpy as np
+
+from simlow.graph import templates
+from simlow.memory import footprint
+from simlow.sim import energy
+from simlow.sim.des.clock import PS_PER_S
+from simlow.sim.des.plan import Setup, device_setup, step_blocks
+from simlow.sim.des.runner import BOUNDS
+from simlow.sim.des.series import affine_sum
+from simlow.sim.des.step import FOLD, Background, StepResult, simulate_step
+from simlow.sim.machine import machine
+from simlow.sim.results import Prediction, TimelineEntry
+
+TOL_PS_PER_OP = 4      # chord tolerance per op instance: a few 1-ps roundings per op
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseRun:
+    """A phase's simulated steps: ``rows[i]`` = [time_ps, per-op ps by bound..., bytes by
+    resource...] for step ``i`` (``names``, ``resources`` give the column order)."""
+
+    rows: np.ndarray
+    names: tuple[str, ...]
+    resources: tuple[str, ...]
+    simulated: int
+
+    @property
+    def step_s(self) -> np.ndarray:
+        return self.rows[:, 0] / PS_PER_S
+
+    def op_ps(self) -> dict[str, np.ndarray]:
+        """Per op name: ps by bound, summed over the phase's steps."""
+        tot = self.rows[:, 1:1 + 4 * len(self.names)].sum(axis=0).reshape(len(self.names), 4)
+        return {n: tot[i] for i, n in enumerate(self.names)}
+
+    def moved(self) -> dict[str, float]:
+        tot = self.rows[:, 1 + 4 * len(self.names):].sum(axis=0)
+        return {r: float(tot[i]) for i, r in enumerate(self.resources)}
+
+
+def _vector(r: StepResult, names, resources) -> np.ndarray:
+    ops = [x for n in names for x in r.ops.get(n, (0, 0, 0, 0))]
+    return np.array([r.time_ps] + ops + [float(r.moved[x]) for x in resources], dtype=np.float64)
+
+
+def _names(setup: Setup) -> tuple[str, ...]:
+    return tuple(t.name for t in setup.temps) + ("act_to_host", "act_to_device", "step_overhead")
+
+
+def run_prefill(setup: Setup, fold=FOLD) -> PhaseRun | None:
+    req = setup.req
+    if req.prompt == 0:
+        return None
+    names, res = _names(setup), tuple(setup.fab.capacities_Bps)
+    rows = []
+    for start in range(0, req.prompt, req.stack.ubatch):
+        size = min(req.stack.ubatch, req.prompt - start)
+        blocks = step_blocks(setup, req.batch, size, req.depth + start, _distinct(req, req.batch * size))
+        rows.append(_vector(simulate_step(blocks, setup.fab, setup.prefetch, setup.tail_ps, fold), names, res))
+    return PhaseRun(np.array(rows), names, res, len(rows))
+
+
+def run_decode(setup: Setup, fold=FOLD) -> PhaseRun | None:
+    req = setup.req
+    if req.gen == 0:
+        return None
+    names, res = _names(setup), tuple(setup.fab.capacities_Bps)
+    distinct = _distinct(req, req.batch)
+    instances = sum(t.repeat for t in setup.temps)
+
+    def at(L: int) -> np.ndarray:
+        blocks = step_blocks(setup, req.batch, 1, L, distinct)
+        return _vector(simulate_step(blocks, setup.fab, setup.prefetch, setup.tail_ps, fold), names, res)
+
+    start = req.depth + req.prompt
+    rows, n = affine_sum(at, start, start + req.gen - 1, TOL_PS_PER_OP * instances)
+    return PhaseRun(rows, names, res, n)
+
+
+def _distinct(req, tokens):
+    moe = req.model.moe
+    return None if moe is None else float(req.routing.distinct(tokens, moe.experts, moe.top_k))
+
+
+def predict_des(req, offload=None, prefetch: int = 0, background: tuple[Background, ...] = (),
+                fold: int | None = FOLD) -> Prediction:
+    """The DES prediction of a resolved ``Request`` (``simlow.sim.predict.resolve``).
+
+    ``offload`` (``simlow.sim.des.offload.Offload``; default: the request's ``offload``
+    attribute if it has one) splits weights between device and host; ``prefetch`` is the
+    weight prefetch depth in ops; ``background`` adds constant traffic on shared memory."""
+    offload = offload if offload is not None else getattr(req, "offload", None)
+    if offload is not None:
+        from simlow.sim.des import offload as off
+
+        return off.predict_offload(req, offload, prefetch, background, fold)
+    setup = device_setup(req, prefetch, tuple(background))
+    return assemble(setup, run_prefill(setup, fold), run_decode(setup, fold), ())
+
+
+def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tuple[str, ...],
+             fp=None, extra_memory: dict | None = None) -> Prediction:
+    """A ``Prediction`` from the simulated phases (energy from the roofline's work)."""
+    from simlow.sim.predict import decode_times, prefill_times
+
+    req = setup.req
+    temps, _ = templates(req.model, req.scheme)
+    mach = machine(req.hw, req.stack, req.engine)
+    rpre, rdec = prefill_times(req, temps, mach), decode_times(req, temps, mach)
+    if pre is not None:
+        rpre = dataclasses.replace(rpre, total_s=pre.step_s)
+    if dec is not None:
+        rdec = dataclasses.replace(rdec, total_s=dec.step_s)
+    fp = fp or footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
+    pre_s = float(np.sum(pre.step_s)) if pre else 0.0
+    dec_s = float(np.sum(dec.step_s)) if dec else 0.0
+    e = energy.energy(req.hw, req.engine, rpre if pre else None, rdec if dec else None)
+    memory = fp.to_dict()
+    memory.update(extra_memory or {})
+    fits = bool(memory.get("fits", fp.fits))
+    sim = [f"{name}: {run.simulated} distinct steps simulated" for name, run in (("prefill", pre), ("decode", dec)) if run]
+    return Prediction(
+        model=req.model.name, hw=req.hw.name, scheme=req.scheme.name, stack=req.stack.name,
+        engine=req.engine.name, fidelity="des", batch=req.batch, prompt=req.prompt, gen=req.gen,
+        ctx=req.ctx, depth=req.depth,
+        prefill_tok_s=req.batch * req.prompt / pre_s if pre else None,
+        decode_tok_s=req.batch * req.gen / dec_s if dec else None,
+        ttft_s=pre_s if pre else float(dec.step_s[0]),
+        prefill_s=pre_s, decode_s=dec_s,
+        energy_j_per_token=e["decode_j"] / (req.batch * req.gen) if dec else None,
+        energy=e, memory=memory, fits=fits, shortfall_bytes=float(memory.get("shortfall_bytes", fp.shortfall_bytes)),
+        bound={k: _bound(run) for k, run in (("prefill", pre), ("decode", dec)) if run is not None},
+        timeline=_timeline(temps, pre, dec, rpre, rdec),
+        notes=(f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE, *sim, *notes))
+
+
+def _bound(run: PhaseRun) -> str:
+    tot = sum(run.op_ps().values())
+    return BOUNDS[int(np.argmax(tot))]
+
+
+def _timeline(temps, pre, dec, rpre, rdec) -> tuple[TimelineEntry, ...]:
+    out, clock = [], 0.0
+    for phase, run, roof in (("prefill", pre, rpre), ("decode", dec, rdec)):
+        if run is None:
+            continue
+        per = run.op_ps()
+        split = {t.name: s for t, s in zip(temps, roof.op_split)}
+        fmt = {t.name: t.compute for t in temps}
+        for name in run.names:
+            v = per[name]
+            if not v.any():
+                continue
+            dur = float(v.sum()) / PS_PER_S
+            fl, by = (split[name][3], split[name][4]) if name in split else (0.0, 0.0)
+            out.append(TimelineEntry(phase, name, clock, dur, BOUNDS[int(np.argmax(v))], fl, by,
+                                     fmt.get(name, "")))
+            clock += dur
+    return tuple(out)
