@@ -3,8 +3,10 @@
 Input: verdicts as ``simlow.check_claims`` serializes them; the columns shown are those of
 ``COLUMNS`` that any verdict carries, in that order (nested values are shown as JSON)::
 
-    [{"id": "m4-max-546", "metric": "decode_tok_s", "claimed": 100, "bound": 61.2,
-      "simulated": 48.0, "verdict": "impossible", "sentence": "needs 1.41 TB/s ..."}, ...]
+    [{"claim": "m4-max-546", "candidate": "...", "metric": "decode_tok_s", "claimed": 100,
+      "bound": 61.2, "simulated": 48.0, "verdict": "impossible", "sentence": "needs 1.41 TB/s ..."}, ...]
+
+Each verdict needs a ``claim`` (or ``id``) naming it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import plotly.graph_objects as go
 from simlow.report.data import require, rows_of
 from simlow.report.style import NO_VERDICT_COLOUR, VERDICT_COLOURS, layout
 
-COLUMNS = ("id", "metric", "claimed", "bound", "simulated", "ratio_to_bound", "ratio_to_simulated",
-           "verdict", "sentence", "reason")
+COLUMNS = ("claim", "id", "candidate", "metric", "claimed", "bound", "simulated", "claimed_over_bound",
+           "claimed_over_simulated", "verdict", "sentence", "reason")
+WIDE = ("sentence", "reason", "candidate")
 
 
 def _cell(v) -> str:
@@ -32,11 +35,14 @@ def _cell(v) -> str:
 
 def claims_figure(verdicts: list) -> go.Figure:
     """A table with one row per claim (see module doc)."""
-    rows = [require(v, ("id",), f"verdict {i}") for i, v in enumerate(rows_of(verdicts, "claims"))]
+    rows = rows_of(verdicts, "claims")
+    for i, v in enumerate(rows):
+        if "claim" not in v and "id" not in v:
+            require(v, ("claim",), f"verdict {i}")
     cols = [c for c in COLUMNS if any(c in r for r in rows)]
     fill = [VERDICT_COLOURS.get(str(r.get("verdict")), NO_VERDICT_COLOUR) for r in rows]
     fig = go.Figure(go.Table(
-        columnwidth=[3 if c in ("sentence", "reason") else 1 for c in cols],
+        columnwidth=[3 if c in WIDE else 1 for c in cols],
         header=dict(values=[f"<b>{c}</b>" for c in cols], fill_color="#f0f0f0", align="left"),
         cells=dict(values=[[_cell(r.get(c)) for r in rows] for c in cols],
                    fill_color=[fill] * len(cols), align="left")))

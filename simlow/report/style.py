@@ -20,6 +20,7 @@ VERDICT_COLOURS = {
     "implausible": "#f9d29d",
     "plausible": "#b7e4b0",
     "conservative": "#a9cbe8",
+    "cannot answer": "#e5e5e5",
 }
 NO_VERDICT_COLOUR = "#e5e5e5"
 

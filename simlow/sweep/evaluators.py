@@ -50,7 +50,8 @@ def _predict(p: dict) -> dict:
     r = predict(**p)
     return {"prefill_tok_s": r.prefill_tok_s, "decode_tok_s": r.decode_tok_s, "ttft_s": r.ttft_s,
             "energy_j_per_token": r.energy_j_per_token, "fits": r.fits,
-            "total_bytes": r.memory["total_bytes"], "shortfall_bytes": r.shortfall_bytes,
+            "weight_bytes": r.memory["weight_total_bytes"], "total_bytes": r.memory["total_bytes"],
+            "shortfall_bytes": r.shortfall_bytes,
             "bound_prefill": r.bound.get("prefill"), "bound_decode": r.bound.get("decode"),
             "stack": r.stack, "engine": r.engine}
 
@@ -64,7 +65,7 @@ EVALUATORS: dict[str, Evaluator] = {e.name: e for e in (
     Evaluator("predict", {"model": str, "hw": str, "scheme": str, "kv_scheme": str, "stack": str, "engine": str,
                           "fidelity": str, "batch": int, "prompt": int, "gen": int, "ctx": int, "depth": int},
               ("model", "hw"), ("prefill_tok_s", "decode_tok_s", "ttft_s", "energy_j_per_token", "fits",
-                                "total_bytes", "shortfall_bytes", "bound_prefill", "bound_decode", "stack",
+                                "weight_bytes", "total_bytes", "shortfall_bytes", "bound_prefill", "bound_decode", "stack",
                                 "engine"),
               _predict, "performance prediction (simlow.predict)"),
 )}
