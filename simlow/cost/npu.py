@@ -1,0 +1,228 @@
+"""An NPU as a frozen design, and what it costs: area, clock, peak rates, energy, power.
+
+A design (``NpuDesign``) is ``arrays`` square MAC arrays of ``array_side`` x ``array_side``
+units of one datapath unit (``UNIT_NAMES``), a vector unit of ``vector_lanes`` FP32 FMA
+lanes (norms, softmax, rope, and matmuls the array cannot run), ``sram_bytes`` of on-chip
+SRAM in banks, a DRAM interface (``simlow.cost.dram``), a node and a clock derating.
+``evaluate(design) -> NpuCost`` prices it:
+
+- **clock** = the array unit's max clock at the node (``simlow.cost.units``) x
+  ``clock_derate``. The vector lanes are pipelined into as many stages as their FP32 FMA
+  path needs at that clock (64 register bits per stage boundary, ``npu.yaml``).
+- **area** = arrays (units x unit area) + vector lanes + SRAM (bits x bit cell / array
+  efficiency) + overhead fraction x (those three) + DRAM PHY (per 16-bit channel).
+- **peak ops/s** per compute format = 2 x units x clock for every format the unit serves
+  (``served_formats``), and 2 x lanes x clock in fp32/fp16/bf16 for the vector unit (the
+  larger of the two where both serve a format).
+- **energy per op** = unit energy per MAC / 2 (one MAC = 2 ops); likewise for the lanes.
+- **static power** = leakage per mm2 x area (logic and SRAM apart; PHY static not modelled).
+- **TDP** = static + every unit and lane busy + DRAM at peak bandwidth (device + PHY energy
+  per bit) + SRAM absorbing and re-reading that stream.
+
+Assumptions are listed in ``ASSUMPTIONS`` and repeated in every generated spec.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from simlow.cost.dram import DramConfig
+from simlow.cost.npudata import NpuData, load_npu_data
+from simlow.cost.pricing import Tech, area_um2, energy_pJ
+from simlow.cost.scaling import ScalingRule, check_node
+from simlow.cost.units import FpMac, IntMac, PotMac, TernaryLane, UnitCost, pot_mac_for_code, unit_cost
+from simlow.cost.widthmodel import Shape
+from simlow.errors import SimlowError, unknown_name
+
+ACT_BITS = 8
+VECTOR_FORMATS = ("fp32", "fp16", "bf16")
+# name -> (builder(guard_bits), compute formats it serves, why)
+_UNITS = {
+    "int8": (lambda g: IntMac(8, 8, 16 + g), ("int8", "int4", "ternary"),
+             "8x8 MAC: int8; int4 and ternary weights/activations sign-extended"),
+    "w4a8": (lambda g: IntMac(8, 4, 12 + g), ("int4", "ternary"), "4-bit weight x 8-bit activation MAC"),
+    "int4": (lambda g: IntMac(4, 4, 8 + g), ("int4",), "4x4 MAC"),
+    "pot3": (lambda g: _pot(3, False, g), ("pot", "ternary"), "3-bit PoT shift-add MAC (ternary = shift 0)"),
+    "pot3r": (lambda g: _pot(3, True, g), ("pot", "ternary"), "3-bit PoT MAC with the residual second term"),
+    "pot4": (lambda g: _pot(4, False, g), ("pot", "ternary"), "4-bit PoT shift-add MAC (ternary = shift 0)"),
+    "pot4r": (lambda g: _pot(4, True, g), ("pot", "ternary"), "4-bit PoT MAC with the residual second term"),
+    "ternary": (lambda g: TernaryLane(ACT_BITS), ("ternary",), "ternary lane: negate/gate + adder-tree add"),
+    "fp8": (lambda g: FpMac("e4m3", "e8m13"), ("fp8",), "FP8 e4m3 MAC into a narrow e8m13 accumulator"),
+    "bf16": (lambda g: FpMac("bf16", "fp32"), ("bf16",), "BF16 MAC into an FP32 accumulator"),
+}
+UNIT_NAMES = tuple(_UNITS)
+VECTOR_UNIT = FpMac("fp32", "fp32")
+
+
+def _pot(code_bits: int, second: bool, guard: int) -> PotMac:
+    probe = pot_mac_for_code(code_bits, ACT_BITS, 1, second)
+    return pot_mac_for_code(code_bits, ACT_BITS, probe.product_bits + guard, second)
+
+
+def make_unit(name: str, data: NpuData | None = None):
+    """The datapath unit object called ``name`` (accumulators: product + guard bits)."""
+    if name not in _UNITS:
+        raise unknown_name("NPU datapath unit", name, UNIT_NAMES)
+    d = data or load_npu_data()
+    return _UNITS[name][0](int(d.guard_bits.value))
+
+
+def served_formats(name: str) -> tuple[str, ...]:
+    """Compute formats (``simlow.specs.hardware.COMPUTE_FORMATS``) the array unit runs natively."""
+    if name not in _UNITS:
+        raise unknown_name("NPU datapath unit", name, UNIT_NAMES)
+    return _UNITS[name][1]
+
+
+def unit_for_format(fmt: str) -> str:
+    """The default unit for a scheme whose matmuls run in ``fmt``."""
+    table = {"pot": "pot4", "int8": "int8", "int4": "w4a8", "ternary": "ternary", "fp8": "fp8", "bf16": "bf16"}
+    if fmt not in table:
+        raise SimlowError(f"no NPU datapath unit runs compute format {fmt!r} (formats: {', '.join(table)})")
+    return table[fmt]
+
+
+@dataclass(frozen=True)
+class NpuDesign:
+    """A frozen NPU design (see the module docstring); ``why`` holds the reason for each
+    choice (keys: node, dram, capacity, sram, clock, array, vector) for the spec's sources."""
+
+    unit: str
+    array_side: int
+    arrays: int
+    sram_bytes: int
+    dram: DramConfig
+    node_nm: int
+    capacity_GB: float
+    vector_lanes: int = 64
+    clock_derate: float = 1.0
+    rule: ScalingRule = ScalingRule.STILLMAKER
+    name: str = ""
+    why: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.unit not in _UNITS:
+            raise unknown_name("NPU datapath unit", self.unit, UNIT_NAMES)
+        for k in ("array_side", "arrays", "sram_bytes", "vector_lanes"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise SimlowError(f"NPU design {k} must be a positive integer, got {v!r}")
+        if not 0 < self.clock_derate <= 1:
+            raise SimlowError(f"clock_derate must be in (0, 1], got {self.clock_derate!r}")
+        if not self.dram.width_bits:
+            raise SimlowError(f"NPU design needs a DRAM bus width (got {self.dram.name})")
+        if not self.capacity_GB > 0:
+            raise SimlowError(f"capacity_GB must be > 0, got {self.capacity_GB!r}")
+        check_node(self.node_nm)
+
+    @property
+    def macs(self) -> int:
+        return self.array_side * self.array_side * self.arrays
+
+    @property
+    def label(self) -> str:
+        return self.name or (f"npu-{self.unit}-{self.arrays}x{self.array_side}x{self.array_side}-"
+                             f"{self.node_nm}nm-{self.dram.name}")
+
+    def reason(self, key: str) -> str:
+        return dict(self.why).get(key, "")
+
+    def with_(self, **kw) -> "NpuDesign":
+        return replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class NpuCost:
+    design: NpuDesign
+    unit: UnitCost
+    vector: UnitCost
+    vector_stages: int
+    clock_Hz: float
+    area_mm2: dict
+    peak_ops: dict                 # format -> ops/s
+    pJ_per_op: dict                # format -> pJ per op on the engine that runs it
+    sram_pJ_per_byte: float        # one byte written + read once (bank access energy / 8 x 2)
+    sram_bandwidth_Bps: float
+    dram_pJ_per_bit: float         # device + PHY
+    static_W: float
+    tdp_W: float
+    tdp_parts_W: dict
+
+    @property
+    def total_area_mm2(self) -> float:
+        return self.area_mm2["total"]
+
+
+def tech_of(design: NpuDesign) -> Tech:
+    return Tech(design.node_nm, design.rule)
+
+
+def sram_area_mm2(sram_bytes: float, node_nm: int, data: NpuData | None = None) -> float:
+    d = data or load_npu_data()
+    cell, _ = d.bitcell(node_nm)
+    return sram_bytes * 8 * cell / d.array_efficiency.value / 1e6
+
+
+def sram_access_pJ(tech: Tech, data: NpuData | None = None) -> tuple[float, float]:
+    """(read, write) energy of one bank-width access of one bank, pJ."""
+    d = data or load_npu_data()
+    shape = Shape(width=int(d.bank_width_bits.value), capacity_bytes=int(d.bank_bytes.value))
+    return energy_pJ(tech, "sram_read", shape).value, energy_pJ(tech, "sram_write", shape).value
+
+
+def evaluate(design: NpuDesign, data: NpuData | None = None) -> NpuCost:
+    """Price ``design`` (see the module docstring for every rule)."""
+    d = data or load_npu_data()
+    tech = tech_of(design)
+    uc, vc = unit_cost(make_unit(design.unit, d), tech), unit_cost(VECTOR_UNIT, tech)
+    clock = uc.fmax_Hz * design.clock_derate
+    stages = max(1, math.ceil(vc.delay_ps * clock / 1e12 - 1e-9))
+    reg_bit = area_um2(tech, "reg", Shape(width=1)).value
+    lane_um2 = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * reg_bit
+    area = {"arrays": design.macs * uc.area_um2 / 1e6, "vector": design.vector_lanes * lane_um2 / 1e6,
+            "sram": sram_area_mm2(design.sram_bytes, design.node_nm, d)}
+    area["overhead"] = d.overhead_fraction.value * (area["arrays"] + area["vector"] + area["sram"])
+    area["dram_phy"] = design.dram.channels(d) * d.phy_area_mm2_per_16bit.value
+    area["total"] = math.fsum(area.values())
+    peak, pj = _rates(design, uc, vc, clock)
+    rd, wr = sram_access_pJ(tech, d)
+    width_B = d.bank_width_bits.value / 8
+    banks = max(1, math.ceil(design.sram_bytes / d.bank_bytes.value))
+    dram_pj = design.dram.device_pJ_per_bit() + d.phy_pJ_per_bit.value
+    leak = d.logic_leak_W_per_mm2.value * (area["arrays"] + area["vector"] + area["overhead"]) \
+        + d.sram_leak_W_per_mm2.value * area["sram"]
+    bw = design.dram.bandwidth_Bps
+    parts = {"static": leak,
+             "arrays": 2 * design.macs * clock * uc.energy_pJ_per_op / 2 * 1e-12,
+             "vector": 2 * design.vector_lanes * clock * vc.energy_pJ_per_op / 2 * 1e-12,
+             "dram": bw * 8 * dram_pj * 1e-12,
+             "sram": bw * (rd + wr) / width_B * 1e-12}
+    return NpuCost(design, uc, vc, stages, clock, area, peak, pj, (rd + wr) / width_B, banks * width_B * clock,
+                   dram_pj, leak, math.fsum(parts.values()), parts)
+
+
+def _rates(design: NpuDesign, uc: UnitCost, vc: UnitCost, clock: float) -> tuple[dict, dict]:
+    peak, pj = {}, {}
+    for fmt in VECTOR_FORMATS:
+        peak[fmt], pj[fmt] = 2.0 * design.vector_lanes * clock, vc.energy_pJ_per_op / 2
+    for fmt in served_formats(design.unit):
+        rate = 2.0 * design.macs * clock
+        if rate > peak.get(fmt, 0.0):
+            peak[fmt], pj[fmt] = rate, uc.energy_pJ_per_op / 2
+    return peak, pj
+
+
+ASSUMPTIONS = (
+    "one MAC (2 ops) per unit per cycle and one FMA (2 ops) per vector lane per cycle, all at one clock",
+    "clock = the array unit's max clock from the FO4 delay model x clock_derate; the model ignores wire delay, "
+    "clock skew and library derating, so a clock that is not derated is optimistic",
+    "vector lanes are FP32 FMA units pipelined to the clock (64 register bits per stage); they serve fp32, fp16 "
+    "and bf16, so anything the array cannot run (attention on a PoT array, norms, softmax) runs there",
+    "area = bare unit parts + SRAM macros + an overhead fraction for control, interconnect and clock tree + DRAM PHY",
+    "SRAM: high-density bit cells / array efficiency, 32 KiB x 64-bit banks; every DRAM byte is written once and "
+    "read once (weight streaming), activations and partial sums are not priced",
+    "static power = leakage per mm2 (Aladdin 40 nm adder/multiplier leakage, constant density across nodes) x area",
+    "energy per DRAM bit = device (memory.yaml) + PHY (npu.yaml); PHY static power and DRAM refresh not modelled",
+    "TDP = static + every unit and lane busy + DRAM at peak bandwidth + SRAM absorbing that stream",
+)
