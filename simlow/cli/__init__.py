@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "sweep",
     "report",
     "claims",
+    "quant",
 )
 
 

@@ -23,7 +23,7 @@ non-zero level) codes to 0. Dequantize ``sign * level * alpha`` (float32, one ro
   formula. simlow implements this reading: ``W ~ P1 + P2 H`` where ``P1 = pot_b(W)``,
   the residual ``R = W - deq(P1)`` is rotated by the orthonormal Walsh-Hadamard transform
   along the row (``R H^T``, adds/subtracts only), and ``P2 = pot_b(R H^T)``; dequantize
-  ``deq(P1) + deq(P2) H``. A matmul ``W x`` becomes two shift-add passes, one on ``x`` and
+  ``deq(P1) + deq(P2) H`` (``H`` orthonormal). A matmul ``W x`` becomes two shift-add passes, one on ``x`` and
   one on ``H x`` (an FWHT of the activation). Storage 2b bits per weight + two scales per
   row. The seed's perplexity and area claims are not reproduced here; this is the
   arithmetic, so its error can be measured. Row length must suit ``rotations.hadamard``.
@@ -131,7 +131,7 @@ class OrpQuant:
         pot = self._pot()
         base = QTensor(q.codes, q.scales, pot, q.shape).dequantize()
         res = QTensor(q.aux["residual_codes"], q.aux["residual_scales"], pot, q.shape).dequantize()
-        return _exact.add(base, hadamard_transform(res))   # H is symmetric and orthonormal
+        return _exact.add(base, hadamard_transform(res, inverse=True))
 
 
 POT = [LevelFormat(f"pot{b}", pot_levels(b), b, storage={3: "pot3", 4: "pot4"}.get(b)) for b in (3, 4, 5)]

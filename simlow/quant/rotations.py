@@ -100,13 +100,17 @@ def _fwht_k(x, h_k):
     return y.reshape(x.shape) * jnp.float32(1.0 / np.sqrt(x.shape[-1]))
 
 
-def hadamard_transform(x) -> jax.Array:
-    """Orthonormal Walsh-Hadamard transform along the last axis (see the module docstring)."""
+def hadamard_transform(x, inverse: bool = False) -> jax.Array:
+    """Orthonormal Walsh-Hadamard transform along the last axis (see the module docstring).
+
+    ``inverse=True`` applies the transpose ``x @ H_n / sqrt(n)``; it differs from the forward
+    transform only when ``K > 1`` (Paley matrices are not symmetric; Sylvester ones are)."""
     x = jnp.asarray(x, jnp.float32)
     k, _ = _factor(x.shape[-1])
     if k == 1:
         return _fwht(x)
-    return _fwht_k(x, jnp.asarray(_paley(k), jnp.float32))
+    h_k = _paley(k)
+    return _fwht_k(x, jnp.asarray(h_k.T if inverse else h_k, jnp.float32))
 
 
 def random_signs(key: jax.Array, n: int) -> jax.Array:

@@ -43,8 +43,9 @@ def test_levels_are_shift_add():
                 assert scaled == v * 2 ** 20 and bin(scaled).count("1") <= 2
 
 
-def test_orpquant_reduces_error_and_uses_pot_codes():
-    x = np.random.default_rng(17).standard_normal((16, 256)).astype(np.float32)
+@pytest.mark.parametrize("cols", [256, 384])   # 384 = 12 * 32 uses a (non-symmetric) Paley H_12
+def test_orpquant_reduces_error_and_uses_pot_codes(cols):
+    x = np.random.default_rng(17).standard_t(3, (16, cols)).astype(np.float32)
     e_pot = float(np.mean((np.asarray(quantize(x, "pot3").dequantize()) - x) ** 2))
     q = quantize(x, "orp3")
     e_orp = float(np.mean((np.asarray(q.dequantize()) - x) ** 2))

@@ -17,6 +17,8 @@ def test_hadamard_against_explicit_matrix(n):
     x = np.random.default_rng(19).standard_normal((5, n)).astype(np.float32)
     got = np.asarray(rot.hadamard_transform(x))
     np.testing.assert_allclose(got, x.astype(np.float64) @ h.T / np.sqrt(n), atol=2e-6, rtol=1e-5)
+    back = np.asarray(rot.hadamard_transform(got, inverse=True))
+    np.testing.assert_allclose(back, x, atol=3e-6, rtol=1e-5)
 
 
 def test_power_of_four_is_exact_on_integers():
