@@ -1,0 +1,114 @@
+"""NPU design: DRAM names, area/peak rules, generated spec loads and simulates, shipped file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from simlow.cost.dram import parse_dram
+from simlow.cost.npu import NpuDesign, evaluate, make_unit, served_formats, sram_area_mm2
+from simlow.cost.npudata import load_npu_data
+from simlow.cost.npushipped import SHIPPED
+from simlow.cost.npusweep import npu_stack
+from simlow.cost.npuspec import to_hardware_spec, to_yaml
+from simlow.cost.pricing import Tech
+from simlow.cost.units import unit_cost
+from simlow.errors import SimlowError
+from simlow.sim.predict import predict
+from simlow.specs import load_hw
+from simlow.specs.hardware import DeviceKind
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def design(**kw) -> NpuDesign:
+    base = dict(unit="pot4", array_side=32, arrays=2, sram_bytes=512 * 1024, dram=parse_dram("lpddr5x-8533x128"),
+                node_nm=28, capacity_GB=16)
+    return NpuDesign(**{**base, **kw})
+
+
+@pytest.mark.parametrize("text,bw", [("lpddr5x-8533x64", 8533e6 * 8), ("lpddr4x-4266x32", 4266e6 * 4),
+                                     ("ddr5-6400x64", 6400e6 * 8)])
+def test_dram_bandwidth(text, bw):
+    assert parse_dram(text).bandwidth_Bps == bw
+
+
+@pytest.mark.parametrize("bad", ["lpddr5x-8533x63", "lpddr5x-99999x64", "LPDDR5X-8533x64", "hbm9-1000x64",
+                                 "lpddr5x_8533x64", "lpddr5x-8533x0", "lpddr5x-8533"])
+def test_dram_names_are_strict(bad):
+    with pytest.raises(SimlowError):
+        parse_dram(bad)
+
+
+def test_open_width_only_when_allowed():
+    assert parse_dram("lpddr5x-8533", open_width=True).width_bits == 0
+
+
+def test_area_and_peaks_follow_the_stated_rules():
+    d = design()
+    c = evaluate(d)
+    data = load_npu_data()
+    uc = unit_cost(make_unit("pot4"), Tech(28))
+    assert c.clock_Hz == uc.fmax_Hz
+    assert c.area_mm2["arrays"] == pytest.approx(d.macs * uc.area_um2 / 1e6, rel=1e-12)
+    assert c.area_mm2["sram"] == pytest.approx(512 * 1024 * 8 * 0.127 / data.array_efficiency.value / 1e6)
+    assert c.area_mm2["dram_phy"] == 8 * data.phy_area_mm2_per_16bit.value
+    parts = [v for k, v in c.area_mm2.items() if k != "total"]
+    assert c.total_area_mm2 == pytest.approx(math.fsum(parts))
+    assert c.peak_ops["pot"] == pytest.approx(2 * d.macs * c.clock_Hz)
+    assert c.peak_ops["fp16"] == pytest.approx(2 * d.vector_lanes * c.clock_Hz)
+    assert "int8" not in c.peak_ops  # a PoT array cannot multiply two int8 operands
+    assert c.pJ_per_op["pot"] == pytest.approx(uc.energy_pJ_per_op / 2)
+
+
+def test_costs_grow_with_size_and_derate_lowers_clock():
+    a, b = evaluate(design()), evaluate(design(arrays=4))
+    assert b.total_area_mm2 > a.total_area_mm2 and b.peak_ops["pot"] == pytest.approx(2 * a.peak_ops["pot"])
+    assert evaluate(design(sram_bytes=1024 * 1024)).area_mm2["sram"] == pytest.approx(2 * a.area_mm2["sram"])
+    slow = evaluate(design(clock_derate=0.5))
+    assert slow.clock_Hz == pytest.approx(a.clock_Hz / 2)
+    # a slower clock needs fewer vector pipeline stages; nothing else changes area
+    assert slow.vector_stages < a.vector_stages and slow.area_mm2["arrays"] == a.area_mm2["arrays"]
+    assert sram_area_mm2(1 << 20, 3) < sram_area_mm2(1 << 20, 7) < sram_area_mm2(1 << 20, 28) < sram_area_mm2(1 << 20, 45)
+
+
+def test_bad_designs_are_refused():
+    for kw in ({"unit": "int3"}, {"arrays": 0}, {"clock_derate": 1.5}, {"node_nm": 2},
+               {"dram": parse_dram("lpddr5x-8533", open_width=True)}):
+        with pytest.raises(SimlowError):
+            design(**kw)
+
+
+def test_every_unit_serves_its_formats():
+    for name in ("int8", "w4a8", "int4", "pot3", "pot3r", "pot4", "pot4r", "ternary", "fp8", "bf16"):
+        c = evaluate(design(unit=name))
+        for fmt in served_formats(name):
+            assert c.peak_ops[fmt] >= 2 * design().macs * c.clock_Hz * (1 - 1e-12)
+
+
+def test_generated_spec_loads_and_simulates_like_any_other(tmp_path):
+    d = design()
+    spec = to_hardware_spec(d)
+    assert spec.kind is DeviceKind.NPU and spec.primary.units == d.macs
+    path = tmp_path / f"{d.label}.yaml"
+    path.write_text(to_yaml(d))
+    loaded = load_hw(path)
+    assert loaded == spec
+    assert all(src.startswith(("derived: simlow.cost.npu", "design choice:")) for _, src in spec.sources.values())
+    for hw in (spec, loaded):
+        p = predict("llama-3-8b", hw, "pot-w4", prompt=64, gen=8, stack=npu_stack())
+        assert p.decode_tok_s > 0 and p.fits and p.energy_j_per_token > 0
+    # the spec holds exactly what the text says: 6 significant digits of the computed figures
+    c = evaluate(d)
+    assert spec.primary.peak("pot") == pytest.approx(c.peak_ops["pot"], rel=1e-5)
+    assert spec.main_memory.bandwidth_Bps == pytest.approx(d.dram.bandwidth_Bps, rel=1e-12)
+    assert spec.power.tdp_w == pytest.approx(c.tdp_W, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_file_is_the_generated_design(name):
+    path = ROOT / "hwspecs" / f"{name}.yaml"
+    assert path.read_text() == to_yaml(SHIPPED[name]), "regenerate with simlow.cost.npushipped.write_shipped"
+    assert load_hw(name) == to_hardware_spec(SHIPPED[name])
