@@ -35,6 +35,7 @@ class Setup:
     prefetch: int
     tail_ps: int
     link_path: tuple[str, ...] = ()          # device memory -> link -> host memory
+    expert_place: str | None = None          # where MoE expert weights are read from, if not the layer's
 
 
 def fabric_of(hw, background: tuple[Background, ...] = ()) -> Fabricspec:
@@ -69,6 +70,8 @@ def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float
     cache: dict[tuple[str, str], OpWork] = {}
 
     def work(t: OpTemplate, where: str) -> OpWork:
+        if s.expert_place is not None and ".experts_" in t.name:
+            where = s.expert_place
         key = (t.name, where)
         if key not in cache:
             cache[key] = op_work(t, scalar_features(t, batch, tokens, context, distinct), s.places[where])

@@ -10,8 +10,9 @@ deterministic and its state at a unit boundary plus the ops ahead fixes everythi
 so equal states mean every further unit repeats the last period exactly: the full step is
 the reduced one plus ``count - fold`` periods (time, per-op times and bytes per resource).
 This needs the prefetch lookahead to stay inside the next unit (``prefetch <= len(unit)``);
-when it does not, or the states differ, the block is simulated with more units (doubling,
-up to all of them). Folding is exact, not an approximation: a test compares it with the
+when it does not, or the states differ, the block is simulated with 4 x ``fold`` units
+and then, if the states still differ (a pipeline that only converges geometrically), in
+full. Folding is exact, not an approximation: a test compares it with the
 unfolded simulation.
 
 Only the step's own agent may use the fabric (plus constant ``background`` flows); runs
@@ -77,7 +78,7 @@ def simulate_step(blocks: Sequence[Block], fab: Fabricspec, prefetch: int = 0, t
         result = _run(blocks, plan, fab, prefetch, tail_ps, trace)
         if result is not None:
             return result
-        k *= 2
+        k = k * 4 if k == fold else None
 
 
 def _run(blocks, plan, fab: Fabricspec, prefetch, tail_ps, trace) -> StepResult | None:
