@@ -56,6 +56,22 @@ def _predict(p: dict) -> dict:
             "stack": r.stack, "engine": r.engine}
 
 
+def _npu(p: dict) -> dict:
+    from simlow.cost.dram import parse_dram
+    from simlow.cost.npu import NpuDesign, evaluate as npu_cost
+
+    try:
+        design = NpuDesign(p["unit"], p["array_side"], p.get("arrays", 1), 1024 * p.get("sram_kib", 2048),
+                           parse_dram(p["dram"]), p["node_nm"], float(p.get("capacity_gb", 8)),
+                           clock_derate=p.get("clock_derate_pct", 100) / 100)
+    except (TypeError, ValueError) as err:      # SimlowError is a ValueError: keep its message
+        raise SimlowError(str(err)) from None
+    c = npu_cost(design)
+    return {"area_mm2": c.total_area_mm2, "clock_GHz": c.clock_Hz / 1e9,
+            "peak_TOPS": max(c.peak_ops.values()) / 1e12, "tdp_W": c.tdp_W, "static_W": c.static_W,
+            "design": design.label}
+
+
 EVALUATORS: dict[str, Evaluator] = {e.name: e for e in (
     Evaluator("fit", {"model": str, "hw": str, "scheme": str, "kv_scheme": str, "ctx": int, "batch": int,
                       "memory": str},
@@ -68,6 +84,11 @@ EVALUATORS: dict[str, Evaluator] = {e.name: e for e in (
                                 "weight_bytes", "total_bytes", "shortfall_bytes", "bound_prefill", "bound_decode", "stack",
                                 "engine"),
               _predict, "performance prediction (simlow.predict)"),
+    Evaluator("npu", {"unit": str, "array_side": int, "arrays": int, "sram_kib": int, "dram": str, "node_nm": int,
+                      "capacity_gb": int, "clock_derate_pct": int},
+              ("unit", "array_side", "dram", "node_nm"),
+              ("area_mm2", "clock_GHz", "peak_TOPS", "tdp_W", "static_W", "design"),
+              _npu, "NPU design cost: area, clock, peak, power (simlow.cost.npu)"),
 )}
 
 

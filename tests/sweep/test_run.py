@@ -96,3 +96,14 @@ def test_ray_backend_rows_equal_local_rows(small_sweep, tmp_path):
     finally:
         ray.shutdown()
     assert rows == local
+
+
+def test_npu_design_axes(tmp_path, write_sweep):
+    spec = load_sweep(write_sweep(tmp_path / "npu.yaml", {"unit": ["int8", "pot3", "nope"], "array_side": [32, 64]},
+                                  {"node_nm": 28, "dram": "lpddr4x-4266x32"}, "npu"))
+    rows = run_sweep(spec, tmp_path / "npu.jsonl", Serial())
+    ok = {(r["unit"], r["array_side"]): r for r in rows if not r["error"]}
+    assert len(ok) == 4 and all("unknown NPU datapath unit 'nope'" in r["error"] for r in rows if r["unit"] == "nope")
+    # four times the MACs at one clock: four times the peak, and more area
+    assert ok[("int8", 64)]["peak_TOPS"] == pytest.approx(4 * ok[("int8", 32)]["peak_TOPS"])
+    assert ok[("int8", 64)]["area_mm2"] > ok[("int8", 32)]["area_mm2"]
