@@ -119,9 +119,13 @@ def choose(sw: Sweep, work: Workload, target: float, budget: float | None) -> Si
     order = np.lexsort((sw.decode_power_W[ok], sw.area_mm2[ok]))
     i = int(ok[order[0]])
     design = sw.design(i)
+    note = "smallest area among feasible points (ties: lower decode power)"
+    edge = [k for k, v in sw.dims.items() if int(v[i]) == int(v.min()) and np.unique(v).size > 1]
+    if edge:
+        note += f"; at the grid's smallest {', '.join(edge)} (smaller values were not tried)"
     return SizingResult(work, target, budget, n, int(ok.size), design, evaluate(design), float(sw.decode_tok_s[i]),
                         float(sw.energy_j_per_token[i]), float(sw.decode_power_W[i]), str(sw.bound[i]),
-                        neighbours(sw, i), "smallest area among feasible points (ties: lower decode power)")
+                        neighbours(sw, i), note)
 
 
 def neighbours(sw: Sweep, i: int) -> tuple[Neighbour, ...]:
