@@ -21,6 +21,9 @@ DEVICES = ["h100-sxm", "rtx-4090", "strix-halo", "m4-max"]
 # Launch, compute and every flow completion round up to a whole picosecond: at most a few
 # ps per op instance, i.e. a relative excess far below 1e-6 on millisecond steps.
 REL_TOL = 1e-6
+# The roofline is a float64 sum of float64 terms (relative error ~1e-15); the DES's times are
+# exact integers. "Never faster" is checked up to the roofline's own float rounding.
+FLOAT = 1e-12
 
 
 def _distinct(req, tokens):
@@ -42,7 +45,7 @@ def test_single_stream_agrees_with_roofline_and_is_never_faster(model, hw, batch
     r = predict(model, hw, "q4_0", **kw)
     d = predict(model, hw, "q4_0", fidelity="des", **kw)
     assert d.fidelity == "des"
-    assert d.decode_s >= r.decode_s and d.prefill_s >= r.prefill_s
+    assert d.decode_s >= r.decode_s * (1 - FLOAT) and d.prefill_s >= r.prefill_s * (1 - FLOAT)
     assert d.decode_s <= r.decode_s * (1 + REL_TOL)
     assert d.prefill_s <= r.prefill_s * (1 + REL_TOL)
 
