@@ -21,6 +21,10 @@ def register(sub) -> None:
     p.add_argument("--depth", type=int, default=0, help="tokens already in the KV cache")
     p.add_argument("--routing", default="uniform", help="MoE routing: uniform, zipf or zipf:S")
     p.add_argument("--fidelity", default="roofline", choices=("roofline", "des"))
+    p.add_argument("--offload", default=None, metavar="K=V,...",
+                   help="offload (runs the DES): device_layers=N[,host=cpu|stream] or "
+                        "experts=lru|lfu|static[,fraction=0.08][,ring=N][,seed=N]")
+    p.add_argument("--prefetch", type=int, default=0, help="weight prefetch depth in ops (runs the DES)")
     p.add_argument("--timeline", action="store_true", help="print the per-op timeline")
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -32,7 +36,8 @@ def run(args) -> int:
 
     p = predict(args.model, args.hw, args.scheme, batch=args.batch, prompt=args.prompt, gen=args.gen,
                 ctx=args.ctx, kv_scheme=args.kv_scheme, stack=args.stack, engine=args.engine,
-                fidelity=args.fidelity, depth=args.depth, routing=parse_routing(args.routing))
+                fidelity=args.fidelity, depth=args.depth, routing=parse_routing(args.routing),
+                offload=args.offload, prefetch=args.prefetch)
     if args.json:
         print_json(p.to_dict(timeline=True))
         return 0
@@ -43,8 +48,11 @@ def run(args) -> int:
         ("time to first token", f"{p.ttft_s * 1e3:,.2f} ms", ""),
         ("energy per token", f"{p.energy_j_per_token:.3f} J" if p.energy_j_per_token else "-", "modelled"),
         ("memory", f"{fmt_bytes(mem['total_bytes'])} of {fmt_bytes(mem['usable_bytes'])} usable",
-         "fits" if p.fits else f"short by {fmt_bytes(p.shortfall_bytes)}"),
+         "fits" if mem["total_bytes"] <= mem["usable_bytes"] else f"short by {fmt_bytes(mem['total_bytes'] - mem['usable_bytes'])}"),
     ]
+    if "device_bytes" in mem:  # offloaded: what sits on the device decides the fit
+        rows.append(("offloaded: device / host", f"{fmt_bytes(mem['device_bytes'])} / {fmt_bytes(mem['host_bytes'])}",
+                     "device part fits" if p.fits else f"device part short by {fmt_bytes(p.shortfall_bytes)}"))
     print_table(f"{p.model} / {p.scheme} on {p.hw} ({p.stack}, {p.engine}, {p.fidelity})",
                 ["figure", "value", "bound / note"], rows)
     if args.timeline:

@@ -55,6 +55,9 @@ class Request:
     depth: int
     routing: object
     ubatch: int = 512
+    offload: object = None          # simlow.sim.des.offload.Offload (DES only)
+    prefetch: int = 0               # weight prefetch depth in ops (DES only)
+    background: tuple = ()          # constant traffic on shared memories (DES only)
 
 
 def default_stack(hw: HardwareSpec) -> str:
@@ -72,7 +75,8 @@ def _whole(name: str, value, minimum: int) -> int:
 
 
 def resolve(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
-            stack=None, engine=None, depth=0, routing=None, ubatch=None) -> Request:
+            stack=None, engine=None, depth=0, routing=None, ubatch=None, offload=None, prefetch=0,
+            background=()) -> Request:
     """Load and check every input (bad settings raise ``SimlowError``)."""
     m, h, s = load_model(model), load_hw(hw), load_scheme(scheme)
     if kv_scheme is not None:
@@ -91,25 +95,39 @@ def resolve(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv
     st.check_scheme(s)
     eng = pick_engine(h, st, engine)
     ub = st.ubatch if ubatch is None else _whole("ubatch", ubatch, 1)
-    return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform(), ub)
+    if offload is not None:
+        from simlow.sim.des.offload import offload_from
+
+        offload = offload_from(offload)
+    prefetch = _whole("prefetch", prefetch, 0)
+    return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform(), ub,
+                   offload, prefetch, tuple(background))
 
 
 def predict(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
-            stack=None, engine=None, fidelity="roofline", depth=0, routing=None, ubatch=None) -> Prediction:
+            stack=None, engine=None, fidelity="roofline", depth=0, routing=None, ubatch=None,
+            offload=None, prefetch=0, background=()) -> Prediction:
     """Predict one workload: ``batch`` sequences, a ``prompt``-token prefill on top of
     ``depth`` cached tokens, then ``gen`` decode steps; ``ctx`` is the context the KV cache
     is sized for (default depth + prompt + gen; at most the model's maximum); ``ubatch``
-    overrides the stack's prompt tokens per prefill step."""
+    overrides the stack's prompt tokens per prefill step.
+
+    ``offload`` (an ``Offload``, a mapping or ``"key=value,..."`` text; see
+    ``simlow.sim.des.offload.offload_from``), ``prefetch`` and ``background`` are simulated
+    by the discrete-event model only: giving any of them runs ``fidelity="des"``."""
     if fidelity not in FIDELITIES:
         raise SimlowError(f"unknown fidelity {fidelity!r} (valid: {', '.join(FIDELITIES)})")
-    req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing, ubatch)
+    req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing, ubatch,
+                  offload, prefetch, background)
+    if req.offload is not None or req.prefetch or req.background:
+        fidelity = "des"
     if fidelity == "des":
         try:
             des = importlib.import_module("simlow.sim.des")
         except ModuleNotFoundError:
             raise SimlowError("fidelity 'des' needs simlow.sim.des, which this build does not have "
                               "(use fidelity='roofline')") from None
-        return des.predict_des(req)
+        return des.predict_des(req, prefetch=req.prefetch, background=req.background)
     return predict_roofline(req)
 
 

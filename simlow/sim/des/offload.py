@@ -195,3 +195,45 @@ def _base_decode(setup: Setup, names, res, fold) -> PhaseRun:
     start = req.depth + req.prompt
     rows, n = affine_sum(at, start, start + req.gen - 1, TOL_PS_PER_OP * instances)
     return PhaseRun(rows, names, res, n)
+
+
+_OFFLOAD_KEYS = ("device_layers", "host", "experts", "fraction", "ring", "seed")
+
+
+def offload_from(value) -> Offload | None:
+    """An ``Offload`` from a mapping (claim files, JSON) or CLI text ``key=value,...``.
+
+    Keys: ``device_layers`` (layers kept on the device), ``host`` (cpu | stream),
+    ``experts`` (expert cache policy: lru | lfu | static), ``fraction`` (share of experts
+    cached on the device, default 0.08), ``ring`` (async prefetch slots), ``seed``.
+    ``None`` or an ``Offload`` pass through.
+    """
+    if value is None or isinstance(value, Offload):
+        return value
+    if isinstance(value, str):
+        pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise SimlowError(f"offload {value!r}: write key=value pairs separated by commas "
+                              f"(keys: {', '.join(_OFFLOAD_KEYS)})")
+        value = {k.strip(): v.strip() for k, _, v in pairs}
+    if not isinstance(value, dict):
+        raise SimlowError(f"offload must be a mapping or key=value text, got {value!r}")
+    unknown = [k for k in value if k not in _OFFLOAD_KEYS]
+    if unknown:
+        raise SimlowError(f"offload: unknown key {unknown[0]!r} (valid: {', '.join(_OFFLOAD_KEYS)})")
+
+    def number(key, kind, default):
+        try:
+            return kind(value.get(key, default))
+        except (TypeError, ValueError):
+            raise SimlowError(f"offload: {key} must be a {kind.__name__}, got {value[key]!r}") from None
+
+    cache = None
+    if "experts" in value:
+        cache = ExpertCacheSpec(policy=str(value["experts"]), fraction=number("fraction", float, 0.08),
+                                ring=number("ring", int, 0), seed=number("seed", int, 0))
+    elif any(k in value for k in ("fraction", "ring", "seed")):
+        raise SimlowError("offload: fraction, ring and seed describe an expert cache; add experts=lru|lfu|static")
+    layers = value.get("device_layers")
+    return Offload(device_layers=None if layers is None else number("device_layers", int, 0),
+                   host=str(value.get("host", "cpu")), expert_cache=cache)
