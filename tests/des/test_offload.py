@@ -7,6 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from simlow.specs import load_hw
+
 from simlow.errors import SimlowError
 from simlow.sim.des import experts
 from simlow.sim.des.cache import ExpertCache
@@ -102,8 +104,10 @@ def test_partial_offload_more_device_layers_is_faster_and_fits_less_tightly():
 def test_offload_errors():
     with pytest.raises(SimlowError, match="host link"):
         predict_des(resolve("llama-2-7b", "strix-halo", "q4_0", gen=1), offload=Offload(10, "stream"))
+    hw = load_hw("rtx-4090")
+    no_cpu = dataclasses.replace(hw, engines=tuple(e for e in hw.engines if e.kind is not EngineKind.CPU))
     with pytest.raises(SimlowError, match="cpu engine"):
-        predict_des(resolve("llama-2-7b", "rtx-4090", "q4_0", gen=1), offload=Offload(10, "cpu"))
+        predict_des(resolve("llama-2-7b", no_cpu, "q4_0", gen=1), offload=Offload(10, "cpu"))
     with pytest.raises(SimlowError, match="device_layers"):
         predict_des(resolve("llama-2-7b", "rtx-4090", "q4_0", gen=1), offload=Offload(99, "stream"))
     with pytest.raises(SimlowError, match="policy"):
