@@ -3,19 +3,28 @@
 Parameters per stack (shared by every device the stack runs on; nothing per device):
 
     bandwidth     achieved fraction of peak DRAM bandwidth (every op class)
-    matmul        achieved fraction of peak compute in matmuls
+    matmul        achieved fraction of peak compute in matmuls (a ceiling)
+    unit_rate     matmul ops per compute unit per clock the kernels issue (a ceiling;
+                  ``Stack.matmul_unit_rate``)
+    energy        board joules per matmul op: TDP / energy is a ceiling (``matmul_energy``);
+                  a matmul runs at the lowest of the three ceilings
     attention     achieved fraction of peak compute in attention
     kernel        seconds per kernel launch
 
 Vector ops keep the stack file's (assumed) compute efficiency; with no prefill rows, so do
-matmul and attention (only bandwidth and kernel overhead are fitted). The fit minimises a robust
-(soft-L1) sum of squared log errors ``log(predicted / measured)`` over the *training* rows;
+matmul, unit_rate and attention (only bandwidth and kernel overhead are fitted).
+``fixed`` pins named parameters at the stack file's values (e.g. a stack whose rows come
+from one device cannot tell ``matmul`` from ``unit_rate``). The fit minimises a robust
+(soft-L1) sum of squared log errors ``log(predicted / measured)`` over the *training* rows,
+each row weighted by 1 / (rows in its group), so every device (or model) counts equally
+and one heavily benchmarked device does not set the stack alone;
 rows are split by device (or by model, then by scheme, when there are fewer than 3 devices): the groups sorted by
 name, every third group (index 2, 5, 8, ...) is held out. ``fit_stack`` reports the median
 absolute error on both splits, so the accuracy claimed is not in-sample only.
 
 Each row's roofline is precomputed once at unit efficiencies (per op: time at peak compute,
-time at peak bandwidth, launches), so a parameter vector costs only array arithmetic.
+time at one op per unit per clock, time at peak bandwidth, launches), so a parameter vector
+costs only array arithmetic.
 Needs SciPy (the ``dev`` extra).
 """
 
@@ -28,15 +37,16 @@ import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.graph import OpClass, features, templates
-from simlow.sim.machine import machine
+from simlow.sim.machine import issue_rate, machine, power_rate
 from simlow.sim.measured import Case, Measured
 from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms
 from simlow.sim.stacks import Stack, load_stack
 
-PARAMS = ("bandwidth", "matmul", "attention", "kernel")
-_LO = np.array([0.05, 0.01, 0.005, 0.0])
-_HI = np.array([1.0, 1.0, 1.0, 50e-6])
+PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel")
+_LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0])
+_HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0])   # energy in pJ, kernel in us while fitting
+_NO_RATE, _NO_ENERGY = 4096.0, 0.01                   # start values when the stack has no cap
 
 
 @dataclass(frozen=True)
@@ -53,20 +63,27 @@ class Fit:
 
 def _unit(stack: Stack) -> Stack:
     one = MappingProxyType({c.value: 1.0 for c in OpClass})
-    return replace(stack, bandwidth=one, compute_efficiency=one, kernel_overhead_s=0.0, step_overhead_s=0.0)
+    return replace(stack, bandwidth=one, compute_efficiency=one, kernel_overhead_s=0.0, step_overhead_s=0.0,
+                   matmul_unit_rate=None, matmul_energy_J=None)
 
 
 def _phase_terms(req, temps, mach, batch, tokens, ctx) -> list:
-    """Per op: (class, repeat, t_compute at peak, t_memory at peak, kernels x steps)."""
+    """Per op: (class, repeat, t_compute at peak, t_compute at 1 op/unit/clock (0: no
+    units or clock), t_compute at 1 J/op and TDP, t_memory at peak, kernels x steps)."""
     moe = req.model.moe
     distinct = None if moe is None else req.routing.distinct(batch * np.asarray(tokens), moe.experts, moe.top_k)
+    per_op_clock = issue_rate(replace(req.stack, matmul_unit_rate=1.0), req.engine)
+    per_joule = power_rate(replace(req.stack, matmul_energy_J=1.0), req.hw)
     out = []
     for t in temps:
         f = features(t, batch, tokens, ctx, distinct)
-        _, _, tc, tm = op_terms(t, f, mach)
-        steps = np.size(np.broadcast_to(tm, np.shape(f["one"])))
-        out.append((t.op_class.value, t.repeat, np.broadcast_to(tc, np.shape(f["one"])),
-                    np.broadcast_to(tm, np.shape(f["one"])), t.kernels * steps))
+        fl, _, tc, tm = op_terms(t, f, mach)
+        shape = np.shape(f["one"])
+        tu = np.broadcast_to(fl / per_op_clock if per_op_clock else 0.0 * fl, shape)
+        tw = np.broadcast_to(fl / per_joule, shape)
+        steps = np.size(np.broadcast_to(tm, shape))
+        out.append((t.op_class.value, t.repeat, np.broadcast_to(tc, shape), tu, tw,
+                    np.broadcast_to(tm, shape), t.kernels * steps))
     return out
 
 
@@ -87,10 +104,14 @@ def row_terms(case: Case, stack: Stack):
 
 
 def _time(terms, theta: np.ndarray, vector_eff: float) -> float:
-    be, ce_mm, ce_att, ko = theta
+    """Time of one phase at parameters ``theta`` (as ``PARAMS``, kernel in seconds)."""
+    be, ce_mm, rate, joules, ce_att, ko = theta
     ce = {"matmul": ce_mm, "attention": ce_att, "vector": vector_eff, "gather": 1.0}
-    return float(sum(rep * (np.sum(np.maximum(tc / ce[cls], tm / be)) + ko * k)
-                     for cls, rep, tc, tm, k in terms))
+    total = 0.0
+    for cls, rep, tc, tu, tw, tm, k in terms:
+        t_comp = np.maximum(np.maximum(tc / ce[cls], tu / rate), tw * joules) if cls == "matmul" else tc / ce[cls]
+        total += rep * (np.sum(np.maximum(t_comp, tm / be)) + ko * k)
+    return float(total)
 
 
 def predicted(case: Case, terms, theta, vector_eff: float) -> float:
@@ -120,13 +141,53 @@ def split_groups(cases: list[Case]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(g for g in groups if g not in test), test
 
 
-def fit_stack(name: str, rows: list[tuple[Measured, Case]]) -> Fit:
-    """Fit stack ``name`` on its rows (see the module docstring)."""
-    try:
-        from scipy.optimize import least_squares
-    except ModuleNotFoundError:
-        raise SimlowError("calibration needs SciPy (pip install 'simlow[dev]')") from None
-    stack = load_stack(name)
+def _start(stack: Stack) -> np.ndarray:
+    """The stack file's values as a parameter vector (kernel in microseconds)."""
+    ce = stack.compute_efficiency
+    rate = stack.matmul_unit_rate if stack.matmul_unit_rate is not None else _NO_RATE
+    pj = stack.matmul_energy_J * 1e12 if stack.matmul_energy_J is not None else _NO_ENERGY
+    return np.array([stack.bandwidth["matmul"], ce["matmul"], rate, pj, ce["attention"],
+                     stack.kernel_overhead_s * 1e6])
+
+
+def _theta(x: np.ndarray) -> np.ndarray:
+    """Fitting units (pJ, us) to SI (J, s)."""
+    return np.concatenate([x[:3], [x[3] * 1e-12], x[4:5], [x[5] * 1e-6]])
+
+
+def _free(cases: list[Case], fixed: tuple[str, ...]) -> np.ndarray:
+    """Which parameters the fit moves: compute ones only when prefill rows constrain them."""
+    for p in fixed:
+        if p not in PARAMS:
+            raise SimlowError(f"unknown calibration parameter {p!r} (valid: {', '.join(PARAMS)})")
+    prefill = any(c.kind != "tg" for c in cases)
+    return np.array([p not in fixed and (prefill or p in ("bandwidth", "kernel")) for p in PARAMS])
+
+
+_F_SCALE = 0.1     # soft-L1 knee: log errors beyond ~10% count linearly, not squared
+
+
+def _robust(r: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Residuals whose squares sum to the weighted soft-L1 cost
+    ``sum w * 2 f^2 (sqrt(1 + (r/f)^2) - 1)`` (the knee applies to the unweighted error)."""
+    z = (r / _F_SCALE) ** 2
+    return np.sign(r) * np.sqrt(weight * 2 * _F_SCALE**2 * (np.sqrt(1 + z) - 1))
+
+
+def _starts(x0: np.ndarray, free: np.ndarray) -> list[np.ndarray]:
+    """Start points: the stack file's values; the matmul ceiling set by the format peak
+    alone; by the issue rate alone; by power alone (the ceilings make the cost non-convex)."""
+    out = [x0]
+    for mm, rate, pj in ((min(1.0, 2 * x0[1]), _HI[2], _LO[3]), (1.0, 512.0, _LO[3]), (1.0, _HI[2], 3.0)):
+        x = x0.copy()
+        for i, v in ((1, mm), (2, rate), (3, pj)):
+            x[i] = v if free[i] else x0[i]
+        if not any(np.array_equal(x, o) for o in out):
+            out.append(np.clip(x, _LO, _HI))
+    return out
+
+
+def _mine(name: str, stack: Stack, rows) -> list:
     mine = []
     for r, c in rows:
         if c.stack != name:
@@ -137,6 +198,17 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]]) -> Fit:
             continue            # a row predict refuses (validate lists it as unmapped)
     if not mine:
         raise SimlowError(f"no mapped rows for stack {name}")
+    return mine
+
+
+def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ...] = ()) -> Fit:
+    """Fit stack ``name`` on its rows (see the module docstring)."""
+    try:
+        from scipy.optimize import least_squares
+    except ModuleNotFoundError:
+        raise SimlowError("calibration needs SciPy (pip install 'simlow[dev]')") from None
+    stack = load_stack(name)
+    mine = _mine(name, stack, rows)
     cases = [c for _, c, _ in mine]
     train_g, test_g = split_groups(cases)
     key = group_key(cases)
@@ -144,28 +216,27 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]]) -> Fit:
     meas = np.array([r.tok_s for r, _, _ in mine])
     is_train = np.array([getattr(c, key) in train_g for c in cases])
     vec = stack.compute_efficiency["vector"]
-
-    def resid(x):
-        theta = np.concatenate([x[:3], [x[3] * 1e-6]])
-        return np.array([np.log(predicted(c, t, theta, vec) / m)
-                         for c, t, m, tr in zip(cases, terms, meas, is_train) if tr])
-
-    x0 = np.array([0.7, stack.compute_efficiency["matmul"], stack.compute_efficiency["attention"], 3.0])
-    lo, hi = _LO.copy(), _HI.copy()
-    lo[3], hi[3] = 0.0, 50.0
-    # compute efficiencies are fitted only when prefill rows constrain them
-    free = np.array([True, True, True, True]) if any(c.kind != "tg" for c in cases) else \
-        np.array([True, False, False, True])
+    x0 = np.clip(_start(stack), _LO, _HI)
+    free = _free(cases, fixed)
 
     def full(xf):
         x = x0.copy()
         x[free] = xf
         return x
 
-    sol = least_squares(lambda xf: resid(full(xf)), x0[free], bounds=(lo[free], hi[free]),
-                        loss="soft_l1", f_scale=0.1)
-    x = full(sol.x)
-    theta = np.concatenate([x[:3], [x[3] * 1e-6]])
+    groups = [getattr(c, key) for c in cases]
+    weight = np.array([1.0 / groups.count(g) for g in groups])[is_train]   # every group counts equally
+
+    def resid(xf):
+        theta = _theta(full(xf))
+        r = np.array([np.log(predicted(c, t, theta, vec) / m)
+                      for c, t, m, tr in zip(cases, terms, meas, is_train) if tr])
+        return _robust(r, weight)
+
+    sol = min((least_squares(resid, start[free], bounds=(_LO[free], _HI[free]),
+                             x_scale=np.maximum(np.abs(start[free]), 1e-3)) for start in _starts(x0, free)),
+              key=lambda r: r.cost)
+    theta = _theta(full(sol.x))
     errs = np.array([predicted(c, t, theta, vec) / m - 1 for c, t, m in zip(cases, terms, meas)])
     metric = np.array([c.metric for c in cases])
 

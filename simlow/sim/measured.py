@@ -84,7 +84,19 @@ BACKENDS: dict[str, str] = {
     "ExLlamaV2 (CUDA)": "exllamav2", "LMDeploy TurboMind v0.1.0a1 (CUDA 11.8)": "lmdeploy",
     "llama.cpp-hip": "llama.cpp-rocm", "llama.cpp-rocwmma": "llama.cpp-rocm", "llama.cpp-vulkan": "llama.cpp-vulkan",
     "llama.cpp-vulkan_amdvlk": "llama.cpp-vulkan", "llama.cpp-vulkan_radv": "llama.cpp-vulkan",
+    "llama.cpp-hip (rocBLAS default)": "llama.cpp-rocm", "llama.cpp-rocwmma (rocBLAS default)": "llama.cpp-rocm",
 }
+# Strix Halo HIP builds run without ROCBLAS_USE_HIPBLASLT=1 (the file's empty ``hipblaslt``
+# column): prompt processing goes through rocBLAS's untuned gfx1151 fallback GEMMs, 3-5x
+# slower than the same build with hipBLASLt in the same file. simlow models a stack, not
+# per-chip library maturity, so those prefill rows are listed, not predicted; their decode
+# rows (matrix-vector kernels, no BLAS) are predicted.
+ROCBLAS_DEFAULT = " (rocBLAS default)"
+PREFILL_REASON = {
+    f"llama.cpp-{b}{ROCBLAS_DEFAULT}": (
+        "Strix Halo HIP build without ROCBLAS_USE_HIPBLASLT=1: rocBLAS falls back to untuned gfx1151 GEMMs "
+        "(hipBLASLt 'historically delivered the best throughput on gfx1151', kyuz0.github.io/amd-strix-halo-toolboxes); "
+        "simlow does not model per-chip BLAS maturity") for b in ("hip", "rocwmma")}
 
 
 @dataclass(frozen=True)
@@ -164,7 +176,10 @@ def _strix(path: Path, rows: list[dict]) -> list[Measured]:
     out = []
     for i, r in enumerate(rows, start=2):
         quant = next((q for q in QUANTS if r["llama_bench_model"].endswith(" " + q)), r["llama_bench_model"])
-        out.append(Measured(path.stem, i, STRIX_HALO, r["backend_build"], r["model_dir"], quant, r["test"],
+        backend = r["backend_build"]
+        if backend in ("llama.cpp-hip", "llama.cpp-rocwmma") and r["hipblaslt"].strip() != "1":
+            backend += ROCBLAS_DEFAULT
+        out.append(Measured(path.stem, i, STRIX_HALO, backend, r["model_dir"], quant, r["test"],
                             float(r["tokens_per_s"]), _num(r["avg_power_w"]), _num(r["model_size_bytes"]),
                             int(r["n_ubatch"]) if r["n_ubatch"] else None))
     return out
@@ -208,6 +223,11 @@ _E2E = re.compile(r"^e2e b(\d+) p(\d+) g(\d+)$")
 SIZE_TOLERANCE = 0.04    # a scheme must reproduce the file's size to within 4%
 
 
+# llama.cpp's Vulkan backend runs different matmul shaders on NVIDIA drivers (coopmat2,
+# VK_NV_cooperative_matrix2) than on AMD / Intel drivers: two stacks.
+VENDOR_STACKS = {("llama.cpp-vulkan", "NVIDIA"): "llama.cpp-vulkan-nvidia"}
+
+
 def map_row(row: Measured) -> Case | str:
     """The ``Case`` a row is a measurement of, or why it cannot be mapped."""
     if row.device in UNMAPPED_DEVICE:
@@ -222,6 +242,7 @@ def map_row(row: Measured) -> Case | str:
         return f"quant {row.quant!r}: {QUANT_REASON[row.quant.split()[0]]}"
     scheme = QUANTS.get(row.quant)
     stack = BACKENDS.get(row.backend)
+    stack = VENDOR_STACKS.get((stack, row.device.split()[0]), stack)
     if scheme is None or stack is None:
         return f"quant {row.quant!r} or backend {row.backend!r} is not in the mapping table"
     for kind, name in (("hardware", hw), ("model", model), ("scheme", scheme)):
@@ -243,6 +264,8 @@ def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case |
     if isinstance(parsed, str):
         return parsed
     kind, prompt, gen, depth = parsed
+    if kind == "pp" and row.backend in PREFILL_REASON:
+        return PREFILL_REASON[row.backend]
     return Case(hw, model, scheme, stack, kind, 1, prompt, gen, depth, row.ubatch)
 
 

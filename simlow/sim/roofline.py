@@ -2,11 +2,15 @@
 
 Per op instance::
 
-    t_compute = flops / (peak_ops[format it runs in] * compute_efficiency[op class])
+    rate      = min(peak_ops[format it runs in] * compute_efficiency[op class], issue_cap[op])
+    t_compute = flops / rate
     t_memory  = bytes / (bandwidth * bandwidth_efficiency[op class])
     t_op      = max(t_compute, t_memory) + kernels * kernel_overhead
 
-and a step is ``sum(repeat * t_op) + step_overhead``: ops run one after another (as a
+where ``issue_cap`` (optional, ``Machine.cap_for``) is an op rate the stack's kernels cannot
+exceed whatever the format's peak, e.g. llama.cpp's MMQ matmul issuing a fixed number of
+operations per SM per clock (``simlow.sim.machine``); without one the cap is infinite.
+A step is ``sum(repeat * t_op) + step_overhead``: ops run one after another (as a
 single-stream inference engine issues them) and each overlaps its own loads with its own
 compute, never with another op's. Every input may be a NumPy array; they broadcast, so a
 whole sweep (or every decode step of a generation) is one evaluation of a few dozen array
@@ -33,7 +37,9 @@ class Machine:
     """Rates one engine achieves under one stack (scalars or broadcastable arrays).
 
     ``peak_for(template) -> ops/s`` gives the peak for the format the op runs in (already
-    resolved through the stack's native / dequantize rules); efficiencies are per op class."""
+    resolved through the stack's native / dequantize rules); efficiencies are per op class.
+    ``cap_for(template) -> ops/s`` (optional) is an achieved-rate ceiling the op cannot
+    exceed (``inf`` or ``None``: no ceiling)."""
 
     bandwidth_Bps: object
     peak_for: Callable[[OpTemplate], object]
@@ -42,6 +48,14 @@ class Machine:
     kernel_overhead_s: object = 0.0
     step_overhead_s: object = 0.0
     format_for: Callable[[OpTemplate], str] = field(default=lambda t: t.compute)
+    cap_for: Callable[[OpTemplate], object] | None = None
+
+    def rate_for(self, t: OpTemplate):
+        """Achieved ops/s of op ``t``: ``min(peak * compute_efficiency, cap)``."""
+        rate = np.asarray(self.peak_for(t), dtype=np.float64) * self.compute_eff[t.op_class.value]
+        if self.cap_for is None:
+            return rate
+        return np.minimum(rate, np.asarray(self.cap_for(t), dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -83,8 +97,7 @@ def op_terms(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine, weight_bits
     else:
         nbytes = nbytes + t.value("weight_read", f)
     cls = t.op_class.value
-    peak = m.peak_for(t)
-    t_comp = flops / (np.asarray(peak, dtype=np.float64) * m.compute_eff[cls]) if np.any(flops) else 0.0 * flops
+    t_comp = flops / m.rate_for(t) if np.any(flops) else 0.0 * flops
     t_mem = nbytes / (np.asarray(m.bandwidth_Bps, dtype=np.float64) * m.bandwidth_eff[cls])
     return flops, nbytes, t_comp, t_mem
 
@@ -109,7 +122,7 @@ def step(templates: tuple[OpTemplate, ...], m: Machine, batch, tokens, context,
                            for x in (op_comp, op_mem, t.repeat * launch, t.repeat * fl, t.repeat * by)))
         nbytes = nbytes + t.repeat * by
         nflops = nflops + t.repeat * fl
-        ideal_c = ideal_c + t.repeat * tc * m.compute_eff[t.op_class.value]
+        ideal_c = ideal_c + t.repeat * (fl / np.asarray(m.peak_for(t), dtype=np.float64) if np.any(fl) else 0.0 * fl)
         ideal_m = ideal_m + t.repeat * tm * m.bandwidth_eff[t.op_class.value]
     step_over = np.asarray(m.step_overhead_s, dtype=np.float64)
     return StepTimes(total + step_over, tuple(per_op), mem, comp, over + step_over, nbytes, nflops,

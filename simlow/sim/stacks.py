@@ -6,6 +6,16 @@ class (``simlow.graph.OpClass``), a fixed cost per kernel launch and per forward
 storage formats it can run at all, and which compute formats it has native kernels for
 (anything else it dequantizes to ``dequantize_to`` before the matmul).
 
+A matmul achieves ``min(compute_efficiency.matmul * peak[format], matmul_unit_rate * units
+* clock)``: llama.cpp's quantized matmul kernels (dequantize in registers, then int8/fp16
+MMA or dot products) are bound by instruction issue per SM / CU, not by the tensor peak, so
+a rate per unit per clock carries across chips of one vendor where a fraction of the format
+peak does not (measured: ``simlow.sim.calibrate``; see each stack's ``calibration``). The
+engine's ``units`` and ``clock`` come from the hardware spec; an engine without them gets no
+such cap. A board at its power limit cannot hold its boost clock either: with
+``matmul_energy`` (joules per matmul op, whole board) matmuls are also capped at
+``tdp / matmul_energy`` (the device's ``power.tdp``).
+
 Efficiencies are few and physical; ``calibration`` says how each was obtained (fitted on
 which rows of ``../shared/validation/``, by ``simlow.sim.calibrate``, or assumed). Nothing
 is per device: a device with no measured row is predicted from its spec and the stack.
@@ -22,6 +32,10 @@ YAML schema (version 1)::
     dequantize_to: fp16              # what it computes in otherwise
     bandwidth: {matmul: 0.8, attention: 0.6, vector: 0.5, gather: 0.5}   # of peak DRAM B/s
     compute_efficiency: {matmul: 0.5, attention: 0.3, vector: 0.1, gather: 0.1}  # of peak ops/s
+    matmul_unit_rate: 500            # optional: matmul ops per compute unit (SM, CU, GPU core)
+                                     # per clock the stack's kernels issue at most, any format
+    matmul_energy: 2.7 pJ            # optional: board energy per matmul op; the board's TDP
+                                     # caps matmul ops/s at tdp / matmul_energy
     kernel_overhead: 4 us            # per kernel launch (graph node), serial with the kernel
     step_overhead: 0 us              # per forward pass (host-side graph build, sampling, sync)
     ubatch: 512                      # prompt tokens per prefill step (llama.cpp n_ubatch)
@@ -63,6 +77,8 @@ class Stack:
     calibration: str
     source: str = ""
     ubatch: int = 512                          # prompt tokens per prefill step (micro-batch)
+    matmul_unit_rate: float | None = None      # matmul ops per compute unit per clock (cap)
+    matmul_energy_J: float | None = None       # board joules per matmul op (power cap)
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -129,6 +145,8 @@ def _read(path: Path) -> Stack:
         step_overhead_s=r.quantity("step_overhead", Dim.TIME, default=0.0),
         calibration=r.str("calibration"),
         ubatch=r.int("ubatch", default=512, minimum=1),
+        matmul_unit_rate=r.number("matmul_unit_rate", lo=1.0) if r.has("matmul_unit_rate") else None,
+        matmul_energy_J=r.quantity("matmul_energy", Dim.ENERGY) if r.has("matmul_energy") else None,
     )
     r.done()
     return stack
