@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from simlow.errors import SimlowError, unknown_name
-from simlow.quant import bitnet, casts, gguf_legacy, gguf_mxfp4, gguf_ternary, kquants, mx, pot, uniform
+from simlow.quant import (bitnet, casts, gguf_legacy, gguf_mxfp4, gguf_ternary, kivi, kquants, kv_blocks, mx,
+                          pot, turboquant, uniform)
 from simlow.quant.base import Format
 from simlow.quant.qtensor import QTensor
 
@@ -22,6 +23,7 @@ _ALL: list[Any] = [
     mx.MXFP8_E4M3, mx.MXFP8_E5M2, mx.MXFP6_E3M2, mx.MXFP6_E2M3, mx.MXFP4_OCP, mx.MXINT8, mx.NVFP4,
     bitnet.BITNET_W, bitnet.BITNET_A8, *pot.POT, *pot.APOT, *pot.ORP,
     *uniform.UNIFORM,
+    *turboquant.TURBO, *turboquant.TURBO_IP, *kivi.KIVI, kv_blocks.KV_Q8_0, kv_blocks.KV_Q4_0,
 ]
 
 FORMATS: dict[str, Format] = {f.name: f for f in _ALL}
