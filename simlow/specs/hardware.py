@@ -50,7 +50,7 @@ from typing import Mapping
 
 from simlow.errors import SimlowError
 from simlow.specs.sourced import SourceBook
-from simlow.specs.yamlfile import Reader, load_yaml
+from simlow.specs.yamlfile import Reader, open_spec
 from simlow.units import Dim, parse
 
 SCHEMA_VERSION = 1
@@ -179,16 +179,8 @@ class HardwareSpec:
 
 def read_hardware(path: Path | str) -> HardwareSpec:
     """Read and validate one hardware YAML file."""
-    path = Path(path)
-    r = Reader(load_yaml(path), str(path))
+    r, name = open_spec(path, SCHEMA_VERSION)
     book = SourceBook()
-    version = r.int("schema_version")
-    if version != SCHEMA_VERSION:
-        r.fail(f"schema_version {version} is not supported (this simlow reads {SCHEMA_VERSION})",
-               "schema_version")
-    name = r.str("name")
-    if name != path.stem:
-        r.fail(f"name {name!r} must equal the file name stem {path.stem!r}", "name")
     src = book.section_source(r, None)
     kinds = tuple(k.value for k in DeviceKind)
     kind = DeviceKind(r.str("kind", choices=kinds))

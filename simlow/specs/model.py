@@ -53,7 +53,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simlow.specs.yamlfile import Reader, load_yaml
+from simlow.specs.yamlfile import Reader, open_spec
 
 SCHEMA_VERSION = 1
 
@@ -210,15 +210,7 @@ class ModelSpec:
 
 def read_model(path: Path | str) -> ModelSpec:
     """Read and validate one model YAML file."""
-    path = Path(path)
-    r = Reader(load_yaml(path), str(path))
-    version = r.int("schema_version")
-    if version != SCHEMA_VERSION:
-        r.fail(f"schema_version {version} is not supported (this simlow reads {SCHEMA_VERSION})",
-               "schema_version")
-    name = r.str("name")
-    if name != path.stem:
-        r.fail(f"name {name!r} must equal the file name stem {path.stem!r}", "name")
+    r, name = open_spec(path, SCHEMA_VERSION)
     hidden = r.int("hidden_size", minimum=1)
     heads = r.int("heads", minimum=1)
     spec = ModelSpec(

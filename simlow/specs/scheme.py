@@ -52,7 +52,7 @@ from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
 from simlow.specs.hardware import COMPUTE_FORMATS
 from simlow.specs.model import ModelSpec, TensorClass, WeightTensor
-from simlow.specs.yamlfile import Reader, load_yaml
+from simlow.specs.yamlfile import Reader, open_spec
 
 SCHEMA_VERSION = 1
 _GROUPS = ("default", "attention", "ffn", "experts")
@@ -198,15 +198,7 @@ def weight_bytes(model: ModelSpec, scheme: Scheme) -> int:
 
 def read_scheme(path: Path | str) -> Scheme:
     """Read and validate one scheme YAML file."""
-    path = Path(path)
-    r = Reader(load_yaml(path), str(path))
-    version = r.int("schema_version")
-    if version != SCHEMA_VERSION:
-        r.fail(f"schema_version {version} is not supported (this simlow reads {SCHEMA_VERSION})",
-               "schema_version")
-    name = r.str("name")
-    if name != path.stem:
-        r.fail(f"name {name!r} must equal the file name stem {path.stem!r}", "name")
+    r, name = open_spec(path, SCHEMA_VERSION)
     kind = r.str("kind", default="weights", choices=("weights", "kv"))
     weights: dict[str, StorageFormat] = {}
     overrides: tuple[Override, ...] = ()

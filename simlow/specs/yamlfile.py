@@ -51,6 +51,20 @@ def load_yaml(path: Path | str) -> Any:
     return loads_yaml(text, str(path))
 
 
+def open_spec(path: Path | str, version: int) -> tuple["Reader", str]:
+    """A spec file's top-level Reader and its name, after the checks every spec shares:
+    ``schema_version`` equals ``version`` and ``name`` equals the file stem."""
+    path = Path(path)
+    r = Reader(load_yaml(path), str(path))
+    found = r.int("schema_version")
+    if found != version:
+        r.fail(f"schema_version {found} is not supported (this simlow reads {version})", "schema_version")
+    name = r.str("name")
+    if name != path.stem:
+        r.fail(f"name {name!r} must equal the file name stem {path.stem!r}", "name")
+    return r, name
+
+
 def loads_yaml(text: str, origin: str) -> Any:
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
