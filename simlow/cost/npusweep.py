@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from simlow.cost.dram import DramConfig
 from simlow.cost.npu import (VECTOR_UNIT, NpuDesign, make_unit, served_formats, sram_access_pJ,
                              tech_of)
 from simlow.cost.npudata import NpuData, load_npu_data

@@ -120,12 +120,9 @@ def test_bad_input(kwargs, match):
         sim.predict("llama-2-7b", "rtx-4090", **args)
 
 
-def test_des_fidelity_dispatches_or_says_it_is_missing():
-    try:
-        import simlow.sim.des  # noqa: F401
-    except ModuleNotFoundError:
-        with pytest.raises(SimlowError, match="des"):
-            sim.predict("llama-2-7b", "rtx-4090", "q4_0", fidelity="des")
+def test_des_fidelity_dispatches_to_the_des():
+    p = sim.predict("llama-2-7b", "rtx-4090", "q4_0", prompt=16, gen=4, fidelity="des")
+    assert p.fidelity == "des" and p.decode_tok_s > 0
 
 
 def test_every_shipped_stack_loads():

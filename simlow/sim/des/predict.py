@@ -14,7 +14,6 @@ roofline of the same graph) with the DES step times, so it is modelled the same 
 from __future__ import annotations
 
 import dataclasses
-from fractions import Fraction
 
 import numpy as np
 
