@@ -84,19 +84,16 @@ BACKENDS: dict[str, str] = {
     "ExLlamaV2 (CUDA)": "exllamav2", "LMDeploy TurboMind v0.1.0a1 (CUDA 11.8)": "lmdeploy",
     "llama.cpp-hip": "llama.cpp-rocm", "llama.cpp-rocwmma": "llama.cpp-rocm", "llama.cpp-vulkan": "llama.cpp-vulkan",
     "llama.cpp-vulkan_amdvlk": "llama.cpp-vulkan", "llama.cpp-vulkan_radv": "llama.cpp-vulkan",
-    "llama.cpp-hip (rocBLAS default)": "llama.cpp-rocm", "llama.cpp-rocwmma (rocBLAS default)": "llama.cpp-rocm",
+    # Strix Halo HIP builds without ROCBLAS_USE_HIPBLASLT=1 (see ROCBLAS_DEFAULT below)
+    "llama.cpp-hip (rocBLAS default)": "llama.cpp-rocm-rocblas",
+    "llama.cpp-rocwmma (rocBLAS default)": "llama.cpp-rocm-rocblas",
 }
 # Strix Halo HIP builds run without ROCBLAS_USE_HIPBLASLT=1 (the file's empty ``hipblaslt``
-# column): prompt processing goes through rocBLAS's untuned gfx1151 fallback GEMMs, 3-5x
-# slower than the same build with hipBLASLt in the same file. simlow models a stack, not
-# per-chip library maturity, so those prefill rows are listed, not predicted; their decode
-# rows (matrix-vector kernels, no BLAS) are predicted.
+# column) are a software configuration of their own: llama.cpp's HIP backend whose float
+# GEMMs (prompt processing of dequantized weights) go through rocBLAS's own kernels instead
+# of hipBLASLt's, 3-5x slower on gfx1151 in the same file. They map to the stack
+# ``llama.cpp-rocm-rocblas`` (prefill and decode alike: one build, one stack).
 ROCBLAS_DEFAULT = " (rocBLAS default)"
-PREFILL_REASON = {
-    f"llama.cpp-{b}{ROCBLAS_DEFAULT}": (
-        "Strix Halo HIP build without ROCBLAS_USE_HIPBLASLT=1: rocBLAS falls back to untuned gfx1151 GEMMs "
-        "(hipBLASLt 'historically delivered the best throughput on gfx1151', kyuz0.github.io/amd-strix-halo-toolboxes); "
-        "simlow does not model per-chip BLAS maturity") for b in ("hip", "rocwmma")}
 
 
 @dataclass(frozen=True)
@@ -264,8 +261,6 @@ def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case |
     if isinstance(parsed, str):
         return parsed
     kind, prompt, gen, depth = parsed
-    if kind == "pp" and row.backend in PREFILL_REASON:
-        return PREFILL_REASON[row.backend]
     return Case(hw, model, scheme, stack, kind, 1, prompt, gen, depth, row.ubatch)
 
 

@@ -84,12 +84,29 @@ def _strix(backend):
     return Measured("strix_halo_lhl_llmbench", 2, "strix-halo", backend, "llama-2-7b.Q4_0", "Q4_0", "pp512", 300.0)
 
 
-def test_strix_hip_prefill_without_hipblaslt_is_listed_not_predicted():
-    why = map_row(_strix("llama.cpp-hip (rocBLAS default)"))
-    assert isinstance(why, str) and "hipBLASLt" in why
+def test_strix_hip_without_hipblaslt_is_its_own_stack():
+    """rocBLAS-default HIP builds are a software configuration: mapped (prefill and
+    decode), scored, to their own stack; with hipBLASLt they stay llama.cpp-rocm."""
+    for backend in ("llama.cpp-hip (rocBLAS default)", "llama.cpp-rocwmma (rocBLAS default)"):
+        pp = map_row(_strix(backend))
+        assert pp.stack == "llama.cpp-rocm-rocblas" and pp.kind == "pp"
+        assert map_row(dataclasses.replace(_strix(backend), test="tg128")).stack == "llama.cpp-rocm-rocblas"
     assert map_row(_strix("llama.cpp-hip")).stack == "llama.cpp-rocm"
-    tg = dataclasses.replace(_strix("llama.cpp-hip (rocBLAS default)"), test="tg128")
-    assert map_row(tg).stack == "llama.cpp-rocm"          # decode uses no BLAS: predicted
+    assert map_row(_strix("llama.cpp-rocwmma")).stack == "llama.cpp-rocm"
+
+
+def test_rocblas_stack_prefill_is_slower_through_its_gemms():
+    """Same silicon, same bytes: the rocBLAS stack's prefill is slower than hipBLASLt's
+    (its fp16 GEMM fraction is lower), and it has no per-device ceiling."""
+    from simlow.sim.predict import predict
+
+    blas = load_stack("llama.cpp-rocm-rocblas")
+    assert blas.matmul_unit_rate is None and blas.matmul_energy_J is None
+    assert blas.compute_format("int8", pick_engine(load_hw("strix-halo"), blas)) == "fp16"
+    kw = dict(batch=1, prompt=512, gen=0)
+    slow = predict("llama-2-7b", "strix-halo", "q4_0", stack="llama.cpp-rocm-rocblas", **kw).prefill_tok_s
+    fast = predict("llama-2-7b", "strix-halo", "q4_0", stack="llama.cpp-rocm", **kw).prefill_tok_s
+    assert slow < fast
 
 
 def test_vulkan_rows_pick_the_stack_by_driver_vendor():
