@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simlow.claims import bounds as B
+from simlow.claims import offload as O
 from simlow.claims.metrics import Kind, Metric
 from simlow.claims.schema import Claim, Config
 from simlow.claims.simulate import Simulated, cost_ratio, simulate
-from simlow.claims.text import metric_value, si
+from simlow.claims.text import claimed_text, metric_value, si
 from simlow.claims.verdict import Outcome
 from simlow.memory import activation_bytes, check_workload, kv_bytes_per_sequence, weight_bytes
 from simlow.specs import HardwareSpec, load_hw, load_model, load_scheme
@@ -32,6 +33,7 @@ class Answer:
     notes: tuple[str, ...] = ()
     impossible: str = ""                 # the sentence when the claim breaks the bound
     outcome: Outcome | None = None       # decided outright (memory shortfall, fit claims)
+    exact: bool = False                  # simlow's value is exact (bytes, a spec figure): no model margin
 
 
 def setup_of(config: Config) -> B.Setup:
@@ -41,7 +43,7 @@ def setup_of(config: Config) -> B.Setup:
     hw = load_hw(config.hw, config.memory) if config.hw is not None else None
     model = load_model(config.model)
     check_workload(model, config.workload.context, config.workload.batch)
-    return B.Setup(model, hw, scheme, config.workload, config.offload)
+    return B.Setup(model, hw, scheme, config.workload, config.offload, O.routing_of(config.routing))
 
 
 def absolute(claim: Claim, config: Config) -> Answer:
@@ -49,7 +51,7 @@ def absolute(claim: Claim, config: Config) -> Answer:
     if kind is Kind.COST:
         sim = cost_ratio(config.cost, claim.metric)
         what = "area" if claim.metric is Metric.AREA_RATIO else "max clock"
-        text = f"claimed {what} ratio {claim.claimed:.3g}"
+        text = f"claimed {what} ratio {claimed_text(claim.claimed, 'x')}"
         if sim.value is not None:
             text += f"; the cost model gives {sim.value:.3g} ({sim.note})"
         return Answer(None, "", sim, text)
@@ -62,14 +64,14 @@ def absolute(claim: Claim, config: Config) -> Answer:
         return fit(claim, s)
     if kind is Kind.CAPACITY:
         return capacity(claim, s)
-    return shortfall(s) or (rate(claim, s, config) if kind is Kind.RATE else time(claim, s, config))
+    return (None if config.assume_fits else shortfall(s)) or (rate(claim, s, config) if kind is Kind.RATE else time(claim, s, config))
 
 
 def rate(claim: Claim, s: B.Setup, config: Config) -> Answer:
     limits = B.decode_limits(s) if claim.metric is Metric.DECODE_TOK_S else B.prefill_limits(s)
     lim = B.binding(limits)
-    sim = simulate(s, claim.metric, config.stack)
-    x = float(claim.claimed)
+    sim = simulate(s, claim.metric, config)
+    x = claim.claimed.near(lim.rate)
     impossible = (f"{x:g} tok/s needs {si(lim.need(x), lim.unit)} of {lim.what}; "
                   f"{s.hw.name} has {si(lim.capacity, lim.unit)}")
     sentence = f"{x:g} tok/s is {x / lim.rate:.0%} of the {lim.name} ({lim.rate:.4g} tok/s)"
@@ -77,28 +79,37 @@ def rate(claim: Claim, s: B.Setup, config: Config) -> Answer:
         sentence += f" and {x / sim.value:.2f}x simlow's {sim.value:.4g} tok/s"
     notes = [f"{lim2.name}: {lim2.rate:.4g} tok/s ({lim2.what})" for lim2 in limits]
     if s.offload is not None:
-        notes.append(_offload_note(s, x, limits))
+        notes.extend(offload_notes(s, x, config))
+    if sim.value is not None:
+        notes.append(f"simulated by {sim.note}")
     return Answer(lim.rate, lim.name, sim, sentence, tuple(notes), impossible)
 
 
-def _offload_note(s: B.Setup, rate_: float, limits: list[B.Limit]) -> str:
-    link = next(lim for lim in limits if lim.name == "host link")
-    active = B.active_expert_bytes(s) / s.workload.batch
-    needed_hit = max(0.0, 1.0 - link.capacity / (rate_ * active)) if active else 0.0
-    return (f"at {rate_:g} tok/s at least {needed_hit:.0%} of expert reads must hit the "
-            f"{s.offload.device_fraction:.0%} of experts kept on the device (assumed hit rate "
-            f"{s.offload.hit_rate:.0%}; uniform routing would give {s.offload.device_fraction:.0%})")
+def offload_notes(s: B.Setup, rate_: float, config: Config) -> list[str]:
+    """What an expert-cache claim needs of the routing: the hit rate and the skew."""
+    t = s.experts()
+    link = s.hw.host_link()
+    if t is None or link is None:
+        return []
+    need = O.hit_rate_needed(s.model, s.scheme, rate_, s.workload.batch, link.bandwidth_Bps)
+    zipf = O.zipf_needed(s.model, s.scheme, s.offload.fraction, s.workload.batch, need)
+    skew = ("no Zipf skew up to s = 8 gets there" if zipf is None
+            else f"Zipf routing needs s >= {zipf:.2f} for that (uniform is s = 0)")
+    return [f"routing {config.routing or 'uniform'}: a cache of {s.offload.fraction:.0%} of experts serves at "
+            f"most {t.hit_rate:.0%} of expert reads in expectation",
+            f"at {rate_:g} tok/s at least {need:.0%} of expert reads must hit the device cache for "
+            f"{link.kind} to keep up; {skew}"]
 
 
 def time(claim: Claim, s: B.Setup, config: Config) -> Answer:
-    sim = simulate(s, claim.metric, config.stack)
-    x = float(claim.claimed)
+    sim = simulate(s, claim.metric, config)
     if claim.metric is Metric.TTFT_S:
         lim = B.binding(B.prefill_limits(s))
         floor, name, unit = s.workload.prompt * s.workload.batch / lim.rate, f"prefill {lim.name}", "s"
     else:
         floor, name, unit = B.energy_floor_j(s), "DRAM energy floor", "J/token"
-    sentence = f"claimed {metric_value(x, unit)}"
+    x = claim.claimed.near(floor) if floor is not None else claim.claimed.stated
+    sentence = f"claimed {claimed_text(claim.claimed, unit)}"
     if floor is not None:
         sentence += f"; no stack can do better than {metric_value(floor, unit)} ({name})"
     if sim.value:
@@ -136,9 +147,8 @@ def exact_value(s: B.Setup, metric: Metric, part: str) -> tuple[float, str]:
 def exact(claim: Claim, s: B.Setup, part: str) -> Answer:
     value, what = exact_value(s, claim.metric, part)
     unit = claim.metric.unit
-    x = float(claim.claimed)
-    text = f"{what} take {metric_value(value, unit)}; the claim says {metric_value(x, unit)}"
-    return Answer(value, EXACT, Simulated(value, EXACT), text, (), text)
+    text = f"{what} take {metric_value(value, unit)}; the claim says {claimed_text(claim.claimed, unit)}"
+    return Answer(value, EXACT, Simulated(value, EXACT), text, (), text, exact=True)
 
 
 def spec(claim: Claim, hw: HardwareSpec) -> Answer:
@@ -146,10 +156,10 @@ def spec(claim: Claim, hw: HardwareSpec) -> Answer:
     index = hw.memories.index(mem)
     source = hw.sources.get(f"memories[{index}].bandwidth")
     text = (f"{hw.name} {mem.name} bandwidth is {si(mem.bandwidth_Bps, 'B/s')} in its spec; "
-            f"the claim says {si(float(claim.claimed), 'B/s')}")
+            f"the claim says {claimed_text(claim.claimed, 'B/s')}")
     notes = (f"spec source: {source[1]}",) if source else ()
     return Answer(mem.bandwidth_Bps, "device spec", Simulated(mem.bandwidth_Bps, "hardware spec"), text, notes,
-                  text)
+                  text, exact=True)
 
 
 def fit(claim: Claim, s: B.Setup) -> Answer:
@@ -167,7 +177,7 @@ def fit(claim: Claim, s: B.Setup) -> Answer:
 
 
 def capacity(claim: Claim, s: B.Setup) -> Answer:
-    x = int(claim.claimed)
+    x = int(claim.claimed.near(s.model.max_context))
     if x > s.model.max_context:
         text = f"{s.model.name} supports at most {s.model.max_context} tokens of context; the claim says {x}"
         return Answer(float(s.model.max_context), "model maximum context", Simulated(None, "beyond the model"),
@@ -175,5 +185,5 @@ def capacity(claim: Claim, s: B.Setup) -> Answer:
     longest = B.max_context(s)
     r = B.resident(s, max(longest, 1))
     text = (f"the longest context that fits on {s.hw.name} is {longest} tokens "
-            f"({si(r.total, 'B')} of {si(r.usable, 'B')} usable); the claim says {x}")
-    return Answer(float(longest), "memory capacity", Simulated(float(longest), EXACT), text, (), text)
+            f"({si(r.total, 'B')} of {si(r.usable, 'B')} usable); the claim says {claimed_text(claim.claimed, 'tokens')}")
+    return Answer(float(longest), "memory capacity", Simulated(float(longest), EXACT), text, (), text, exact=True)

@@ -13,12 +13,13 @@ deliberately generous to the claimant (they are ceilings, not predictions):
   plus attention's QK and AV (2 x 2 x q_dim per attended token per layer); at the
   primary engine's peak in the scheme's compute format, else its best 16-bit rate
   (weights dequantized to fp16/bf16), else its best rate of any format.
-- **host link** (expert offload): the expert bytes a token reads that are not resident
-  (``1 - hit_rate`` of the active experts) cross the host link at its per-direction
-  bandwidth, at best fully overlapped with the device-side work.
+- **host link** (offload): the bytes a step must copy from host memory (expert-cache
+  misses under the stated routing, or streamed layers) cross the host link at its
+  per-direction bandwidth, at best fully overlapped with the device-side work; layers run
+  on the host CPU add their host-memory reads in sequence (``simlow.claims.offload``).
 - **prefill bandwidth**: the prompt's weights are read at least once per prompt.
-- **memory capacity**: weights (resident part under offload) + KV cache + workspace must
-  fit the device's usable memory (``simlow.memory``).
+- **memory capacity**: weights (the device part under offload) + KV cache (the device
+  part) + workspace must fit the device's usable memory (``simlow.memory``).
 - **energy floor**: decode bytes times the memory's energy per bit, where the spec has it.
 """
 
@@ -26,9 +27,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simlow.claims import offload as O
 from simlow.claims.schema import Offload, Workload
 from simlow.errors import SimlowError
 from simlow.memory import activation_bytes, kv_bytes_per_sequence, weight_bytes
+from simlow.claims.text import si
 from simlow.specs import HardwareSpec, ModelSpec, Scheme
 
 _SIXTEEN_BIT = ("fp16", "bf16")
@@ -62,6 +65,17 @@ class Setup:
     scheme: Scheme
     workload: Workload
     offload: Offload | None = None
+    routing: object = None       # a simlow.sim.routing distribution (None: uniform)
+
+    @property
+    def route(self):
+        return self.routing if self.routing is not None else O.routing_of(None)
+
+    def experts(self) -> O.ExpertTraffic | None:
+        """Expected expert-cache traffic per decode step, if the offload has an expert cache."""
+        if self.offload is None or self.offload.experts is None:
+            return None
+        return O.expert_traffic(self.model, self.scheme, self.route, self.offload.fraction, self.workload.batch)
 
 
 # -- bytes and operations -----------------------------------------------------------------
@@ -127,23 +141,43 @@ def decode_limits(s: Setup) -> list[Limit]:
     """Ceilings on decode tokens per second (all sequences of the batch together)."""
     w, hw = s.workload, s.hw
     kv = kv_bytes_per_sequence(s.model, s.scheme, decode_context(w))
-    weights = step_weight_bytes(s)
-    offloaded = 0.0
-    if s.offload is not None:
-        offloaded = (1.0 - s.offload.hit_rate) * active_expert_bytes(s)
-    per_token = (weights - offloaded) / w.batch + kv
-    mem = hw.main_memory
-    limits = [Limit("bandwidth roofline", per_token, mem.bandwidth_Bps, "B/s", "weight and KV-cache reads")]
     peak, fmt = peak_ops(hw, s.scheme.compute)
-    limits.append(Limit("compute roofline", flops_per_token(s.model, decode_context(w)), peak, "op/s",
-                        f"{fmt} compute"))
-    if s.offload is not None:
-        link = hw.host_link()
-        if link is None:
-            raise SimlowError(f"{hw.name} has no host link to offload experts over")
-        limits.append(Limit("host link", offloaded / w.batch, link.bandwidth_Bps, "B/s",
-                            f"expert reads over {link.kind}"))
-    return limits
+    compute = Limit("compute roofline", flops_per_token(s.model, decode_context(w)), peak, "op/s", f"{fmt} compute")
+    mem = hw.main_memory
+    if s.offload is None:
+        return [Limit("bandwidth roofline", step_weight_bytes(s) / w.batch + kv, mem.bandwidth_Bps, "B/s",
+                      "weight and KV-cache reads"), compute]
+    link = hw.host_link()
+    if link is None:
+        raise SimlowError(f"{hw.name} has no host link to offload over; unified-memory devices do not offload")
+    if s.offload.device_layers is not None:
+        return _layer_limits(s, link, kv, compute)
+    t = s.experts()
+    dense = step_weight_bytes(s) - active_expert_bytes(s)
+    return [Limit("bandwidth roofline", (dense + t.device_bytes) / w.batch + kv, mem.bandwidth_Bps, "B/s",
+                  "weight and KV-cache reads (cached experts only)"), compute,
+            Limit("host link", t.link_bytes / w.batch, link.bandwidth_Bps, "B/s",
+                  f"expert-cache misses over {link.kind} ({t.hit_rate:.0%} hit rate in expectation)")]
+
+
+def _layer_limits(s: Setup, link, kv: int, compute: Limit) -> list[Limit]:
+    """Ceilings of a -ngl layer offload (``simlow.claims.offload``); experts cached too if set."""
+    w, hw, off = s.workload, s.hw, s.offload
+    if off.experts is not None:
+        raise SimlowError("an offload with both device_layers and experts has no hard bound here; give one")
+    split = O.layer_split(s.model, s.scheme, off.device_layers, off.host, decode_context(w))
+    mem = hw.main_memory
+    device = split.device_weights / w.batch + split.device_kv
+    if off.host == "stream":
+        return [Limit("bandwidth roofline", device, mem.bandwidth_Bps, "B/s", "device-layer weight and KV reads"),
+                compute, Limit("host link", split.host_weights / w.batch, link.bandwidth_Bps, "B/s",
+                               f"streamed host-layer weights over {link.kind}")]
+    host_mem = hw.memory(next(m for m in link.between if m != mem.name))
+    host = split.host_weights / w.batch + split.host_kv
+    seconds = device / mem.bandwidth_Bps + host / host_mem.bandwidth_Bps
+    return [Limit("device + host memory", device + host, (device + host) / seconds, "B/s",
+                  f"device-layer reads from {mem.name}, then host-layer reads from {host_mem.name} "
+                  f"({si(host_mem.bandwidth_Bps, 'B/s')}), in sequence"), compute]
 
 
 def prefill_limits(s: Setup) -> list[Limit]:
@@ -202,11 +236,16 @@ def resident(s: Setup, ctx: int | None = None, batch: int | None = None) -> Resi
     ctx = s.workload.context if ctx is None else ctx
     batch = s.workload.batch if batch is None else batch
     weights = float(sum(weight_bytes(s.model, s.scheme).values()))
+    kv = float(batch * kv_bytes_per_sequence(s.model, s.scheme, ctx))
     offloaded = 0.0
-    if s.offload is not None:
-        offloaded = (1.0 - s.offload.device_fraction) * expert_bytes(s)
-    return Resident(weights - offloaded, float(batch * kv_bytes_per_sequence(s.model, s.scheme, ctx)),
-                    float(activation_bytes(s.model, ctx, batch)), s.hw.main_memory.usable_bytes, offloaded)
+    if s.offload is not None and s.offload.experts is not None:
+        offloaded += (1.0 - s.offload.fraction) * expert_bytes(s)
+    if s.offload is not None and s.offload.device_layers is not None:
+        split = O.layer_split(s.model, s.scheme, s.offload.device_layers, s.offload.host, ctx)
+        offloaded += split.host_resident
+        kv -= batch * split.host_kv
+    return Resident(weights - offloaded, kv, float(activation_bytes(s.model, ctx, batch)),
+                    s.hw.main_memory.usable_bytes, offloaded)
 
 
 def max_context(s: Setup) -> int:

@@ -17,7 +17,8 @@ from simlow.claims.answers import Answer, absolute
 from simlow.claims.metrics import Direction, Metric
 from simlow.claims.relative import relative
 from simlow.claims.schema import Claim, ClaimFile, Config, load_claims
-from simlow.claims.verdict import Margins, Outcome, Verdict, advantage, classify
+from simlow.claims.claimed import Claimed
+from simlow.claims.verdict import Margins, Outcome, Verdict, advantage, classify, classify_exact
 from simlow.errors import SimlowError
 
 
@@ -55,23 +56,30 @@ def _check_config(claim: Claim, config: Config, margins: Margins) -> Verdict:
         sentence = a.impossible
     elif outcome is Outcome.CANNOT_ANSWER and a.sim.value is None and a.outcome is None:
         sentence = f"{sentence}; inside the hard bounds, but no simulated value: {a.sim.note}"
+    if config.reading:
+        sentence = f"reading '{config.reading}': {sentence}"
     return Verdict(outcome=outcome, bound=a.bound, bound_name=a.bound_name, simulated=a.sim.value,
                    sentence=sentence, notes=a.notes, **base)
 
 
 def _outcome(claim: Claim, a: Answer, margins: Margins) -> Outcome:
     direction = Direction.HIGHER if claim.relative else claim.metric.direction
-    return classify(_advantage(float(claim.claimed), a.bound, direction),
-                    _advantage(float(claim.claimed), a.sim.value, direction), claim.tolerance, margins)
+    over_bound = _advantage(claim.claimed, a.bound, direction)
+    over_sim = _advantage(claim.claimed, a.sim.value, direction)
+    if a.exact and over_sim is not None:
+        return classify_exact(over_sim, claim.tolerance)
+    return classify(over_bound, over_sim, claim.tolerance, margins)
 
 
-def _advantage(claimed: float, ref: float | None, direction: Direction) -> float | None:
-    """The claim's advantage over ``ref``; a zero ceiling is beaten by any positive claim."""
+def _advantage(claimed: Claimed, ref: float | None, direction: Direction) -> float | None:
+    """The claim's advantage over ``ref`` at its point nearest ``ref``; a zero ceiling is
+    beaten by any positive claim."""
     if ref is None:
         return None
+    near = claimed.near(ref)
     if ref == 0:
-        return math.inf if direction is Direction.HIGHER else None
-    return advantage(claimed, ref, direction)
+        return math.inf if direction is Direction.HIGHER and near > 0 else None
+    return advantage(near, ref, direction)
 
 
 __all__ = ["check_claims", "check_file", "check_claim", "Metric"]

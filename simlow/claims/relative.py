@@ -15,7 +15,7 @@ from simlow.claims.answers import EXACT, Answer, exact_value, setup_of, shortfal
 from simlow.claims.metrics import Direction, Kind, Metric
 from simlow.claims.schema import Claim, Config
 from simlow.claims.simulate import Simulated, simulate
-from simlow.claims.text import factor, metric_value
+from simlow.claims.text import claimed_text, factor, metric_value
 from simlow.claims.verdict import Outcome
 from simlow.errors import SimlowError
 
@@ -31,7 +31,7 @@ def relative(claim: Claim, config: Config) -> Answer:
     short = shortfall(new)
     if short is not None:
         return short
-    if shortfall(old) is not None:
+    if shortfall(old) is not None and not base_config.assume_fits:
         return Answer(None, "", Simulated(None, "the baseline does not fit in memory"),
                       f"the baseline ({base_config.label()}) does not fit in memory, so there is no "
                       f"speed to compare with", outcome=Outcome.CANNOT_ANSWER)
@@ -56,26 +56,29 @@ def _exact(claim: Claim, new: B.Setup, old: B.Setup, part: str) -> Answer:
     f = v_old / v_new
     unit = claim.metric.unit
     text = (f"{what_old} take {metric_value(v_old, unit)} and {what_new} {metric_value(v_new, unit)}: "
-            f"{factor(f)} less, the claim says {factor(float(claim.claimed))}")
-    return Answer(f, EXACT, Simulated(f, EXACT), text, (), text)
+            f"{factor(f)} less, the claim says {claimed_text(claim.claimed, 'x')}")
+    return Answer(f, EXACT, Simulated(f, EXACT), text, (), text, exact=True)
 
 
 def _speed(claim: Claim, new: B.Setup, old: B.Setup, config: Config, base: Config) -> Answer:
-    sim_new = simulate(new, claim.metric, config.stack)
-    sim_old = simulate(old, claim.metric, base.stack)
+    sim_new = simulate(new, claim.metric, config)
+    sim_old = simulate(old, claim.metric, base)
     ceiling = _ceiling(claim.metric, new)
-    x = float(claim.claimed)
+    x = claim.claimed.near(_adv(ceiling, sim_old.value, claim.metric.direction)
+                           if ceiling is not None and sim_old.value else claim.claimed.stated)
     old_ceiling = _ceiling(claim.metric, old)
     notes = [] if ceiling is None or old_ceiling is None else [
         f"roofline ceilings: {ceiling:.4g} vs {old_ceiling:.4g} {claim.metric.unit}; their ratio is not a "
         f"bound (a baseline can run below its ceiling)"]
+    notes += [f"simulated: {sim_new.note}; baseline: {sim_old.note}"]
     if sim_old.value is None or sim_new.value is None:
         missing = sim_old if sim_old.value is None else sim_new
-        return Answer(None, "", missing, f"claimed {factor(x)}", tuple(notes))
+        return Answer(None, "", missing, f"claimed {claimed_text(claim.claimed, 'x')}", tuple(notes))
     better = claim.metric.direction
     sim_factor = _adv(sim_new.value, sim_old.value, better)
     text = (f"simlow predicts {metric_value(sim_new.value, claim.metric.unit)} against "
-            f"{metric_value(sim_old.value, claim.metric.unit)}: {factor(sim_factor)}; the claim says {factor(x)}")
+            f"{metric_value(sim_old.value, claim.metric.unit)}: {factor(sim_factor)}; the claim says "
+            f"{claimed_text(claim.claimed, 'x')}")
     if ceiling is None:
         return Answer(None, "", Simulated(sim_factor, sim_new.note), text, tuple(notes))
     bound = _adv(ceiling, sim_old.value, better)

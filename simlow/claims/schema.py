@@ -17,7 +17,10 @@ YAML schema (version 1)::
         quote: "35B Qwen 3.6 MoE runs at 100 tok/s on 16GB VRAM"
         metric: decode_tok_s             # a simlow.claims.metrics.Metric value
         claimed: 100                     # number; a quantity with unit ("18 GB") where the
-                                         # metric has one; true/false for ``fits``
+                                         # metric has one; true/false for ``fits``; a range
+                                         # [low, high] ("50-90 GB/s")
+        sense: value                     # optional: value | at_most ("at best 55%") |
+                                         # at_least ("40+ GB"); see simlow.claims.claimed
         tolerance: 0.05                  # optional: rounding allowed on the claimed figure
         model: qwen3-30b-a3b             # name or path (relative to this file)
         hw: rtx-5060ti-16gb              # name or path
@@ -26,7 +29,12 @@ YAML schema (version 1)::
         kv_scheme: kv-q8_0               # optional
         stack: llama.cpp-cuda            # optional: passed to the simulator
         workload: {batch: 1, prompt: 512, gen: 128, depth: 0, ctx: 4096}   # optional
-        offload: {device_fraction: 0.08, hit_rate: 0.08}        # optional: MoE experts
+        offload: {experts: static, fraction: 0.08, ring: 8}   # optional, or ``none``
+        routing: zipf:1.0                # optional: MoE routing (uniform | zipf:S); default uniform
+        reading: "stored file"           # optional: which reading of the words this is
+        assume_fits: false               # optional: speeds as if the model fitted (a
+                                         # hypothetical baseline: "native speed" of a card
+                                         # too small to hold the model)
         part: weights                    # memory_bytes only: weights | kv_cache | total
         cost: {node: 28 nm, design: PoT3+residual, baseline: INT8}   # area/clock ratios
         candidates: [{hw: rtx-4060ti-16gb}, {hw: rtx-5060ti-16gb}]   # optional
@@ -34,6 +42,16 @@ YAML schema (version 1)::
         assumptions: "closest public model to 'Qwen 3.6 35B'"
     not_checked:                         # claims simlow cannot reason about, with why
       - {id: ..., source: ..., quote: "...", reason: "..."}
+
+``offload`` uses the simulator's vocabulary (``simlow.sim.des.offload.offload_from``):
+``device_layers`` (llama.cpp ``-ngl``: the last n layers on the device) with ``host``
+(``cpu``: the other layers run on the host CPU from host memory; ``stream``: their weights
+cross the host link every step), and/or ``experts`` (a device cache of MoE experts, all
+experts in host memory: ``static`` = the hottest ``fraction`` by the routing, ``lru``,
+``lfu``) with ``fraction`` (default 0.08), ``ring`` (async copy slots, 0 = synchronous)
+and ``seed``. ``offload: none`` removes an offload in a candidate or baseline. How often
+a cached expert is hit is not an input: it follows from ``routing``, which every verdict
+on an expert-cache claim names.
 
 Names are resolved when the file is read, so an unknown model, device or scheme is an
 error naming the claim and the key, not a verdict.
@@ -46,6 +64,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from simlow.claims.claimed import SENSES, Claimed
 from simlow.claims.metrics import Kind, Metric
 from simlow.errors import SimlowError
 from simlow.specs import load_hw, load_model, load_scheme
@@ -53,7 +72,10 @@ from simlow.specs.yamlfile import Reader, load_yaml
 from simlow.units import Dim, parse
 
 SCHEMA_VERSION = 1
-CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "part", "cost")
+CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "routing",
+               "reading", "assume_fits", "part", "cost")
+EXPERT_POLICIES = ("static", "lru", "lfu")
+HOST_MODES = ("cpu", "stream")
 PARTS = ("weights", "kv_cache", "total")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 
@@ -77,16 +99,35 @@ class Workload:
 
 @dataclass(frozen=True)
 class Offload:
-    """MoE expert offload: a fraction of expert weights kept in device memory.
+    """Weights kept in host memory, in the simulator's vocabulary (module docstring).
 
-    ``hit_rate`` is the fraction of expert reads served from the device-resident experts;
-    its default, ``device_fraction``, is what uniform routing gives (an assumption the
-    verdict states). The rest crosses the host link every token.
+    ``device_layers`` None keeps every layer on the device; ``experts`` None means no
+    expert cache (``fraction``, ``ring`` and ``seed`` then do not apply).
     """
 
-    device_fraction: float
-    hit_rate: float
-    policy: str = "static-hot"
+    device_layers: int | None = None
+    host: str = "cpu"
+    experts: str | None = None
+    fraction: float = 0.08
+    ring: int = 0
+    seed: int = 0
+
+    def to_mapping(self) -> dict:
+        """The keys ``simlow.predict(..., offload=...)`` takes."""
+        out: dict = {"host": self.host}
+        if self.device_layers is not None:
+            out["device_layers"] = self.device_layers
+        if self.experts is not None:
+            out.update(experts=self.experts, fraction=self.fraction, ring=self.ring, seed=self.seed)
+        return out
+
+    def label(self) -> str:
+        bits = []
+        if self.device_layers is not None:
+            bits.append(f"{self.device_layers} layers on device, rest on host {self.host}")
+        if self.experts is not None:
+            bits.append(f"{self.experts} expert cache {self.fraction:.0%}" + (f" ring {self.ring}" if self.ring else ""))
+        return ", ".join(bits)
 
 
 @dataclass(frozen=True)
@@ -112,6 +153,9 @@ class Config:
     stack: str | None = None
     workload: Workload = Workload()
     offload: Offload | None = None
+    routing: str | None = None      # uniform | zipf:S (None: uniform)
+    reading: str = ""               # which reading of the claim's words this configuration is
+    assume_fits: bool = False       # hypothetical: speeds as if the model fitted in memory
     part: str = "weights"
     cost: CostQuery | None = None
 
@@ -119,6 +163,14 @@ class Config:
         bits = [_short(self.model), _short(self.scheme), _short(self.kv_scheme), _short(self.hw), self.memory]
         if self.cost is not None:
             bits = [self.cost.design, f"vs {self.cost.baseline}", f"{self.cost.node_nm} nm"]
+        if self.offload is not None:
+            bits.append(self.offload.label())
+            if self.offload.experts is not None:
+                bits.append(f"routing {self.routing or 'uniform'}")
+        if self.assume_fits:
+            bits.append("as if it fitted")
+        if self.reading:
+            bits.append(f"reading: {self.reading}")
         return " / ".join(b for b in bits if b)
 
 
@@ -133,7 +185,7 @@ class Claim:
     source: str
     quote: str
     metric: Metric
-    claimed: float | bool
+    claimed: Claimed | bool
     config: Config
     candidates: tuple[Config, ...] = ()
     baseline: Config | None = None
@@ -229,15 +281,41 @@ def _claim(item: Any, index: int, origin: str, base_dir: Path) -> Claim:
     return claim
 
 
-def _claimed(r: Reader, metric: Metric, relative: bool) -> float | bool:
+def _claimed(r: Reader, metric: Metric, relative: bool) -> Claimed | bool:
+    sense = r.str("sense", default="value", choices=SENSES)
     if metric is Metric.FITS:
         if relative:
             r.fail("a fits claim cannot have a baseline", "baseline")
+        if sense != "value":
+            r.fail("a fits claim is true or false; drop sense", "sense")
         return r.bool("claimed")
-    if relative or metric.dim is None or not isinstance(r.data.get("claimed"), str):
-        value = r.number("claimed", lo=0.0)
+    raw = r.data.get("claimed")
+    if isinstance(raw, list):
+        if sense != "value" or len(raw) != 2:
+            r.fail("a range is a list of two figures [low, high] (and no sense)", "claimed")
+        low, high = (_figure(r, metric, relative, x) for x in raw)
+        if not low < high:
+            r.fail(f"a range needs low < high, got [{raw[0]}, {raw[1]}]", "claimed")
+        r.has("claimed")
+        return Claimed(low, high)
+    value = _figure(r, metric, relative, raw)
+    r.has("claimed")
+    return {"value": Claimed.value, "at_most": Claimed.at_most, "at_least": Claimed.at_least}[sense](value)
+
+
+def _figure(r: Reader, metric: Metric, relative: bool, raw: Any) -> float:
+    """One claimed figure: a number, or a quantity with a unit where the metric has one."""
+    if raw is None:
+        r.fail("missing required key", "claimed")
+    if isinstance(raw, str) and metric.dim is not None and not relative:
+        try:
+            value = parse(raw, metric.dim)
+        except SimlowError as err:
+            r.fail(str(err), "claimed")
+    elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        r.fail(f"expected a number{' or a quantity with a unit' if metric.dim else ''}, got {raw!r}", "claimed")
     else:
-        value = r.quantity("claimed", metric.dim)
+        value = float(raw)
     if value <= 0:
         r.fail("must be greater than zero", "claimed")
     return value
@@ -259,7 +337,13 @@ def _config(r: Reader, parent: Config, base_dir: Path, what: str) -> Config:
     if r.has("workload"):
         values["workload"] = _workload(r.sub("workload"), parent.workload)
     if r.has("offload"):
-        values["offload"] = _offload(r.sub("offload"))
+        values["offload"] = None if r.data["offload"] in ("none", None) else _offload(r.sub("offload"))
+    if r.has("routing"):
+        values["routing"] = _routing(r)
+    if r.has("reading"):
+        values["reading"] = r.str("reading")
+    if r.has("assume_fits"):
+        values["assume_fits"] = r.bool("assume_fits")
     if r.has("cost"):
         values["cost"] = _cost(r.sub("cost"))
     config = replace(parent, **values)
@@ -308,11 +392,36 @@ def _workload(r: Reader, parent: Workload) -> Workload:
 
 
 def _offload(r: Reader) -> Offload:
-    fraction = r.number("device_fraction", lo=0.0, hi=1.0)
-    o = Offload(device_fraction=fraction, hit_rate=r.number("hit_rate", default=fraction, lo=0.0, hi=1.0),
-                policy=r.str("policy", default="static-hot"))
+    """An offload mapping in the simulator's vocabulary, checked key by key."""
+    keys = ("device_layers", "host", "experts", "fraction", "ring", "seed")
+    for key in r.keys():
+        if key not in keys:
+            r.fail(f"unknown key (valid here: {', '.join(keys)})", key)
+    layers = r.int("device_layers", minimum=0) if r.has("device_layers") else None
+    host = r.str("host", default="cpu", choices=HOST_MODES)
+    experts = r.str("experts", choices=EXPERT_POLICIES) if r.has("experts") else None
+    if experts is None:
+        for key in ("fraction", "ring", "seed"):
+            if r.has(key):
+                r.fail(f"{key} describes an expert cache; add experts: {' | '.join(EXPERT_POLICIES)}", key)
+        if layers is None:
+            r.fail("an offload needs device_layers (layer offload) or experts (expert cache), or write none")
+    o = Offload(device_layers=layers, host=host, experts=experts,
+                fraction=r.number("fraction", default=0.08, lo=0.0, hi=1.0),
+                ring=r.int("ring", default=0, minimum=0), seed=r.int("seed", default=0, minimum=0))
     r.done()
     return o
+
+
+def _routing(r: Reader) -> str:
+    from simlow.sim.routing import parse_routing
+
+    text = r.str("routing")
+    try:
+        parse_routing(text)
+    except SimlowError as err:
+        r.fail(str(err), "routing")
+    return text
 
 
 def _cost(r: Reader) -> CostQuery:

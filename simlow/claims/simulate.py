@@ -35,8 +35,9 @@ def _predict_function():
         return None
 
 
-def simulate(setup: Setup, metric: Metric, stack: str | None) -> Simulated:
-    """simlow.sim.predict's value of ``metric`` for ``setup``."""
+def simulate(setup: Setup, metric: Metric, config) -> Simulated:
+    """simlow.sim.predict's value of ``metric`` for ``setup`` (``config``: the claim's
+    configuration, for its stack and routing names)."""
     predict = _predict_function()
     if predict is None:
         return Simulated(None, "simlow.sim.predict is not available in this installation")
@@ -47,14 +48,13 @@ def simulate(setup: Setup, metric: Metric, stack: str | None) -> Simulated:
         kwargs["depth"] = setup.workload.depth
     if setup.workload.ctx is not None:
         kwargs["ctx"] = setup.workload.ctx
-    if stack is not None:
-        if "stack" not in params:
-            return Simulated(None, "simlow.sim.predict takes no software stack")
-        kwargs["stack"] = stack
-    if setup.offload is not None:
-        if "offload" not in params:
-            return Simulated(None, "the simulator does not model expert offload yet")
-        kwargs["offload"] = setup.offload
+    for key, value in (("stack", config.stack), ("routing", setup.routing),
+                       ("offload", setup.offload.to_mapping() if setup.offload else None)):
+        if value is None:
+            continue
+        if key not in params:
+            return Simulated(None, f"simlow.sim.predict takes no {key}")
+        kwargs[key] = value
     try:
         p = predict(setup.model, setup.hw, **kwargs)
     except SimlowError as err:
@@ -62,10 +62,14 @@ def simulate(setup: Setup, metric: Metric, stack: str | None) -> Simulated:
     value = getattr(p, _PREDICTION_FIELD[metric], None)
     if value is None:
         return Simulated(None, f"the prediction has no {_PREDICTION_FIELD[metric]}")
+    detail = [n for n in getattr(p, "notes", ()) if n.startswith(("expert cache", "offload:"))]
     if getattr(p, "fits", True) is False:
-        return Simulated(None, "the simulator says it does not fit in memory")
+        part = "the device part" if setup.offload is not None else "it"
+        if not config.assume_fits:
+            return Simulated(None, f"the simulator says {part} does not fit in device memory")
+        detail.append(f"hypothetical: {part} does not fit; the speed is as if it did")
     fidelity = getattr(p, "fidelity", None)
-    return Simulated(float(value), f"simlow.sim.predict{f' ({fidelity})' if fidelity else ''}")
+    return Simulated(float(value), "; ".join([f"simlow.sim.predict ({fidelity}, stack {p.stack})", *detail]))
 
 
 def cost_ratio(query: CostQuery, metric: Metric) -> Simulated:

@@ -32,3 +32,10 @@ def metric_value(value: float | bool, unit: str) -> str:
 
 def factor(value: float) -> str:
     return f"{value:.3g}x"
+
+
+def claimed_text(claimed, unit: str) -> str:
+    """A claimed figure, range or limit in words (``simlow.claims.claimed.Claimed``)."""
+    if unit == "x":
+        return claimed.text(factor)
+    return claimed.text(lambda v: metric_value(v, unit))

@@ -14,6 +14,13 @@ Classification (``classify``), with ``good = claimed`` in the metric's better di
 
 A claim exactly at the bound is not impossible: bounds are ceilings a perfect stack
 reaches. ``tolerance`` absorbs the rounding of a claimed figure ("about 18 GB").
+
+A claim given as a range or a one-sided limit (``simlow.claims.claimed``) is compared at
+its point nearest each reference: a bound or value inside the claimed interval satisfies
+it. Where simlow's value is exact arithmetic (bytes, bits, a spec figure) there is no
+model error to allow for, so ``classify_exact`` uses the rounding tolerance alone:
+``plausible`` within it, ``impossible`` beyond it in the claim's favour, ``conservative``
+beyond it against the claim's favour (the real figure is better than claimed).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from simlow.claims.claimed import Claimed
 from simlow.claims.metrics import Direction, Metric
 
 
@@ -46,7 +54,7 @@ class Verdict:
     candidate: str              # the configuration answered for (model / scheme / hw ...)
     metric: Metric | None       # None for a claim listed as not checked
     outcome: Outcome
-    claimed: float | bool | None
+    claimed: Claimed | bool | None
     bound: float | None         # the hard bound in the metric's unit (or factor)
     bound_name: str             # which bound: "bandwidth roofline", "memory capacity", ...
     simulated: float | None     # simlow's value (prediction, exact bytes, spec figure)
@@ -75,7 +83,8 @@ class Verdict:
     def to_dict(self) -> dict:
         return {
             "claim": self.claim_id, "candidate": self.candidate, "metric": self.metric.value if self.metric else None,
-            "verdict": self.outcome.value, "relative": self.relative, "claimed": self.claimed,
+            "verdict": self.outcome.value, "relative": self.relative,
+            "claimed": self.claimed.to_json() if isinstance(self.claimed, Claimed) else self.claimed,
             "bound": self.bound, "bound_name": self.bound_name, "simulated": self.simulated,
             "claimed_over_bound": self.claimed_over_bound,
             "claimed_over_simulated": self.claimed_over_simulated,
@@ -84,10 +93,12 @@ class Verdict:
         }
 
 
-def _ratio(claimed: float | bool, ref: float | None, direction: Direction) -> float | None:
-    if claimed is None or isinstance(claimed, bool) or ref is None or ref == 0 or claimed == 0:
+def _ratio(claimed: Claimed | bool | None, ref: float | None, direction: Direction) -> float | None:
+    """The claim's advantage over ``ref`` at its point nearest ``ref``."""
+    if not isinstance(claimed, Claimed) or ref is None or ref == 0:
         return None
-    return advantage(claimed, ref, direction)
+    near = claimed.near(ref)
+    return advantage(near, ref, direction) if near > 0 else None
 
 
 def advantage(claimed: float, ref: float, direction: Direction) -> float:
@@ -105,5 +116,14 @@ def classify(advantage_over_bound: float | None, advantage_over_sim: float | Non
     if advantage_over_sim > 1.0 + margins.above:
         return Outcome.IMPLAUSIBLE
     if advantage_over_sim < margins.below:
+        return Outcome.CONSERVATIVE
+    return Outcome.PLAUSIBLE
+
+
+def classify_exact(advantage_over_exact: float, tolerance: float) -> Outcome:
+    """The outcome against an exact figure: only the claim's rounding is allowed for."""
+    if advantage_over_exact > 1.0 + tolerance:
+        return Outcome.IMPOSSIBLE
+    if advantage_over_exact < 1.0 / (1.0 + tolerance):
         return Outcome.CONSERVATIVE
     return Outcome.PLAUSIBLE

@@ -15,10 +15,14 @@ def register(sub) -> None:
 
 
 def _num(value) -> str:
+    from simlow.claims.claimed import Claimed
+
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Claimed):
+        return value.text(lambda x: f"{x:.4g}")
     return f"{value:.4g}"
 
 

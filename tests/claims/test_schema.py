@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simlow.claims import load_claims
+from simlow.claims.claimed import Claimed
 from simlow.errors import SimlowError
 
 GOOD = """\
@@ -28,7 +29,7 @@ def _bad(replace_from: str, replace_to: str) -> str:
 def test_good_file_loads(claims_file):
     f = load_claims(claims_file(GOOD))
     [c] = f.claims
-    assert c.id == "c1" and c.claimed == 10.0 and c.config.hw == "h100-sxm" and not c.relative
+    assert c.id == "c1" and c.claimed == Claimed.value(10.0) and c.config.hw == "h100-sxm" and not c.relative
 
 
 @pytest.mark.parametrize("old,new,fragment", [
@@ -44,7 +45,14 @@ def test_good_file_loads(claims_file):
     ("    scheme: q4_0\n", "    scheme: q4_0\n    workload: {btach: 2}\n", "claim 'c1': workload.btach: unknown key"),
     ("    scheme: q4_0\n", "    scheme: q4_0\n    candidates: [{}]\n", "claim 'c1': candidates[0]: a candidate entry"),
     ("    scheme: q4_0\n", "    scheme: q4_0\n    candidates: [{hw: nope}]\n", "claim 'c1': candidates[0].hw: unknown hardware"),
-    ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {device_fraction: 2}\n", "claim 'c1': offload.device_fraction: 2"),
+    ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {experts: static, fraction: 2}\n", "claim 'c1': offload.fraction: 2"),
+    ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {device_fraction: 0.1}\n", "claim 'c1': offload.device_fraction: unknown key"),
+    ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {experts: hot}\n", "claim 'c1': offload.experts: 'hot' is not one of static, lru, lfu"),
+    ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {fraction: 0.1}\n", "claim 'c1': offload.fraction: fraction describes an expert cache"),
+    ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {host: cpu}\n", "claim 'c1': offload: an offload needs device_layers"),
+    ("    scheme: q4_0\n", "    scheme: q4_0\n    routing: zipf:x\n", "claim 'c1': routing: unknown routing 'zipf:x'"),
+    ("    claimed: 10\n", "    claimed: [20, 10]\n", "claim 'c1': claimed: a range needs low < high"),
+    ("    claimed: 10\n", "    claimed: 10\n    sense: about\n", "claim 'c1': sense: 'about' is not one of"),
     ("    scheme: q4_0\n", "    scheme: q4_0\n    memory: 7 GB\n", "claim 'c1': memory:"),
     ("  - id: c1\n", "  - id: C 1\n", "claims[0]: id: expected lowercase"),
 ])
@@ -75,7 +83,7 @@ def test_fits_claim_needs_a_bool_and_no_baseline(claims_file):
 def test_quantity_claims_parse_units(claims_file):
     body = _bad("    metric: decode_tok_s\n    claimed: 10\n", "    metric: memory_bytes\n    claimed: 18 GB\n")
     [c] = load_claims(claims_file(body)).claims
-    assert c.claimed == 18e9
+    assert c.claimed == Claimed.value(18e9)
     with pytest.raises(SimlowError, match="claim 'c1': claimed:"):
         load_claims(claims_file(body.replace("18 GB", "18 parsecs")))
 

@@ -1,0 +1,84 @@
+"""What a claim asserts about a figure: one value, a range, or a one-sided limit.
+
+A claimed figure is an interval ``[low, high]`` of values the claim allows:
+
+=====================  ===================  ==================================================
+claim file             interval             example
+=====================  ===================  ==================================================
+``claimed: 100``       ``[100, 100]``       "runs at 100 tok/s"
+``claimed: [50 GB/s,   ``[50e9, 90e9]``     "the 50-90 GB/s bandwidth of a mobile device"
+90 GB/s]``
+``claimed: 0.55``      ``[0, 0.55]``        "would run at 55% of native speed at best"
+``sense: at_most``
+``claimed: 40 GB``     ``[40e9, inf]``      "needed 40+ GB"
+``sense: at_least``
+=====================  ===================  ==================================================
+
+The checker compares a claim with a reference figure (a hard bound, simlow's value) at the
+point of the interval nearest that figure (``near``): a reference inside the interval
+satisfies the claim exactly, so a range is met when the hardware reaches any value in it,
+and a one-sided limit is met by every value on its side. ``low`` and ``high`` are in the
+metric's unit, or are factors for a relative claim.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+SENSES = ("value", "at_most", "at_least")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    low: float
+    high: float
+    sense: str = "value"      # value (a number or a range) | at_most | at_least
+
+    def __post_init__(self) -> None:
+        if self.sense not in SENSES:
+            raise ValueError(f"sense must be one of {SENSES}, got {self.sense!r}")
+        if not 0.0 <= self.low <= self.high:
+            raise ValueError(f"claimed interval needs 0 <= low <= high, got [{self.low}, {self.high}]")
+
+    @classmethod
+    def value(cls, x: float) -> "Claimed":
+        return cls(x, x)
+
+    @classmethod
+    def at_most(cls, x: float) -> "Claimed":
+        return cls(0.0, x, "at_most")
+
+    @classmethod
+    def at_least(cls, x: float) -> "Claimed":
+        return cls(x, math.inf, "at_least")
+
+    @property
+    def is_range(self) -> bool:
+        return self.sense == "value" and self.low != self.high
+
+    @property
+    def stated(self) -> float:
+        """The figure the claim writes (the one number of a one-sided limit; a range's middle)."""
+        if self.sense == "at_most":
+            return self.high
+        if self.sense == "at_least":
+            return self.low
+        return (self.low + self.high) / 2
+
+    def near(self, ref: float) -> float:
+        """The value the claim allows that is nearest ``ref``."""
+        return min(max(ref, self.low), self.high)
+
+    def text(self, fmt) -> str:
+        """The claim in words, each figure through ``fmt`` (e.g. ``"50 GB/s to 90 GB/s"``)."""
+        if self.sense == "at_most":
+            return f"at most {fmt(self.high)}"
+        if self.sense == "at_least":
+            return f"at least {fmt(self.low)}"
+        return f"{fmt(self.low)} to {fmt(self.high)}" if self.is_range else fmt(self.low)
+
+    def to_json(self) -> float | dict:
+        if self.sense == "value" and not self.is_range:
+            return self.low
+        return {"sense": self.sense, "low": self.low, "high": None if math.isinf(self.high) else self.high}
