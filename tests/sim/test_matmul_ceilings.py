@@ -46,8 +46,10 @@ def test_ceilings_apply_to_matmuls_only_and_need_spec_numbers():
     temps, _ = templates(load_model("llama-2-7b"), load_scheme("q4_0"))
     att = next(t for t in temps if t.op_class is OpClass.ATTENTION)
     assert float(m.rate_for(att)) == pytest.approx(m.peak_for(att) * st.compute_efficiency["attention"])
-    spark = load_hw("dgx-spark")                          # its spec gives no GPU clock
-    assert issue_rate(st, pick_engine(spark, st)) is None
+    spark = load_hw("dgx-spark")                          # 48 SMs at a derived 2.52 GHz
+    assert issue_rate(st, pick_engine(spark, st)) == pytest.approx(500.0 * 48 * 2.52e9)
+    assert spark.engine("cpu").clock_hz is None
+    assert issue_rate(st, spark.engine("cpu")) is None   # an engine without a clock: no issue cap
     assert power_rate(st, spark) == pytest.approx(spark.power.tdp_w / 3e-12)
 
 
