@@ -19,6 +19,7 @@ from simlow.claims.simulate import Simulated, cost_ratio, simulate
 from simlow.claims.text import claimed_text, metric_value, si
 from simlow.claims.verdict import Outcome
 from simlow.memory import activation_bytes, check_workload, kv_bytes_per_sequence, weight_bytes
+from simlow.errors import SimlowError
 from simlow.specs import HardwareSpec, load_hw, load_model, load_scheme
 
 EXACT = "exact arithmetic"
@@ -55,6 +56,11 @@ def absolute(claim: Claim, config: Config) -> Answer:
         if sim.value is not None:
             text += f"; the cost model gives {sim.value:.3g} ({sim.note})"
         return Answer(None, "", sim, text)
+    if claim.metric is Metric.COMPUTE_PEAK:
+        hw = load_hw(config.hw, config.memory)
+        value, what = peak_value(hw, load_scheme(config.scheme))
+        text = f"{what} is {si(value, 'op/s')}; the claim says {claimed_text(claim.claimed, 'op/s')}"
+        return Answer(value, "device spec", Simulated(value, "hardware spec"), text, (), text, exact=True)
     if kind is Kind.SPEC:
         return spec(claim, load_hw(config.hw, config.memory))
     s = setup_of(config)
@@ -149,6 +155,16 @@ def exact(claim: Claim, s: B.Setup, part: str) -> Answer:
     unit = claim.metric.unit
     text = f"{what} take {metric_value(value, unit)}; the claim says {claimed_text(claim.claimed, unit)}"
     return Answer(value, EXACT, Simulated(value, EXACT), text, (), text, exact=True)
+
+
+def peak_value(hw: HardwareSpec, scheme) -> tuple[float, str]:
+    """The primary engine's spec peak in ``scheme``'s compute format (refused if it has none)."""
+    fmt = scheme.compute
+    value = hw.primary.peak(fmt)
+    if value <= 0:
+        rates = ", ".join(sorted(hw.primary.peak_ops))
+        raise SimlowError(f"{hw.name}'s {hw.primary.name} has no {fmt} rate in its spec (it has: {rates})")
+    return value, f"{hw.name} {hw.primary.name} peak {fmt} ({scheme.name})"
 
 
 def spec(claim: Claim, hw: HardwareSpec) -> Answer:

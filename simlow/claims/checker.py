@@ -56,6 +56,12 @@ def _check_config(claim: Claim, config: Config, margins: Margins) -> Verdict:
         sentence = a.impossible
     elif outcome is Outcome.CANNOT_ANSWER and a.sim.value is None and a.outcome is None:
         sentence = f"{sentence}; inside the hard bounds, but no simulated value: {a.sim.note}"
+    if isinstance(claim.claimed, Claimed) and claim.claimed.low != claim.claimed.high and a.sim.value is not None \
+            and not claim.claimed.low <= a.sim.value <= claim.claimed.high:
+        side = "above" if a.sim.value > claim.claimed.high else "below"
+        edge = claim.claimed.high if side == "above" else claim.claimed.low
+        what = "range" if claim.claimed.is_range else "limit"
+        sentence += f" (simlow's value is {abs(a.sim.value / edge - 1):.0%} {side} the claimed {what})"
     if config.reading:
         sentence = f"reading '{config.reading}': {sentence}"
     return Verdict(outcome=outcome, bound=a.bound, bound_name=a.bound_name, simulated=a.sim.value,

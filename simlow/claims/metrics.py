@@ -48,6 +48,7 @@ class Metric(enum.Enum):
     FITS = "fits"
     MAX_CONTEXT = "max_context"
     MEMORY_BANDWIDTH = "memory_bandwidth"
+    COMPUTE_PEAK = "compute_peak"      # the primary engine's peak in the scheme's compute format
     AREA_RATIO = "area_ratio"
     CLOCK_RATIO = "clock_ratio"
 
@@ -62,7 +63,7 @@ class Metric(enum.Enum):
     @property
     def needs(self) -> tuple[str, ...]:
         """Claim keys this metric cannot be answered without."""
-        return _NEEDS[self.kind]
+        return ("hw", "scheme") if self is Metric.COMPUTE_PEAK else _NEEDS[self.kind]
 
     @property
     def dim(self) -> Dim | None:
@@ -78,7 +79,7 @@ _KIND = {
     Metric.TTFT_S: Kind.TIME, Metric.ENERGY_J_PER_TOKEN: Kind.TIME,
     Metric.MEMORY_BYTES: Kind.EXACT, Metric.BITS_PER_WEIGHT: Kind.EXACT,
     Metric.FITS: Kind.FIT, Metric.MAX_CONTEXT: Kind.CAPACITY,
-    Metric.MEMORY_BANDWIDTH: Kind.SPEC,
+    Metric.MEMORY_BANDWIDTH: Kind.SPEC, Metric.COMPUTE_PEAK: Kind.SPEC,
     Metric.AREA_RATIO: Kind.COST, Metric.CLOCK_RATIO: Kind.COST,
 }
 _LOWER = {Metric.TTFT_S, Metric.ENERGY_J_PER_TOKEN, Metric.MEMORY_BYTES, Metric.BITS_PER_WEIGHT,
@@ -89,10 +90,11 @@ _NEEDS = {
     Kind.CAPACITY: ("model", "hw", "scheme"), Kind.COST: ("cost",),
 }
 _DIM = {Metric.MEMORY_BYTES: Dim.BYTES, Metric.MEMORY_BANDWIDTH: Dim.BANDWIDTH, Metric.TTFT_S: Dim.TIME,
+        Metric.COMPUTE_PEAK: Dim.OPS_RATE,
         Metric.ENERGY_J_PER_TOKEN: Dim.ENERGY}
 _UNIT = {
     Metric.DECODE_TOK_S: "tok/s", Metric.PREFILL_TOK_S: "tok/s", Metric.TTFT_S: "s",
     Metric.ENERGY_J_PER_TOKEN: "J/token", Metric.MEMORY_BYTES: "B", Metric.BITS_PER_WEIGHT: "bits/weight",
-    Metric.FITS: "", Metric.MAX_CONTEXT: "tokens", Metric.MEMORY_BANDWIDTH: "B/s",
+    Metric.FITS: "", Metric.MAX_CONTEXT: "tokens", Metric.MEMORY_BANDWIDTH: "B/s", Metric.COMPUTE_PEAK: "op/s",
     Metric.AREA_RATIO: "x", Metric.CLOCK_RATIO: "x",
 }

@@ -11,17 +11,20 @@ baseline that runs as simlow predicts, the factor cannot exceed it. For exact qu
 from __future__ import annotations
 
 from simlow.claims import bounds as B
-from simlow.claims.answers import EXACT, Answer, exact_value, setup_of, shortfall
+from simlow.claims.answers import EXACT, Answer, exact_value, peak_value, setup_of, shortfall
 from simlow.claims.metrics import Direction, Kind, Metric
 from simlow.claims.schema import Claim, Config
 from simlow.claims.simulate import Simulated, simulate
-from simlow.claims.text import claimed_text, factor, metric_value
+from simlow.claims.text import claimed_text, factor, metric_value, si
+from simlow.specs import load_hw, load_scheme
 from simlow.claims.verdict import Outcome
 from simlow.errors import SimlowError
 
 
 def relative(claim: Claim, config: Config) -> Answer:
     base_config = _baseline_for(claim, config)
+    if claim.metric is Metric.COMPUTE_PEAK:
+        return _peaks(claim, config, base_config)
     new, old = setup_of(config), setup_of(base_config)
     kind = claim.metric.kind
     if kind is Kind.EXACT:
@@ -58,6 +61,16 @@ def _exact(claim: Claim, new: B.Setup, old: B.Setup, part: str) -> Answer:
     text = (f"{what_old} take {metric_value(v_old, unit)} and {what_new} {metric_value(v_new, unit)}: "
             f"{factor(f)} less, the claim says {claimed_text(claim.claimed, 'x')}")
     return Answer(f, EXACT, Simulated(f, EXACT), text, (), text, exact=True)
+
+
+def _peaks(claim: Claim, config: Config, base: Config) -> Answer:
+    """The ratio of two spec peaks (exact: the datasheet's own figures)."""
+    new, what_new = peak_value(load_hw(config.hw, config.memory), load_scheme(config.scheme))
+    old, what_old = peak_value(load_hw(base.hw, base.memory), load_scheme(base.scheme))
+    f = new / old
+    text = (f"{what_new} is {si(new, 'op/s')} and {what_old} {si(old, 'op/s')}: {factor(f)}; "
+            f"the claim says {claimed_text(claim.claimed, 'x')}")
+    return Answer(f, "device spec", Simulated(f, "hardware spec"), text, (), text, exact=True)
 
 
 def _speed(claim: Claim, new: B.Setup, old: B.Setup, config: Config, base: Config) -> Answer:

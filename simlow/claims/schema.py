@@ -440,5 +440,6 @@ def _check_complete(r: Reader, claim: Claim) -> None:
         for key in claim.metric.needs:
             if getattr(c, key) is None:
                 r.fail(f"metric {claim.metric.value} needs {key} (in the claim or in every candidate)", key)
-    if claim.relative and claim.metric.kind in (Kind.SPEC, Kind.COST, Kind.CAPACITY):
+    if claim.relative and claim.metric.kind in (Kind.SPEC, Kind.COST, Kind.CAPACITY) \
+            and claim.metric is not Metric.COMPUTE_PEAK:
         r.fail(f"metric {claim.metric.value} cannot be relative; drop the baseline", "baseline")

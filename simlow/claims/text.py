@@ -23,7 +23,7 @@ def metric_value(value: float | bool, unit: str) -> str:
     """A claimed or computed value in its metric's unit."""
     if isinstance(value, bool):
         return "fits" if value else "does not fit"
-    if unit in ("B", "B/s", "J/token") or unit == "s":
+    if unit in ("B", "B/s", "J/token", "op/s") or unit == "s":
         return si(value, unit)
     if unit == "x":
         return f"{value:.3g}x"
