@@ -7,7 +7,10 @@ Parameters per stack (shared by every device the stack runs on; nothing per devi
     unit_rate     matmul ops per compute unit per clock the kernels issue (a ceiling;
                   ``Stack.matmul_unit_rate``)
     energy        board joules per matmul op: TDP / energy is a ceiling (``matmul_energy``);
-                  a matmul runs at the lowest of the three ceilings
+                  a matmul runs at the lowest of the three ceilings. With
+                  ``mode="node"`` it is instead the dimensionless ``matmul_energy_scale``:
+                  board energy per op = scale x the MAC's energy per op at each device's
+                  node (``simlow.sim.machine.mac_energy_per_op``), one number per stack
     attention     achieved fraction of peak compute in attention
     kernel        seconds per kernel launch
 
@@ -37,16 +40,19 @@ import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.graph import OpClass, features, templates
-from simlow.sim.machine import issue_rate, machine, power_rate
+from simlow.sim.machine import issue_rate, mac_energy_per_op, machine, run_format
 from simlow.sim.measured import Case, Measured
 from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms
 from simlow.sim.stacks import Stack, load_stack
 
 PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel")
+MODES = ("absolute", "node")       # energy: board J per op, or a multiple of the node's MAC energy
 _LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0])
 _HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0])   # energy in pJ, kernel in us while fitting
 _NO_RATE, _NO_ENERGY = 4096.0, 0.01                   # start values when the stack has no cap
+# mode "node": the energy parameter is the dimensionless scale (bounds, no-cap start, power start)
+_NODE_ENERGY = (0.5, 20000.0, 0.5, 150.0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Fit:
     test_groups: tuple[str, ...]
     n_train: int
     n_test: int
+    mode: str                       # "absolute": params["energy"] in J/op; "node": the scale
     train_median_abs: dict          # metric -> median |error|
     test_median_abs: dict
 
@@ -64,30 +71,39 @@ class Fit:
 def _unit(stack: Stack) -> Stack:
     one = MappingProxyType({c.value: 1.0 for c in OpClass})
     return replace(stack, bandwidth=one, compute_efficiency=one, kernel_overhead_s=0.0, step_overhead_s=0.0,
-                   matmul_unit_rate=None, matmul_energy_J=None)
+                   matmul_unit_rate=None, matmul_energy_J=None, matmul_energy_scale=None)
 
 
-def _phase_terms(req, temps, mach, batch, tokens, ctx) -> list:
+def _energy_unit(req, t, mode: str) -> float:
+    """Joules per op of ``t`` at energy parameter 1: 1 pJ (absolute), or the MAC energy per
+    op of the format ``t`` runs in at the device's node (node; 0: no node, no cap)."""
+    if mode == "absolute":
+        return 1e-12
+    mac = mac_energy_per_op(req.hw, run_format(t, req.stack, req.engine))
+    return 0.0 if mac is None else mac
+
+
+def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -> list:
     """Per op: (class, repeat, t_compute at peak, t_compute at 1 op/unit/clock (0: no
-    units or clock), t_compute at 1 J/op and TDP, t_memory at peak, kernels x steps)."""
+    units or clock), t_compute at energy parameter 1 and TDP, t_memory at peak, kernels x
+    steps)."""
     moe = req.model.moe
     distinct = None if moe is None else req.routing.distinct(batch * np.asarray(tokens), moe.experts, moe.top_k)
     per_op_clock = issue_rate(replace(req.stack, matmul_unit_rate=1.0), req.engine)
-    per_joule = power_rate(replace(req.stack, matmul_energy_J=1.0), req.hw)
     out = []
     for t in temps:
         f = features(t, batch, tokens, ctx, distinct)
         fl, _, tc, tm = op_terms(t, f, mach)
         shape = np.shape(f["one"])
         tu = np.broadcast_to(fl / per_op_clock if per_op_clock else 0.0 * fl, shape)
-        tw = np.broadcast_to(fl / per_joule, shape)
+        tw = np.broadcast_to(fl * _energy_unit(req, t, mode) / req.hw.power.tdp_w, shape)
         steps = np.size(np.broadcast_to(tm, shape))
         out.append((t.op_class.value, t.repeat, np.broadcast_to(tc, shape), tu, tw,
                     np.broadcast_to(tm, shape), t.kernels * steps))
     return out
 
 
-def row_terms(case: Case, stack: Stack):
+def row_terms(case: Case, stack: Stack, mode: str = "absolute"):
     """(prefill terms or None, decode terms or None) of a case at unit efficiencies."""
     req = resolve(case.model, case.hw, case.scheme, case.batch, case.prompt, case.gen, None, None,
                   _unit(stack), None, case.depth, None, case.ubatch)
@@ -97,14 +113,16 @@ def row_terms(case: Case, stack: Stack):
     if req.prompt:
         starts = np.arange(0, req.prompt, req.ubatch, dtype=np.float64)
         pre = _phase_terms(req, temps, mach, req.batch, np.minimum(req.ubatch, req.prompt - starts),
-                           req.depth + starts)
+                           req.depth + starts, mode)
     if req.gen:
-        dec = _phase_terms(req, temps, mach, req.batch, 1, req.depth + req.prompt + np.arange(req.gen, dtype=float))
+        dec = _phase_terms(req, temps, mach, req.batch, 1, req.depth + req.prompt + np.arange(req.gen, dtype=float),
+                           mode)
     return pre, dec
 
 
 def _time(terms, theta: np.ndarray, vector_eff: float) -> float:
-    """Time of one phase at parameters ``theta`` (as ``PARAMS``, kernel in seconds)."""
+    """Time of one phase at parameters ``theta`` (as ``PARAMS``, kernel in seconds; energy
+    in the unit of the terms' energy column: pJ, or the node scale)."""
     be, ce_mm, rate, joules, ce_att, ko = theta
     ce = {"matmul": ce_mm, "attention": ce_att, "vector": vector_eff, "gather": 1.0}
     total = 0.0
@@ -141,18 +159,41 @@ def split_groups(cases: list[Case]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(g for g in groups if g not in test), test
 
 
-def _start(stack: Stack) -> np.ndarray:
-    """The stack file's values as a parameter vector (kernel in microseconds)."""
+def _bounds(mode: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(lower, upper, energy start with no power cap, energy start for the power-bound
+    start point) in fitting units."""
+    if mode not in MODES:
+        raise SimlowError(f"unknown energy mode {mode!r} (valid: {', '.join(MODES)})")
+    if mode == "absolute":
+        return _LO, _HI, _NO_ENERGY, 3.0
+    lo, hi = _LO.copy(), _HI.copy()
+    lo[3], hi[3], none, power = _NODE_ENERGY
+    return lo, hi, none, power
+
+
+def _start(stack: Stack, mode: str) -> np.ndarray:
+    """The stack file's values as a parameter vector (kernel in microseconds; energy in
+    pJ, or the node scale)."""
     ce = stack.compute_efficiency
     rate = stack.matmul_unit_rate if stack.matmul_unit_rate is not None else _NO_RATE
-    pj = stack.matmul_energy_J * 1e12 if stack.matmul_energy_J is not None else _NO_ENERGY
-    return np.array([stack.bandwidth["matmul"], ce["matmul"], rate, pj, ce["attention"],
+    given = stack.matmul_energy_J * 1e12 if mode == "absolute" and stack.matmul_energy_J else (
+        stack.matmul_energy_scale if mode == "node" else None)
+    energy = given if given is not None else _bounds(mode)[2]
+    return np.array([stack.bandwidth["matmul"], ce["matmul"], rate, energy, ce["attention"],
                      stack.kernel_overhead_s * 1e6])
 
 
 def _theta(x: np.ndarray) -> np.ndarray:
-    """Fitting units (pJ, us) to SI (J, s)."""
-    return np.concatenate([x[:3], [x[3] * 1e-12], x[4:5], [x[5] * 1e-6]])
+    """Fitting units (us) to SI (s); energy stays in the terms' unit (pJ or scale)."""
+    return np.concatenate([x[:5], [x[5] * 1e-6]])
+
+
+def _si(theta: np.ndarray, mode: str) -> dict:
+    """Reported parameters: SI, energy in J per op (absolute) or the dimensionless scale."""
+    out = dict(zip(PARAMS, (float(v) for v in theta)))
+    if mode == "absolute":
+        out["energy"] *= 1e-12
+    return out
 
 
 def _free(cases: list[Case], fixed: tuple[str, ...]) -> np.ndarray:
@@ -174,26 +215,27 @@ def _robust(r: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.sign(r) * np.sqrt(weight * 2 * _F_SCALE**2 * (np.sqrt(1 + z) - 1))
 
 
-def _starts(x0: np.ndarray, free: np.ndarray) -> list[np.ndarray]:
+def _starts(x0: np.ndarray, free: np.ndarray, mode: str) -> list[np.ndarray]:
     """Start points: the stack file's values; the matmul ceiling set by the format peak
     alone; by the issue rate alone; by power alone (the ceilings make the cost non-convex)."""
+    lo, hi, _, power = _bounds(mode)
     out = [x0]
-    for mm, rate, pj in ((min(1.0, 2 * x0[1]), _HI[2], _LO[3]), (1.0, 512.0, _LO[3]), (1.0, _HI[2], 3.0)):
+    for mm, rate, pj in ((min(1.0, 2 * x0[1]), hi[2], lo[3]), (1.0, 512.0, lo[3]), (1.0, hi[2], power)):
         x = x0.copy()
         for i, v in ((1, mm), (2, rate), (3, pj)):
             x[i] = v if free[i] else x0[i]
         if not any(np.array_equal(x, o) for o in out):
-            out.append(np.clip(x, _LO, _HI))
+            out.append(np.clip(x, lo, hi))
     return out
 
 
-def _mine(name: str, stack: Stack, rows) -> list:
+def _mine(name: str, stack: Stack, rows, mode: str) -> list:
     mine = []
     for r, c in rows:
         if c.stack != name:
             continue
         try:
-            mine.append((r, c, row_terms(c, stack)))
+            mine.append((r, c, row_terms(c, stack, mode)))
         except SimlowError:
             continue            # a row predict refuses (validate lists it as unmapped)
     if not mine:
@@ -201,14 +243,18 @@ def _mine(name: str, stack: Stack, rows) -> list:
     return mine
 
 
-def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ...] = ()) -> Fit:
-    """Fit stack ``name`` on its rows (see the module docstring)."""
+def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ...] = (),
+              mode: str | None = None) -> Fit:
+    """Fit stack ``name`` on its rows (see the module docstring). ``mode`` (``MODES``)
+    defaults to "node" when the stack file gives ``matmul_energy_scale``, else "absolute"."""
     try:
         from scipy.optimize import least_squares
     except ModuleNotFoundError:
         raise SimlowError("calibration needs SciPy (pip install 'simlow[dev]')") from None
     stack = load_stack(name)
-    mine = _mine(name, stack, rows)
+    mode = mode or ("node" if stack.matmul_energy_scale is not None else "absolute")
+    lo, hi, _, _ = _bounds(mode)
+    mine = _mine(name, stack, rows, mode)
     cases = [c for _, c, _ in mine]
     train_g, test_g = split_groups(cases)
     key = group_key(cases)
@@ -216,7 +262,7 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
     meas = np.array([r.tok_s for r, _, _ in mine])
     is_train = np.array([getattr(c, key) in train_g for c in cases])
     vec = stack.compute_efficiency["vector"]
-    x0 = np.clip(_start(stack), _LO, _HI)
+    x0 = np.clip(_start(stack, mode), lo, hi)
     free = _free(cases, fixed)
 
     def full(xf):
@@ -233,8 +279,8 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
                       for c, t, m, tr in zip(cases, terms, meas, is_train) if tr])
         return _robust(r, weight)
 
-    sol = min((least_squares(resid, start[free], bounds=(_LO[free], _HI[free]),
-                             x_scale=np.maximum(np.abs(start[free]), 1e-3)) for start in _starts(x0, free)),
+    sol = min((least_squares(resid, start[free], bounds=(lo[free], hi[free]),
+                             x_scale=np.maximum(np.abs(start[free]), 1e-3)) for start in _starts(x0, free, mode)),
               key=lambda r: r.cost)
     theta = _theta(full(sol.x))
     errs = np.array([predicted(c, t, theta, vec) / m - 1 for c, t, m in zip(cases, terms, meas)])
@@ -244,5 +290,5 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
         return {mm: (float(np.median(np.abs(errs[mask & (metric == mm)]))) if np.any(mask & (metric == mm))
                      else None) for mm in ("decode", "prefill")}
 
-    return Fit(name, dict(zip(PARAMS, (float(v) for v in theta))), train_g, test_g,
-               int(is_train.sum()), int((~is_train).sum()), med(is_train), med(~is_train))
+    return Fit(name, _si(theta, mode), train_g, test_g, int(is_train.sum()), int((~is_train).sum()), mode,
+               med(is_train), med(~is_train))

@@ -6,11 +6,17 @@ for an op is the rate of the format the op actually runs in under the stack (nat
 dequantized: ``Stack.compute_format``). Vector ops run in fp32 (or the engine's fastest
 float format when it lists no fp32 rate). Matmuls are capped at the stack's
 ``matmul_unit_rate`` x the engine's ``units`` x ``clock`` when the stack and the engine give
-all three, and at the device's TDP / the stack's ``matmul_energy`` when both are given
-(``Stack`` docstring); otherwise at their share of the format peak only.
+all three, and at the device's TDP / the board energy per matmul op when the stack gives
+one (``Stack`` docstring): ``matmul_energy`` directly, or ``matmul_energy_scale`` x the
+energy of one op of a MAC of the format the matmul runs in at the device's node
+(``mac_energy_per_op``: ``simlow.cost`` technology tables, Stillmaker scaling, fp32
+accumulation for float formats, int32 for integer ones; a MAC is 2 ops). Otherwise
+matmuls run at their share of the format peak only.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -70,17 +76,52 @@ def issue_rate(stack: Stack, engine: Engine) -> float | None:
     return stack.matmul_unit_rate * engine.units * engine.clock_hz
 
 
-def power_rate(stack: Stack, hw: HardwareSpec) -> float | None:
-    """Matmul ops/s the board's TDP sustains under ``stack`` (``tdp / matmul_energy``), or
-    None when the stack gives no energy per op."""
-    if stack.matmul_energy_J is None:
+# compute format -> the MAC ``simlow.cost`` prices for it: (kind, operand, accumulator)
+_MACS = {"int8": ("int", 8, 32), "int4": ("int", 4, 32), "fp32": ("fp", "fp32", "fp32"),
+         "tf32": ("fp", "fp32", "fp32"), "fp16": ("fp", "fp16", "fp32"), "bf16": ("fp", "bf16", "fp32"),
+         "fp8": ("fp", "e4m3", "fp32"), "fp6": ("fp", "e3m2", "fp32"), "fp4": ("fp", "e2m1", "fp32")}
+
+
+@functools.lru_cache(maxsize=None)
+def _mac_pJ(fmt: str, node_nm: int) -> float:
+    from simlow.cost import FpMac, IntMac, Tech, unit_cost
+
+    kind, a, acc = _MACS[fmt]
+    unit = IntMac(a, a, acc) if kind == "int" else FpMac(a, acc)
+    return unit_cost(unit, Tech(node_nm)).energy_pJ_per_op
+
+
+def mac_energy_per_op(hw: HardwareSpec, fmt: str) -> float | None:
+    """Joules per op (half a MAC) of one MAC of ``fmt`` at ``hw``'s process node, or None
+    when the spec gives no node or simlow prices no MAC for ``fmt``. The node is rounded
+    to whole nm and clamped to the cost tables' 3-45 nm."""
+    if hw.node_m is None or fmt not in _MACS:
         return None
-    return hw.power.tdp_w / stack.matmul_energy_J
+    node = int(min(45, max(3, round(hw.node_m * 1e9))))
+    return _mac_pJ(fmt, node) * 1e-12 / 2.0
+
+
+def power_rate(stack: Stack, hw: HardwareSpec, fmt: str | None = None) -> float | None:
+    """Matmul ops/s the board's TDP sustains under ``stack`` for a matmul run in ``fmt``:
+    ``tdp / matmul_energy``, or ``tdp / (matmul_energy_scale x mac_energy_per_op)``; None
+    when the stack gives neither (or, for the scale, the spec no node / ``fmt`` no MAC)."""
+    if stack.matmul_energy_J is not None:
+        return hw.power.tdp_w / stack.matmul_energy_J
+    if stack.matmul_energy_scale is None or fmt is None:
+        return None
+    mac = mac_energy_per_op(hw, fmt)
+    return None if mac is None else hw.power.tdp_w / (stack.matmul_energy_scale * mac)
 
 
 def _matmul_cap(stack: Stack, hw: HardwareSpec, engine: Engine):
-    rates = [r for r in (issue_rate(stack, engine), power_rate(stack, hw)) if r is not None]
-    if not rates:
+    issue = issue_rate(stack, engine)
+    if issue is None and stack.matmul_energy_J is None and stack.matmul_energy_scale is None:
         return None
-    rate = min(rates)
-    return lambda t: rate if t.op_class is OpClass.MATMUL else np.inf
+
+    def cap(t: OpTemplate):
+        if t.op_class is not OpClass.MATMUL:
+            return np.inf
+        rates = [r for r in (issue, power_rate(stack, hw, run_format(t, stack, engine))) if r is not None]
+        return min(rates) if rates else np.inf
+
+    return cap

@@ -14,7 +14,11 @@ peak does not (measured: ``simlow.sim.calibrate``; see each stack's ``calibratio
 engine's ``units`` and ``clock`` come from the hardware spec; an engine without them gets no
 such cap. A board at its power limit cannot hold its boost clock either: with
 ``matmul_energy`` (joules per matmul op, whole board) matmuls are also capped at
-``tdp / matmul_energy`` (the device's ``power.tdp``).
+``tdp / matmul_energy`` (the device's ``power.tdp``). With ``matmul_energy_scale`` instead,
+the board's energy per op is derived from the silicon: the scale times the energy of one op
+of a MAC of the format the matmul runs in at the device's process node (``simlow.cost``
+technology tables; ``simlow.sim.machine.mac_energy_per_op``), so a chip on an older node
+reaches its TDP at a lower op rate. A stack gives at most one of the two.
 
 Efficiencies are few and physical; ``calibration`` says how each was obtained (fitted on
 which rows of ``../shared/validation/``, by ``simlow.sim.calibrate``, or assumed). Nothing
@@ -36,6 +40,8 @@ YAML schema (version 1)::
                                      # per clock the stack's kernels issue at most, any format
     matmul_energy: 2.7 pJ            # optional: board energy per matmul op; the board's TDP
                                      # caps matmul ops/s at tdp / matmul_energy
+    matmul_energy_scale: 150         # optional, instead: board energy per matmul op as a
+                                     # multiple of the MAC's own energy per op at the node
     kernel_overhead: 4 us            # per kernel launch (graph node), serial with the kernel
     step_overhead: 0 us              # per forward pass (host-side graph build, sampling, sync)
     ubatch: 512                      # prompt tokens per prefill step (llama.cpp n_ubatch)
@@ -79,6 +85,7 @@ class Stack:
     ubatch: int = 512                          # prompt tokens per prefill step (micro-batch)
     matmul_unit_rate: float | None = None      # matmul ops per compute unit per clock (cap)
     matmul_energy_J: float | None = None       # board joules per matmul op (power cap)
+    matmul_energy_scale: float | None = None   # or: board J per op / MAC J per op at the node
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -147,7 +154,10 @@ def _read(path: Path) -> Stack:
         ubatch=r.int("ubatch", default=512, minimum=1),
         matmul_unit_rate=r.number("matmul_unit_rate", lo=1.0) if r.has("matmul_unit_rate") else None,
         matmul_energy_J=r.quantity("matmul_energy", Dim.ENERGY) if r.has("matmul_energy") else None,
+        matmul_energy_scale=r.number("matmul_energy_scale", lo=1.0) if r.has("matmul_energy_scale") else None,
     )
+    if stack.matmul_energy_J is not None and stack.matmul_energy_scale is not None:
+        r.fail("give matmul_energy or matmul_energy_scale, not both", "matmul_energy_scale")
     r.done()
     return stack
 
