@@ -63,8 +63,13 @@ def test_quotes_are_exact(seeds):
         assert " ".join(entry.quote.split()) in " ".join(text.split()), entry.id
 
 
-def test_cli_json_and_table(capsys):
+def test_cli_json_and_table(capsys, monkeypatch, seeds):
+    import simlow.claims
+
+    calls = []
+    monkeypatch.setattr(simlow.claims, "check_claims", lambda path: calls.append(path) or seeds[1])  # checked once
     assert main(["claims", "check", str(SEEDS), "--json"]) == 0
+    assert calls == [str(SEEDS)]
     rows = json.loads(capsys.readouterr().out)
     assert {r["verdict"] for r in rows} <= {o.value for o in Outcome}
     assert any(r["claim"] == "gemma-12b-decode-149" and r["verdict"] == "impossible" for r in rows)
@@ -77,3 +82,35 @@ def test_cli_bad_file_exits_2(claims_file, capsys):
     assert main(["claims", "check", path]) == 2
     err = capsys.readouterr().err
     assert "claim 'x'" in err and "hw" in err and "Traceback" not in err
+
+
+def test_offload_claims_are_simulated_under_each_stated_routing(seeds):
+    f, verdicts = seeds
+    offload = [c for c in f.claims if any(cfg.offload is not None for cfg in c.configs())]
+    assert len(offload) >= 4
+    for c in offload:
+        for v, cfg in zip([v for v in verdicts if v.claim_id == c.id], c.configs()):
+            if cfg.offload is not None and cfg.offload.experts is not None:
+                assert f"routing {cfg.routing or 'uniform'}" in v.candidate, c.id
+            if c.metric.value == "decode_tok_s":
+                assert v.simulated is not None and any("des" in n for n in v.notes), (c.id, v.sentence)
+    luce = [v for v in verdicts if v.claim_id == "luce-spark-35b-moe-16gb-offload"]
+    assert {cfg.routing for cfg in f.claims[[c.id for c in f.claims].index(luce[0].claim_id)].configs()} \
+        == {"uniform", "zipf:1.0", "zipf:2.0"}
+    for v in luce:   # the hit rate and the skew the claim needs are stated with the verdict
+        assert any("must hit the device cache" in n and "Zipf routing needs s >=" in n for n in v.notes)
+
+
+def test_qserve_and_quarot_are_answered(seeds):
+    _, verdicts = seeds
+    for v in verdicts:
+        if v.claim_id.startswith(("qserve", "quarot")):
+            assert v.outcome is not Outcome.CANNOT_ANSWER, (v.claim_id, v.sentence)
+
+
+def test_every_stated_reading_is_in_its_verdict(seeds):
+    f, verdicts = seeds
+    for c in f.claims:
+        for v, cfg in zip([v for v in verdicts if v.claim_id == c.id], c.configs()):
+            if cfg.reading:
+                assert f"reading '{cfg.reading}'" in v.sentence and cfg.reading in v.candidate, c.id
