@@ -6,6 +6,8 @@ Public face::
     y = datapath.matmul(a, b, unit="h100-fp8", fast_accum=True)     # float32, H100 bits
     y = datapath.matmul(a, b, unit="h100-int8")                     # int32, saturating
     y, counts = datapath.run("int4_tensor_core", a_codes, w_codes)  # output + event counts
+    w = datapath.prepare("pot_shift_add", (sign, exp))              # static weights, once
+    y, counts = datapath.run("pot_shift_add", a_codes, w)           # per GEMM
 
 ``unit`` is a preset name from ``datapath.UNITS`` or a unit config object
 (``datapath.units``). Every unit takes ``a`` (M, K) and weights (K, N) as plain arrays of
@@ -22,6 +24,10 @@ ShiftAddUnit           int activations; weights ``(sign, exp)``: sign in {-1, 0,
 TernaryTreeUnit /      int activations; weights in {-1, 0, +1}
 TernaryLutUnit
 =====================  ==============================================================
+
+``prepare(unit, w)`` does the weight-only work of a unit once (validation, grouping,
+packing), as a real kernel does offline; ``run``/``matmul`` accept its result in place of
+the raw weights. Only ``ShiftAddUnit`` has a prepare step so far.
 
 Counts are ``dict[simlow.events.Event, int]`` (zero counts omitted); the cost model prices
 them. Layering: this package uses NumPy only (no JAX), so 64-bit integer references need
@@ -43,7 +49,8 @@ from simlow.events import Event
 
 __all__ = [
     "UNITS", "FpMacUnit", "FpNarrowAccUnit", "IntMacUnit", "Overflow", "ShiftAddUnit",
-    "TernaryLutUnit", "TernaryTreeUnit", "Truncation", "Unit", "get_unit", "matmul", "run",
+    "TernaryLutUnit", "TernaryTreeUnit", "Truncation", "Unit", "get_unit", "matmul", "prepare",
+    "run",
 ]
 
 _RUNNERS = {
@@ -67,6 +74,16 @@ def run(unit: str | Unit, a, w, **options) -> tuple[np.ndarray, dict[Event, int]
     """
     u = get_unit(unit)
     return _RUNNERS[type(u)](u, a, w, **options)
+
+
+def prepare(unit: str | Unit, w):
+    """Weights ``w`` prepared once for ``unit`` (``ShiftAddUnit`` only): pass the result to
+    ``run``/``matmul`` in place of ``w``. Bit-exact results are the same either way."""
+    u = get_unit(unit)
+    if not isinstance(u, ShiftAddUnit):
+        raise SimlowError(f"unit {u.name!r} ({type(u).__name__}) has no prepare step; "
+                          "only ShiftAddUnit units do")
+    return shiftadd.prepare(u, w)
 
 
 def matmul(a, b, unit: str | Unit = "h100-fp8", fast_accum: bool | None = None, **options) -> np.ndarray:

@@ -24,10 +24,11 @@ rotation applied outside the MAC (fused into the weights or done by a separate H
 unit, as QuaRot does), so it does not change this unit. This is an interpretation, not the
 authors' design.
 
-Fast path: left shifts are multiplications, so all terms with d >= 0 fold into one integer
-weight matrix; right shifts are grouped by distance d, one exact matmul of the shifted
-activations with a signed mask per group (``simlow.datapath.exact``). Used when no
-partial sum can leave the accumulator; otherwise terms are added one step at a time.
+Fast path (``simlow.datapath.shiftadd_prepared``): the weights are prepared once
+(``prepare``; ``run`` also accepts the result, and prepares raw weights itself), grouped by
+shift distance into one stacked exact matmul. It is used when no running sum can leave the
+accumulator (a bound from the weights, then the exact per-output sum of |terms|), or under
+``SATURATE_AT_END``; otherwise terms are added one accumulator step at a time.
 
 Counts, from the weights (times M): SHIFT(a_bits, shift_range), INT_ADD(acc_bits) and
 REG_WRITE(acc_bits) per nonzero term; NEGATE(acc_bits) per subtracted term; SKIP(a_bits)
@@ -41,7 +42,8 @@ import numpy as np
 
 from simlow.datapath import accumulate as accm
 from simlow.datapath.codes import int_codes, matmul_shapes
-from simlow.datapath.exact import F32_EXACT, int_matmul, max_abs
+from simlow.datapath.exact import max_abs
+from simlow.datapath.shiftadd_prepared import PreparedPot, exact_sum, prepare_codes, step_bound
 from simlow.datapath.units import Overflow, ShiftAddUnit, Truncation
 from simlow.errors import SimlowError
 from simlow.events import Event, Op
@@ -84,75 +86,55 @@ def weight_codes(unit: ShiftAddUnit, w) -> tuple[np.ndarray, np.ndarray]:
     return sign, np.where(sign != 0, exp, 0).astype(np.int32)
 
 
-def _group(sign: np.ndarray, d: np.ndarray, dist: int) -> np.ndarray:
-    """The (K, N) signed mask of the terms shifting by ``dist``, summed over terms."""
-    mask = np.where(d[0] == dist, sign[0], 0)
-    for t in range(1, sign.shape[0]):
-        mask = mask + np.where(d[t] == dist, sign[t], 0)
-    return mask
-
-
-def _fast(unit: ShiftAddUnit, a, sign, d, bound: int) -> np.ndarray:
-    """Exact sum of every term (no accumulator limit): group by shift distance.
-
-    ``bound`` is the sum of every term's largest magnitude. When it is at most 2^24 the
-    whole sum runs in float32: shifted activations ``floor``/``trunc(a * 2^d)`` are exact
-    (|a| < 2^16, power-of-two scaling), and every intermediate of the group matmuls and of
-    their running sum is an integer sum of a subset of terms, so at most ``bound`` and
-    exactly representable (the proof in ``simlow.datapath.exact``). Otherwise each group
-    goes through ``int_matmul`` and int64.
-    """
-    dists = range(min(int(d.min()), 0), 0)                     # candidate right shifts
-    if bound > F32_EXACT:
-        left = np.where(d >= 0, sign.astype(np.int64) << np.maximum(d, 0), 0).sum(axis=0)
-        y = int_matmul(a, left)
-        for dist in dists:
-            mask = _group(sign, d, dist)
-            if mask.any():
-                y += int_matmul(shift(a, dist, unit.truncation), mask)
-        return y
-    af = a.astype(np.float32)
-    left = np.where(d >= 0, np.ldexp(sign.astype(np.float32), np.maximum(d, 0)), 0).sum(axis=0)
-    y = af @ left
-    cut = np.floor if unit.truncation is Truncation.FLOOR else np.trunc
-    for dist in dists:
-        mask = _group(sign, d, dist)
-        if mask.any():
-            y += cut(af * np.float32(2.0 ** dist)) @ mask.astype(np.float32)
-    return y.astype(np.int64)
-
-
 def _steps(unit: ShiftAddUnit, a, sign, d):
     for k in range(a.shape[1]):
         for t in range(unit.terms):
             yield sign[t, k][None, :] * shift(a[:, k][:, None], d[t, k][None, :], unit.truncation)
 
 
+def prepare(unit: ShiftAddUnit, w) -> PreparedPot:
+    """Validate and group PoT weights ``(sign, exp)`` once, for any number of GEMMs."""
+    return prepare_codes(unit, *weight_codes(unit, w))
+
+
+def _prepared(unit: ShiftAddUnit, w) -> PreparedPot:
+    if not isinstance(w, PreparedPot):
+        return prepare(unit, w)
+    if w.unit != unit:
+        raise SimlowError(f"weights were prepared for unit {w.unit.name!r}, not {unit.name!r}")
+    return w
+
+
+def _no_event(unit: ShiftAddUnit, prep: PreparedPot, a: np.ndarray) -> bool:
+    """True if no running sum can leave the accumulator (shiftadd_prepared docstring)."""
+    if accm.fits(step_bound(prep, max_abs(a)), unit.acc_bits):
+        return True
+    return accm.fits(int(exact_sum(prep, a, absolute=True).max(initial=0)), unit.acc_bits)
+
+
 def run(unit: ShiftAddUnit, a, w) -> tuple[np.ndarray, dict[Event, int]]:
-    """Bit-exact accumulator output of ``unit`` on codes ``a`` (M, K), ``w = (sign, exp)``, and counts."""
+    """Bit-exact accumulator output of ``unit`` on codes ``a`` (M, K) and weights ``w``
+    (``(sign, exp)`` or ``prepare(unit, (sign, exp))``), and counts."""
     a = int_codes(a, unit.a_bits, "a")
-    sign, exp = weight_codes(unit, w)
-    matmul_shapes(a, sign.shape[1])
-    d = exp + unit.frac_bits
-    term_max = max_abs(a) << max(int(d.max()), 0)
-    bound = a.shape[1] * unit.terms * term_max
-    if accm.fits(bound, unit.acc_bits) or unit.overflow is Overflow.SATURATE_AT_END:
-        res = accm.accumulate([_fast(unit, a, sign, d, bound)], unit.acc_bits, unit.overflow)
+    prep = _prepared(unit, w)
+    matmul_shapes(a, prep.k)
+    if unit.overflow is Overflow.SATURATE_AT_END or _no_event(unit, prep, a):
+        res = accm.accumulate([exact_sum(prep, a)], unit.acc_bits, unit.overflow)
     else:
-        res = accm.accumulate(_steps(unit, a, sign, d), unit.acc_bits, unit.overflow)
+        res = accm.accumulate(_steps(unit, a, prep.sign, prep.dist), unit.acc_bits, unit.overflow)
     y = res.value.astype(np.int32 if unit.acc_bits <= 32 else np.int64)
-    return y, _counts(unit, a.shape[0], sign, res)
+    return y, _counts(unit, a.shape[0], prep, res)
 
 
-def _counts(unit: ShiftAddUnit, m: int, sign: np.ndarray, res: accm.AccResult) -> dict[Event, int]:
-    terms = m * int(np.count_nonzero(sign))
+def _counts(unit: ShiftAddUnit, m: int, prep: PreparedPot, res: accm.AccResult) -> dict[Event, int]:
+    terms = m * prep.terms
     acc = unit.acc_bits
     counts = {
         Event(Op.SHIFT, unit.a_bits, unit.shift_range): terms,
         Event(Op.INT_ADD, acc): terms,
         Event(Op.REG_WRITE, acc): terms,
-        Event(Op.NEGATE, acc): m * int(np.count_nonzero(sign < 0)),
-        Event(Op.SKIP, unit.a_bits): m * int(np.count_nonzero(sign == 0)),
+        Event(Op.NEGATE, acc): m * prep.negated,
+        Event(Op.SKIP, unit.a_bits): m * prep.zeros,
         Event(Op.OVERFLOW, acc): res.overflows,
         Event(Op.SATURATE, acc): res.saturations,
     }

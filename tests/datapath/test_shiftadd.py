@@ -116,3 +116,79 @@ def test_bad_codes_raise():
         dp.run("apot_shift_add", a, (np.ones((3, 2), int), np.zeros((3, 2), int)))
     with pytest.raises(SimlowError, match="signs"):
         dp.run("pot_shift_add", a, (np.full((3, 2), 2), np.zeros((3, 2), int)))
+
+
+@pytest.mark.parametrize("name", ["pot_shift_add", "pot_shift_add_left", "apot_shift_add",
+                                  "residual_pot_shift_add"])
+def test_prepared_weights_give_the_same_bits_and_counts(name):
+    unit = dp.UNITS[name]
+    rng = np.random.default_rng(15)
+    sign, exp = _weights(rng, unit.terms, 130, 5, unit.exp_min, unit.exp_max, 0.3, unit.shared_sign)
+    w = (sign[0], exp[0]) if unit.terms == 1 else (sign, exp)
+    prep = dp.prepare(name, w)
+    for a in (rng.integers(-128, 128, (4, 130)), np.full((2, 130), -128)):
+        y, counts = dp.run(name, a, prep)
+        y_raw, counts_raw = dp.run(name, a, w)
+        assert np.array_equal(y, ref(a, sign, exp, unit)) and np.array_equal(y, y_raw)
+        assert counts == counts_raw
+
+
+def test_empty_groups_are_skipped():
+    unit = ShiftAddUnit("g", 8, 1, -7, 3, 0)
+    rng = np.random.default_rng(16)
+    sign = rng.choice([-1, 1], (1, 64, 3))
+    exp = np.where(rng.random((1, 64, 3)) < 0.5, -3, 2)
+    exp[0, :, 2] = -6
+    sign[0, :, 2] = 0                                        # exponent -6 only under zero signs
+    prep = dp.prepare(unit, (sign, exp))
+    assert prep.shifts == (0, -3)
+    a = rng.integers(-128, 128, (3, 64))
+    assert np.array_equal(dp.run(unit, a, prep)[0], ref(a, sign, exp, unit))
+    zero = dp.prepare(unit, (np.zeros((64, 3), int), np.zeros((64, 3), int)))
+    assert np.array_equal(dp.run(unit, a, zero)[0], np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("k", [1 << 17, (1 << 17) + 9])
+def test_float32_limit_of_the_grouped_matmul(k):
+    """Sums of |terms| at 2^24 stay in float32; above it they must not lose a bit."""
+    unit = ShiftAddUnit("big", 8, 1, -1, 0, 0, acc_bits=40)
+    a = np.full((2, k), -128)
+    a[1, ::3] = 127
+    a[1, 1] = 1                                              # odd sums near and above 2^24
+    sign = np.ones((k, 2), dtype=int)
+    sign[::5, 1] = -1
+    exp = np.zeros((k, 2), dtype=int)
+    exp[::7, 1] = -1
+    y = dp.run(unit, a, (sign, exp))[0]
+    terms = np.where(exp[None] < 0, a[:, :, None] >> 1, a[:, :, None]) * sign[None]
+    assert np.array_equal(y, terms.sum(axis=1))
+    assert abs(int(terms.sum(axis=1)[0, 0])) >= 1 << 24
+
+
+@pytest.mark.parametrize("policy", list(Overflow))
+def test_cancelling_residual_terms_still_overflow_mid_weight(policy):
+    """A residual weight +8 -8 cancels in the merged left matrix, but the accumulator sees
+    +8a first: with 1778 already summed, 1778 + 1016 leaves 12 bits mid-weight."""
+    unit = ShiftAddUnit("r", 8, 2, 0, 3, 0, acc_bits=12, overflow=policy)
+    sign = np.array([[1, 1, 1], [-1, -1, -1]])[:, :, None]     # (+8, -1), (+8, -1), (+8, -8)
+    exp = np.array([[3, 3, 3], [0, 0, 3]])[:, :, None]
+    a = np.full((1, 3), 127)
+    y, counts = dp.run(unit, a, (sign, exp))
+    assert np.array_equal(y, ref(a, sign, exp, unit))
+    if policy is Overflow.SATURATE_EACH_STEP:
+        assert y[0, 0] == 2047 - 1016 and counts[Event(Op.SATURATE, 12)] == 1
+    elif policy is Overflow.WRAP:
+        assert y[0, 0] == 1778 and counts[Event(Op.OVERFLOW, 12)] == 2
+    else:
+        assert y[0, 0] == 1778 and Event(Op.SATURATE, 12) not in counts
+
+
+def test_prepare_errors():
+    w = (np.ones((3, 2), int), np.zeros((3, 2), int))
+    prep = dp.prepare("pot_shift_add", w)
+    with pytest.raises(SimlowError, match="prepared for unit 'pot_shift_add'"):
+        dp.run("pot_shift_add_left", np.zeros((2, 3), np.int8), prep)
+    with pytest.raises(SimlowError, match="no prepare step"):
+        dp.prepare("int8_tensor_core", np.zeros((3, 2), np.int8))
+    with pytest.raises(SimlowError, match="inner dimensions"):
+        dp.run("pot_shift_add", np.zeros((2, 4), np.int8), prep)
