@@ -4,6 +4,7 @@ Public face::
 
     from simlow import datapath
     y = datapath.matmul(a, b, unit="h100-fp8", fast_accum=True)     # float32, H100 bits
+    y = datapath.matmul(a, b, unit="h100-fp8", scale_a=sa, scale_b=sb)  # torch._scaled_mm epilogue
     y = datapath.matmul(a, b, unit="h100-int8")                     # int32, saturating
     y, counts = datapath.run("int4_tensor_core", a_codes, w_codes)  # output + event counts
     w = datapath.prepare("pot_shift_add", (sign, exp))              # static weights, once
@@ -41,14 +42,14 @@ import numpy as np
 from simlow.datapath import fp8acc, fpmac, intmac, shiftadd, ternary_lut, ternary_tree
 from simlow.datapath.registry import UNITS, get_unit
 from simlow.datapath.units import (
-    FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ShiftAddUnit, TernaryLutUnit,
+    FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ScaleOrder, ShiftAddUnit, TernaryLutUnit,
     TernaryTreeUnit, Truncation, Unit,
 )
 from simlow.errors import SimlowError
 from simlow.events import Event
 
 __all__ = [
-    "UNITS", "FpMacUnit", "FpNarrowAccUnit", "IntMacUnit", "Overflow", "ShiftAddUnit",
+    "UNITS", "FpMacUnit", "FpNarrowAccUnit", "IntMacUnit", "Overflow", "ScaleOrder", "ShiftAddUnit",
     "TernaryLutUnit", "TernaryTreeUnit", "Truncation", "Unit", "get_unit", "matmul", "prepare",
     "run",
 ]
@@ -70,7 +71,7 @@ def run(unit: str | Unit, a, w, **options) -> tuple[np.ndarray, dict[Event, int]
     """Bit-exact output of ``unit`` on ``a`` and ``w`` (see the module table) and its event counts.
 
     ``options`` are the unit's run options, e.g. ``a_scale``/``w_scale`` for the integer
-    epilogue.
+    epilogue, ``scale_a``/``scale_b``/``out_dtype`` for the FP8 (``torch._scaled_mm``) one.
     """
     u = get_unit(unit)
     return _RUNNERS[type(u)](u, a, w, **options)

@@ -18,8 +18,11 @@ arXiv 2512.07004; it reproduces every recorded H100 bit), per output (m, n):
    of K, ``out = fp32(out + acc)`` (one IEEE fp32 add, RNE) and acc restarts at 0.
 
 Not pinned by measurements (documented defaults): RNE for the fp32 add; no subnormal
-clamp of partial sums; e5m2 operands follow the same rules. Per-tensor scales are not
-applied (multiply the float32 output yourself; cuBLASLt's order is not pinned down).
+clamp of partial sums; e5m2 operands follow the same rules.
+
+Scales: ``run(..., scale_a=, scale_b=, out_dtype=)`` applies ``torch._scaled_mm``'s
+tensorwise epilogue to the fp32 result (``simlow.datapath.fp8scale``: what is measured,
+scale 1, and what is not). Without scales the output is the fp32 accumulator.
 
 Exact arithmetic: every value is an integer multiple of ``2^L`` with ``L`` the smallest
 nonzero product's LSB, held in int64; a run whose span would pass 2^62 is refused.
@@ -34,10 +37,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from simlow.datapath import fp8scale
 from simlow.datapath.minifloat import FORMATS, bit_patterns, decode
 from simlow.datapath.units import FpNarrowAccUnit, Truncation
 from simlow.errors import SimlowError
-from simlow.events import Event, Op
+from simlow.events import Event, Op, merge
 
 _NONE = -(1 << 40)  # exponent sentinel for "no nonzero term"
 
@@ -90,8 +94,22 @@ def _to_f32(acc: np.ndarray, lsb_exp: int) -> np.ndarray:
     return np.ldexp(acc.astype(np.float64), lsb_exp).astype(np.float32)
 
 
-def run(unit: FpNarrowAccUnit, a, b) -> tuple[np.ndarray, dict[Event, int]]:
-    """float32 output of ``unit`` on e4m3/e5m2 ``a`` (M, K) and ``b`` (K, N), and counts."""
+def run(unit: FpNarrowAccUnit, a, b, scale_a=None, scale_b=None,
+        out_dtype=None) -> tuple[np.ndarray, dict[Event, int]]:
+    """Output of ``unit`` on e4m3/e5m2 ``a`` (M, K) and ``b`` (K, N), and counts: the fp32
+    accumulator, or with ``scale_a`` and ``scale_b`` the scaled ``out_dtype`` result."""
+    if (scale_a is None) != (scale_b is None):
+        raise SimlowError("give both scale_a and scale_b, or neither")
+    if scale_a is None and out_dtype is not None:
+        raise SimlowError("out_dtype applies only with scale_a and scale_b (the scaled epilogue)")
+    y, counts = _accumulate(unit, a, b)
+    if scale_a is None:
+        return y, counts
+    y = fp8scale.apply(y, scale_a, scale_b, unit.scale_order, out_dtype)
+    return y, merge([counts, fp8scale.counts(*y.shape, unit.scale_order)])
+
+
+def _accumulate(unit: FpNarrowAccUnit, a, b) -> tuple[np.ndarray, dict[Event, int]]:
     (pa, ea), (pb, eb), lo, man = _operands(unit, a, b)
     m, k = pa.shape
     n = pb.shape[1]

@@ -23,6 +23,10 @@ Shared vocabulary:
   ``FLOOR``         arithmetic shift: toward minus infinity (-5 >> 1 = -3)
   ``TOWARD_ZERO``   sign-magnitude shift: toward zero (-5 >> 1 = -2)
   ================  ====================================================
+
+- ``ScaleOrder`` (the order of a tensorwise scale epilogue, ``simlow.datapath.fp8scale``):
+  ``SEQUENTIAL`` = ``(acc * scale_a) * scale_b``, ``COMBINED`` = ``acc * (scale_a * scale_b)``,
+  each multiplication one fp32 RNE rounding.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ class Overflow(enum.Enum):
 class Truncation(enum.Enum):
     FLOOR = "floor"
     TOWARD_ZERO = "toward_zero"
+
+
+class ScaleOrder(enum.Enum):
+    SEQUENTIAL = "sequential"
+    COMBINED = "combined"
 
 
 def _check(cond: bool, unit: str, msg: str) -> None:
@@ -200,7 +209,9 @@ class FpNarrowAccUnit:
     See ``simlow.datapath.fp8acc`` for the step-by-step semantics. ``frac_bits`` fraction
     bits are kept after aligning to the largest exponent of each ``block_k`` step;
     ``promote_every`` (a multiple of ``block_k``, or None = never) adds the narrow sum into
-    an IEEE fp32 accumulator (RNE) and restarts it.
+    an IEEE fp32 accumulator (RNE) and restarts it. ``scale_order`` is the order of the
+    ``torch._scaled_mm`` scale epilogue when scales are given (unverified for scales != 1;
+    ``simlow.datapath.fp8scale``).
     """
 
     name: str
@@ -210,6 +221,7 @@ class FpNarrowAccUnit:
     block_k: int = 32
     truncation: Truncation = Truncation.TOWARD_ZERO
     promote_every: int | None = None
+    scale_order: ScaleOrder = ScaleOrder.SEQUENTIAL
     source: str = ""
 
     def __post_init__(self) -> None:
