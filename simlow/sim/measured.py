@@ -39,15 +39,17 @@ DEVICES: dict[str, str | None] = {
     "NVIDIA GeForce RTX 5060 Ti 16GB": "rtx-5060ti-16gb", "NVIDIA GeForce RTX 4060 Ti 16GB": "rtx-4060ti-16gb",
     "NVIDIA GeForce RTX 3060 12GB": "rtx-3060-12gb", "NVIDIA DGX Spark (GB10)": "dgx-spark",
     "NVIDIA Tesla P40": "p40", "NVIDIA Tesla M40 24GB": "m40-24gb", "NVIDIA Tesla K80 (one GPU)": "k80",
-    "NVIDIA H100 80GB": None, "NVIDIA A100 80GB": None, "NVIDIA A100-80G": "a100-80gb-sxm",
+    "NVIDIA H100 80GB": None, "NVIDIA A100 80GB": "a100-80gb-sxm", "NVIDIA A100-80G": "a100-80gb-sxm",
     "AMD Radeon RX 7900 XTX": "rx-7900-xtx", "AMD Instinct MI210": "mi210", "AMD Radeon PRO W7900 48GB": "w7900",
     "AMD Radeon RX 9070": "rx-9070", "AMD Radeon RX 9070 XT": "rx-9070-xt", "AMD Instinct MI100": "mi100",
     "AMD Instinct MI50 32GB": "mi50-32gb", "AMD Radeon AI PRO R9700": "r9700", "AMD Instinct MI60": "mi60",
     "AMD Radeon PRO V620": "v620", "Intel Arc B580": "arc-b580", "Intel Arc A770": "arc-a770",
     "Apple M1 Max (32-core GPU)": "m1-max", "Apple M2 Ultra (76-core GPU)": "m2-ultra",
 }
-UNMAPPED_DEVICE = {"NVIDIA H100 80GB": "the scoreboard does not say PCIe or SXM (2.0 vs 3.35 TB/s)",
-                   "NVIDIA A100 80GB": "the scoreboard does not say PCIe or SXM"}
+UNMAPPED_DEVICE = {"NVIDIA H100 80GB": "the scoreboard does not say PCIe or SXM (2.0 vs 3.35 TB/s)"}
+# "NVIDIA A100 80GB" does not say PCIe or SXM either, but both 80 GB boards have the same
+# GA100 (108 SMs, 1.41 GHz boost) and 1935 vs 2039 GB/s: it is mapped to the SXM spec (as
+# LMDeploy's "A100-80G"); the PCIe card would predict decode ~4% lower, prefill the same.
 STRIX_HALO = "strix-halo"
 
 # model text -> model name
