@@ -26,6 +26,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from simlow.claims.metrics import Metric
+from simlow.errors import SimlowError
+from simlow.units import parse
+
 SENSES = ("value", "at_most", "at_least")
 
 
@@ -82,3 +86,44 @@ class Claimed:
         if self.sense == "value" and not self.is_range:
             return self.low
         return {"sense": self.sense, "low": self.low, "high": None if math.isinf(self.high) else self.high}
+
+
+def read_claimed(r, metric, relative: bool) -> "Claimed | bool":
+    """The ``claimed`` (and ``sense``) keys of a claim, from a ``simlow.specs.yamlfile.Reader``."""
+    sense = r.str("sense", default="value", choices=SENSES)
+    if metric is Metric.FITS:
+        if relative:
+            r.fail("a fits claim cannot have a baseline", "baseline")
+        if sense != "value":
+            r.fail("a fits claim is true or false; drop sense", "sense")
+        return r.bool("claimed")
+    raw = r.data.get("claimed")
+    if isinstance(raw, list):
+        if sense != "value" or len(raw) != 2:
+            r.fail("a range is a list of two figures [low, high] (and no sense)", "claimed")
+        low, high = (_figure(r, metric, relative, x) for x in raw)
+        if not low < high:
+            r.fail(f"a range needs low < high, got [{raw[0]}, {raw[1]}]", "claimed")
+        r.has("claimed")
+        return Claimed(low, high)
+    value = _figure(r, metric, relative, raw)
+    r.has("claimed")
+    return {"value": Claimed.value, "at_most": Claimed.at_most, "at_least": Claimed.at_least}[sense](value)
+
+
+def _figure(r, metric, relative: bool, raw) -> float:
+    """One claimed figure: a number, or a quantity with a unit where the metric has one."""
+    if raw is None:
+        r.fail("missing required key", "claimed")
+    if isinstance(raw, str) and metric.dim is not None and not relative:
+        try:
+            value = parse(raw, metric.dim)
+        except SimlowError as err:
+            r.fail(str(err), "claimed")
+    elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        r.fail(f"expected a number{' or a quantity with a unit' if metric.dim else ''}, got {raw!r}", "claimed")
+    else:
+        value = float(raw)
+    if value <= 0:
+        r.fail("must be greater than zero", "claimed")
+    return value

@@ -64,12 +64,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from simlow.claims.claimed import SENSES, Claimed
+from simlow.claims.claimed import Claimed, read_claimed
 from simlow.claims.metrics import Kind, Metric
 from simlow.errors import SimlowError
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.yamlfile import Reader, load_yaml
-from simlow.units import Dim, parse
+from simlow.units import Dim
 
 SCHEMA_VERSION = 1
 CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "routing",
@@ -271,7 +271,7 @@ def _claim(item: Any, index: int, origin: str, base_dir: Path) -> Claim:
     baseline = _config(baseline_r, config, base_dir, "baseline") if baseline_r is not None else None
     claim = Claim(
         id=cid, source=r.str("source"), quote=r.str("quote"), metric=metric,
-        claimed=_claimed(r, metric, baseline is not None),
+        claimed=read_claimed(r, metric, baseline is not None),
         config=config, candidates=candidates, baseline=baseline,
         tolerance=r.number("tolerance", default=0.05, lo=0.0, hi=1.0),
         assumptions=r.str("assumptions", default=""),
@@ -279,46 +279,6 @@ def _claim(item: Any, index: int, origin: str, base_dir: Path) -> Claim:
     r.done()
     _check_complete(r, claim)
     return claim
-
-
-def _claimed(r: Reader, metric: Metric, relative: bool) -> Claimed | bool:
-    sense = r.str("sense", default="value", choices=SENSES)
-    if metric is Metric.FITS:
-        if relative:
-            r.fail("a fits claim cannot have a baseline", "baseline")
-        if sense != "value":
-            r.fail("a fits claim is true or false; drop sense", "sense")
-        return r.bool("claimed")
-    raw = r.data.get("claimed")
-    if isinstance(raw, list):
-        if sense != "value" or len(raw) != 2:
-            r.fail("a range is a list of two figures [low, high] (and no sense)", "claimed")
-        low, high = (_figure(r, metric, relative, x) for x in raw)
-        if not low < high:
-            r.fail(f"a range needs low < high, got [{raw[0]}, {raw[1]}]", "claimed")
-        r.has("claimed")
-        return Claimed(low, high)
-    value = _figure(r, metric, relative, raw)
-    r.has("claimed")
-    return {"value": Claimed.value, "at_most": Claimed.at_most, "at_least": Claimed.at_least}[sense](value)
-
-
-def _figure(r: Reader, metric: Metric, relative: bool, raw: Any) -> float:
-    """One claimed figure: a number, or a quantity with a unit where the metric has one."""
-    if raw is None:
-        r.fail("missing required key", "claimed")
-    if isinstance(raw, str) and metric.dim is not None and not relative:
-        try:
-            value = parse(raw, metric.dim)
-        except SimlowError as err:
-            r.fail(str(err), "claimed")
-    elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        r.fail(f"expected a number{' or a quantity with a unit' if metric.dim else ''}, got {raw!r}", "claimed")
-    else:
-        value = float(raw)
-    if value <= 0:
-        r.fail("must be greater than zero", "claimed")
-    return value
 
 
 def _config(r: Reader, parent: Config, base_dir: Path, what: str) -> Config:
