@@ -17,8 +17,15 @@ Q5_1    d = (max-min)/31, m = min       min(31, trunc((x-m)*id + 0.5))         u
 Q8_0    d = amax / 127                  roundf(x*id): ties away from zero      int8 in [-127,127]
 ======  ==============================  ====================================  ================
 
-Bit-exact for every finite input except blocks whose largest magnitude is a float32
-subnormal (< 2**-126): XLA flushes subnormal arithmetic to zero, numpy does not.
+Bit-exact for every finite input except blocks whose largest magnitude is below about
+2**-122 (where d, or an element, is a float32 subnormal): XLA flushes subnormal arithmetic
+to zero, numpy does not.
+
+Speed: one fused jitted kernel per type (``_blocks.run_blocked``), with the product ``x*id``
+laundered before its add (no FMA contraction). Q4_0/Q5_0 first take the signed max from a
+one-pass float max/min; blocks where that can differ from gguf's first-occurrence argmax
+(``-min == max``, all-zero, or subnormal maxima) send the tensor through the exact bit-key
+kernel instead, so the bytes never depend on the path.
 
 Dequantize: ``d*code`` (``_0``) or ``d*q + m`` (``_1``), float32, two roundings.
 Byte layout of one block: Q4_0 ``[d f16][qs 16]``; Q4_1 ``[d][m][qs 16]``; Q5_0
@@ -29,61 +36,110 @@ Byte layout of one block: Q4_0 ``[d f16][qs 16]``; Q4_1 ``[d][m][qs 16]``; Q5_0
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType as T
 
+from simlow.errors import SimlowError
 from simlow.quant import _exact
-from simlow.quant.base import as_input, blocks_of, check_shape, f16_bytes, f16_from, raw_blocks
+from simlow.quant._blocks import launder, run_blocked
+from simlow.quant.base import as_array, check_shape, f16_from, raw_blocks
 from simlow.quant.qtensor import QTensor
 
 
-@partial(jax.jit, static_argnums=1)
-def _scale_sym(blocks, half: int):
-    """Stage 1 of Q4_0/Q5_0: d = max/-half, and the rounded product x*id (own jit: no FMA)."""
-    imax = jnp.argmax(jnp.abs(blocks), axis=-1, keepdims=True)
-    mx = jnp.take_along_axis(blocks, imax, axis=-1)
-    d = _exact.true_div(mx, -float(half))
+def _signed_max_exact(blocks):
+    """The value of largest magnitude, first occurrence (gguf ``argmax(|x|)``), on the bits."""
+    u = _exact.f32_bits(blocks)
+    a = u & jnp.uint32(0x7FFFFFFF)
+    amax = a.max(axis=-1, keepdims=True)
+    idx = jnp.arange(blocks.shape[-1], dtype=jnp.uint32)
+    key = jnp.where(a == amax, (idx << 1) | (u >> 31), jnp.uint32(1 << 20)).min(axis=-1, keepdims=True)
+    return _exact.bits_f32(amax | ((key & 1) << 31))
+
+
+def _signed_max_fast(blocks):
+    """(signed max, doubtful): max or min by magnitude in one pass over the block. Doubtful
+    blocks (``-min == max``: a +-tie or an all-zero block, whose first occurrence decides;
+    or a magnitude below 2**-126, where XLA's float compare flushes subnormals) must be
+    redone with ``_signed_max_exact``."""
+    mx = blocks.max(axis=-1, keepdims=True)
+    mn = blocks.min(axis=-1, keepdims=True)
+    big = jnp.where(-mn > mx, mn, mx)
+    doubtful = (-mn == mx) | (jnp.abs(big) < jnp.float32(2.0 ** -126))
+    return big, doubtful.any()
+
+
+def _sym_kernel(blocks, zero, half: int, exact: bool):
+    """Q4_0/Q5_0 on blocks (n, 32): (codes q-half int8, d f16), (bad, doubtful) flags."""
+    if exact:
+        mx, doubtful = _signed_max_exact(blocks), jnp.bool_(False)
+    else:
+        mx, doubtful = _signed_max_fast(blocks)
+    d = mx * jnp.float32(-1.0 / half)               # exact: division by a power of two
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
-    return d, blocks * inv
+    p = launder(blocks * inv, zero)                 # rounded product, then the add
+    q = jnp.minimum(jnp.trunc(p + jnp.float32(half + 0.5)), 2 * half - 1)
+    return ((q.astype(jnp.int32) - half).astype(jnp.int8), d.astype(jnp.float16)), \
+        (~jnp.isfinite(mx).all(), doubtful)
 
 
-@partial(jax.jit, static_argnums=1)
-def _scale_asym(blocks, levels: int):
-    """Stage 1 of Q4_1/Q5_1: d = (max-min)/levels, m = min, rounded (x-m)*id."""
+def _asym_kernel(blocks, zero, levels: int):
+    """Q4_1/Q5_1: (codes uint8, d f16, m f16), (bad, doubtful=False)."""
     mx = blocks.max(axis=-1, keepdims=True)
     mn = blocks.min(axis=-1, keepdims=True)
     d = _exact.true_div(mx - mn, float(levels))
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
-    return d, mn, (blocks - mn) * inv
+    p = launder((blocks - mn) * inv, zero)
+    q = jnp.clip(jnp.trunc(p + jnp.float32(0.5)), 0, levels).astype(jnp.uint8)
+    bad = ~(jnp.isfinite(mx) & jnp.isfinite(mn)).all()
+    return (q, d.astype(jnp.float16), mn.astype(jnp.float16)), (bad, jnp.bool_(False))
 
 
-@jax.jit
-def _scale_q8(blocks):
-    d = _exact.true_div(jnp.abs(blocks).max(axis=-1, keepdims=True), 127.0)
+def _q8_kernel(blocks, zero):
+    """Q8_0: (codes int8, d f16), (bad, doubtful=False)."""
+    amax = jnp.abs(blocks).max(axis=-1, keepdims=True)
+    d = _exact.true_div(amax, 127.0)
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
-    return d, blocks * inv
+    q = jax.lax.round(launder(blocks * inv, zero))  # rounds half away from zero (C roundf)
+    return (q.astype(jnp.int8), d.astype(jnp.float16)), (~jnp.isfinite(amax).all(), jnp.bool_(False))
 
 
-@partial(jax.jit, static_argnums=(1, 2))
-def _trunc_codes(p, add: float, qmax: int):
-    """Stage 2: min(qmax, trunc(p + add)) on the already rounded product (two roundings)."""
-    return jnp.clip(jnp.trunc(p + add).astype(jnp.int32), 0, qmax)
+@lru_cache(maxsize=None)
+def _kernel(qbits: int, with_min: bool, exact: bool):
+    """The block kernel of a type: one object per type, so ``jit`` caches its compilation."""
+    if qbits == 8:
+        return _q8_kernel
+    if with_min:
+        return partial(_asym_kernel, levels=2 ** qbits - 1)
+    return partial(_sym_kernel, half=2 ** (qbits - 1), exact=exact)
 
 
-@jax.jit
-def _q8_codes(p):
-    return _exact.round_half_away(p).astype(jnp.int8)
+@partial(jax.jit, static_argnums=3)
+def _pack(codes, d16, m16, qbits: int):
+    """GGUF block bytes (n, type_size) from codes (any shape, 32 per block), d and
+    (``_1`` types) m float16 (one per block)."""
+    codes = codes.reshape(-1, 32)
+    parts = [jax.lax.bitcast_convert_type(d16.astype(jnp.float16), jnp.uint8).reshape(-1, 2)]
+    if m16 is not None:
+        parts.append(jax.lax.bitcast_convert_type(m16.astype(jnp.float16), jnp.uint8).reshape(-1, 2))
+    if qbits == 8:
+        parts.append(jax.lax.bitcast_convert_type(codes.astype(jnp.int8), jnp.uint8))
+        return jnp.concatenate(parts, axis=-1)
+    u = codes.astype(jnp.int32) + (0 if m16 is not None else 2 ** (qbits - 1))
+    if qbits == 5:
+        parts.append(_qh_bytes(u))
+    parts.append(_nibbles(u))
+    return jnp.concatenate(parts, axis=-1)
 
 
 @jax.jit
 def _nibbles(q):
     """(n, 32) values 0..15 (low 4 bits used) -> (n, 16) bytes: element j low, j+16 high."""
-    q = q.astype(jnp.uint8)
-    return (q[:, :16] & 0x0F) | ((q[:, 16:] & 0x0F) << 4)
+    q = q.astype(jnp.uint8).reshape(q.shape[0], 2, 16)
+    return (q[:, 0] & 0x0F) | ((q[:, 1] & 0x0F) << 4)
 
 
 @jax.jit
@@ -125,22 +181,15 @@ class GgufLegacy:
 
     # -- quantize -------------------------------------------------------------------------
     def quantize(self, x) -> QTensor:
-        arr = as_input(x, self.name)
-        blocks = blocks_of(arr, self.block, self.name)
-        aux = {}
-        if self.qbits == 8:
-            d, p = _scale_q8(blocks)
-            codes = _q8_codes(p)
-        elif self.with_min:
-            d, mn, p = _scale_asym(blocks, 2 ** self.qbits - 1)
-            codes = _trunc_codes(p, 0.5, 2 ** self.qbits - 1).astype(jnp.uint8)
-            aux["min"] = mn.astype(jnp.float16).reshape(arr.shape[:-1] + (-1,))
-        else:
-            half = 2 ** (self.qbits - 1)
-            d, p = _scale_sym(blocks, half)
-            codes = (_trunc_codes(p, half + 0.5, 2 * half - 1) - half).astype(jnp.int8)
-        scales = d.astype(jnp.float16).reshape(arr.shape[:-1] + (-1,))
-        return QTensor(codes.reshape(arr.shape), scales, self, arr.shape, aux)
+        arr = as_array(x, self.name)
+        check_shape(arr.shape, self.block, self.name)
+        out, (bad, doubtful) = run_blocked(_kernel(self.qbits, self.with_min, False), arr, self.block)
+        if bool(doubtful):
+            out, (bad, _) = run_blocked(_kernel(self.qbits, self.with_min, True), arr, self.block)
+        if bool(bad):
+            raise SimlowError(f"{self.name}: input has NaN or inf; block formats need finite values")
+        aux = {"min": out[2]} if self.with_min else {}
+        return QTensor(out[0], out[1], self, tuple(arr.shape), aux)
 
     def dequantize(self, q: QTensor) -> jax.Array:
         codes = q.codes.reshape(-1, self.block).astype(jnp.float32)
@@ -155,18 +204,7 @@ class GgufLegacy:
         return np.asarray(self._pack(q)).tobytes()
 
     def _pack(self, q: QTensor) -> jax.Array:
-        codes = q.codes.reshape(-1, self.block)
-        parts = [f16_bytes(q.scales.reshape(-1, 1))]
-        if self.with_min:
-            parts.append(f16_bytes(q.aux["min"].reshape(-1, 1)))
-        if self.qbits == 8:
-            parts.append(jax.lax.bitcast_convert_type(codes.astype(jnp.int8), jnp.uint8))
-            return jnp.concatenate(parts, axis=-1)
-        u = codes.astype(jnp.int32) + (0 if self.with_min else 2 ** (self.qbits - 1))
-        if self.qbits == 5:
-            parts.append(_qh_bytes(u))
-        parts.append(_nibbles(u))
-        return jnp.concatenate(parts, axis=-1)
+        return _pack(q.codes, q.scales, q.aux["min"] if self.with_min else None, self.qbits)
 
     def from_bytes(self, buf, shape) -> QTensor:
         shape = check_shape(shape, self.block, self.name)

@@ -61,3 +61,18 @@ def test_bad_shapes_are_errors():
         from_bytes(b"\x00" * 17, "q4_0", (1, 32))
     with pytest.raises(SimlowError, match="unknown quant format"):
         quantize(np.zeros((1, 32), np.float32), "q4_00")
+
+
+def test_signed_ties_zero_signs_and_jax_input():
+    # -min == max in a block (the first occurrence decides the sign of d), +-0 blocks, and a
+    # JAX array input: the fast one-pass max must hand these to the exact path.
+    import jax.numpy as jnp
+    x = np.random.default_rng(6).standard_normal((6, 64)).astype(np.float32)
+    x[0, :32], x[1, :32] = -0.0, 0.0
+    x[2, 3], x[2, 9] = 9.0, -9.0
+    x[3, 3], x[3, 9] = -9.0, 9.0
+    for name in ("q4_0", "q5_0", "q8_0", "q4_1"):
+        ref = gguf_quantize(x, T[name.upper()]).tobytes()
+        assert quantize(x, name).to_bytes() == ref
+        assert quantize(jnp.asarray(x), name).to_bytes() == ref
+        assert quantize(x[:, 32:], name).to_bytes() == gguf_quantize(x[:, 32:], T[name.upper()]).tobytes()
