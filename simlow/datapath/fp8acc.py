@@ -24,8 +24,19 @@ Scales: ``run(..., scale_a=, scale_b=, out_dtype=)`` applies ``torch._scaled_mm`
 tensorwise epilogue to the fp32 result (``simlow.datapath.fp8scale``: what is measured,
 scale 1, and what is not). Without scales the output is the fp32 accumulator.
 
-Exact arithmetic: every value is an integer multiple of ``2^L`` with ``L`` the smallest
-nonzero product's LSB, held in int64; a run whose span would pass 2^62 is refused.
+Exact arithmetic, in floating point. Products of two e4m3/e5m2 values have at most 8
+significant bits and exponents well inside float32's range, so ``a * b`` is exact in
+float32 (e5m2 extremes: 2^-32 to 3.3e9). Scaling a product by the power of two
+``2^(frac_bits - e_max)`` is exact: product exponents lie in [-28, 30] and the accumulator's
+below 31 + log2(K), so ``e_max - e(p) < 100`` and the scaled value stays a normal float32;
+and
+``trunc``/``floor`` of the scaled value is exactly the cut product in grid units: an
+integer of magnitude below ``2^(frac_bits + 2)``. A block sum of ``block_k`` of them stays
+below ``block_k * 2^(frac_bits + 2)``; when that is at most 2^24 (13 fraction bits, block 32:
+2^20) float32 holds every partial sum exactly, otherwise float64 is used. The narrow
+accumulator has ``frac_bits + 1 <= 24`` significant bits and is held exactly in float64;
+its exponent comes from ``frexp``. So every step is exact arithmetic on integers or
+dyadic values, and each K block costs a few vectorized passes over (M, block_k, N).
 
 Counts (modelled structure, per output): FP_MUL(fmt) per product; SHIFT(frac_bits+2 bits,
 by up to frac_bits+2) per product and per accumulator alignment in each block;
@@ -43,55 +54,44 @@ from simlow.datapath.units import FpNarrowAccUnit, Truncation
 from simlow.errors import SimlowError
 from simlow.events import Event, Op, merge
 
-_NONE = -(1 << 40)  # exponent sentinel for "no nonzero term"
-
-
-def _bit_length(x: np.ndarray) -> np.ndarray:
-    """bit_length of nonnegative int64 values below 2^53 (exact through float64)."""
-    return np.frexp(x.astype(np.float64))[1].astype(np.int64)
-
-
-def _cut(x: np.ndarray, g: np.ndarray, trunc: Truncation) -> np.ndarray:
-    """``x`` cut to a multiple of ``2^g`` (``g <= 0``: unchanged)."""
-    g = np.clip(g, 0, 62)
-    if trunc is Truncation.FLOOR:
-        return (x >> g) << g
-    mag = (np.abs(x) >> g) << g
-    return np.where(x < 0, -mag, mag)
+_BLOCK_ELEMS = 1 << 22   # (rows, block_k, N) elements per vectorized pass
+_NO_EXP = -64       # int8 exponent of a zero operand: any sum with it is below every real product
 
 
 def _operands(unit: FpNarrowAccUnit, a, b):
+    """Values as float32 and exponent fields as int8 (``_NO_EXP`` for zeros)."""
     fa, fb = FORMATS[unit.a_fmt], FORMATS[unit.b_fmt]
-    sa, ma, ea = decode(bit_patterns(a, fa, "a"), fa, "a")
-    sb, mb, eb = decode(bit_patterns(b, fb, "b"), fb, "b")
-    if sa.shape[1] != sb.shape[0] or sa.shape[1] == 0:
-        raise SimlowError(f"inner dimensions differ or are empty: a {sa.shape}, b {sb.shape}")
-    lo = (int(ea[ma != 0].min(initial=fa.emin)) + int(eb[mb != 0].min(initial=fb.emin)))
-    hi = int(ea.max()) + int(eb.max())
-    span = hi - lo + 2 * (max(fa.man_bits, fb.man_bits) + 1) + int(sa.shape[1]).bit_length() + 1
-    if span > 52:
-        raise SimlowError(f"exponent span {hi - lo} too wide for the exact int64 FP8 model "
-                          "(keep e5m2 operands within about 2^20 of each other)")
-    return (sa * ma, ea), (sb * mb, eb), lo, fa.man_bits + fb.man_bits
+    out = []
+    for x, fmt, what in ((a, fa, "a"), (b, fb, "b")):
+        sign, sig, exp = decode(bit_patterns(x, fmt, what), fmt, what)
+        val = np.ldexp((sign * sig).astype(np.float32), (exp - fmt.man_bits).astype(np.int32))
+        out.append((val, np.where(sig == 0, _NO_EXP, exp).astype(np.int8)))
+    if out[0][0].shape[1] != out[1][0].shape[0] or out[0][0].shape[1] == 0:
+        raise SimlowError(f"inner dimensions differ or are empty: a {out[0][0].shape}, b {out[1][0].shape}")
+    return out
 
 
-def _block(acc, pa, ea, pb, eb, lo: int, lsb: int, unit: FpNarrowAccUnit) -> np.ndarray:
-    """One K block: align to the largest exponent, cut, add, cut to frac_bits + 1 bits."""
-    sig = pa[:, :, None] * pb[None, :, :]                     # (M, kb, N) signed significands
-    pexp = ea[:, :, None] + eb[None, :, :]                     # product exponents
-    prod = np.abs(sig) << (pexp - lo)                          # in units of 2^L, L = lo - man
-    prod = np.where(sig < 0, -prod, prod)
-    emax = np.where(sig != 0, pexp, _NONE).max(axis=1)         # (M, N)
-    acc_e = np.where(acc != 0, _bit_length(np.abs(acc)) - 1 + lsb, _NONE)
-    emax = np.maximum(emax, acc_e)
-    g = emax - unit.frac_bits - lsb
-    total = _cut(prod, g[:, None, :], unit.truncation).sum(axis=1) + _cut(acc, g, unit.truncation)
-    drop = _bit_length(np.abs(total)) - (unit.frac_bits + 1)
-    return _cut(total, drop, unit.truncation)
+def _cut(x: np.ndarray, trunc: Truncation) -> np.ndarray:
+    return np.floor(x, out=x) if trunc is Truncation.FLOOR else np.trunc(x, out=x)
 
 
-def _to_f32(acc: np.ndarray, lsb_exp: int) -> np.ndarray:
-    return np.ldexp(acc.astype(np.float64), lsb_exp).astype(np.float32)
+def _block(acc, va, ea, vb, eb, unit: FpNarrowAccUnit, dtype) -> np.ndarray:
+    """One K block on float64 ``acc`` (M, N): align to the largest exponent, cut, add, cut
+    the sum to frac_bits + 1 significant bits (module docstring, steps 3-5)."""
+    frac = unit.frac_bits
+    pmax = (ea[:, :, None] + eb[None, :, :]).max(axis=1).astype(np.int64)   # int8, no overflow
+    pmax = np.where(pmax > _NO_EXP // 2, pmax, _NO_EXP * 4)                   # none: all zero
+    acc_e = np.where(acc != 0, np.frexp(acc)[1] - 1, _NO_EXP * 4)
+    emax = np.maximum(pmax, acc_e)
+    emax = np.where(emax == _NO_EXP * 4, 0, emax)                             # nothing to add
+    scale = np.ldexp(np.ones_like(acc), (frac - emax).astype(np.int32))       # 2^(frac - emax)
+    prod = np.multiply(va[:, :, None], vb[None, :, :], dtype=dtype)           # exact products
+    prod *= scale.astype(dtype)[:, None, :]                                   # grid units
+    total = _cut(prod, unit.truncation).sum(axis=1, dtype=np.float64)
+    total += _cut(acc * scale, unit.truncation)
+    drop = np.maximum(np.frexp(total)[1] - (frac + 1), 0)                     # bits past frac+1
+    kept = _cut(np.ldexp(total, -drop), unit.truncation)
+    return np.ldexp(kept, (drop + emax - frac).astype(np.int32))
 
 
 def run(unit: FpNarrowAccUnit, a, b, scale_a=None, scale_b=None,
@@ -109,23 +109,31 @@ def run(unit: FpNarrowAccUnit, a, b, scale_a=None, scale_b=None,
     return y, merge([counts, fp8scale.counts(*y.shape, unit.scale_order)])
 
 
-def _accumulate(unit: FpNarrowAccUnit, a, b) -> tuple[np.ndarray, dict[Event, int]]:
-    (pa, ea), (pb, eb), lo, man = _operands(unit, a, b)
-    m, k = pa.shape
-    n = pb.shape[1]
-    lsb = lo - man
-    acc = np.zeros((m, n), dtype=np.int64)
-    out = np.zeros((m, n), dtype=np.float32)
-    promotions = 0
+def _rows(unit: FpNarrowAccUnit, va, ea, vb, eb, dtype) -> np.ndarray:
+    """The K walk (steps 1-6) for a set of rows of ``a``: the fp32 output rows."""
+    k = va.shape[1]
+    acc = np.zeros((va.shape[0], vb.shape[1]), dtype=np.float64)
+    out = np.zeros(acc.shape, dtype=np.float32)
     for k0 in range(0, k, unit.block_k):
         k1 = min(k0 + unit.block_k, k)
-        acc = _block(acc, pa[:, k0:k1], ea[:, k0:k1], pb[k0:k1], eb[k0:k1], lo, lsb, unit)
+        acc = _block(acc, va[:, k0:k1], ea[:, k0:k1], vb[k0:k1], eb[k0:k1], unit, dtype)
         if unit.promote_every is not None and (k1 % unit.promote_every == 0 or k1 == k):
-            out = out + _to_f32(acc, lsb)
+            out = out + acc.astype(np.float32)        # exact cast (<= 24 bits), one RNE add
             acc[:] = 0
-            promotions += 1
-    if unit.promote_every is None:
-        out = _to_f32(acc, lsb)
+    return out if unit.promote_every is not None else acc.astype(np.float32)
+
+
+def _accumulate(unit: FpNarrowAccUnit, a, b) -> tuple[np.ndarray, dict[Event, int]]:
+    """float32 accumulator output of ``unit`` on e4m3/e5m2 ``a`` (M, K), ``b`` (K, N), and counts."""
+    (va, ea), (vb, eb) = _operands(unit, a, b)
+    (m, k), n = va.shape, vb.shape[1]
+    kb = min(unit.block_k, k)
+    dtype = np.float32 if kb << (unit.frac_bits + 2) <= 1 << 24 else np.float64
+    rows = max(1, _BLOCK_ELEMS // (kb * n))
+    out = np.concatenate([_rows(unit, va[r:r + rows], ea[r:r + rows], vb, eb, dtype)
+                          for r in range(0, m, rows)], axis=0)
+    # promote_every is a multiple of block_k: one promotion per full stretch, one at the end
+    promotions = 0 if unit.promote_every is None else -(-k // unit.promote_every)
     return out, _counts(unit, m, n, k, promotions)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from simlow import datapath as dp
-from simlow.datapath import FpNarrowAccUnit
+from simlow.datapath import FpNarrowAccUnit, Truncation
 from simlow.errors import SimlowError
 from simlow.events import Event, Op
 
@@ -47,28 +47,36 @@ def test_vectors_discriminate_fraction_bits():
                                       z[f"fp8_{i}_out_fast"]) for i in range(int(z["fp8_n"])))
 
 
-def _exp_field(v: float) -> int:
-    """Unbiased exponent field of a nonzero e4m3 value (-6 for subnormals)."""
-    return max(math.frexp(abs(v))[1] - 1, -6)
+def _exp_field(v: float, emin: int = -6) -> int:
+    """Unbiased exponent field of a nonzero value (``emin`` for subnormals: -6 e4m3, -14 e5m2)."""
+    return max(math.frexp(abs(v))[1] - 1, emin)
 
 
-def _trunc_to(x: Fraction, e: int) -> Fraction:
+def _trunc_to(x: Fraction, e: int, floor: bool = False) -> Fraction:
+    if floor:
+        return Fraction(math.floor(x / Fraction(2) ** e)) * Fraction(2) ** e
     mag = Fraction(math.floor(abs(x) / Fraction(2) ** e)) * Fraction(2) ** e
     return mag if x >= 0 else -mag
 
 
-def ref_dot(avals, bvals, frac=13, block=32, promote=None) -> np.float32:
+def _log2_floor(x: Fraction) -> int:
+    x = abs(x)
+    e = x.numerator.bit_length() - x.denominator.bit_length()
+    return e - 1 if Fraction(2) ** e > x else e
+
+
+def ref_dot(avals, bvals, frac=13, block=32, promote=None, floor=False, emins=(-6, -6)) -> np.float32:
     """Scalar model of notes 6.2 in Fractions, written apart from simlow."""
     acc, out = Fraction(0), np.float32(0)
     k = len(avals)
     for k0 in range(0, k, block):
-        terms = [(Fraction(x) * Fraction(y), _exp_field(x) + _exp_field(y))
+        terms = [(Fraction(x) * Fraction(y), _exp_field(x, emins[0]) + _exp_field(y, emins[1]))
                  for x, y in zip(avals[k0:k0 + block], bvals[k0:k0 + block]) if x != 0 and y != 0]
-        exps = [e for _, e in terms] + ([math.floor(math.log2(abs(acc)))] if acc else [])
+        exps = [e for _, e in terms] + ([_log2_floor(acc)] if acc else [])
         if exps:
             g = max(exps) - frac
-            s = sum((_trunc_to(p, g) for p, _ in terms), Fraction(0)) + _trunc_to(acc, g)
-            acc = _trunc_to(s, math.floor(math.log2(abs(s))) - frac) if s else Fraction(0)
+            s = sum((_trunc_to(p, g, floor) for p, _ in terms), Fraction(0)) + _trunc_to(acc, g, floor)
+            acc = _trunc_to(s, _log2_floor(s) - frac, floor) if s else Fraction(0)
         end = min(k0 + block, k)
         if promote and (end % promote == 0 or end == k):
             out = np.float32(out + np.float32(float(acc)))
@@ -92,6 +100,43 @@ def test_random_and_dominant_against_fraction_reference(promote):
         for n in range(2):
             r = ref_dot(af[m].tolist(), bf[:, n].tolist(), promote=promote)
             assert y[m, n].view(np.uint32) == r.view(np.uint32), (m, n)
+
+
+@pytest.mark.parametrize("fmts,frac,block,promote,floor", [
+    (("e4m3", "e5m2"), 13, 32, None, True), (("e5m2", "e4m3"), 1, 1, None, True),
+    (("e5m2", "e5m2"), 5, 8, 16, False), (("e4m3", "e4m3"), 20, 64, 128, True),
+    (("e4m3", "e5m2"), 23, 4, None, False)])
+def test_formats_floor_and_widths_against_fraction_reference(fmts, frac, block, promote, floor):
+    """Wide e5m2 exponents (2^-16 .. 57344 in one dot product), both truncations, narrow and
+    wide accumulators, short and long blocks."""
+    rng = np.random.default_rng(100 * frac + block)
+    dt = {"e4m3": E4M3, "e5m2": ml_dtypes.float8_e5m2}
+    k = 200
+    raw = [rng.integers(0, 256, shape).astype(np.uint8) for shape in ((3, k), (k, 3))]
+    ops = []
+    for x, fmt in zip(raw, fmts):
+        v = x.view(dt[fmt]).astype(np.float32)
+        x[~np.isfinite(v)] = 0                                  # drop NaN / Inf codes
+        x[rng.random(x.shape) < 0.15] = 0
+        ops.append(x)
+    unit = FpNarrowAccUnit("t", fmts[0], fmts[1], frac, block,
+                           Truncation.FLOOR if floor else Truncation.TOWARD_ZERO, promote)
+    y = dp.matmul(ops[0], ops[1], unit=unit)
+    av, bv = (x.view(dt[f]).astype(np.float64) for x, f in zip(ops, fmts))
+    emins = tuple(-6 if f == "e4m3" else -14 for f in fmts)
+    for m in range(3):
+        for n in range(3):
+            r = ref_dot(av[m].tolist(), bv[:, n].tolist(), frac, block, promote, floor, emins)
+            assert y[m, n].view(np.uint32) == r.view(np.uint32), (m, n)
+
+
+def test_row_chunks_do_not_change_bits():
+    rng = np.random.default_rng(23)
+    a = rng.integers(0, 0x7F, (300, 64), dtype=np.uint8)
+    b = rng.integers(0, 0x7F, (64, 450), dtype=np.uint8) | 0x80
+    y = dp.matmul(a, b, unit="h100-fp8", fast_accum=False)       # 300*32*450 > one chunk
+    parts = [dp.matmul(a[r:r + 150], b, unit="h100-fp8", fast_accum=False) for r in (0, 150)]
+    assert np.array_equal(y.view(np.uint32), np.concatenate(parts).view(np.uint32))
 
 
 @pytest.mark.parametrize("v,expected", [(4, 0), (7, 0), (-1, 0), (-7, 0), (-8, -8), (-9, -8), (8, 8)])
@@ -118,9 +163,7 @@ def test_every_single_product_is_exact(fmt, dtype):
     """K=1: one product of at most 8 significant bits passes through unchanged."""
     codes = np.arange(256, dtype=np.uint8)
     vals = codes.view(dtype).astype(np.float64)
-    ok = np.isfinite(vals)
-    if fmt == "e5m2":      # keep the exact int64 span bounded: exponents -14..7
-        ok &= np.abs(vals) < 256
+    ok = np.isfinite(vals)                     # e5m2: the whole range, 2^-16 to 57344
     c = codes[ok]
     unit = FpNarrowAccUnit("t", a_fmt=fmt, b_fmt=fmt)
     y = dp.matmul(c[:, None], c[None, :], unit=unit)
