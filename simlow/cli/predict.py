@@ -59,5 +59,10 @@ def run(args) -> int:
         print_table("timeline (per op, summed over layers and steps)", ["phase", "op", "ms", "bound", "format"],
                     [(e.phase, e.op, f"{e.duration_s * 1e3:.3f}", e.bound, e.format) for e in p.timeline])
     for note in p.notes:
-        print(f"note: {note}")
+        print(f"note: {_short(note)}")
     return 0
+
+
+def _short(note: str, limit: int = 240) -> str:
+    """One note, cut to ``limit`` characters (the whole text is in ``--json``)."""
+    return note if len(note) <= limit else note[:limit].rsplit(" ", 1)[0] + " ... (full text in --json)"
