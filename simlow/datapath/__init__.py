@@ -31,8 +31,12 @@ packing), as a real kernel does offline; ``run``/``matmul`` accept its result in
 the raw weights. Only ``ShiftAddUnit`` has a prepare step so far.
 
 Counts are ``dict[simlow.events.Event, int]`` (zero counts omitted); the cost model prices
-them. Layering: this package uses NumPy only (no JAX), so 64-bit integer references need
-no global configuration.
+them. ``operand_toggles(a, w, a_bits, w_bits)`` counts operand register bit flips (the
+issue's optional data-dependent activity), apart from the counts since ``simlow.events``
+has no toggle event.
+
+Layering: this package uses NumPy only (no JAX), so 64-bit integer references need no
+global configuration.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import numpy as np
 
 from simlow.datapath import fp8acc, fpmac, intmac, shiftadd, ternary_lut, ternary_tree
 from simlow.datapath.registry import UNITS, get_unit
+from simlow.datapath.toggles import OperandToggles, operand_toggles
 from simlow.datapath.units import (
     FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ScaleOrder, ShiftAddUnit, TernaryLutUnit,
     TernaryTreeUnit, Truncation, Unit,
@@ -49,7 +54,7 @@ from simlow.errors import SimlowError
 from simlow.events import Event
 
 __all__ = [
-    "UNITS", "FpMacUnit", "FpNarrowAccUnit", "IntMacUnit", "Overflow", "ScaleOrder", "ShiftAddUnit",
+    "UNITS", "OperandToggles", "operand_toggles", "FpMacUnit", "FpNarrowAccUnit", "IntMacUnit", "Overflow", "ScaleOrder", "ShiftAddUnit",
     "TernaryLutUnit", "TernaryTreeUnit", "Truncation", "Unit", "get_unit", "matmul", "prepare",
     "run",
 ]

@@ -70,3 +70,16 @@ def test_refuses_inexact_bf16_products_and_nan():
         dp.run("bf16_mac_fp32", tiny, tiny)
     with pytest.raises(SimlowError, match="NaN"):
         dp.run("fp16_mac_fp32", np.array([[np.nan]], np.float16), np.ones((1, 1), np.float16))
+
+
+@pytest.mark.parametrize("name,dtype", [("bf16_mac_fp32", ml_dtypes.bfloat16), ("fp16_mac_fp32", np.float16)])
+def test_long_k_alternating_signs(name, dtype):
+    """K = 3000: a large running sum with alternating-sign small terms that each round."""
+    rng = np.random.default_rng(15)
+    k = 3000
+    a = (rng.normal(0, 1, (2, k)) * np.where(np.arange(k) % 2, -1, 1)).astype(np.float32).astype(dtype)
+    b = rng.normal(0, 1, (k, 2)).astype(np.float32).astype(dtype)
+    a[:, 0], b[0] = 200, 200
+    y, _ = dp.run(name, a, b)
+    ref = ref_mac(a.astype(np.float64), b.astype(np.float64))
+    assert np.array_equal(y.view(np.uint32), ref.view(np.uint32))

@@ -192,3 +192,39 @@ def test_prepare_errors():
         dp.prepare("int8_tensor_core", np.zeros((3, 2), np.int8))
     with pytest.raises(SimlowError, match="inner dimensions"):
         dp.run("pot_shift_add", np.zeros((2, 4), np.int8), prep)
+
+
+@pytest.mark.parametrize("policy", list(Overflow))
+def test_long_k_overflow_part_way(policy):
+    """K = 3000 with a 16-bit accumulator: the running sum leaves the range after a few
+    hundred all-max terms, then subtracted terms bring it back."""
+    unit = ShiftAddUnit("l", 8, 1, -3, 2, 0, Truncation.TOWARD_ZERO, acc_bits=16, overflow=policy)
+    k = 3000
+    a = np.full((2, k), 127)
+    a[1, ::2] = -128                                            # alternating signs
+    sign = np.ones((1, k, 2), dtype=int)
+    sign[0, 1500:, 0] = -1
+    exp = np.tile(np.array([2, -3, 0, -1])[:, None], (k // 4, 2))[None]
+    y, counts = dp.run(unit, a, (sign, exp))
+    assert np.array_equal(y, ref(a, sign, exp, unit))
+    events = counts.get(Event(Op.OVERFLOW, 16), 0) + counts.get(Event(Op.SATURATE, 16), 0)
+    assert events > 0
+
+
+@pytest.mark.parametrize("name", ["apot_shift_add", "residual_pot_shift_add"])
+def test_every_two_term_code_times_every_int8(name):
+    """K = 1: each (sign0, exp0, sign1, exp1) weight code the unit allows, times -128..127."""
+    unit = dp.UNITS[name]
+    exps = range(unit.exp_min, unit.exp_max + 1)
+    codes = [(0, unit.exp_min, 0, unit.exp_min)]
+    for s0 in (-1, 1):
+        for e0 in exps:
+            seconds = (0, s0) if unit.shared_sign else (-1, 0, 1)
+            codes += [(s0, e0, s1, e1) for s1 in seconds for e1 in exps if s1 or e1 == unit.exp_min]
+    c = np.array(codes).T                                       # (4, codes)
+    sign = np.stack([c[0], c[2]])[:, None, :]
+    exp = np.stack([c[1], c[3]])[:, None, :]
+    a = np.arange(-128, 128)[:, None]
+    y, counts = dp.run(name, a, (sign, exp))
+    assert np.array_equal(y, ref(a, sign, exp, unit))
+    assert counts[Event(Op.INT_ADD, 32)] == 256 * int(np.count_nonzero(sign))

@@ -135,3 +135,30 @@ def test_lut_counts_conserve_and_errors():
         dp.run("ternary_tree", a, w * 2)
     with pytest.raises(SimlowError, match="power of two"):
         TernaryTreeUnit("bad", tile=48)
+
+
+@pytest.mark.parametrize("acc_policy", list(Overflow))
+def test_long_k_accumulator_overflows_late(acc_policy):
+    """K = 4096: all-max activations under +1 weights reach 2^15 only after ~258 of them,
+    then alternating signs walk back; tree and LUT against their loop references."""
+    k = 4096
+    a = np.full((2, k), 127)
+    a[1, 2048:] = np.where(np.arange(2048) % 2, 127, -128)
+    w = np.ones((k, 2), dtype=int)
+    w[3000:, 1] = -1
+    tree = TernaryTreeUnit("t", 8, 64, acc_bits=16, overflow=acc_policy)
+    y, c = dp.run(tree, a, w)
+    assert np.array_equal(y, ref_tree(a, w, 64, tree_widths(tree), True, 16, acc_policy))
+    assert total_events(c, 16) > 0
+    lut = TernaryLutUnit("l", 8, 2, False, 16, Overflow.WRAP, acc_bits=16, overflow=acc_policy)
+    y, c = dp.run(lut, a, w)
+    assert np.array_equal(y, ref_lut(a, w, 2, 16, True, False, 16, acc_policy))
+    assert total_events(c, 16) > 0
+
+
+def tree_widths(unit):
+    return tuple(unit.width(level) for level in range(1, unit.levels + 1))
+
+
+def total_events(c, bits):
+    return c.get(Event(Op.OVERFLOW, bits), 0) + c.get(Event(Op.SATURATE, bits), 0)
