@@ -71,7 +71,7 @@ def test_signed_ties_zero_signs_and_jax_input():
     x[0, :32], x[1, :32] = -0.0, 0.0
     x[2, 3], x[2, 9] = 9.0, -9.0
     x[3, 3], x[3, 9] = -9.0, 9.0
-    for name in ("q4_0", "q5_0", "q8_0", "q4_1"):
+    for name in ("q4_0", "q5_0"):            # the two types with the one-pass signed max
         ref = gguf_quantize(x, T[name.upper()]).tobytes()
         assert quantize(x, name).to_bytes() == ref
         assert quantize(jnp.asarray(x), name).to_bytes() == ref
