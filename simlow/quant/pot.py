@@ -36,7 +36,6 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from simlow.quant import _exact
 from simlow.quant.base import as_input
