@@ -13,6 +13,7 @@ def register(sub) -> None:
     p.add_argument("--data", default=None, help="directory of measured CSVs (default ../shared/validation)")
     p.add_argument("--out", default=None, help="also write the JSON report to this file")
     p.add_argument("--rows", action="store_true", help="print every row, not only the summaries")
+    p.add_argument("--markdown", action="store_true", help="print only a compact per-device markdown table (README)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -31,10 +32,16 @@ def run(args) -> int:
     if args.json:
         print_json(d)
         return 0
+    if args.markdown:
+        from simlow.sim.validate import to_markdown
+
+        print(to_markdown(report), end="")
+        return 0
     if args.rows:
-        print_table("rows", ["source", "line", "hw", "model", "scheme", "stack", "test", "measured", "predicted", "error"],
-                    [(r.source, r.line, r.hw, r.model, r.scheme, r.stack, r.test, f"{r.measured:,.1f}",
-                      f"{r.predicted:,.1f}", _pct(r.error)) for r in report.rows])
+        print_table("rows", ["source", "line", "hw", "model", "scheme", "mapping", "stack", "split", "test",
+                             "measured", "predicted", "error"],
+                    [(r.source, r.line, r.hw, r.model, r.scheme, r.mapping, r.stack, r.split, r.test,
+                      f"{r.measured:,.1f}", f"{r.predicted:,.1f}", _pct(r.error)) for r in report.rows])
     rows = []
     for key, by_metric in report.summaries.items():
         for metric, s in by_metric.items():

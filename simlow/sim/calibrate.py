@@ -14,7 +14,8 @@ Parameters per stack (shared by every device the stack runs on; nothing per devi
     attention     achieved fraction of peak compute in attention
     kernel        seconds per kernel launch
 
-Vector ops keep the stack file's (assumed) compute efficiency; with no prefill rows, so do
+Size-matched rows (``simlow.sim.measured.SIZE_MATCHED``: a file whose per-tensor mix is
+unknown) are never fitted on. Vector ops keep the stack file's (assumed) compute efficiency; with no prefill rows, so do
 matmul, unit_rate and attention (only bandwidth and kernel overhead are fitted).
 ``fixed`` pins named parameters at the stack file's values (e.g. a stack whose rows come
 from one device cannot tell ``matmul`` from ``unit_rate``). The fit minimises a robust
@@ -41,7 +42,7 @@ import numpy as np
 from simlow.errors import SimlowError
 from simlow.graph import OpClass, features, templates
 from simlow.sim.machine import issue_rate, mac_energy_per_op, machine, run_format
-from simlow.sim.measured import Case, Measured
+from simlow.sim.measured import SIZE_MATCHED, Case, Measured, case_scheme
 from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms
 from simlow.sim.stacks import Stack, load_stack
@@ -105,7 +106,7 @@ def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -
 
 def row_terms(case: Case, stack: Stack, mode: str = "absolute"):
     """(prefill terms or None, decode terms or None) of a case at unit efficiencies."""
-    req = resolve(case.model, case.hw, case.scheme, case.batch, case.prompt, case.gen, None, None,
+    req = resolve(case.model, case.hw, case_scheme(case), case.batch, case.prompt, case.gen, None, None,
                   _unit(stack), None, case.depth, None, case.ubatch)
     temps, _ = templates(req.model, req.scheme)
     mach = machine(req.hw, req.stack, req.engine)
@@ -232,8 +233,8 @@ def _starts(x0: np.ndarray, free: np.ndarray, mode: str) -> list[np.ndarray]:
 def _mine(name: str, stack: Stack, rows, mode: str) -> list:
     mine = []
     for r, c in rows:
-        if c.stack != name:
-            continue
+        if c.stack != name or c.mapping == SIZE_MATCHED:
+            continue            # size-matched rows (file mix unknown) never set a stack
         try:
             mine.append((r, c, row_terms(c, stack, mode)))
         except SimlowError:

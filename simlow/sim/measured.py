@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from simlow.errors import SimlowError
 from simlow.specs import names
+from simlow.specs.scheme import Scheme
 
 # device string (as in the CSVs) -> hwspec name; None: deliberately not mapped (reason)
 DEVICES: dict[str, str | None] = {
@@ -98,6 +100,42 @@ BACKENDS: dict[str, str] = {
 ROCBLAS_DEFAULT = " (rocBLAS default)"
 
 
+# How a row's file is described by a scheme (``Case.mapping``):
+EXACT = "scheme"               # the labelled scheme reproduces the file to within SIZE_TOLERANCE
+BY_SIZE = "by_size"            # the label is not the mix; the file's size identifies the scheme
+SIZE_MATCHED = "size_matched"  # approximation: labelled scheme, every weight tensor's bytes scaled
+MAPPINGS = (EXACT, BY_SIZE, SIZE_MATCHED)
+
+# (model, quant label) -> the scheme the file's size identifies. llama.cpp's
+# convert_hf_to_gguf.py keeps gpt-oss's MXFP4 expert tensors as they ship whatever --outtype
+# says, so lhl's "gpt-oss-*-F16" files are MXFP4 experts + F16 elsewhere, labelled "F16" by
+# their file type. Scheme ``mxfp4`` (MXFP4 experts, 16-bit elsewhere, norms/biases/router
+# F32) gives 13,779,630,336 and 65,355,994,368 bytes: the files' model_size to the byte.
+# (``mxfp4_moe``, Q8_0 outside the experts, is 12% / 3% smaller: it is not these files.)
+BY_SIZE_SCHEMES: dict[tuple[str, str], str] = {("gpt-oss-20b", "F16"): "mxfp4", ("gpt-oss-120b", "F16"): "mxfp4"}
+BY_SIZE_WHY = ("labelled F16, but convert_hf_to_gguf keeps gpt-oss's MXFP4 experts: the file's size identifies "
+               "scheme {scheme} (MXFP4 experts, 16-bit elsewhere; {gib:.2f} GiB)")
+
+# Model texts of files whose per-tensor mix the publisher chose by its own rules. When the
+# labelled file type's scheme misses the file by more than SIZE_TOLERANCE their rows are
+# mapped SIZE_MATCHED: that scheme with every weight tensor's bytes scaled by file / scheme
+# bytes (``size_matched``), reported as a separate group. Unsloth publishes no per-tensor
+# rule for its "Dynamic 2.0" quants (unsloth.ai/blog/dynamic-v2: each layer's type chosen
+# by measured sensitivity, model by model); Google's QAT Q4_0 GGUF of Gemma 3 4B is 2.35 GiB
+# where llama.cpp's Q4_0 rules (Q6_K tied embedding) give 2.20 GiB.
+DYNAMIC_MIXES: dict[str, str] = {
+    "Qwen3-30B-A3B-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
+    "Qwen3-235B-A22B-Instruct-2507-UD-Q3_K_XL": "Unsloth Dynamic 2.0 UD-Q3_K_XL",
+    "gemma-3-27b-it-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
+    "Mistral-Small-3.1-24B-Instruct-2503-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
+    "GLM-4.5-Air-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
+    "Llama-4-Scout-17B-16E-Instruct-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
+    "Hunyuan-A13B-Instruct-UD-Q6_K_XL": "Unsloth Dynamic 2.0 UD-Q6_K_XL",
+    "dots.llm1.inst-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
+    "gemma3 4B Q4_0 (gemma-3-4b-it-qat)": "Google QAT Q4_0 GGUF",
+}
+
+
 @dataclass(frozen=True)
 class Measured:
     source: str          # file stem
@@ -125,6 +163,9 @@ class Case:
     gen: int
     depth: int
     ubatch: int | None = None
+    mapping: str = EXACT          # EXACT | BY_SIZE | SIZE_MATCHED (see ``MAPPINGS``)
+    size_scale: float = 1.0       # SIZE_MATCHED: file bytes / the scheme's bytes
+    note: str = ""                # why a BY_SIZE / SIZE_MATCHED row was mapped as it was
 
     @property
     def metric(self) -> str:
@@ -251,9 +292,7 @@ def map_row(row: Measured) -> Case | str:
 
     if stack not in stack_names():
         return f"no stack {stack!r} yet"
-    if (why := _size_mismatch(row, model, scheme)) is not None:
-        return why
-    return _case(row, hw, model, scheme, stack)
+    return _by_file(row, hw, model, scheme, stack)
 
 
 def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case | str:
@@ -266,14 +305,69 @@ def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case |
     return Case(hw, model, scheme, stack, kind, 1, prompt, gen, depth, row.ubatch)
 
 
-def _size_mismatch(row: Measured, model: str, scheme: str) -> str | None:
-    if row.gguf_bytes is None:
-        return None
+def _by_file(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case | str:
+    """The case with the scheme the file's size supports: the labelled one when it
+    reproduces the file (or the row gives no size), a ``BY_SIZE_SCHEMES`` one, or the
+    labelled one size-matched for a ``DYNAMIC_MIXES`` file; else why the row is unmapped."""
+    case = _case(row, hw, model, scheme, stack)
+    if isinstance(case, str) or row.gguf_bytes is None:
+        return case
+    ours = scheme_bytes(model, scheme)
+    if abs(ours / row.gguf_bytes - 1) <= SIZE_TOLERANCE:
+        return case
+    alt = BY_SIZE_SCHEMES.get((model, row.quant))
+    if alt is not None and abs(scheme_bytes(model, alt) / row.gguf_bytes - 1) <= SIZE_TOLERANCE:
+        return replace(case, scheme=alt, mapping=BY_SIZE,
+                       note=BY_SIZE_WHY.format(scheme=alt, gib=scheme_bytes(model, alt) / 2**30))
+    if row.model in DYNAMIC_MIXES:
+        scale = row.gguf_bytes / ours
+        return replace(case, mapping=SIZE_MATCHED, size_scale=scale,
+                       note=(f"{DYNAMIC_MIXES[row.model]}: no scheme reproduces it; {scheme} "
+                             f"({ours / 2**30:.2f} GiB) with every weight tensor x {scale:.3f} "
+                             f"= the file's {row.gguf_bytes / 2**30:.2f} GiB"))
+    return (f"scheme {scheme} on {model} gives {ours / 2**30:.2f} GiB but the file is "
+            f"{row.gguf_bytes / 2**30:.2f} GiB (the file mixes formats differently from the scheme)")
+
+
+def scheme_bytes(model: str, scheme: str) -> int:
+    """Exact weight bytes of ``model`` under scheme ``scheme`` (a GGUF's tensor data)."""
     from simlow.specs import load_model, load_scheme
     from simlow.specs.scheme import weight_bytes
 
-    ours = weight_bytes(load_model(model), load_scheme(scheme))
-    if abs(ours / row.gguf_bytes - 1) > SIZE_TOLERANCE:
-        return (f"scheme {scheme} on {model} gives {ours / 2**30:.2f} GiB but the file is "
-                f"{row.gguf_bytes / 2**30:.2f} GiB (the file mixes formats differently from the scheme)")
-    return None
+    return weight_bytes(load_model(model), load_scheme(scheme))
+
+
+
+@dataclass(frozen=True)
+class SizeMatchedScheme(Scheme):
+    """A scheme with every weight tensor's bytes (blocks, per-row and per-tensor scales,
+    norms and biases alike) multiplied by ``scale``: an approximation of a file whose
+    per-tensor mix is unknown but whose total size is. Formats keep their names and compute
+    formats, so a stack runs it exactly as the unscaled scheme; only the bytes moved
+    change. The KV cache is not scaled."""
+
+    scale: float = 1.0
+
+    def tensor_format(self, model, t):
+        f = Scheme.tensor_format(self, model, t)
+        return replace(f, block_bytes=f.block_bytes * self.scale, row_bytes=f.row_bytes * self.scale,
+                       tensor_bytes_fixed=f.tensor_bytes_fixed * self.scale)
+
+
+def size_matched(scheme: Scheme, scale: float) -> SizeMatchedScheme:
+    """``scheme`` with its weight bytes scaled by ``scale`` (> 0); see ``SizeMatchedScheme``."""
+    if not scale > 0:
+        raise SimlowError(f"size-match scale must be > 0, got {scale!r}")
+    fields = {k: getattr(scheme, k) for k in Scheme.__dataclass_fields__}
+    fields["name"] = f"{scheme.name}~x{scale:.3f}"
+    return SizeMatchedScheme(**fields, scale=scale)
+
+
+def case_scheme(case: Case):
+    """What to predict a case with: its scheme's name, or for a SIZE_MATCHED case its
+    scheme with every weight tensor's bytes scaled by ``case.size_scale``."""
+    if case.mapping != SIZE_MATCHED:
+        return case.scheme
+    from simlow.specs import load_scheme
+
+    return size_matched(load_scheme(case.scheme), case.size_scale)

@@ -1,23 +1,42 @@
 """Validation: predict every measured row simlow understands and report the error.
 
 ``validate(data_dir)`` reads the CSVs (``simlow.sim.measured``), predicts each mapped row
-with the roofline, and returns a ``Report``: per-row results, per-source and overall median
-and 90th-percentile absolute percentage error, decode and prefill separately, and the rows
-it could not map with the reason. Error is ``(predicted - measured) / measured``.
+with the roofline, and returns a ``Report``: per-row results, and median and 90th-percentile
+absolute percentage error, decode and prefill separately, overall and per source, stack,
+device, mapping and calibration split, plus the rows it could not map with the reason.
+Error is ``(predicted - measured) / measured``.
+
+Mapping (``RowResult.mapping``): ``scheme`` (the labelled scheme reproduces the file),
+``by_size`` (the file's size identifies another scheme), ``size_matched`` (an approximation:
+the labelled scheme with its weight bytes scaled to the file's size; see
+``simlow.sim.measured.DYNAMIC_MIXES``). Headline groups are given with and without the
+size-matched rows (``overall`` and ``overall, no size-matched``).
+
+Split (``RowResult.split``), read from the row's stack file: ``in-sample`` when the row's
+group (device, model or scheme, whichever the stack's ``calibration`` names its groups by)
+is among the groups the stack was fitted on ("from N training rows (groups: ...)"; rows of
+such a group added after the fit count as in-sample too, which is conservative);
+``held-out`` when it is not; ``uncalibrated`` when the stack states no fit.
 
 The default data directory is ``../shared/validation`` beside the repository root.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.sim.measured import Case, Measured, map_row, read_dir
+from simlow.sim.measured import SIZE_MATCHED, Case, Measured, case_scheme, map_row, read_dir
 from simlow.specs.registry import data_root
+
+METRICS = ("decode", "prefill")
+SPLITS = ("in-sample", "held-out", "uncalibrated")
+OVERALL, NO_SIZE_MATCHED, ONLY_SIZE_MATCHED = "overall", "overall, no size-matched", "size-matched only"
 
 
 def default_data_dir() -> Path:
@@ -40,6 +59,9 @@ class RowResult:
     error: float             # (predicted - measured) / measured
     measured_power_w: float | None = None
     predicted_power_w: float | None = None
+    mapping: str = "scheme"  # simlow.sim.measured.MAPPINGS
+    split: str = "uncalibrated"   # SPLITS
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,10 +77,11 @@ class Report:
     rows: tuple[RowResult, ...]
     unmapped: tuple[tuple[str, int, str], ...]        # (source, line, reason)
     data_dir: str
-    summaries: dict = field(default_factory=dict)    # "overall"/source/hw -> metric -> Summary
+    summaries: dict = field(default_factory=dict)    # group -> metric -> Summary (see ``_summaries``)
 
     def to_dict(self) -> dict:
-        return {"data_dir": self.data_dir, "rows": [asdict(r) for r in self.rows],
+        return {"data_dir": self.data_dir, "n_scored": len(self.rows), "n_unmapped": len(self.unmapped),
+                "rows": [asdict(r) for r in self.rows],
                 "unmapped": [{"source": s, "line": n, "reason": why} for s, n, why in self.unmapped],
                 "summaries": {k: {m: asdict(s) for m, s in v.items()} for k, v in self.summaries.items()}}
 
@@ -77,7 +100,7 @@ def predicted_rate(case: Case, stack=None) -> tuple[float, float | None]:
     ``stack`` overrides the case's stack (a ``Stack`` object, used by calibration)."""
     from simlow.sim.predict import predict
 
-    p = predict(case.model, case.hw, case.scheme, batch=case.batch, prompt=case.prompt, gen=case.gen,
+    p = predict(case.model, case.hw, case_scheme(case), batch=case.batch, prompt=case.prompt, gen=case.gen,
                 depth=case.depth, stack=stack if stack is not None else case.stack, ubatch=case.ubatch)
     if case.kind == "pp":
         return p.prefill_tok_s, p.energy.get("prefill_avg_w")
@@ -86,8 +109,12 @@ def predicted_rate(case: Case, stack=None) -> tuple[float, float | None]:
     return case.batch * case.gen / (p.prefill_s + p.decode_s), None
 
 
-def mapped_rows(data_dir: Path | str | None = None) -> tuple[list[tuple[Measured, Case]], list[tuple[str, int, str]]]:
-    """(row, case) for every mappable row, and (source, line, reason) for the rest."""
+def mapped_rows(data_dir: Path | str | None = None, size_matched: bool = False
+                ) -> tuple[list[tuple[Measured, Case]], list[tuple[str, int, str]]]:
+    """(row, case) for every mappable row, and (source, line, reason) for the rest.
+
+    Size-matched rows (an approximation; predict them with ``case_scheme(case)``) are
+    included only with ``size_matched=True``; otherwise they are listed with the reason."""
     data = Path(data_dir) if data_dir is not None else default_data_dir()
     if not data.is_dir():
         raise SimlowError(f"validation data directory {str(data)!r} does not exist "
@@ -98,6 +125,8 @@ def mapped_rows(data_dir: Path | str | None = None) -> tuple[list[tuple[Measured
             case = map_row(row)
         except SimlowError as err:
             case = str(err)
+        if not isinstance(case, str) and case.mapping == SIZE_MATCHED and not size_matched:
+            case = f"size-matched only (left out here): {case.note}"
         if isinstance(case, str):
             bad.append((row.source, row.line, case))
         else:
@@ -106,8 +135,9 @@ def mapped_rows(data_dir: Path | str | None = None) -> tuple[list[tuple[Measured
 
 
 def validate(data_dir: Path | str | None = None) -> Report:
-    """Predict every mapped row of ``data_dir`` and summarize the errors."""
-    ok, bad = mapped_rows(data_dir)
+    """Predict every mapped row of ``data_dir`` (size-matched ones included, flagged) and
+    summarize the errors."""
+    ok, bad = mapped_rows(data_dir, size_matched=True)
     results = []
     for row, case in ok:
         try:
@@ -117,22 +147,98 @@ def validate(data_dir: Path | str | None = None) -> Report:
             continue
         results.append(RowResult(row.source, row.line, row.device, case.hw, case.model, case.scheme, case.stack,
                                  row.test, case.metric, row.tok_s, pred, pred / row.tok_s - 1.0,
-                                 row.power_w, watts))
+                                 row.power_w, watts, case.mapping, split_of(case), case.note))
     data = str(Path(data_dir) if data_dir is not None else default_data_dir())
     return Report(tuple(results), tuple(bad), data, _summaries(results))
 
 
+# -- calibration split ---------------------------------------------------------------------
+
+_TRAIN = re.compile(r"from \d+ training rows \(groups: ([^)]*)\)")
+
+
+@functools.lru_cache(maxsize=None)
+def fitted_groups(stack: str) -> tuple[str, frozenset[str]] | None:
+    """(case attribute the stack's fit grouped rows by, groups it was fitted on), read from
+    the stack file's ``calibration``; None when it states no fit."""
+    from simlow.sim.stacks import load_stack
+    from simlow.specs import names
+
+    m = _TRAIN.search(load_stack(stack).calibration)
+    if m is None:
+        return None
+    groups = frozenset(g.strip() for g in m[1].split(",") if g.strip() and g.strip() != "none")
+    for key, kind in (("hw", "hardware"), ("model", "model"), ("scheme", "scheme")):
+        if groups and groups <= set(names(kind)):
+            return key, groups
+    return None
+
+
+def split_of(case: Case) -> str:
+    """``in-sample``, ``held-out`` or ``uncalibrated`` (see the module docstring)."""
+    fit = fitted_groups(case.stack)
+    if fit is None:
+        return "uncalibrated"
+    key, groups = fit
+    return "in-sample" if getattr(case, key) in groups else "held-out"
+
+
+# -- summaries -----------------------------------------------------------------------------
+
 def _summaries(results: list[RowResult]) -> dict:
+    """Group name -> metric -> Summary. Groups, in order: ``overall``, ``overall, no
+    size-matched``, ``size-matched only``, ``split:<split>`` (every row and without the
+    size-matched ones), ``mapping:<mapping>``, ``source:<file>``, ``stack:<stack>``,
+    ``hw:<device>``."""
+    groups: dict[str, list[RowResult]] = {
+        OVERALL: results, NO_SIZE_MATCHED: [r for r in results if r.mapping != SIZE_MATCHED],
+        ONLY_SIZE_MATCHED: [r for r in results if r.mapping == SIZE_MATCHED]}
+    for split in SPLITS:
+        groups[f"split:{split}"] = [r for r in results if r.split == split]
+        groups[f"split:{split}, no size-matched"] = [r for r in groups[f"split:{split}"] if r.mapping != SIZE_MATCHED]
+    for prefix, attr in (("mapping", "mapping"), ("source", "source"), ("stack", "stack"), ("hw", "hw")):
+        for value in sorted({getattr(r, attr) for r in results}):
+            groups[f"{prefix}:{value}"] = [r for r in results if getattr(r, attr) == value]
     out: dict = {}
-    groups = {"overall": results}
-    for r in results:
-        groups.setdefault(f"source:{r.source}", []).append(r)
-        groups.setdefault(f"hw:{r.hw}", []).append(r)
-        groups.setdefault(f"stack:{r.stack}", []).append(r)
     for key, rows in groups.items():
-        out[key] = {m: summarize(r.error for r in rows if r.metric == m) for m in ("decode", "prefill")}
+        out[key] = {m: summarize(r.error for r in rows if r.metric == m) for m in METRICS}
         watts = [(r.predicted_power_w / r.measured_power_w - 1) for r in rows
                  if r.measured_power_w and r.predicted_power_w]
         if watts:
             out[key]["power"] = summarize(watts)
     return out
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _cells(s: Summary) -> list[str]:
+    return [str(s.n), _pct(s.median_abs), _pct(s.p90_abs)] if s.n else ["0", "-", "-"]
+
+
+def to_markdown(report: Report) -> str:
+    """A compact markdown table for a README: headline groups (with and without the
+    size-matched rows, in-sample and held out), then one line per device, each with decode
+    and prefill rows, median and p90 of |predicted / measured - 1|."""
+    head = ("| group | decode rows | decode median | decode p90 | prefill rows | prefill median | prefill p90 |\n"
+            "|---|---:|---:|---:|---:|---:|---:|")
+    lines = [head]
+    for key in (OVERALL, NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, "split:in-sample", "split:held-out",
+                "split:held-out, no size-matched", "split:uncalibrated"):
+        s = report.summaries.get(key)
+        if s and any(s[m].n for m in METRICS):
+            lines.append("| " + " | ".join([f"**{key}**"] + _cells(s["decode"]) + _cells(s["prefill"])) + " |")
+    lines += ["", head.replace("| group |", "| device | stacks |", 1).replace("|---|", "|---|---|", 1)]
+    by_hw: dict[str, set] = {}
+    for r in report.rows:
+        by_hw.setdefault(r.hw, set()).add(r.stack)
+    for hw in sorted(by_hw):
+        s = report.summaries[f"hw:{hw}"]
+        lines.append("| " + " | ".join([hw, ", ".join(sorted(by_hw[hw]))] + _cells(s["decode"]) + _cells(s["prefill"]))
+                     + " |")
+    sm = sum(r.mapping == SIZE_MATCHED for r in report.rows)
+    lines += ["", f"{len(report.rows)} rows scored ({sm} size-matched: file mix unknown, weight bytes scaled to the "
+              f"file's size), {len(report.unmapped)} not mapped; error = predicted / measured - 1 "
+              "(`simlow validate`)."]
+    return "\n".join(lines) + "\n"
