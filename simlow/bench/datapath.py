@@ -99,8 +99,9 @@ def bench_fp8() -> BenchResult:
     b = rng.integers(0, 0x7F, (k, n), dtype=np.uint8) | (rng.integers(0, 2, (k, n), dtype=np.uint8) << 7)
     base, t = _paired(m, k, n, lambda: dp.matmul(a, b, unit="h100-fp8", fast_accum=False), rng, rounds=2)
     macs = m * k * n / t
-    y = dp.matmul(a[:2], b[:, :64], unit="h100-fp8", fast_accum=False)
-    same = np.array_equal(y.view(np.uint32), dp.matmul(a, b, unit="h100-fp8", fast_accum=False)[:2, :64].view(np.uint32))
+    part = dp.matmul(a[:2], b[:, :64], unit="h100-fp8", fast_accum=False).view(np.uint32)
+    full = dp.matmul(a, b, unit="h100-fp8", fast_accum=False)[:2, :64].view(np.uint32)
+    same = np.array_equal(part, full)
     return BenchResult("FP8 narrow-accumulator GEMM 256x256x4096 (h100-fp8-slow)", macs, "MAC/s",
                        "report (exact float passes over (M, block_k, N) per K block)", None,
                        f"{t:.2f} s; {t / base:.0f}x numpy f32 matmul of the same shape; "

@@ -54,9 +54,9 @@ from simlow.errors import SimlowError
 from simlow.events import Event
 
 __all__ = [
-    "UNITS", "OperandToggles", "operand_toggles", "FpMacUnit", "FpNarrowAccUnit", "IntMacUnit", "Overflow", "ScaleOrder", "ShiftAddUnit",
-    "TernaryLutUnit", "TernaryTreeUnit", "Truncation", "Unit", "get_unit", "matmul", "prepare",
-    "run",
+    "UNITS", "FpMacUnit", "FpNarrowAccUnit", "IntMacUnit", "OperandToggles", "Overflow",
+    "ScaleOrder", "ShiftAddUnit", "TernaryLutUnit", "TernaryTreeUnit", "Truncation", "Unit",
+    "get_unit", "matmul", "operand_toggles", "prepare", "run",
 ]
 
 _RUNNERS = {

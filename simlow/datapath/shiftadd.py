@@ -68,7 +68,8 @@ def weight_codes(unit: ShiftAddUnit, w) -> tuple[np.ndarray, np.ndarray]:
     except (TypeError, ValueError):
         raise SimlowError("PoT weights must be a pair (sign, exp) of integer arrays") from None
     if sign.shape != exp.shape or sign.dtype.kind not in "iu" or exp.dtype.kind not in "iu":
-        raise SimlowError(f"sign and exp must be integer arrays of one shape, got {sign.shape} and {exp.shape}")
+        raise SimlowError(f"sign and exp must be integer arrays of one shape, "
+                          f"got {sign.shape} and {exp.shape}")
     if sign.ndim == 2 and unit.terms == 1:
         sign, exp = sign[None], exp[None]
     if sign.ndim != 3 or sign.shape[0] != unit.terms:
@@ -118,7 +119,9 @@ def run(unit: ShiftAddUnit, a, w) -> tuple[np.ndarray, dict[Event, int]]:
     a = int_codes(a, unit.a_bits, "a")
     prep = _prepared(unit, w)
     matmul_shapes(a, prep.k)
-    if unit.overflow is Overflow.SATURATE_AT_END or _no_event(unit, prep, a):
+    if _no_event(unit, prep, a):          # every policy leaves the exact sum unchanged
+        res = accm.AccResult(exact_sum(prep, a), 0, 0)
+    elif unit.overflow is Overflow.SATURATE_AT_END:
         res = accm.accumulate([exact_sum(prep, a)], unit.acc_bits, unit.overflow)
     else:
         res = accm.accumulate(_steps(unit, a, prep.sign, prep.dist), unit.acc_bits, unit.overflow)

@@ -64,8 +64,9 @@ class PreparedPot:
     ``sign``/``dist`` (terms, K, N): validated signs and shift distances ``exp + frac_bits``
     (for the element-wise path); ``shifts``: the activation shift of each stacked group
     (0 for the merged left group, -r for right group r); ``weights`` (G*K, N): the stacked
-    weight matrix; ``step_l1``: the largest per-output sum of ``|sign| * 2^max(dist, 0)`` over every term; ``terms``/``negated``/
-    ``zeros``: nonzero, subtracted and zero weight terms (times M gives the counts).
+    weight matrix; ``step_l1``: the largest per-output sum of ``|sign| * 2^max(dist, 0)``
+    over every term; ``terms``/``negated``/``zeros``: nonzero, subtracted and zero weight
+    terms (times M gives the counts).
     """
 
     unit: ShiftAddUnit
@@ -134,18 +135,25 @@ def step_bound(prep: PreparedPot, amax: int) -> int:
 
 
 def _stacked_acts(a: np.ndarray, shifts: tuple[int, ...], trunc: Truncation, dtype) -> np.ndarray:
-    """``[cut(a * 2^s) for s in shifts]`` side by side, (M, G*K), exact in ``dtype``."""
+    """``[cut(a * 2^s) for s in shifts]`` side by side, (M, G*K), exact in ``dtype``.
+
+    FLOOR is an arithmetic right shift of the integer codes (int16 holds every a_bits <= 16
+    code; NumPy defines shifts past the width as 0 / -1); TOWARD_ZERO is ``trunc`` of the
+    exact float ``a * 2^s`` (a power-of-two scale of ``|a| <= 2^15``).
+    """
     m, k = a.shape
     out = np.empty((m, len(shifts) * k), dtype=dtype)
-    af = a.astype(dtype)
-    cut = np.floor if trunc is Truncation.FLOOR else np.trunc
+    small = a.astype(np.int8 if np.abs(a).max(initial=0) < 128 else np.int16)
+    if trunc is Truncation.FLOOR:           # every group in one broadcast shift
+        right = np.array([-s for s in shifts], dtype=small.dtype)
+        np.copyto(out.reshape(m, len(shifts), k), small[:, None, :] >> right[None, :, None],
+                  casting="unsafe")
+        return out
+    af = small.astype(dtype)
     for g, s in enumerate(shifts):
         part = out[:, g * k:(g + 1) * k]
-        if s == 0:
-            part[...] = af
-        else:                      # a * 2^s is exact (power-of-two scale, |a| <= 2^15)
-            np.multiply(af, dtype(2.0 ** s), out=part)
-            cut(part, out=part)
+        np.multiply(af, dtype(2.0 ** s), out=part)
+        np.trunc(part, out=part)
     return out
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from simlow import datapath as dp
 from simlow.datapath import (
-    FpMacUnit, FpNarrowAccUnit, IntMacUnit, ShiftAddUnit, TernaryLutUnit, TernaryTreeUnit,
+    FpNarrowAccUnit, IntMacUnit, ShiftAddUnit, TernaryLutUnit, TernaryTreeUnit,
 )
 from simlow.errors import SimlowError
 from simlow.events import Event, Op, total
