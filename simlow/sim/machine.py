@@ -3,8 +3,14 @@
 The engine is the first engine of the stack's kind (``gpu``, ``npu``, ``cpu``) unless one
 is named. Its bandwidth is the peak bandwidth of the memory it reads weights from; its peak
 for an op is the rate of the format the op actually runs in under the stack (native, or
-dequantized: ``Stack.compute_format``). Vector ops run in fp32 (or the engine's fastest
-float format when it lists no fp32 rate). Matmuls are capped at the stack's
+dequantized, ``Stack.candidates``): ``placement(t, stack, hw, engine)``. Vector ops run in
+the first of the stack's ``vector_formats`` (default fp32, fp16, bf16) the engine has. An op
+none of whose formats the engine has a rate for is placed on the stack's
+``fallback_engine`` (the first engine of that kind in the device), which must read the same
+memory (moving operands between memories is not modelled); it runs there at that engine's
+rate for the format times the stack's efficiency for the op class, one op after another with
+the rest (the device's engines do not overlap within one request). Without a fallback
+engine such an op is an error, never a rate the engine lacks. Matmuls are capped at the stack's
 ``matmul_unit_rate`` x the engine's ``units`` x ``clock`` when the stack and the engine give
 all three, and at the device's TDP / the board energy per matmul op when the stack gives
 one (``Stack`` docstring): ``matmul_energy`` directly, or ``matmul_energy_scale`` x the
@@ -17,6 +23,7 @@ matmuls run at their share of the format peak only.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,30 +49,84 @@ def pick_engine(hw: HardwareSpec, stack: Stack, engine: str | None = None) -> En
     raise SimlowError(f"stack {stack.name} needs a {stack.engine.value} engine; {hw.name} has {kinds}")
 
 
-def run_format(t: OpTemplate, stack: Stack, engine: Engine) -> str:
-    """The number format op ``t`` runs in on ``engine`` under ``stack``."""
-    if t.op_class in (OpClass.MATMUL, OpClass.ATTENTION):
-        return stack.compute_format(t.compute, engine)
-    for fmt in ("fp32", "fp16", "bf16"):
-        if engine.peak(fmt) > 0:
-            return fmt
-    return max(engine.peak_ops, key=engine.peak_ops.get)
+@dataclass(frozen=True)
+class Placement:
+    """Where one op runs: ``engine`` (the stack's, or its fallback) in ``format``."""
+
+    engine: Engine
+    format: str
+
+    @property
+    def peak(self) -> float:
+        return self.engine.peak(self.format)
+
+
+def _first_rate(engine: Engine, formats: tuple[str, ...]) -> str | None:
+    return next((f for f in formats if engine.peak(f) > 0), None)
+
+
+def placement(t: OpTemplate, stack: Stack, hw: HardwareSpec | None, engine: Engine) -> Placement:
+    """Where op ``t`` runs under ``stack`` on ``engine`` of ``hw`` (module docstring);
+    ``hw`` may be None only when no fallback is needed."""
+    formats = stack.candidates(t.op_class, t.compute)
+    fmt = _first_rate(engine, formats)
+    if fmt is not None:
+        return Placement(engine, fmt)
+    have = ", ".join(engine.peak_ops)
+    what = f"{t.op_class.value} op {t.name} needs one of {', '.join(formats)}; {engine.name} has only {have}"
+    if stack.fallback_engine is None or hw is None:
+        raise SimlowError(f"stack {stack.name}: {what}, and the stack names no fallback_engine "
+                          "(give it one, or run a stack whose formats this engine has)")
+    other = next((e for e in hw.engines if e.kind is stack.fallback_engine), None)
+    if other is None:
+        raise SimlowError(f"stack {stack.name}: {what}; its fallback_engine {stack.fallback_engine.value} "
+                          f"is not in {hw.name} (engines: {', '.join(e.name for e in hw.engines)})")
+    if other.memory != engine.memory:
+        raise SimlowError(f"stack {stack.name}: {what}; fallback engine {other.name} reads {other.memory}, "
+                          f"not {engine.memory} (moving operands between memories is not modelled)")
+    fmt = _first_rate(other, formats)
+    if fmt is None:
+        raise SimlowError(f"stack {stack.name}: {what}; fallback engine {other.name} has none of them either "
+                          f"(it has {', '.join(other.peak_ops)})")
+    return Placement(other, fmt)
+
+
+def run_format(t: OpTemplate, stack: Stack, engine: Engine, hw: HardwareSpec | None = None) -> str:
+    """The number format op ``t`` runs in under ``stack`` (on ``engine``, or its fallback)."""
+    return placement(t, stack, hw, engine).format
+
+
+def placed_elsewhere(templates, hw: HardwareSpec, stack: Stack, engine: Engine) -> dict[str, tuple[str, ...]]:
+    """Fallback engine name -> the op names placed on it (empty when all run on ``engine``)."""
+    out: dict[str, list[str]] = {}
+    for t in templates:
+        p = placement(t, stack, hw, engine)
+        if p.engine.name != engine.name:
+            out.setdefault(p.engine.name, []).append(t.name)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def machine(hw: HardwareSpec, stack: Stack, engine: Engine) -> Machine:
     """The roofline ``Machine`` of ``engine`` of ``hw`` under ``stack``."""
     mem = hw.memory(engine.memory)
+    where: dict[tuple, Placement] = {}       # memo: placement depends on (op class, format) only
+
+    def place(t: OpTemplate) -> Placement:
+        key = (t.op_class, t.compute)
+        if key not in where:
+            where[key] = placement(t, stack, hw, engine)
+        return where[key]
 
     def fmt_for(t: OpTemplate) -> str:
-        return run_format(t, stack, engine)
+        return place(t).format
 
     def peak_for(t: OpTemplate) -> float:
-        return engine.peak(fmt_for(t))
+        return place(t).peak
 
     return Machine(bandwidth_Bps=mem.bandwidth_Bps, peak_for=peak_for, bandwidth_eff=stack.bandwidth,
                    compute_eff=stack.compute_efficiency, kernel_overhead_s=stack.kernel_overhead_s,
                    step_overhead_s=stack.step_overhead_s, format_for=fmt_for,
-                   cap_for=_matmul_cap(stack, hw, engine))
+                   cap_for=_matmul_cap(stack, hw, engine, place))
 
 
 def issue_rate(stack: Stack, engine: Engine) -> float | None:
@@ -113,7 +174,9 @@ def power_rate(stack: Stack, hw: HardwareSpec, fmt: str | None = None) -> float 
     return None if mac is None else hw.power.tdp_w / (stack.matmul_energy_scale * mac)
 
 
-def _matmul_cap(stack: Stack, hw: HardwareSpec, engine: Engine):
+def _matmul_cap(stack: Stack, hw: HardwareSpec, engine: Engine, place):
+    """Matmul ceilings; the issue rate is the stack's kernels on its own engine, so a matmul
+    placed on the fallback engine gets only the board's power ceiling."""
     issue = issue_rate(stack, engine)
     if issue is None and stack.matmul_energy_J is None and stack.matmul_energy_scale is None:
         return None
@@ -121,7 +184,9 @@ def _matmul_cap(stack: Stack, hw: HardwareSpec, engine: Engine):
     def cap(t: OpTemplate):
         if t.op_class is not OpClass.MATMUL:
             return np.inf
-        rates = [r for r in (issue, power_rate(stack, hw, run_format(t, stack, engine))) if r is not None]
+        p = place(t)
+        own = issue if p.engine.name == engine.name else None
+        rates = [r for r in (own, power_rate(stack, hw, p.format)) if r is not None]
         return min(rates) if rates else np.inf
 
     return cap

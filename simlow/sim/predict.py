@@ -25,18 +25,22 @@ from simlow.errors import SimlowError
 from simlow.graph import OpTemplate, templates
 from simlow.memory import footprint
 from simlow.sim import energy, roofline
-from simlow.sim.machine import machine, pick_engine
+from simlow.sim.machine import machine, pick_engine, placed_elsewhere
 from simlow.sim.results import Prediction, TimelineEntry
 from simlow.sim.routing import Uniform
 from simlow.sim.stacks import Stack, load_stack
 from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
-from simlow.specs.hardware import Engine
+from simlow.specs.hardware import Engine, EngineKind
 
 FIDELITIES = ("roofline", "des")
 
-# Default stack by vendor word in the device title (llama.cpp's backend for that vendor).
-_DEFAULT_STACKS = (("Apple", "llama.cpp-metal"), ("NVIDIA", "llama.cpp-cuda"), ("AMD", "llama.cpp-rocm"),
-                   ("Intel", "llama.cpp-vulkan"), ("Qualcomm", "llama.cpp-vulkan"))
+# Default stack per engine kind, by vendor word in the device title.
+_DEFAULT_STACKS = {
+    EngineKind.GPU: ((("Apple", "llama.cpp-metal"), ("NVIDIA", "llama.cpp-cuda"), ("AMD", "llama.cpp-rocm"),
+                      ("Intel", "llama.cpp-vulkan"), ("Qualcomm", "llama.cpp-vulkan")), "ideal"),
+    EngineKind.NPU: ((("AMD", "fastflowlm"),), "ideal-npu"),
+    EngineKind.CPU: ((), "llama.cpp-cpu"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,25 @@ class Request:
     background: tuple = ()          # constant traffic on shared memories (DES only)
 
 
-def default_stack(hw: HardwareSpec) -> str:
-    """llama.cpp with the vendor's backend (by the vendor word in the title), else ``ideal``."""
-    for word, stack in _DEFAULT_STACKS:
+def default_stack(hw: HardwareSpec, engine: str | None = None) -> str:
+    """The stack a prediction uses when none is given, for the engine it runs on: the
+    engine named, else the device's primary (first listed) engine.
+
+    - GPU: llama.cpp with the vendor's backend (Apple: metal, NVIDIA: cuda, AMD: rocm,
+      Intel and Qualcomm: vulkan), by the vendor word in the device title; else ``ideal``.
+    - NPU: the vendor's NPU runtime where simlow has one (AMD XDNA 2: ``fastflowlm``); else
+      ``ideal-npu``, the NPU's roofline bound (a simlow NPU design, a phone NPU).
+    - CPU: ``llama.cpp-cpu``.
+
+    So ``predict(m, "edge-npu-28nm")`` runs ``ideal-npu``, ``predict(m, "strix-halo")`` runs
+    ``llama.cpp-rocm`` on the GPU and ``predict(m, "strix-halo", engine="npu")`` runs
+    ``fastflowlm`` on the NPU."""
+    kind = hw.engine(engine).kind if engine is not None else hw.primary.kind
+    words, fallback = _DEFAULT_STACKS[kind]
+    for word, stack in words:
         if word.lower() in hw.title.lower():
             return stack
-    return "ideal"
+    return fallback
 
 
 def _whole(name: str, value, minimum: int) -> int:
@@ -91,7 +108,7 @@ def resolve(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv
         raise SimlowError(f"ctx {ctx} is shorter than depth + prompt + gen = {need}")
     if ctx > m.max_context:
         raise SimlowError(f"context {ctx} exceeds {m.name}'s maximum of {m.max_context} tokens")
-    st = load_stack(stack if stack is not None else default_stack(h))
+    st = load_stack(stack if stack is not None else default_stack(h, engine))
     st.check_scheme(s)
     eng = pick_engine(h, st, engine)
     ub = st.ubatch if ubatch is None else _whole("ubatch", ubatch, 1)
@@ -162,6 +179,9 @@ def predict_roofline(req: Request) -> Prediction:
     dec_s = float(np.sum(dec.total_s)) if dec else 0.0
     e = energy.energy(req.hw, req.engine, pre, dec)
     notes = [f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE]
+    notes += [f"placed on {name} (the {req.engine.name} has none of their formats; stack {req.stack.name}'s "
+              f"fallback_engine): {', '.join(ops)}" for name, ops in placed_elsewhere(temps, req.hw, req.stack,
+                                                                                    req.engine).items()]
     if not fp.fits:
         notes.append(f"does not fit: needs {fp.total_bytes / 1e9:.2f} GB of {fp.usable_bytes / 1e9:.2f} GB usable; "
                      "speeds are as if it fitted (the roofline does not model offload)")

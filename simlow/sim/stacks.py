@@ -20,6 +20,16 @@ of a MAC of the format the matmul runs in at the device's process node (``simlow
 technology tables; ``simlow.sim.machine.mac_energy_per_op``), so a chip on an older node
 reaches its TDP at a lower op rate. A stack gives at most one of the two.
 
+Where each op runs (``Stack.candidates``, ``simlow.sim.machine.placement``): a matmul or
+attention op asks for a compute format (the scheme's, e.g. int8 for Q4_0 weights, fp16 for
+attention); it runs in that format when the stack lists it in ``compute`` and the engine has
+a rate for it, else in ``dequantize_to``, else in fp16, bf16, fp32 (first the engine has). A
+vector or gather op runs in the first of ``vector_formats`` the engine has. An engine with
+none of these formats (an int8-only NPU asked for a softmax) does not get the op at a rate it
+lacks: the op is placed on the stack's ``fallback_engine`` (same device, same memory) in the
+first of the same formats that engine has, or, without one, the prediction fails with a
+``SimlowError`` naming the op class, the formats tried and the engine's rates.
+
 Efficiencies are few and physical; ``calibration`` says how each was obtained (fitted on
 which rows of ``../shared/validation/``, by ``simlow.sim.calibrate``, or assumed). Nothing
 is per device: a device with no measured row is predicted from its spec and the stack.
@@ -42,6 +52,11 @@ YAML schema (version 1)::
                                      # caps matmul ops/s at tdp / matmul_energy
     matmul_energy_scale: 150         # optional, instead: board energy per matmul op as a
                                      # multiple of the MAC's own energy per op at the node
+    vector_formats: [fp32, fp16, bf16]   # optional (default shown): formats vector and gather
+                                     # ops (norms, softmax, RoPE, activations) may run in, in
+                                     # order of preference; the first the engine has a rate for
+    fallback_engine: cpu             # optional: engine kind of the same device that runs an op
+                                     # none of whose formats the stack's engine has a rate for
     kernel_overhead: 4 us            # per kernel launch (graph node), serial with the kernel
     step_overhead: 0 us              # per forward pass (host-side graph build, sampling, sync)
     ubatch: 512                      # prompt tokens per prefill step (llama.cpp n_ubatch)
@@ -66,6 +81,8 @@ from simlow.units import Dim
 
 SCHEMA_VERSION = 1
 _CLASSES = tuple(c.value for c in OpClass)
+FLOAT_FALLBACK = ("fp16", "bf16", "fp32")          # matmul / attention after dequantize_to
+VECTOR_FORMATS = ("fp32", "fp16", "bf16")          # default vector_formats
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,8 @@ class Stack:
     matmul_unit_rate: float | None = None      # matmul ops per compute unit per clock (cap)
     matmul_energy_J: float | None = None       # board joules per matmul op (power cap)
     matmul_energy_scale: float | None = None   # or: board J per op / MAC J per op at the node
+    vector_formats: tuple[str, ...] = VECTOR_FORMATS  # vector / gather op formats, preferred first
+    fallback_engine: EngineKind | None = None  # engine kind running ops this engine has no format for
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -99,16 +118,22 @@ class Stack:
             raise SimlowError(f"stack {self.name} cannot run format {bad[0]} of scheme {scheme.name!r} "
                               f"(it runs: {', '.join(sorted(self.formats))})")
 
+    def candidates(self, op_class: OpClass, wanted: str) -> tuple[str, ...]:
+        """Formats an op of ``op_class`` asking for ``wanted`` may run in, preferred first
+        (see the module docstring); the first one an engine has a rate for is used."""
+        if op_class in (OpClass.MATMUL, OpClass.ATTENTION):
+            native = (wanted,) if wanted in self.compute else ()
+            return tuple(dict.fromkeys(native + (self.dequantize_to,) + FLOAT_FALLBACK))
+        return self.vector_formats
+
     def compute_format(self, wanted: str, engine) -> str:
         """The format a matmul asked to run in ``wanted`` actually runs in on ``engine``:
-        ``wanted`` when the stack has native kernels for it and the engine a rate, else the
-        stack's dequantization target, else the engine's fastest float format."""
-        if wanted in self.compute and engine.peak(wanted) > 0:
-            return wanted
-        for fmt in (self.dequantize_to, "fp16", "bf16", "fp32"):
+        the first of ``candidates(MATMUL, wanted)`` the engine has a rate for."""
+        for fmt in self.candidates(OpClass.MATMUL, wanted):
             if engine.peak(fmt) > 0:
                 return fmt
-        raise SimlowError(f"engine {engine.name} has no {wanted}, {self.dequantize_to}, fp16, bf16 or fp32 rate")
+        tried = ", ".join(self.candidates(OpClass.MATMUL, wanted))
+        raise SimlowError(f"engine {engine.name} has none of {tried} (it has {', '.join(engine.peak_ops)})")
 
 
 def stack_dir() -> Path:
@@ -155,7 +180,12 @@ def _read(path: Path) -> Stack:
         matmul_unit_rate=r.number("matmul_unit_rate", lo=1.0) if r.has("matmul_unit_rate") else None,
         matmul_energy_J=r.quantity("matmul_energy", Dim.ENERGY) if r.has("matmul_energy") else None,
         matmul_energy_scale=r.number("matmul_energy_scale", lo=1.0) if r.has("matmul_energy_scale") else None,
+        vector_formats=_format_list(r, "vector_formats") if r.has("vector_formats") else VECTOR_FORMATS,
+        fallback_engine=(EngineKind(r.str("fallback_engine", choices=tuple(k.value for k in EngineKind)))
+                         if r.has("fallback_engine") else None),
     )
+    if stack.fallback_engine is stack.engine:
+        r.fail(f"fallback_engine must differ from engine ({stack.engine.value})", "fallback_engine")
     if stack.matmul_energy_J is not None and stack.matmul_energy_scale is not None:
         r.fail("give matmul_energy or matmul_energy_scale, not both", "matmul_energy_scale")
     r.done()
@@ -176,11 +206,17 @@ def _formats(r: Reader) -> frozenset[str]:
 
 
 def _compute_list(r: Reader) -> tuple[str, ...]:
-    items = r.str_list("compute")
+    return _format_list(r, "compute", allow_empty=True)
+
+
+def _format_list(r: Reader, key: str, allow_empty: bool = False) -> tuple[str, ...]:
+    items = r.str_list(key)
+    if not items and not allow_empty:
+        r.fail("must list at least one compute format", key)
     for item in items:
         if item not in COMPUTE_FORMATS:
-            r.fail(f"unknown compute format {item!r} (valid: {', '.join(COMPUTE_FORMATS)})", "compute")
-    return items
+            r.fail(f"unknown compute format {item!r} (valid: {', '.join(COMPUTE_FORMATS)})", key)
+    return tuple(items)
 
 
 def _fractions(r: Reader, key: str) -> Mapping[str, float]:
