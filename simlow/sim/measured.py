@@ -72,6 +72,8 @@ MODELS: dict[str, str | None] = {
     "Hunyuan-A13B-Instruct-UD-Q6_K_XL": "hunyuan-a13b", "dots.llm1.inst-UD-Q4_K_XL": "dots-llm1",
     # ExLlamaV2 README (model, size)
     "Llama 7B": "llama-2-7b", "Llama2 7B": "llama-2-7b", "Llama 13B": "llama-2-13b", "Llama2 70B": "llama-2-70b",
+    "TinyLlama 1.1B": "tinyllama-1.1b", "OpenLlama 3B": "open-llama-3b", "Llama 33B": "llama-30b",
+    "CodeLlama 34B": "codellama-34b",
 }
 
 # quant text -> scheme name (None: no scheme reproduces it; see QUANT_REASON)
