@@ -33,10 +33,13 @@ and
 ``trunc``/``floor`` of the scaled value is exactly the cut product in grid units: an
 integer of magnitude below ``2^(frac_bits + 2)``. A block sum of ``block_k`` of them stays
 below ``block_k * 2^(frac_bits + 2)``; when that is at most 2^24 (13 fraction bits, block 32:
-2^20) float32 holds every partial sum exactly, otherwise float64 is used. The narrow
-accumulator has ``frac_bits + 1 <= 24`` significant bits and is held exactly in float64;
-its exponent comes from ``frexp``. So every step is exact arithmetic on integers or
-dyadic values, and each K block costs a few vectorized passes over (M, block_k, N).
+2^20) float32 holds every partial sum exactly, in any order (so the sum may be a BLAS
+product with a row of ones), otherwise float64 is used. The narrow accumulator has
+``frac_bits + 1 <= 24`` significant bits and is held exactly in float64; its exponent comes
+from ``frexp``. Each block's largest product exponent comes from one batched float64
+matmul of powers of two for many blocks at once (exact; see ``_block_exponents``). So
+every step is exact arithmetic on integers or dyadic values, and each K block costs four
+vectorized passes over (M, block_k, N): multiply, scale, cut, sum.
 
 Counts (modelled structure, per output): FP_MUL(fmt) per product; SHIFT(frac_bits+2 bits,
 by up to frac_bits+2) per product and per accumulator alignment in each block;
@@ -55,19 +58,21 @@ from simlow.errors import SimlowError
 from simlow.events import Event, Op, merge
 
 _BLOCK_ELEMS = 1 << 22   # (rows, block_k, N) elements per vectorized pass
-_NO_EXP = -64       # int8 exponent of a zero operand: any sum with it is below every real product
+_BATCH = 16              # K blocks per batched exponent matmul
+_NONE = -(1 << 20)       # exponent of "no nonzero term"
 
 
 def _operands(unit: FpNarrowAccUnit, a, b):
-    """Values as float32 and exponent fields as int8 (``_NO_EXP`` for zeros)."""
+    """Values as float32 and exponent fields (int64; ``_NONE`` for zeros)."""
     fa, fb = FORMATS[unit.a_fmt], FORMATS[unit.b_fmt]
     out = []
     for x, fmt, what in ((a, fa, "a"), (b, fb, "b")):
         sign, sig, exp = decode(bit_patterns(x, fmt, what), fmt, what)
         val = np.ldexp((sign * sig).astype(np.float32), (exp - fmt.man_bits).astype(np.int32))
-        out.append((val, np.where(sig == 0, _NO_EXP, exp).astype(np.int8)))
+        out.append((val, np.where(sig == 0, _NONE, exp)))
     if out[0][0].shape[1] != out[1][0].shape[0] or out[0][0].shape[1] == 0:
-        raise SimlowError(f"inner dimensions differ or are empty: a {out[0][0].shape}, b {out[1][0].shape}")
+        raise SimlowError(f"inner dimensions differ or are empty: a {out[0][0].shape}, "
+                          f"b {out[1][0].shape}")
     return out
 
 
@@ -75,19 +80,44 @@ def _cut(x: np.ndarray, trunc: Truncation) -> np.ndarray:
     return np.floor(x, out=x) if trunc is Truncation.FLOOR else np.trunc(x, out=x)
 
 
-def _block(acc, va, ea, vb, eb, unit: FpNarrowAccUnit, dtype) -> np.ndarray:
+def _block_exponents(ea, eb, block_k: int):
+    """Per K block, the largest exponent ``e(a) + e(b)`` of a nonzero product, (M, N) int64
+    (``_NONE`` where every product is zero), ``_BATCH`` blocks per batched matmul.
+
+    With ``t = bit_length(block_k)`` (so ``2^t > block_k``), ``S = sum_k 2^(t (ea + eb))``
+    over the block's nonzero products lies in ``[2^(t pmax), block_k 2^(t pmax)]``: the
+    terms are powers of two (exact products), and a float64 sum of nonnegative terms never
+    rounds below its largest term nor, with at most 2^t terms, up to ``2^(t (pmax + 1))``.
+    So ``floor(floor(log2 S) / t) = pmax`` exactly (float64 range: ``t |e| < 1000``).
+    """
+    t = block_k.bit_length()
+    (m, k), n = ea.shape, eb.shape[1]
+    blocks = -(-k // block_k)
+    pad = blocks * block_k - k
+    # clip only keeps exp2 of the _NONE sentinel finite; real exponents lie in [-14, 15]
+    pa = np.pad(np.where(ea == _NONE, 0.0, np.exp2(t * ea.clip(-60, 60))), ((0, 0), (0, pad)))
+    pb = np.pad(np.where(eb == _NONE, 0.0, np.exp2(t * eb.clip(-60, 60))), ((0, pad), (0, 0)))
+    pa = np.ascontiguousarray(pa.reshape(m, blocks, block_k).transpose(1, 0, 2))
+    pb = pb.reshape(blocks, block_k, n)
+    for b0 in range(0, blocks, _BATCH):
+        s = np.matmul(pa[b0:b0 + _BATCH], pb[b0:b0 + _BATCH])               # (batch, M, N)
+        e = np.where(s > 0, np.floor_divide(np.frexp(s)[1] - 1, t), _NONE)
+        yield from e
+
+
+def _block(acc, pmax, va, vb, unit: FpNarrowAccUnit, buf: np.ndarray) -> np.ndarray:
     """One K block on float64 ``acc`` (M, N): align to the largest exponent, cut, add, cut
-    the sum to frac_bits + 1 significant bits (module docstring, steps 3-5)."""
+    the sum to frac_bits + 1 significant bits (module docstring, steps 3-5). ``buf`` is
+    scratch of shape (M, block, N) in the block dtype."""
     frac = unit.frac_bits
-    pmax = (ea[:, :, None] + eb[None, :, :]).max(axis=1).astype(np.int64)   # int8, no overflow
-    pmax = np.where(pmax > _NO_EXP // 2, pmax, _NO_EXP * 4)                   # none: all zero
-    acc_e = np.where(acc != 0, np.frexp(acc)[1] - 1, _NO_EXP * 4)
+    acc_e = np.where(acc != 0, np.frexp(acc)[1] - 1, _NONE)
     emax = np.maximum(pmax, acc_e)
-    emax = np.where(emax == _NO_EXP * 4, 0, emax)                             # nothing to add
+    emax = np.where(emax == _NONE, 0, emax)                                   # nothing to add
     scale = np.ldexp(np.ones_like(acc), (frac - emax).astype(np.int32))       # 2^(frac - emax)
-    prod = np.multiply(va[:, :, None], vb[None, :, :], dtype=dtype)           # exact products
-    prod *= scale.astype(dtype)[:, None, :]                                   # grid units
-    total = _cut(prod, unit.truncation).sum(axis=1, dtype=np.float64)
+    prod = np.multiply(va[:, :, None], vb[None, :, :], out=buf)               # exact products
+    prod *= scale.astype(buf.dtype)[:, None, :]                               # grid units
+    ones = np.ones((1, prod.shape[1]), dtype=buf.dtype)                       # exact block sum:
+    total = np.matmul(ones, _cut(prod, unit.truncation))[:, 0, :].astype(np.float64)  # < 2^24/2^53
     total += _cut(acc * scale, unit.truncation)
     drop = np.maximum(np.frexp(total)[1] - (frac + 1), 0)                     # bits past frac+1
     kept = _cut(np.ldexp(total, -drop), unit.truncation)
@@ -114,9 +144,11 @@ def _rows(unit: FpNarrowAccUnit, va, ea, vb, eb, dtype) -> np.ndarray:
     k = va.shape[1]
     acc = np.zeros((va.shape[0], vb.shape[1]), dtype=np.float64)
     out = np.zeros(acc.shape, dtype=np.float32)
+    pmaxes = _block_exponents(ea, eb, unit.block_k)
+    scratch = np.empty((va.shape[0], min(unit.block_k, k), vb.shape[1]), dtype=dtype)
     for k0 in range(0, k, unit.block_k):
         k1 = min(k0 + unit.block_k, k)
-        acc = _block(acc, va[:, k0:k1], ea[:, k0:k1], vb[k0:k1], eb[k0:k1], unit, dtype)
+        acc = _block(acc, next(pmaxes), va[:, k0:k1], vb[k0:k1], unit, scratch[:, :k1 - k0])
         if unit.promote_every is not None and (k1 % unit.promote_every == 0 or k1 == k):
             out = out + acc.astype(np.float32)        # exact cast (<= 24 bits), one RNE add
             acc[:] = 0
@@ -124,7 +156,7 @@ def _rows(unit: FpNarrowAccUnit, va, ea, vb, eb, dtype) -> np.ndarray:
 
 
 def _accumulate(unit: FpNarrowAccUnit, a, b) -> tuple[np.ndarray, dict[Event, int]]:
-    """float32 accumulator output of ``unit`` on e4m3/e5m2 ``a`` (M, K), ``b`` (K, N), and counts."""
+    """fp32 accumulator output of ``unit`` on e4m3/e5m2 ``a`` (M, K), ``b`` (K, N), and counts."""
     (va, ea), (vb, eb) = _operands(unit, a, b)
     (m, k), n = va.shape, vb.shape[1]
     kb = min(unit.block_k, k)

@@ -228,7 +228,7 @@ class FpNarrowAccUnit:
         _check(self.a_fmt in ("e4m3", "e5m2") and self.b_fmt in ("e4m3", "e5m2"), self.name,
                "operand formats must be e4m3 or e5m2")
         _check(1 <= self.frac_bits <= 23, self.name, "frac_bits must be 1..23")
-        _check(self.block_k >= 1, self.name, "block_k must be >= 1")
+        _check(1 <= self.block_k <= 1 << 20, self.name, "block_k must be 1..2^20")
         _check(self.promote_every is None or (self.promote_every > 0
                and self.promote_every % self.block_k == 0), self.name,
                "promote_every must be None or a positive multiple of block_k")
