@@ -187,3 +187,25 @@ def test_counts_and_errors():
         dp.matmul(np.ones((2, 2), np.float32), np.ones((2, 2), np.uint8))
     with pytest.raises(SimlowError, match="promote_every"):
         FpNarrowAccUnit("bad", promote_every=100)
+
+
+@pytest.mark.parametrize("block", [1, 3, 32, 64])
+def test_block_max_exponents_equal_brute_force(block):
+    """The batched power-of-two matmul gives each block's largest e(a) + e(b) of a nonzero
+    product exactly, including blocks full of equal exponents and all-zero blocks."""
+    from simlow.datapath.fp8acc import _NONE, _block_exponents
+    rng = np.random.default_rng(block)
+    k = 5 * block + 1
+    ea = rng.integers(-14, 16, (4, k))
+    eb = rng.integers(-14, 16, (k, 3))
+    ea[0] = 7                                                  # equal exponents everywhere
+    eb[:, 0] = 8
+    ea[1, :block] = _NONE                                      # zero operands
+    eb[rng.random((k, 3)) < 0.2] = _NONE
+    got = list(_block_exponents(ea, eb, block))
+    assert len(got) == -(-k // block)
+    for j, g in enumerate(got):
+        s = (ea[:, j * block:(j + 1) * block, None] + eb[None, j * block:(j + 1) * block, :])
+        s = np.where((ea[:, j * block:(j + 1) * block, None] == _NONE)
+                     | (eb[None, j * block:(j + 1) * block, :] == _NONE), _NONE, s)
+        assert np.array_equal(g, s.max(axis=1)), j
