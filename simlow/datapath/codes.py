@@ -14,9 +14,10 @@ def int_codes(x, bits: int, what: str, ndim: int = 2) -> np.ndarray:
         raise SimlowError(f"{what} must be a {ndim}-D array of integer codes, got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
         raise SimlowError(f"{what} must hold integer codes (int8/int16/int32/int64), got {arr.dtype}")
+    narrow = arr.dtype.kind == "i" and arr.dtype.itemsize * 8 <= bits   # in range by its type
     arr = arr.astype(np.int64)
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    if arr.size and (arr.min() < lo or arr.max() > hi):
+    if arr.size and not narrow and (arr.min() < lo or arr.max() > hi):
         raise SimlowError(f"{what} codes must lie in [{lo}, {hi}] for {bits}-bit operands, "
                           f"got [{arr.min()}, {arr.max()}]")
     return arr

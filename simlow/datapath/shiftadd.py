@@ -106,11 +106,11 @@ def _prepared(unit: ShiftAddUnit, w) -> PreparedPot:
     return w
 
 
-def _no_event(unit: ShiftAddUnit, prep: PreparedPot, a: np.ndarray) -> bool:
+def _no_event(unit: ShiftAddUnit, prep: PreparedPot, a: np.ndarray, amax: int) -> bool:
     """True if no running sum can leave the accumulator (shiftadd_prepared docstring)."""
-    if accm.fits(step_bound(prep, max_abs(a)), unit.acc_bits):
+    if accm.fits(step_bound(prep, amax), unit.acc_bits):
         return True
-    return accm.fits(int(exact_sum(prep, a, absolute=True).max(initial=0)), unit.acc_bits)
+    return accm.fits(int(exact_sum(prep, a, amax, absolute=True).max(initial=0)), unit.acc_bits)
 
 
 def run(unit: ShiftAddUnit, a, w) -> tuple[np.ndarray, dict[Event, int]]:
@@ -119,10 +119,11 @@ def run(unit: ShiftAddUnit, a, w) -> tuple[np.ndarray, dict[Event, int]]:
     a = int_codes(a, unit.a_bits, "a")
     prep = _prepared(unit, w)
     matmul_shapes(a, prep.k)
-    if _no_event(unit, prep, a):          # every policy leaves the exact sum unchanged
-        res = accm.AccResult(exact_sum(prep, a), 0, 0)
+    amax = max_abs(a)
+    if _no_event(unit, prep, a, amax):    # every policy leaves the exact sum unchanged
+        res = accm.AccResult(exact_sum(prep, a, amax), 0, 0)
     elif unit.overflow is Overflow.SATURATE_AT_END:
-        res = accm.accumulate([exact_sum(prep, a)], unit.acc_bits, unit.overflow)
+        res = accm.accumulate([exact_sum(prep, a, amax)], unit.acc_bits, unit.overflow)
     else:
         res = accm.accumulate(_steps(unit, a, prep.sign, prep.dist), unit.acc_bits, unit.overflow)
     y = res.value.astype(np.int32 if unit.acc_bits <= 32 else np.int64)

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simlow.datapath.exact import F32_EXACT, F64_EXACT, int_matmul, max_abs
+from simlow.datapath.exact import F32_EXACT, F64_EXACT, int_matmul
 from simlow.datapath.units import ShiftAddUnit, Truncation
 from simlow.errors import SimlowError
 
@@ -134,7 +134,8 @@ def step_bound(prep: PreparedPot, amax: int) -> int:
     return amax * prep.step_l1
 
 
-def _stacked_acts(a: np.ndarray, shifts: tuple[int, ...], trunc: Truncation, dtype) -> np.ndarray:
+def _stacked_acts(a: np.ndarray, amax: int, shifts: tuple[int, ...], trunc: Truncation,
+                  dtype) -> np.ndarray:
     """``[cut(a * 2^s) for s in shifts]`` side by side, (M, G*K), exact in ``dtype``.
 
     FLOOR is an arithmetic right shift of the integer codes (int16 holds every a_bits <= 16
@@ -143,7 +144,7 @@ def _stacked_acts(a: np.ndarray, shifts: tuple[int, ...], trunc: Truncation, dty
     """
     m, k = a.shape
     out = np.empty((m, len(shifts) * k), dtype=dtype)
-    small = a.astype(np.int8 if np.abs(a).max(initial=0) < 128 else np.int16)
+    small = a.astype(np.int8 if amax < 128 else np.int16)
     if trunc is Truncation.FLOOR:           # every group in one broadcast shift
         right = np.array([-s for s in shifts], dtype=small.dtype)
         np.copyto(out.reshape(m, len(shifts), k), small[:, None, :] >> right[None, :, None],
@@ -157,9 +158,10 @@ def _stacked_acts(a: np.ndarray, shifts: tuple[int, ...], trunc: Truncation, dty
     return out
 
 
-def exact_sum(prep: PreparedPot, a: np.ndarray, absolute: bool = False) -> np.ndarray:
-    """Exact int64 sum of every term per output (``absolute``: the sum of |terms|)."""
-    bound = max_abs(a) * prep.step_l1
+def exact_sum(prep: PreparedPot, a: np.ndarray, amax: int, absolute: bool = False) -> np.ndarray:
+    """Exact int64 sum of every term per output (``absolute``: the sum of |terms|);
+    ``amax`` is ``max|a|``."""
+    bound = amax * prep.step_l1
     weights = prep.weights
     if absolute:   # |terms| one by one: |sign| stacked in the same groups, |activations|
         weights = _stack(np.abs(prep.sign), prep.dist, prep.shifts, weights.dtype)
@@ -170,7 +172,7 @@ def exact_sum(prep: PreparedPot, a: np.ndarray, absolute: bool = False) -> np.nd
     rows = max(1, _STACK_ELEMS // max(1, prep.groups * prep.k))
     out = np.empty((a.shape[0], w.shape[1]), dtype=np.int64)
     for r0 in range(0, a.shape[0], rows):
-        acts = _stacked_acts(a[r0:r0 + rows], prep.shifts, prep.unit.truncation, dtype)
+        acts = _stacked_acts(a[r0:r0 + rows], amax, prep.shifts, prep.unit.truncation, dtype)
         if absolute:
             np.abs(acts, out=acts)
         if bound <= F64_EXACT:
