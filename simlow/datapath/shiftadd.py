@@ -120,10 +120,10 @@ def run(unit: ShiftAddUnit, a, w) -> tuple[np.ndarray, dict[Event, int]]:
     prep = _prepared(unit, w)
     matmul_shapes(a, prep.k)
     amax = max_abs(a)
-    if _no_event(unit, prep, a, amax):    # every policy leaves the exact sum unchanged
-        res = accm.AccResult(exact_sum(prep, a, amax), 0, 0)
-    elif unit.overflow is Overflow.SATURATE_AT_END:
+    if unit.overflow is Overflow.SATURATE_AT_END:
         res = accm.accumulate([exact_sum(prep, a, amax)], unit.acc_bits, unit.overflow)
+    elif _no_event(unit, prep, a, amax):  # wrap / clamp never act: the exact sum is the value
+        res = accm.AccResult(exact_sum(prep, a, amax), 0, 0)
     else:
         res = accm.accumulate(_steps(unit, a, prep.sign, prep.dist), unit.acc_bits, unit.overflow)
     y = res.value.astype(np.int32 if unit.acc_bits <= 32 else np.int64)
