@@ -47,12 +47,14 @@ def _laws(unit, c, w) -> list[tuple[str, int, int]]:
     if isinstance(unit, IntMacUnit):
         skip = c.get(Event(Op.SKIP, unit.a_bits, unit.w_bits), 0)
         steps = -(-K // unit.step_k)
-        return [("mul + skip = MNK", c.get(Event(Op.INT_MUL, unit.a_bits, unit.w_bits), 0) + skip, mnk),
+        muls = c.get(Event(Op.INT_MUL, unit.a_bits, unit.w_bits), 0)
+        return [("mul + skip = MNK", muls + skip, mnk),
                 ("add + skip = MNK", c[Event(Op.INT_ADD, unit.acc_bits)] + skip, mnk),
                 ("reg writes = MN * k-steps", c[Event(Op.REG_WRITE, unit.acc_bits)], M * N * steps)]
     if isinstance(unit, ShiftAddUnit):
         adds = c[Event(Op.INT_ADD, unit.acc_bits)]
-        return [("add + skip = MNK * terms", adds + c.get(Event(Op.SKIP, unit.a_bits), 0), mnk * unit.terms),
+        skip = c.get(Event(Op.SKIP, unit.a_bits), 0)
+        return [("add + skip = MNK * terms", adds + skip, mnk * unit.terms),
                 ("one shift per add", c[Event(Op.SHIFT, unit.a_bits, unit.shift_range)], adds),
                 ("negates = subtracted terms", c.get(Event(Op.NEGATE, unit.acc_bits), 0),
                  M * int((np.asarray(w[0]) < 0).sum()))]

@@ -209,3 +209,17 @@ def test_block_max_exponents_equal_brute_force(block):
         s = np.where((ea[:, j * block:(j + 1) * block, None] == _NONE)
                      | (eb[None, j * block:(j + 1) * block, :] == _NONE), _NONE, s)
         assert np.array_equal(g, s.max(axis=1)), j
+
+
+@pytest.mark.parametrize("promote", [None, 128])
+def test_long_k_full_range_bit_patterns(promote):
+    """K = 4096 of random e4m3 bit patterns (every exponent, both signs), as the benchmark
+    uses: two outputs against the Fraction reference."""
+    rng = np.random.default_rng(24)
+    a, b = (rng.integers(0, 0x7F, shape, dtype=np.uint8) | (rng.integers(0, 2, shape, dtype=np.uint8) << 7)
+            for shape in ((2, 4096), (4096, 1)))
+    y = dp.matmul(a, b, unit=FpNarrowAccUnit("t", promote_every=promote))
+    av, bv = a.view(E4M3).astype(np.float64), b.view(E4M3).astype(np.float64)
+    for m in range(2):
+        r = ref_dot(av[m].tolist(), bv[:, 0].tolist(), promote=promote)
+        assert y[m, 0].view(np.uint32) == r.view(np.uint32)
