@@ -60,8 +60,8 @@ def _laws(unit, c, w) -> list[tuple[str, int, int]]:
                  M * int((np.asarray(w[0]) < 0).sum()))]
     if isinstance(unit, TernaryTreeUnit):
         tiles = -(-K // unit.tile)
-        return [("adds + skip = MN * padded K", total(c, Op.INT_ADD) + c.get(Event(Op.SKIP, unit.a_bits + 1), 0),
-                 M * N * tiles * unit.tile),
+        skip = c.get(Event(Op.SKIP, unit.a_bits + 1), 0)
+        return [("adds + skip = MN * padded K", total(c, Op.INT_ADD) + skip, M * N * tiles * unit.tile),
                 ("adds = nonzero terms", total(c, Op.INT_ADD), M * int(np.count_nonzero(w)))]
     if isinstance(unit, TernaryLutUnit):
         groups = M * N * K // unit.group
@@ -76,7 +76,8 @@ def _laws(unit, c, w) -> list[tuple[str, int, int]]:
                 ("aligned adds = MNK", c[Event(Op.INT_ADD, field + unit.block_k.bit_length())], mnk),
                 ("shifts = MN(K + blocks)", c[Event(Op.SHIFT, field, field)], M * N * (K + blocks)),
                 ("promotions", c.get(Event(Op.FP_ADD, fmt="fp32"), 0), M * N * promos)]
-    return [("muls = adds = MNK", c[Event(Op.FP_MUL, fmt=unit.fmt)] + c[Event(Op.FP_ADD, fmt="fp32")], 2 * mnk),
+    return [("one multiply per MAC", c[Event(Op.FP_MUL, fmt=unit.fmt)], mnk),
+            ("one fp32 add per MAC", c[Event(Op.FP_ADD, fmt="fp32")], mnk),
             ("one register write per MAC", c[Event(Op.REG_WRITE, 32)], mnk)]
 
 
