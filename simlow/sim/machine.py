@@ -10,9 +10,12 @@ none of whose formats the engine has a rate for is placed on the stack's
 memory (moving operands between memories is not modelled); it runs there at that engine's
 rate for the format times the stack's efficiency for the op class, one op after another with
 the rest (the device's engines do not overlap within one request). Without a fallback
-engine such an op is an error, never a rate the engine lacks. Matmuls are capped at the stack's
+engine such an op is an error, never a rate the engine lacks. The DES counts a placed op as
+the requesting agent's work: in a co-run (``simlow.sim.des.unified``) the fallback engine
+is not treated as busy for another agent. Matmuls are capped at the stack's
 ``matmul_unit_rate`` x the engine's ``units`` x ``clock`` when the stack and the engine give
-all three, and at the device's TDP / the board energy per matmul op when the stack gives
+all three (on the stack's own engine only; a matmul placed on the fallback engine is not),
+and at the device's TDP / the board energy per matmul op when the stack gives
 one (``Stack`` docstring): ``matmul_energy`` directly, or ``matmul_energy_scale`` x the
 energy of one op of a MAC of the format the matmul runs in at the device's node
 (``mac_energy_per_op``: ``simlow.cost`` technology tables, Stillmaker scaling, fp32
