@@ -224,7 +224,8 @@ def to_markdown(report: Report) -> str:
     head = ("| group | decode rows | decode median | decode p90 | prefill rows | prefill median | prefill p90 |\n"
             "|---|---:|---:|---:|---:|---:|---:|")
     lines = [head]
-    for key in (OVERALL, NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, "split:in-sample", "split:held-out",
+    for key in (OVERALL, NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, "split:in-sample", "split:in-sample, no size-matched",
+                "split:held-out",
                 "split:held-out, no size-matched", "split:uncalibrated"):
         s = report.summaries.get(key)
         if s and any(s[m].n for m in METRICS):
