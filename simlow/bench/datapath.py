@@ -3,6 +3,9 @@
 Each benchmark times the simlow datapath and ``numpy.matmul`` on float32 operands of the
 same shape in the same process (ratios, since the machine is shared) and checks a slice of
 the simlow output against an int64 NumPy reference, so a fast wrong answer cannot pass.
+FP8 has no cheap independent reference at this size: its benchmark checks that a row
+subset run alone gives the same bits, and tests/datapath checks it against a Fraction
+reference (K = 4096 included) and the recorded H100 bits.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def bench_pot() -> BenchResult:
     """Per GEMM, weights prepared once (the issue's <= 10x target refers to this figure)."""
     a, w, rng = _pot_case()
     prep = dp.prepare("pot_shift_add", w)
-    base, t = _paired(_N, _N, _N, lambda: dp.matmul(a, prep, unit="pot_shift_add"), rng)
+    base, t = _paired(_N, _N, _N, lambda: dp.matmul(a, prep, unit="pot_shift_add"), rng, rounds=7)
     exact = _pot_exact(a, w, dp.matmul(a, prep, unit="pot_shift_add"))
     ratio = t / base
     return BenchResult("PoT shift-add GEMM 1024^3 exact, per GEMM with prepared weights "
