@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from simlow.bench import BenchResult, best_time
-from simlow.cost.npusweep import Grid, Workload, npu_stack, sweep
+from simlow.cost.npusweep import Grid, Workload, sweep
 from simlow.cost.npuspec import to_hardware_spec
 from simlow.cost.sizing import size
 
@@ -35,7 +35,7 @@ def sizing_vs_pointwise() -> BenchResult:
     sample = [int(i) for i in range(0, sw.area_mm2.size, max(1, sw.area_mm2.size // 8))][:8]
     t0 = time.perf_counter()
     for i in sample:
-        predict(MODEL, to_hardware_spec(sw.design(i)), SCHEME, stack=npu_stack())
+        predict(MODEL, to_hardware_spec(sw.design(i)), SCHEME, stack="ideal-npu")
     per_point = (time.perf_counter() - t0) / len(sample)
     return BenchResult("npu.sizing_speedup_vs_pointwise", per_point * res.points / t_vec, "x one-point-at-a-time time",
                        "", None, f"pointwise {per_point * 1e3:.1f} ms/point (spec + predict, sampled on "

@@ -39,7 +39,6 @@ from simlow.cost.units import FpMac, IntMac, PotMac, TernaryLane, unit_cost
 from simlow.cost.widthmodel import Shape
 from simlow.errors import SimlowError
 from simlow.sim.roofline import Machine
-from simlow.specs.hardware import EngineKind
 
 REASONS = ("ok", "speed", "sram_capacity", "sram_bandwidth", "power")
 
@@ -62,15 +61,6 @@ class Grid:
 
 
 DIMENSIONS = ("array_side", "arrays", "sram_KiB", "width", "vector_lanes")
-
-
-def npu_stack():
-    """The ``ideal`` stack (peak bandwidth and compute, no overheads) on an NPU engine."""
-    from simlow.sim.stacks import load_stack
-
-    base = load_stack("ideal")
-    return replace(base, name="ideal-npu", engine=EngineKind.NPU,
-                   title="Ideal engine on an NPU (the design's roofline bound)")
 
 
 @dataclass(frozen=True)
@@ -191,7 +181,7 @@ def _decode(work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):
     uniq, inv = np.unique(rates, axis=0, return_inverse=True)
     inv = inv.ravel()
     req = resolve(work.model, to_hardware_spec(base), work.scheme, work.batch, work.prompt, work.gen,
-                  stack=npu_stack())
+                  stack="ideal-npu")
     temps, _ = templates(req.model, req.scheme)
     from simlow.sim.machine import run_format
 

@@ -11,7 +11,6 @@ from simlow.cost.dram import parse_dram
 from simlow.cost.npu import NpuDesign, evaluate, make_unit, served_formats, sram_area_mm2
 from simlow.cost.npudata import load_npu_data
 from simlow.cost.npushipped import SHIPPED
-from simlow.cost.npusweep import npu_stack
 from simlow.cost.npuspec import to_hardware_spec, to_yaml
 from simlow.cost.pricing import Tech
 from simlow.cost.units import unit_cost
@@ -98,7 +97,7 @@ def test_generated_spec_loads_and_simulates_like_any_other(tmp_path):
     assert loaded == spec
     assert all(src.startswith(("derived: simlow.cost.npu", "design choice:")) for _, src in spec.sources.values())
     for hw in (spec, loaded):
-        p = predict("llama-3-8b", hw, "pot-w4", prompt=64, gen=8, stack=npu_stack())
+        p = predict("llama-3-8b", hw, "pot-w4", prompt=64, gen=8, stack="ideal-npu")
         assert p.decode_tok_s > 0 and p.fits and p.energy_j_per_token > 0
     # the spec holds exactly what the text says: 6 significant digits of the computed figures
     c = evaluate(d)

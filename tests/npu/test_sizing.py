@@ -7,7 +7,6 @@ import pytest
 
 from simlow.cost.npusweep import Grid
 from simlow.cost.npuspec import to_hardware_spec
-from simlow.cost.npusweep import npu_stack
 from simlow.cost.sizing import size
 from simlow.errors import SimlowError
 from simlow.sim.predict import predict
@@ -19,7 +18,7 @@ GRID = Grid(array_sides=(8, 16, 32), arrays=(1, 2, 4, 8), sram_KiB=(256, 1024, 4
 
 
 def _simulate(design) -> float:
-    return predict(MODEL, to_hardware_spec(design), SCHEME, stack=npu_stack(), **WORK).decode_tok_s
+    return predict(MODEL, to_hardware_spec(design), SCHEME, stack="ideal-npu", **WORK).decode_tok_s
 
 
 def _step_down(design, n):

@@ -60,14 +60,6 @@ def test_ideal_npu_is_the_bound_of_every_npu_stack():
         assert p.prefill_tok_s <= bound.prefill_tok_s * (1 + 1e-12)
 
 
-def test_ideal_npu_gives_what_the_sizing_workaround_gave_on_npu_designs():
-    from simlow.cost.npusweep import npu_stack
-
-    a = simlow.predict("llama-3.1-8b", "edge-npu-28nm", "pot-w4", stack="ideal-npu", **WORK)
-    b = simlow.predict("llama-3.1-8b", "edge-npu-28nm", "pot-w4", stack=npu_stack(), **WORK)
-    assert (a.decode_tok_s, a.prefill_tok_s, a.timeline) == (b.decode_tok_s, b.prefill_tok_s, b.timeline)
-
-
 def test_xdna2_runs_softmax_and_norms_in_bf16_never_at_its_int8_rate():
     for stack in ("fastflowlm", "ideal-npu"):
         req, placed = _placements("strix-halo", "npu", stack)
