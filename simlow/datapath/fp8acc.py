@@ -27,19 +27,17 @@ scale 1, and what is not). Without scales the output is the fp32 accumulator.
 Exact arithmetic, in floating point. Products of two e4m3/e5m2 values have at most 8
 significant bits and exponents well inside float32's range, so ``a * b`` is exact in
 float32 (e5m2 extremes: 2^-32 to 3.3e9). Scaling a product by the power of two
-``2^(frac_bits - e_max)`` is exact: product exponents lie in [-28, 30] and the accumulator's
-below 31 + log2(K), so ``e_max - e(p) < 100`` and the scaled value stays a normal float32;
-and
-``trunc``/``floor`` of the scaled value is exactly the cut product in grid units: an
+``2^(frac_bits - e_max)`` is exact: product exponents lie in [-28, 30] and the
+accumulator's below 31 + log2(K), so ``e_max - e(p) < 100`` and the scaled value stays a
+normal float32. ``trunc``/``floor`` of it is then exactly the cut product in grid units, an
 integer of magnitude below ``2^(frac_bits + 2)``. A block sum of ``block_k`` of them stays
-below ``block_k * 2^(frac_bits + 2)``; when that is at most 2^24 (13 fraction bits, block 32:
-2^20) float32 holds every partial sum exactly, in any order (so the sum may be a BLAS
-product with a row of ones), otherwise float64 is used. The narrow accumulator has
-``frac_bits + 1 <= 24`` significant bits and is held exactly in float64; its exponent comes
-from ``frexp``. Each block's largest product exponent comes from one batched float64
-matmul of powers of two for many blocks at once (exact; see ``_block_exponents``). So
-every step is exact arithmetic on integers or dyadic values, and each K block costs four
-vectorized passes over (M, block_k, N): multiply, scale, cut, sum.
+below ``block_k * 2^(frac_bits + 2)``; when that is at most 2^24 (13 fraction bits, block
+32: 2^20) float32 holds every partial sum exactly, in any order, otherwise float64 is used.
+The narrow accumulator has ``frac_bits + 1 <= 24`` significant bits and is held exactly in
+float64; its exponent comes from ``frexp``. Each block's largest product exponent comes
+from one batched float64 matmul of powers of two for many blocks at once (exact; see
+``_block_exponents``). So every step is exact arithmetic on integers or dyadic values, and
+each K block costs four vectorized passes over (M, block_k, N): multiply, scale, cut, sum.
 
 Counts (modelled structure, per output): FP_MUL(fmt) per product; SHIFT(frac_bits+2 bits,
 by up to frac_bits+2) per product and per accumulator alignment in each block;
@@ -116,8 +114,7 @@ def _block(acc, pmax, va, vb, unit: FpNarrowAccUnit, buf: np.ndarray) -> np.ndar
     scale = np.ldexp(np.ones_like(acc), (frac - emax).astype(np.int32))       # 2^(frac - emax)
     prod = np.multiply(va[:, :, None], vb[None, :, :], out=buf)               # exact products
     prod *= scale.astype(buf.dtype)[:, None, :]                               # grid units
-    ones = np.ones((1, prod.shape[1]), dtype=buf.dtype)                       # exact block sum:
-    total = np.matmul(ones, _cut(prod, unit.truncation))[:, 0, :].astype(np.float64)  # < 2^24/2^53
+    total = _cut(prod, unit.truncation).sum(axis=1).astype(np.float64)       # exact: < 2^24/2^53
     total += _cut(acc * scale, unit.truncation)
     drop = np.maximum(np.frexp(total)[1] - (frac + 1), 0)                     # bits past frac+1
     kept = _cut(np.ldexp(total, -drop), unit.truncation)
