@@ -44,7 +44,7 @@ from simlow.graph import OpClass, features, templates
 from simlow.sim.machine import issue_rate, mac_energy_per_op, machine, run_format
 from simlow.sim.measured import SIZE_MATCHED, Case, Measured, case_scheme
 from simlow.sim.predict import resolve
-from simlow.sim.roofline import op_terms
+from simlow.sim.roofline import op_terms, tile_fill
 from simlow.sim.stacks import Stack, load_stack
 
 PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel")
@@ -67,6 +67,8 @@ class Fit:
     mode: str                       # "absolute": params["energy"] in J/op; "node": the scale
     train_median_abs: dict          # metric -> median |error|
     test_median_abs: dict
+    cost: float = 0.0               # robust training cost at the optimum (comparable across tiles)
+    tile_rows: float | None = None  # the GEMM row tile the fit ran with (Stack.matmul_tile_rows)
 
 
 def _unit(stack: Stack) -> Stack:
@@ -95,6 +97,7 @@ def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -
     for t in temps:
         f = features(t, batch, tokens, ctx, distinct)
         fl, _, tc, tm = op_terms(t, f, mach)
+        fl = fl / tile_fill(t, f, mach.tile_rows)        # padded work: every ceiling sees it
         shape = np.shape(f["one"])
         tu = np.broadcast_to(fl / per_op_clock if per_op_clock else 0.0 * fl, shape)
         tw = np.broadcast_to(fl * _energy_unit(req, t, mode) / req.hw.power.tdp_w, shape)
@@ -244,15 +247,21 @@ def _mine(name: str, stack: Stack, rows, mode: str) -> list:
     return mine
 
 
+_KEEP = object()
+
+
 def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ...] = (),
-              mode: str | None = None) -> Fit:
+              mode: str | None = None, tile_rows=_KEEP) -> Fit:
     """Fit stack ``name`` on its rows (see the module docstring). ``mode`` (``MODES``)
-    defaults to "node" when the stack file gives ``matmul_energy_scale``, else "absolute"."""
+    defaults to "node" when the stack file gives ``matmul_energy_scale``, else "absolute".
+    ``tile_rows`` (a number or None) replaces the stack file's ``matmul_tile_rows``."""
     try:
         from scipy.optimize import least_squares
     except ModuleNotFoundError:
         raise SimlowError("calibration needs SciPy (pip install 'simlow[dev]')") from None
     stack = load_stack(name)
+    if tile_rows is not _KEEP:
+        stack = replace(stack, matmul_tile_rows=None if tile_rows is None else float(tile_rows))
     mode = mode or ("node" if stack.matmul_energy_scale is not None else "absolute")
     lo, hi, _, _ = _bounds(mode)
     mine = _mine(name, stack, rows, mode)
@@ -292,4 +301,15 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
                      else None) for mm in ("decode", "prefill")}
 
     return Fit(name, _si(theta, mode), train_g, test_g, int(is_train.sum()), int((~is_train).sum()), mode,
-               med(is_train), med(~is_train))
+               med(is_train), med(~is_train), float(sol.cost), stack.matmul_tile_rows)
+
+
+# llama.cpp MMQ picks its row tile mmq_x among multiples of 8 up to 128 (ggml-cuda mmq.cuh
+# mul_mat_q_case); the fit tries these, and no tile at all
+TILE_GRID = (None, 16.0, 32.0, 48.0, 64.0, 96.0, 128.0)
+
+
+def fit_tile(name: str, rows: list[tuple[Measured, Case]], grid=TILE_GRID, **kw) -> tuple[Fit, ...]:
+    """``fit_stack`` at every row tile of ``grid`` (the tile makes the cost a step function,
+    so it is searched, not descended); the fits in grid order (pick by ``Fit.cost``)."""
+    return tuple(fit_stack(name, rows, tile_rows=t, **kw) for t in grid)

@@ -64,15 +64,29 @@ class Placement:
         return self.engine.peak(self.format)
 
 
-def _first_rate(engine: Engine, formats: tuple[str, ...]) -> str | None:
-    return next((f for f in formats if engine.peak(f) > 0), None)
+_FLOATS = ("fp32", "tf32", "fp16", "bf16")
+
+
+def _first_rate(engine: Engine, formats: tuple[str, ...], fastest_float: bool = False) -> str | None:
+    """The first of ``formats`` ``engine`` has a rate for. With ``fastest_float`` (matmul and
+    attention) a float format is replaced by a faster float format later in the list: a
+    16-bit float whose rate is below the engine's fp32 is not used (llama.cpp's ggml-cuda
+    ``fast_fp16_available`` is false on compute capability 6.1, e.g. the Tesla P40 with fp16
+    at 1/64 of fp32, which then computes its float matmuls and attention in fp32). Vector ops
+    keep the stack's order (``vector_formats``)."""
+    first = next((f for f in formats if engine.peak(f) > 0), None)
+    if not fastest_float or first not in _FLOATS:
+        return first
+    floats = [f for f in formats if f in _FLOATS and engine.peak(f) > 0]
+    return max(floats, key=engine.peak)        # max keeps the earliest of equal rates
 
 
 def placement(t: OpTemplate, stack: Stack, hw: HardwareSpec | None, engine: Engine) -> Placement:
     """Where op ``t`` runs under ``stack`` on ``engine`` of ``hw`` (module docstring);
     ``hw`` may be None only when no fallback is needed."""
     formats = stack.candidates(t.op_class, t.compute)
-    fmt = _first_rate(engine, formats)
+    gemm = t.op_class in (OpClass.MATMUL, OpClass.ATTENTION)
+    fmt = _first_rate(engine, formats, gemm)
     if fmt is not None:
         return Placement(engine, fmt)
     have = ", ".join(engine.peak_ops)
@@ -87,7 +101,7 @@ def placement(t: OpTemplate, stack: Stack, hw: HardwareSpec | None, engine: Engi
     if other.memory != engine.memory:
         raise SimlowError(f"stack {stack.name}: {what}; fallback engine {other.name} reads {other.memory}, "
                           f"not {engine.memory} (moving operands between memories is not modelled)")
-    fmt = _first_rate(other, formats)
+    fmt = _first_rate(other, formats, gemm)
     if fmt is None:
         raise SimlowError(f"stack {stack.name}: {what}; fallback engine {other.name} has none of them either "
                           f"(it has {', '.join(other.peak_ops)})")
@@ -129,7 +143,7 @@ def machine(hw: HardwareSpec, stack: Stack, engine: Engine) -> Machine:
     return Machine(bandwidth_Bps=mem.bandwidth_Bps, peak_for=peak_for, bandwidth_eff=stack.bandwidth,
                    compute_eff=stack.compute_efficiency, kernel_overhead_s=stack.kernel_overhead_s,
                    step_overhead_s=stack.step_overhead_s, format_for=fmt_for,
-                   cap_for=_matmul_cap(stack, hw, engine, place))
+                   cap_for=_matmul_cap(stack, hw, engine, place), tile_rows=stack.matmul_tile_rows)
 
 
 def issue_rate(stack: Stack, engine: Engine) -> float | None:

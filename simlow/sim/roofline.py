@@ -3,13 +3,23 @@
 Per op instance::
 
     rate      = min(peak_ops[format it runs in] * compute_efficiency[op class], issue_cap[op])
-    t_compute = flops / rate
+    t_compute = flops / (rate * tile_fill)
     t_memory  = bytes / (bandwidth * bandwidth_efficiency[op class])
     t_op      = max(t_compute, t_memory) + kernels * kernel_overhead
 
 where ``issue_cap`` (optional, ``Machine.cap_for``) is an op rate the stack's kernels cannot
 exceed whatever the format's peak, e.g. llama.cpp's MMQ matmul issuing a fixed number of
 operations per SM per clock (``simlow.sim.machine``); without one the cap is infinite.
+
+``tile_fill`` (``tile_fill``; 1 unless the machine has ``tile_rows``) is the fraction of a
+tiled GEMM's work that is real: a matmul whose weight matrix sees ``M`` activation rows
+(``M = flops / (2 * params)``: the tokens of a dense layer, ``tokens x top_k / distinct
+experts`` of an expert matrix, the sequences of lm_head) runs in tiles of ``tile_rows`` rows,
+the last one padded, so ``tile_fill = M / (tile_rows * ceil(M / tile_rows))``. A call of at
+most ``GEMV_ROWS`` rows (its tokens, or sequences for lm_head) runs as a matrix-vector kernel
+without row tiles: ``tile_fill = 1``. Every ceiling (peak, issue, power) applies to the padded
+work. ``M`` is the mean rows per touched expert (padding of the expected count, not the
+expected padding of a random count).
 A step is ``sum(repeat * t_op) + step_overhead``: ops run one after another (as a
 single-stream inference engine issues them) and each overlaps its own loads with its own
 compute, never with another op's. Every input may be a NumPy array; they broadcast, so a
@@ -29,7 +39,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.graph import BYTE_QUANTITIES, OpTemplate, features
+from simlow.graph import BYTE_QUANTITIES, OpClass, OpTemplate, features
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Machine:
     step_overhead_s: object = 0.0
     format_for: Callable[[OpTemplate], str] = field(default=lambda t: t.compute)
     cap_for: Callable[[OpTemplate], object] | None = None
+    tile_rows: object = None              # GEMM row tile (llama.cpp MMQ mmq_x); None: no padding
 
     def rate_for(self, t: OpTemplate):
         """Achieved ops/s of op ``t``: ``min(peak * compute_efficiency, cap)``."""
@@ -85,8 +96,28 @@ class StepTimes:
         return np.clip(np.maximum(self.at_peak_compute_s, self.at_peak_memory_s) / self.total_s, 0.0, 1.0)
 
 
+# llama.cpp runs a matmul of at most this many activation rows as a matrix-vector kernel
+# (ggml-cuda mmvq.cuh: MMVQ_MAX_BATCH_SIZE 8, "max. batch size for which to use MMVQ kernels")
+GEMV_ROWS = 8
+
+
+def tile_fill(t: OpTemplate, f: Mapping[str, np.ndarray], tile_rows):
+    """Fraction of a tiled GEMM's row work that is real (module docstring); 1 for ops other
+    than weight matmuls, for matrix-vector calls and when ``tile_rows`` is None."""
+    if tile_rows is None or t.op_class is not OpClass.MATMUL or "params" not in t.coef:
+        return 1.0
+    flops, params = t.value("flops", f), t.value("params", f)
+    per = next(iter(t.coef["flops"]))
+    rows = np.maximum(np.asarray(flops, dtype=np.float64) / np.maximum(2.0 * np.asarray(params, dtype=np.float64),
+                                                                       1e-300), 1e-9)
+    tile = np.asarray(tile_rows, dtype=np.float64)
+    fill = rows / (tile * np.ceil(rows / tile))
+    return np.where(np.asarray(f[per]) <= GEMV_ROWS, 1.0, fill)
+
+
 def op_terms(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine, weight_bits=None):
-    """(flops, bytes, t_compute, t_memory) of one instance of ``t``.
+    """(flops, bytes, t_compute, t_memory) of one instance of ``t`` (``t_compute`` counts the
+    padded work of a tiled GEMM, ``tile_fill``).
 
     ``weight_bits`` (optional, array) re-prices weight bytes at ``params * bits / 8``
     (scales and padding then count as part of the bits), for sweeps over bits."""
@@ -97,7 +128,7 @@ def op_terms(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine, weight_bits
     else:
         nbytes = nbytes + t.value("weight_read", f)
     cls = t.op_class.value
-    t_comp = flops / m.rate_for(t) if np.any(flops) else 0.0 * flops
+    t_comp = flops / (m.rate_for(t) * tile_fill(t, f, m.tile_rows)) if np.any(flops) else 0.0 * flops
     t_mem = nbytes / (np.asarray(m.bandwidth_Bps, dtype=np.float64) * m.bandwidth_eff[cls])
     return flops, nbytes, t_comp, t_mem
 

@@ -52,6 +52,10 @@ YAML schema (version 1)::
                                      # caps matmul ops/s at tdp / matmul_energy
     matmul_energy_scale: 150         # optional, instead: board energy per matmul op as a
                                      # multiple of the MAC's own energy per op at the node
+    matmul_tile_rows: 64             # optional: activation rows per GEMM tile (llama.cpp MMQ
+                                     # mmq_x); a matmul whose weights see fewer rows (an expert
+                                     # of a MoE layer in prefill) pads its last tile
+                                     # (simlow.sim.roofline.tile_fill)
     vector_formats: [fp32, fp16, bf16]   # optional (default shown): formats vector and gather
                                      # ops (norms, softmax, RoPE, activations) may run in, in
                                      # order of preference; the first the engine has a rate for
@@ -103,6 +107,7 @@ class Stack:
     matmul_unit_rate: float | None = None      # matmul ops per compute unit per clock (cap)
     matmul_energy_J: float | None = None       # board joules per matmul op (power cap)
     matmul_energy_scale: float | None = None   # or: board J per op / MAC J per op at the node
+    matmul_tile_rows: float | None = None      # GEMM row tile (padding of small-M matmuls)
     vector_formats: tuple[str, ...] = VECTOR_FORMATS  # vector / gather op formats, preferred first
     fallback_engine: EngineKind | None = None  # engine kind running ops this engine has no format for
 
@@ -180,6 +185,7 @@ def _read(path: Path) -> Stack:
         matmul_unit_rate=r.number("matmul_unit_rate", lo=1.0) if r.has("matmul_unit_rate") else None,
         matmul_energy_J=r.quantity("matmul_energy", Dim.ENERGY) if r.has("matmul_energy") else None,
         matmul_energy_scale=r.number("matmul_energy_scale", lo=1.0) if r.has("matmul_energy_scale") else None,
+        matmul_tile_rows=r.number("matmul_tile_rows", lo=1.0, hi=4096.0) if r.has("matmul_tile_rows") else None,
         vector_formats=_format_list(r, "vector_formats") if r.has("vector_formats") else VECTOR_FORMATS,
         fallback_engine=(EngineKind(r.str("fallback_engine", choices=tuple(k.value for k in EngineKind)))
                          if r.has("fallback_engine") else None),
