@@ -292,10 +292,23 @@ def _ffn_templates(m: ModelSpec, s: Scheme, i: int, act: float, tf: _Tensors) ->
            _vector("topk", moe.experts, act, 6.0, 4)]
     out += _gated("experts", m, s, i, moe.expert_intermediate_size, f"blk.{i}.ffn_{{}}_exps", act, tf,
                   moe.top_k, "experts")
+    out.append(_combine(h, moe.top_k, act))
     if moe.shared_experts:
         width = moe.shared_intermediate_size * moe.shared_experts
         out += _gated("shared", m, s, i, width, f"blk.{i}.ffn_{{}}_shexp", act, tf)
     return out
+
+
+def _combine(h: int, k: int, act: float) -> OpTemplate:
+    """The routed experts' outputs weighted and summed, as llama.cpp's build_moe_ffn does it:
+    one ``mul`` by the routing weights over ``k x h`` values, then ``k - 1`` pairwise ``add``
+    kernels (one ``cont`` instead when k = 1). Per token: (2k - 1) h flops, reads k h + 2 (k - 1)
+    h values and writes k h + (k - 1) h."""
+    return OpTemplate("moe_combine", OpClass.VECTOR, VECTOR_FORMAT,
+                      _coef(flops={"tokens": float((2 * k - 1) * h)},
+                            act_read={"tokens": act * (3 * k - 2) * h},
+                            act_write={"tokens": act * (2 * k - 1) * h}),
+                      kernels=k if k > 1 else 2)
 
 
 def _gated(stem: str, m: ModelSpec, s: Scheme, i: int, width: int, tensor: str, act: float, tf: _Tensors,

@@ -212,10 +212,17 @@ def _free(cases: list[Case], fixed: tuple[str, ...]) -> np.ndarray:
 _F_SCALE = 0.1     # soft-L1 knee: log errors beyond ~10% count linearly, not squared
 
 
-def _robust(r: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Residuals whose squares sum to the weighted soft-L1 cost
-    ``sum w * 2 f^2 (sqrt(1 + (r/f)^2) - 1)`` (the knee applies to the unweighted error)."""
+LOSSES = ("soft_l1", "cauchy")
+
+
+def _robust(r: np.ndarray, weight: np.ndarray, loss: str = "soft_l1") -> np.ndarray:
+    """Residuals whose squares sum to the weighted robust cost (the knee applies to the
+    unweighted error): soft-L1 ``sum w * 2 f^2 (sqrt(1 + (r/f)^2) - 1)`` (a miss far beyond
+    the knee still pulls with constant force) or Cauchy ``sum w * f^2 log(1 + (r/f)^2)`` (its
+    pull fades: a device the stack's kernels run far off, e.g. 2x, barely moves the fit)."""
     z = (r / _F_SCALE) ** 2
+    if loss == "cauchy":
+        return np.sign(r) * np.sqrt(weight * _F_SCALE**2 * np.log1p(z))
     return np.sign(r) * np.sqrt(weight * 2 * _F_SCALE**2 * (np.sqrt(1 + z) - 1))
 
 
@@ -251,10 +258,13 @@ _KEEP = object()
 
 
 def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ...] = (),
-              mode: str | None = None, tile_rows=_KEEP) -> Fit:
+              mode: str | None = None, tile_rows=_KEEP, loss: str = "soft_l1") -> Fit:
     """Fit stack ``name`` on its rows (see the module docstring). ``mode`` (``MODES``)
     defaults to "node" when the stack file gives ``matmul_energy_scale``, else "absolute".
-    ``tile_rows`` (a number or None) replaces the stack file's ``matmul_tile_rows``."""
+    ``tile_rows`` (a number or None) replaces the stack file's ``matmul_tile_rows``;
+    ``loss`` is one of ``LOSSES``."""
+    if loss not in LOSSES:
+        raise SimlowError(f"unknown loss {loss!r} (valid: {', '.join(LOSSES)})")
     try:
         from scipy.optimize import least_squares
     except ModuleNotFoundError:
@@ -287,7 +297,7 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
         theta = _theta(full(xf))
         r = np.array([np.log(predicted(c, t, theta, vec) / m)
                       for c, t, m, tr in zip(cases, terms, meas, is_train) if tr])
-        return _robust(r, weight)
+        return _robust(r, weight, loss)
 
     sol = min((least_squares(resid, start[free], bounds=(lo[free], hi[free]),
                              x_scale=np.maximum(np.abs(start[free]), 1e-3)) for start in _starts(x0, free, mode)),

@@ -84,8 +84,8 @@ def _first_rate(engine: Engine, formats: tuple[str, ...], fastest_float: bool = 
 def placement(t: OpTemplate, stack: Stack, hw: HardwareSpec | None, engine: Engine) -> Placement:
     """Where op ``t`` runs under ``stack`` on ``engine`` of ``hw`` (module docstring);
     ``hw`` may be None only when no fallback is needed."""
-    formats = stack.candidates(t.op_class, t.compute)
-    gemm = t.op_class in (OpClass.MATMUL, OpClass.ATTENTION)
+    formats = stack.candidates(t.op_class, t.compute, t.weight_format)
+    gemm = t.op_class in (OpClass.MATMUL, OpClass.ATTENTION) and not stack.scalar_path(t.op_class, t.weight_format)
     fmt = _first_rate(engine, formats, gemm)
     if fmt is not None:
         return Placement(engine, fmt)
@@ -126,10 +126,10 @@ def placed_elsewhere(templates, hw: HardwareSpec, stack: Stack, engine: Engine) 
 def machine(hw: HardwareSpec, stack: Stack, engine: Engine) -> Machine:
     """The roofline ``Machine`` of ``engine`` of ``hw`` under ``stack``."""
     mem = hw.memory(engine.memory)
-    where: dict[tuple, Placement] = {}       # memo: placement depends on (op class, format) only
+    where: dict[tuple, Placement] = {}       # memo: placement depends on (class, formats) only
 
     def place(t: OpTemplate) -> Placement:
-        key = (t.op_class, t.compute)
+        key = (t.op_class, t.compute, t.weight_format)
         if key not in where:
             where[key] = placement(t, stack, hw, engine)
         return where[key]

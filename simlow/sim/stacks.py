@@ -23,7 +23,10 @@ reaches its TDP at a lower op rate. A stack gives at most one of the two.
 Where each op runs (``Stack.candidates``, ``simlow.sim.machine.placement``): a matmul or
 attention op asks for a compute format (the scheme's, e.g. int8 for Q4_0 weights, fp16 for
 attention); it runs in that format when the stack lists it in ``compute`` and the engine has
-a rate for it, else in ``dequantize_to``, else in fp16, bf16, fp32 (first the engine has). A
+a rate for it, else in ``dequantize_to``, else in fp16, bf16, fp32 (first the engine has).
+When the stack gives ``native_formats``, a matmul whose weight format is not among them has
+no matrix kernel: it dequantizes in a scalar shader and multiplies on the vector ALUs, so it
+runs in the first of ``vector_formats`` the engine has (``Stack.scalar_path``). A
 vector or gather op runs in the first of ``vector_formats`` the engine has. An engine with
 none of these formats (an int8-only NPU asked for a softmax) does not get the op at a rate it
 lacks: the op is placed on the stack's ``fallback_engine`` (same device, same memory) in the
@@ -56,6 +59,10 @@ YAML schema (version 1)::
                                      # mmq_x); a matmul whose weights see fewer rows (an expert
                                      # of a MoE layer in prefill) pads its last tile
                                      # (simlow.sim.roofline.tile_fill)
+    native_formats: [q4_0, q8_0]     # optional: weight storage formats whose matmuls have
+                                     # matrix / dot-product kernels; a matmul of any other
+                                     # weight format runs on the vector ALUs, in the first of
+                                     # vector_formats the engine has (default: all native)
     vector_formats: [fp32, fp16, bf16]   # optional (default shown): formats vector and gather
                                      # ops (norms, softmax, RoPE, activations) may run in, in
                                      # order of preference; the first the engine has a rate for
@@ -110,6 +117,7 @@ class Stack:
     matmul_tile_rows: float | None = None      # GEMM row tile (padding of small-M matmuls)
     vector_formats: tuple[str, ...] = VECTOR_FORMATS  # vector / gather op formats, preferred first
     fallback_engine: EngineKind | None = None  # engine kind running ops this engine has no format for
+    native_formats: frozenset[str] | None = None  # weight formats with native-compute matmuls (None: all)
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -123,13 +131,22 @@ class Stack:
             raise SimlowError(f"stack {self.name} cannot run format {bad[0]} of scheme {scheme.name!r} "
                               f"(it runs: {', '.join(sorted(self.formats))})")
 
-    def candidates(self, op_class: OpClass, wanted: str) -> tuple[str, ...]:
+    def candidates(self, op_class: OpClass, wanted: str, weight_format: str | None = None) -> tuple[str, ...]:
         """Formats an op of ``op_class`` asking for ``wanted`` may run in, preferred first
-        (see the module docstring); the first one an engine has a rate for is used."""
+        (see the module docstring); the first one an engine has a rate for is used.
+        ``weight_format`` (a matmul's weights) is checked against ``native_formats``."""
+        if self.scalar_path(op_class, weight_format):
+            return self.vector_formats
         if op_class in (OpClass.MATMUL, OpClass.ATTENTION):
             native = (wanted,) if wanted in self.compute else ()
             return tuple(dict.fromkeys(native + (self.dequantize_to,) + FLOAT_FALLBACK))
         return self.vector_formats
+
+    def scalar_path(self, op_class: OpClass, weight_format: str | None) -> bool:
+        """Whether a matmul of weights in ``weight_format`` has no matrix kernel under this
+        stack (``native_formats`` given and the format not in it): it runs on the vector ALUs."""
+        return (op_class is OpClass.MATMUL and weight_format is not None and self.native_formats is not None
+                and weight_format not in self.native_formats)
 
     def compute_format(self, wanted: str, engine) -> str:
         """The format a matmul asked to run in ``wanted`` actually runs in on ``engine``:
@@ -189,6 +206,7 @@ def _read(path: Path) -> Stack:
         vector_formats=_format_list(r, "vector_formats") if r.has("vector_formats") else VECTOR_FORMATS,
         fallback_engine=(EngineKind(r.str("fallback_engine", choices=tuple(k.value for k in EngineKind)))
                          if r.has("fallback_engine") else None),
+        native_formats=_native(r) if r.has("native_formats") else None,
     )
     if stack.fallback_engine is stack.engine:
         r.fail(f"fallback_engine must differ from engine ({stack.engine.value})", "fallback_engine")
@@ -209,6 +227,15 @@ def _formats(r: Reader) -> frozenset[str]:
             r.fail(f"unknown storage format {item!r} (valid: gguf, {', '.join(sorted(formats.FORMATS))})",
                    "formats")
     return frozenset(out)
+
+
+def _native(r: Reader) -> frozenset[str]:
+    items = r.str_list("native_formats")
+    for item in items:
+        if item not in formats.FORMATS:
+            r.fail(f"unknown storage format {item!r} (valid: {', '.join(sorted(formats.FORMATS))})",
+                   "native_formats")
+    return frozenset(items)
 
 
 def _compute_list(r: Reader) -> tuple[str, ...]:

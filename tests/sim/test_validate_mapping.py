@@ -75,14 +75,15 @@ def test_a_mismatched_file_that_is_not_a_known_dynamic_mix_stays_unmapped():
 
 
 def test_split_follows_the_stack_calibration():
-    base = Case("rtx-4090", "llama-2-7b", "q4_0", "llama.cpp-cuda", "tg", 1, 0, 128, 0)
+    base = Case("rtx-5080", "llama-2-7b", "q4_0", "llama.cpp-cuda", "tg", 1, 0, 128, 0)
     assert split_of(base) == "in-sample"                                  # fitted group
-    assert split_of(dataclasses.replace(base, hw="rtx-3060-12gb")) == "held-out"
-    assert split_of(dataclasses.replace(base, hw="rtx-5080")) == "held-out"   # added after the fit
+    assert split_of(dataclasses.replace(base, hw="rtx-4090")) == "held-out"
+    assert split_of(dataclasses.replace(base, hw="h100-sxm")) == "held-out"   # no row, never fitted
     assert split_of(dataclasses.replace(base, stack="ideal")) == "uncalibrated"
     # llama.cpp-rocm-rocblas was split by model
-    roc = Case("strix-halo", "qwen3-32b", "q8_0", "llama.cpp-rocm-rocblas", "tg", 1, 0, 128, 0)
+    roc = Case("strix-halo", "llama-3.3-70b", "q4_k_m", "llama.cpp-rocm-rocblas", "tg", 1, 0, 128, 0)
     assert split_of(roc) == "held-out"
+    assert split_of(dataclasses.replace(roc, model="qwen3-32b", scheme="q8_0")) == "in-sample"
     assert split_of(dataclasses.replace(roc, model="llama-2-7b", scheme="q4_0")) == "in-sample"
 
 
