@@ -175,28 +175,42 @@ def predict_roofline(req: Request) -> Prediction:
     mach = machine(req.hw, req.stack, req.engine)
     pre, dec = prefill_times(req, temps, mach), decode_times(req, temps, mach)
     fp = footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
-    pre_s = float(np.sum(pre.total_s)) if pre else 0.0
-    dec_s = float(np.sum(dec.total_s)) if dec else 0.0
-    e = energy.energy(req.hw, req.engine, pre, dec)
-    notes = [f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE]
-    notes += [f"placed on {name} (the {req.engine.name} has none of their formats; stack {req.stack.name}'s "
-              f"fallback_engine): {', '.join(ops)}" for name, ops in placed_elsewhere(temps, req.hw, req.stack,
-                                                                                    req.engine).items()]
+    notes = []
     if not fp.fits:
         notes.append(f"does not fit: needs {fp.total_bytes / 1e9:.2f} GB of {fp.usable_bytes / 1e9:.2f} GB usable; "
                      "speeds are as if it fitted (the roofline does not model offload)")
+    return make_prediction(
+        req, "roofline", temps, pre.total_s if pre else None, dec.total_s if dec else None,
+        energy.energy(req.hw, req.engine, pre, dec), fp.to_dict(), fp.fits, fp.shortfall_bytes,
+        {k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
+        _timeline(temps, mach, pre, dec), tuple(notes))
+
+
+def make_prediction(req: Request, fidelity: str, temps, prefill_steps_s, decode_steps_s, energy_parts: dict,
+                    memory: dict, fits: bool, shortfall_bytes: float, bound: dict, timeline, notes) -> Prediction:
+    """A ``Prediction`` from per-step phase times (seconds; ``None`` for a phase not run).
+
+    Both fidelities end here, so throughput, time to first token, energy per token and the
+    notes every prediction carries (stack calibration, energy model, ops placed on another
+    engine) are computed in one place."""
+    pre_s = float(np.sum(prefill_steps_s)) if prefill_steps_s is not None else 0.0
+    dec_s = float(np.sum(decode_steps_s)) if decode_steps_s is not None else 0.0
+    placed = [f"placed on {name} (the {req.engine.name} has none of their formats; stack {req.stack.name}'s "
+              f"fallback_engine): {', '.join(ops)}"
+              for name, ops in placed_elsewhere(temps, req.hw, req.stack, req.engine).items()]
     return Prediction(
         model=req.model.name, hw=req.hw.name, scheme=req.scheme.name, stack=req.stack.name,
-        engine=req.engine.name, fidelity="roofline", batch=req.batch, prompt=req.prompt, gen=req.gen,
+        engine=req.engine.name, fidelity=fidelity, batch=req.batch, prompt=req.prompt, gen=req.gen,
         ctx=req.ctx, depth=req.depth,
-        prefill_tok_s=req.batch * req.prompt / pre_s if pre else None,
-        decode_tok_s=req.batch * req.gen / dec_s if dec else None,
-        ttft_s=pre_s if pre else float(dec.total_s[0]),
+        prefill_tok_s=req.batch * req.prompt / pre_s if prefill_steps_s is not None else None,
+        decode_tok_s=req.batch * req.gen / dec_s if decode_steps_s is not None else None,
+        ttft_s=pre_s if prefill_steps_s is not None else float(np.ravel(decode_steps_s)[0]),
         prefill_s=pre_s, decode_s=dec_s,
-        energy_j_per_token=e["decode_j"] / (req.batch * req.gen) if dec else None,
-        energy=e, memory=fp.to_dict(), fits=fp.fits, shortfall_bytes=fp.shortfall_bytes,
-        bound={k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
-        timeline=_timeline(temps, mach, pre, dec), notes=tuple(notes))
+        energy_j_per_token=(energy_parts["decode_j"] / (req.batch * req.gen)
+                            if decode_steps_s is not None else None),
+        energy=energy_parts, memory=memory, fits=fits, shortfall_bytes=shortfall_bytes, bound=bound,
+        timeline=timeline,
+        notes=(f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE, *placed, *notes))
 
 
 def _phase_bound(t: roofline.StepTimes) -> str:

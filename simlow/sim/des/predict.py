@@ -118,7 +118,7 @@ def predict_des(req, offload=None, prefetch: int = 0, background: tuple[Backgrou
 def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tuple[str, ...],
              fp=None, extra_memory: dict | None = None) -> Prediction:
     """A ``Prediction`` from the simulated phases (energy from the roofline's work)."""
-    from simlow.sim.predict import decode_times, prefill_times
+    from simlow.sim.predict import decode_times, make_prediction, prefill_times
 
     req = setup.req
     temps, _ = templates(req.model, req.scheme)
@@ -129,26 +129,15 @@ def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tu
     if dec is not None:
         rdec = dataclasses.replace(rdec, total_s=dec.step_s)
     fp = fp or footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
-    pre_s = float(np.sum(pre.step_s)) if pre else 0.0
-    dec_s = float(np.sum(dec.step_s)) if dec else 0.0
     e = energy.energy(req.hw, req.engine, rpre if pre else None, rdec if dec else None)
     memory = fp.to_dict()
     memory.update(extra_memory or {})
-    fits = bool(memory.get("fits", fp.fits))
     sim = [f"{name}: {run.simulated} distinct steps simulated" for name, run in (("prefill", pre), ("decode", dec)) if run]
-    return Prediction(
-        model=req.model.name, hw=req.hw.name, scheme=req.scheme.name, stack=req.stack.name,
-        engine=req.engine.name, fidelity="des", batch=req.batch, prompt=req.prompt, gen=req.gen,
-        ctx=req.ctx, depth=req.depth,
-        prefill_tok_s=req.batch * req.prompt / pre_s if pre else None,
-        decode_tok_s=req.batch * req.gen / dec_s if dec else None,
-        ttft_s=pre_s if pre else float(dec.step_s[0]),
-        prefill_s=pre_s, decode_s=dec_s,
-        energy_j_per_token=e["decode_j"] / (req.batch * req.gen) if dec else None,
-        energy=e, memory=memory, fits=fits, shortfall_bytes=float(memory.get("shortfall_bytes", fp.shortfall_bytes)),
-        bound={k: _bound(run) for k, run in (("prefill", pre), ("decode", dec)) if run is not None},
-        timeline=_timeline(temps, pre, dec, rpre, rdec),
-        notes=(f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE, *sim, *notes))
+    return make_prediction(
+        req, "des", temps, pre.step_s if pre else None, dec.step_s if dec else None, e, memory,
+        bool(memory.get("fits", fp.fits)), float(memory.get("shortfall_bytes", fp.shortfall_bytes)),
+        {k: _bound(run) for k, run in (("prefill", pre), ("decode", dec)) if run is not None},
+        _timeline(temps, pre, dec, rpre, rdec), (*sim, *notes))
 
 
 def _bound(run: PhaseRun) -> str:
