@@ -91,25 +91,35 @@ def event_shape(event: Event) -> Shape:
     return Shape(width=event.width, width2=event.width2, fmt=event.fmt)
 
 
-def event_energy_pJ(tech: Tech, event: Event) -> Estimate:
-    """Energy of one ``event`` at ``tech`` (see the module docstring for the mapping)."""
+def _event_estimate(tech: Tech, event: Event, metric, unit: str) -> Estimate:
+    """``metric`` (``energy_pJ`` or ``area_um2``) of the hardware one ``event`` exercises."""
     if event.op in EVENT_PRIMITIVE:
-        return energy_pJ(tech, EVENT_PRIMITIVE[event.op], event_shape(event))
+        return metric(tech, EVENT_PRIMITIVE[event.op], event_shape(event))
     if event.op is Op.FP_FMA:
-        mul = energy_pJ(tech, "fp_mul", Shape(fmt=event.fmt))
-        add = energy_pJ(tech, "fp_add", Shape(fmt=event.fmt))
+        mul = metric(tech, "fp_mul", Shape(fmt=event.fmt))
+        add = metric(tech, "fp_add", Shape(fmt=event.fmt))
         return Estimate(mul.value + add.value, f"fp_mul + fp_add {event.fmt} ({mul.basis} | {add.basis})",
                         weakest([mul.confidence, add.confidence, Confidence.D]), mul.sources + add.sources)
     if event.op is Op.LUT_READ:
         if event.width <= 0 or event.width2 < 2:
             raise SimlowError(f"lut_read needs width > 0 and width2 (entries) >= 2, got {event}")
         bits = event.width * (event.width2 - 1)
-        mux = energy_pJ(tech, "mux", Shape(width=bits))
+        mux = metric(tech, "mux", Shape(width=bits))
         return Estimate(mux.value, f"read mux tree of {bits} 2:1 mux bits ({mux.basis})",
                         weakest([mux.confidence, Confidence.D]), mux.sources)
     if event.op in BOOKKEEPING:
-        return Estimate(0.0, "bookkeeping event: no hardware action priced", Confidence.A, ())
+        return Estimate(0.0, f"bookkeeping event: no hardware {unit} priced", Confidence.A, ())
     raise SimlowError(f"no price for event {event}")  # pragma: no cover - Op is closed
+
+
+def event_energy_pJ(tech: Tech, event: Event) -> Estimate:
+    """Energy of one ``event`` at ``tech`` (see the module docstring for the mapping)."""
+    return _event_estimate(tech, event, energy_pJ, "energy")
+
+
+def event_area_um2(tech: Tech, event: Event) -> Estimate:
+    """Area of the hardware that performs one ``event`` (same mapping as the energy)."""
+    return _event_estimate(tech, event, area_um2, "area")
 
 
 @dataclass(frozen=True)
@@ -180,20 +190,3 @@ def rows_to_csv(rows: list[dict]) -> str:
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
-
-
-def event_area_um2(tech: Tech, event: Event) -> Estimate:
-    """Area of the hardware that performs one ``event`` (same mapping as the energy)."""
-    if event.op in EVENT_PRIMITIVE:
-        return area_um2(tech, EVENT_PRIMITIVE[event.op], event_shape(event))
-    if event.op is Op.FP_FMA:
-        mul = area_um2(tech, "fp_mul", Shape(fmt=event.fmt))
-        add = area_um2(tech, "fp_add", Shape(fmt=event.fmt))
-        return Estimate(mul.value + add.value, f"fp_mul + fp_add {event.fmt}",
-                        weakest([mul.confidence, add.confidence, Confidence.D]), mul.sources + add.sources)
-    if event.op is Op.LUT_READ:
-        bits = event.width * max(event.width2 - 1, 0)
-        mux = area_um2(tech, "mux", Shape(width=bits))
-        return Estimate(mux.value, f"read mux tree of {bits} 2:1 mux bits", weakest([mux.confidence, Confidence.D]),
-                        mux.sources)
-    return Estimate(0.0, "bookkeeping event: no hardware", Confidence.A, ())
