@@ -45,9 +45,9 @@ from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType as T
 
 from simlow.errors import SimlowError
 from simlow.quant import _exact
-from simlow.quant._blocks import launder, run_blocked
+from simlow.quant._blocks import launder, run_blocked, signed_extremes
 from simlow.quant.base import as_array, check_shape, f16_from, raw_blocks
-from simlow.quant.qtensor import QTensor
+from simlow.quant.qtensor import PackedQTensor, QTensor
 
 
 def _signed_max_exact(blocks):
@@ -61,19 +61,23 @@ def _signed_max_exact(blocks):
 
 
 def _signed_max_fast(blocks):
-    """(signed max, doubtful): max or min by magnitude in one pass over the block. Doubtful
-    blocks (``-min == max``: a +-tie or an all-zero block, whose first occurrence decides;
-    or a magnitude below 2**-126, where XLA's float compare flushes subnormals) must be
-    redone with ``_signed_max_exact``."""
-    mx = blocks.max(axis=-1, keepdims=True)
-    mn = blocks.min(axis=-1, keepdims=True)
+    """(signed max, doubtful): max or min by magnitude from one two-output reduction.
+    Doubtful blocks (``-min == max``: a +-tie or an all-zero block, whose first occurrence
+    decides; or a magnitude below 2**-126, where XLA's float compare flushes subnormals)
+    must be redone with ``_signed_max_exact``."""
+    mx, mn = signed_extremes(blocks)
     big = jnp.where(-mn > mx, mn, mx)
     doubtful = (-mn == mx) | (jnp.abs(big) < jnp.float32(2.0 ** -126))
     return big, doubtful.any()
 
 
+def _f16_bytes(v):
+    """float32 (n, 1) -> its float16 (RNE) as little-endian bytes (n, 2)."""
+    return jax.lax.bitcast_convert_type(v.astype(jnp.float16), jnp.uint8).reshape(v.shape[0], 2)
+
+
 def _sym_kernel(blocks, zero, half: int, exact: bool):
-    """Q4_0/Q5_0 on blocks (n, 32): (codes q-half int8, d f16), (bad, doubtful) flags."""
+    """Q4_0/Q5_0 on blocks (n, 32): (GGUF bytes (n, 18 or 22),), (bad, doubtful)."""
     if exact:
         mx, doubtful = _signed_max_exact(blocks), jnp.bool_(False)
     else:
@@ -81,30 +85,31 @@ def _sym_kernel(blocks, zero, half: int, exact: bool):
     d = mx * jnp.float32(-1.0 / half)               # exact: division by a power of two
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
     p = launder(blocks * inv, zero)                 # rounded product, then the add
-    q = jnp.minimum(jnp.trunc(p + jnp.float32(half + 0.5)), 2 * half - 1)
-    return ((q.astype(jnp.int32) - half).astype(jnp.int8), d.astype(jnp.float16)), \
-        (~jnp.isfinite(mx).all(), doubtful)
+    q = jnp.minimum(jnp.trunc(p + jnp.float32(half + 0.5)), 2 * half - 1).astype(jnp.int32)
+    return (_block_bytes(q, [_f16_bytes(d)], half == 16),), (~jnp.isfinite(mx).all(), doubtful)
 
 
 def _asym_kernel(blocks, zero, levels: int):
-    """Q4_1/Q5_1: (codes uint8, d f16, m f16), (bad, doubtful=False)."""
-    mx = blocks.max(axis=-1, keepdims=True)
-    mn = blocks.min(axis=-1, keepdims=True)
+    """Q4_1/Q5_1: (GGUF bytes (n, 20 or 24),), (bad, doubtful=False)."""
+    mx, mn = signed_extremes(blocks)
     d = _exact.true_div(mx - mn, float(levels))
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
     p = launder((blocks - mn) * inv, zero)
-    q = jnp.clip(jnp.trunc(p + jnp.float32(0.5)), 0, levels).astype(jnp.uint8)
+    q = jnp.clip(jnp.trunc(p + jnp.float32(0.5)), 0, levels).astype(jnp.int32)
+    packed = _block_bytes(q, [_f16_bytes(d), _f16_bytes(mn)], levels == 31)
     bad = ~(jnp.isfinite(mx) & jnp.isfinite(mn)).all()
-    return (q, d.astype(jnp.float16), mn.astype(jnp.float16)), (bad, jnp.bool_(False))
+    return (packed,), (bad, jnp.bool_(False))
 
 
 def _q8_kernel(blocks, zero):
-    """Q8_0: (codes int8, d f16), (bad, doubtful=False)."""
-    amax = jnp.abs(blocks).max(axis=-1, keepdims=True)
+    """Q8_0: (GGUF bytes (n, 34),), (bad, doubtful=False)."""
+    mx, mn = signed_extremes(blocks)
+    amax = jnp.maximum(mx, -mn)
     d = _exact.true_div(amax, 127.0)
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
-    q = jax.lax.round(launder(blocks * inv, zero))  # rounds half away from zero (C roundf)
-    return (q.astype(jnp.int8), d.astype(jnp.float16)), (~jnp.isfinite(amax).all(), jnp.bool_(False))
+    q = jax.lax.round(launder(blocks * inv, zero)).astype(jnp.int8)  # half away from zero (C roundf)
+    packed = jnp.concatenate([_f16_bytes(d), jax.lax.bitcast_convert_type(q, jnp.uint8)], axis=-1)
+    return (packed,), (~jnp.isfinite(amax).all(), jnp.bool_(False))
 
 
 @lru_cache(maxsize=None)
@@ -117,32 +122,36 @@ def _kernel(qbits: int, with_min: bool, exact: bool):
     return partial(_sym_kernel, half=2 ** (qbits - 1), exact=exact)
 
 
-@partial(jax.jit, static_argnums=3)
-def _pack(codes, d16, m16, qbits: int):
-    """GGUF block bytes (n, type_size) from codes (any shape, 32 per block), d and
-    (``_1`` types) m float16 (one per block)."""
-    codes = codes.reshape(-1, 32)
-    parts = [jax.lax.bitcast_convert_type(d16.astype(jnp.float16), jnp.uint8).reshape(-1, 2)]
-    if m16 is not None:
-        parts.append(jax.lax.bitcast_convert_type(m16.astype(jnp.float16), jnp.uint8).reshape(-1, 2))
-    if qbits == 8:
-        parts.append(jax.lax.bitcast_convert_type(codes.astype(jnp.int8), jnp.uint8))
-        return jnp.concatenate(parts, axis=-1)
-    u = codes.astype(jnp.int32) + (0 if m16 is not None else 2 ** (qbits - 1))
-    if qbits == 5:
+def _block_bytes(u, head: list, five_bits: bool):
+    """GGUF block bytes (n, type_size): ``head`` (fp16 d [and m] bytes), then for 5-bit
+    types the qh word, then the 16 nibble bytes of the unsigned 4/5-bit values ``u`` (n, 32)."""
+    parts = list(head)
+    if five_bits:
         parts.append(_qh_bytes(u))
     parts.append(_nibbles(u))
     return jnp.concatenate(parts, axis=-1)
 
 
-@jax.jit
+@partial(jax.jit, static_argnums=3)
+def _pack(codes, d16, m16, qbits: int):
+    """GGUF block bytes (n, type_size) from codes (any shape, 32 per block), d and
+    (``_1`` types) m float16 (one per block); for QTensors not made by ``quantize``."""
+    codes = codes.reshape(-1, 32)
+    head = [_f16_bytes(d16.reshape(-1, 1))]
+    if m16 is not None:
+        head.append(_f16_bytes(m16.reshape(-1, 1)))
+    if qbits == 8:
+        return jnp.concatenate(head + [jax.lax.bitcast_convert_type(codes.astype(jnp.int8), jnp.uint8)], axis=-1)
+    u = codes.astype(jnp.int32) + (0 if m16 is not None else 2 ** (qbits - 1))
+    return _block_bytes(u, head, qbits == 5)
+
+
 def _nibbles(q):
     """(n, 32) values 0..15 (low 4 bits used) -> (n, 16) bytes: element j low, j+16 high."""
-    q = q.astype(jnp.uint8).reshape(q.shape[0], 2, 16)
-    return (q[:, 0] & 0x0F) | ((q[:, 1] & 0x0F) << 4)
+    q = q.astype(jnp.uint8)
+    return (q[:, :16] & 0x0F) | ((q[:, 16:] & 0x0F) << 4)
 
 
-@jax.jit
 def _qh_bytes(q):
     """(n, 32) 5-bit values -> (n, 4) bytes of bit 4, element j at bit j (little-endian u32)."""
     bits = ((q.astype(jnp.uint32) >> 4) & 1).reshape(q.shape[0], 4, 8)
@@ -188,8 +197,7 @@ class GgufLegacy:
             out, (bad, _) = run_blocked(_kernel(self.qbits, self.with_min, True), arr, self.block)
         if bool(bad):
             raise SimlowError(f"{self.name}: input has NaN or inf; block formats need finite values")
-        aux = {"min": out[2]} if self.with_min else {}
-        return QTensor(out[0], out[1], self, tuple(arr.shape), aux)
+        return PackedQTensor(out[0], self, tuple(arr.shape))
 
     def dequantize(self, q: QTensor) -> jax.Array:
         codes = q.codes.reshape(-1, self.block).astype(jnp.float32)
@@ -201,7 +209,8 @@ class GgufLegacy:
 
     # -- bytes ----------------------------------------------------------------------------
     def to_bytes(self, q: QTensor) -> bytes:
-        return np.asarray(self._pack(q)).tobytes()
+        packed = q.packed if isinstance(q, PackedQTensor) else self._pack(q)
+        return np.asarray(packed).tobytes()
 
     def _pack(self, q: QTensor) -> jax.Array:
         return _pack(q.codes, q.scales, q.aux["min"] if self.with_min else None, self.qbits)

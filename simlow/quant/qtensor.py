@@ -10,15 +10,21 @@ Fields are plain arrays so that datapath models can compute on them directly:
 * ``scales``: the per-block/-row/-tensor scale as stored by the format (e.g. float16 ``d``
   for GGUF Q-types, uint8 E8M0 codes for MX), shaped like the blocks, or ``None``.
 * ``aux``: further named arrays a format stores (minimums, zero points, rotations...).
+
+``PackedQTensor`` is the same thing held as a format's byte layout (what the GGUF legacy
+quantizers produce in one fused kernel): ``codes``, ``scales`` and ``aux`` are unpacked from
+the bytes by the format's ``from_bytes`` on first access (exactly: unpacking is lossless).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping
 
 import jax
+import numpy as np
 
 from simlow.errors import SimlowError
 
@@ -50,3 +56,29 @@ class QTensor:
             raise SimlowError(f"format {self.format.name!r} has no byte layout; "
                               "to_bytes() exists for GGUF formats")
         return to_bytes(self)
+
+
+class PackedQTensor(QTensor):
+    """A QTensor held as its byte layout ``packed`` (uint8 array of the format's blocks);
+    ``codes``/``scales``/``aux`` are unpacked once, on first access, by ``format.from_bytes``."""
+
+    def __init__(self, packed: jax.Array, format: Any, shape: tuple[int, ...]):
+        object.__setattr__(self, "packed", packed)
+        object.__setattr__(self, "format", format)
+        object.__setattr__(self, "shape", tuple(shape))
+
+    @cached_property
+    def _unpacked(self) -> QTensor:
+        return self.format.from_bytes(np.asarray(self.packed), self.shape)
+
+    @property
+    def codes(self) -> jax.Array:
+        return self._unpacked.codes
+
+    @property
+    def scales(self) -> jax.Array | None:
+        return self._unpacked.scales
+
+    @property
+    def aux(self) -> Mapping[str, Any]:
+        return self._unpacked.aux
