@@ -21,11 +21,14 @@ Bit-exact for every finite input except blocks whose largest magnitude is below 
 2**-122 (where d, or an element, is a float32 subnormal): XLA flushes subnormal arithmetic
 to zero, numpy does not.
 
-Speed: one fused jitted kernel per type (``_blocks.run_blocked``), with the product ``x*id``
-laundered before its add (no FMA contraction). Q4_0/Q5_0 first take the signed max from a
-one-pass float max/min; blocks where that can differ from gguf's first-occurrence argmax
-(``-min == max``, all-zero, or subnormal maxima) send the tensor through the exact bit-key
-kernel instead, so the bytes never depend on the path.
+Speed: one fused jitted kernel per type (``_blocks.run_blocked``: no host copy of the
+input, in-kernel chunks that stay in cache) returns the GGUF block bytes directly, with the
+product ``x*id`` laundered before its add (no FMA contraction). ``quantize`` returns a
+``PackedQTensor``: codes and scales are unpacked from those bytes (exactly, ``unpack``) on
+first access. Q4_0/Q5_0 take the signed max from a one-pass max/min; blocks where that can
+differ from gguf's first-occurrence argmax (``-min == max``, all-zero, or subnormal maxima)
+send the tensor through the exact bit-key kernel instead, so the bytes never depend on the
+path.
 
 Dequantize: ``d*code`` (``_0``) or ``d*q + m`` (``_1``), float32, two roundings.
 Byte layout of one block: Q4_0 ``[d f16][qs 16]``; Q4_1 ``[d][m][qs 16]``; Q5_0
@@ -46,7 +49,7 @@ from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType as T
 from simlow.errors import SimlowError
 from simlow.quant import _exact
 from simlow.quant._blocks import launder, run_blocked, signed_extremes
-from simlow.quant.base import as_array, check_shape, f16_from, raw_blocks
+from simlow.quant.base import as_array, check_shape, raw_blocks
 from simlow.quant.qtensor import PackedQTensor, QTensor
 
 
@@ -104,7 +107,9 @@ def _asym_kernel(blocks, zero, levels: int):
 def _q8_kernel(blocks, zero):
     """Q8_0: (GGUF bytes (n, 34),), (bad, doubtful=False)."""
     mx, mn = signed_extremes(blocks)
-    amax = jnp.maximum(mx, -mn)
+    # max(mx, -mn) can be -0.0 for an all-zero block under fast math (no signed zeros), and
+    # d = -0.0 would store 0x8000: clear the sign on the bits.
+    amax = _exact.bits_f32(_exact.f32_bits(jnp.maximum(mx, -mn)) & jnp.uint32(0x7FFFFFFF))
     d = _exact.true_div(amax, 127.0)
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
     q = jax.lax.round(launder(blocks * inv, zero)).astype(jnp.int8)  # half away from zero (C roundf)
@@ -159,11 +164,27 @@ def _qh_bytes(q):
 
 
 def _unnibble(qs: np.ndarray) -> np.ndarray:
+    """(n, 16) bytes -> (n, 32) int32 nibbles: element j low, j+16 high (NumPy; used by MXFP4)."""
     return np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.int32)
 
 
-def _unqh(qh: np.ndarray) -> np.ndarray:
-    return ((qh[:, :, None] >> np.arange(8, dtype=np.uint8)) & 1).reshape(qh.shape[0], 32).astype(np.int32)
+@partial(jax.jit, static_argnums=(1, 2))
+def _unpack(raw, qbits: int, with_min: bool):
+    """GGUF block bytes (n, type_size) -> (codes (n, 32), d f16 (n, 1), m f16 (n, 1) or None),
+    codes as in the module table (int8 q - 2**(qbits-1) for ``_0`` types, uint8 q for ``_1``)."""
+    f16 = lambda b: jax.lax.bitcast_convert_type(b.reshape(-1, 1, 2), jnp.float16)
+    d, rest, m = f16(raw[:, :2]), raw[:, 2:], None
+    if with_min:
+        m, rest = f16(rest[:, :2]), rest[:, 2:]
+    if qbits == 8:
+        return jax.lax.bitcast_convert_type(rest, jnp.int8), d, m
+    qs = rest[:, -16:]
+    q = jnp.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(jnp.int32)
+    if qbits == 5:
+        qh = rest[:, :4].astype(jnp.int32)
+        q = q | ((((qh[:, :, None] >> jnp.arange(8)) & 1).reshape(-1, 32)) << 4)
+    codes = q.astype(jnp.uint8) if with_min else (q - 2 ** (qbits - 1)).astype(jnp.int8)
+    return codes, d, m
 
 
 @dataclass(frozen=True)
@@ -217,22 +238,14 @@ class GgufLegacy:
 
     def from_bytes(self, buf, shape) -> QTensor:
         shape = check_shape(shape, self.block, self.name)
-        raw = raw_blocks(buf, shape, self.block, self.type_size, self.name)
-        d, rest = f16_from(raw[:, :2]), raw[:, 2:]
-        aux = {}
-        if self.with_min:
-            aux["min"] = f16_from(rest[:, :2]).reshape(shape[:-1] + (-1,))
-            rest = rest[:, 2:]
-        if self.qbits == 8:
-            codes = rest.view(np.int8)
-        else:
-            q = _unnibble(rest[:, -16:])
-            if self.qbits == 5:
-                q = q | (_unqh(rest[:, :4]) << 4)
-            codes = q if self.with_min else q - 2 ** (self.qbits - 1)
-            codes = codes.astype(np.uint8 if self.with_min else np.int8)
-        return QTensor(jnp.asarray(codes.reshape(shape)), d.reshape(shape[:-1] + (-1,)),
-                       self, shape, aux)
+        return self.unpack(jnp.asarray(raw_blocks(buf, shape, self.block, self.type_size, self.name)), shape)
+
+    def unpack(self, raw: jax.Array, shape: tuple[int, ...]) -> QTensor:
+        """The QTensor of size-checked block bytes ``raw`` (any shape, ``type_size`` per block), exactly."""
+        codes, d, m = _unpack(raw.reshape(-1, self.type_size), self.qbits, self.with_min)
+        lead = shape[:-1] + (-1,)
+        aux = {"min": m.reshape(lead)} if self.with_min else {}
+        return QTensor(codes.reshape(shape), d.reshape(lead), self, shape, aux)
 
 
 Q4_0 = GgufLegacy("q4_0", int(T.Q4_0), 4, False)

@@ -13,7 +13,7 @@ Fields are plain arrays so that datapath models can compute on them directly:
 
 ``PackedQTensor`` is the same thing held as a format's byte layout (what the GGUF legacy
 quantizers produce in one fused kernel): ``codes``, ``scales`` and ``aux`` are unpacked from
-the bytes by the format's ``from_bytes`` on first access (exactly: unpacking is lossless).
+the bytes by the format's ``unpack`` on first access (exactly: unpacking is lossless).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 import jax
-import numpy as np
 
 from simlow.errors import SimlowError
 
@@ -59,8 +58,8 @@ class QTensor:
 
 
 class PackedQTensor(QTensor):
-    """A QTensor held as its byte layout ``packed`` (uint8 array of the format's blocks);
-    ``codes``/``scales``/``aux`` are unpacked once, on first access, by ``format.from_bytes``."""
+    """A QTensor held as its byte layout ``packed`` ((n_blocks, type_size) uint8 array);
+    ``codes``/``scales``/``aux`` are unpacked once, on first access, by ``format.unpack``."""
 
     def __init__(self, packed: jax.Array, format: Any, shape: tuple[int, ...]):
         object.__setattr__(self, "packed", packed)
@@ -69,7 +68,7 @@ class PackedQTensor(QTensor):
 
     @cached_property
     def _unpacked(self) -> QTensor:
-        return self.format.from_bytes(np.asarray(self.packed), self.shape)
+        return self.format.unpack(self.packed, self.shape)
 
     @property
     def codes(self) -> jax.Array:

@@ -76,3 +76,40 @@ def test_signed_ties_zero_signs_and_jax_input():
         assert quantize(x, name).to_bytes() == ref
         assert quantize(jnp.asarray(x), name).to_bytes() == ref
         assert quantize(x[:, 32:], name).to_bytes() == gguf_quantize(x[:, 32:], T[name.upper()]).tobytes()
+
+
+def test_misaligned_views_and_chunk_boundaries():
+    # The kernel aliases the 64-byte-aligned body of a NumPy buffer and stitches the first and
+    # last block from the edges; big tensors are walked in in-kernel chunks. Cover several
+    # element offsets s of the body (views starting 1, 3, 8, 15 floats in), a byte-misaligned buffer
+    # (copied), and a tensor of several chunks.
+    rng = np.random.default_rng(7)
+    big = (rng.standard_normal((1025, 1056)) * rng.choice([1e-3, 1.0, 50.0], (1025, 1))).astype(np.float32)
+    big[5, 64:96] = 0.0
+    big[9, 3], big[9, 7] = -4.0, 4.0       # a +-tie in a block (fallback path)
+    flat = big.reshape(-1)
+    for name in ("q4_0", "q8_0"):
+        qtype = T[name.upper()]
+        x = big[1:]                           # > 2 chunks of 2**19 elements
+        assert quantize(x, name).to_bytes() == gguf_quantize(x, qtype).tobytes()
+    for off in (1, 3, 8, 15):                 # four different body offsets s, small tensors
+        x = flat[off:off + 64 * 96].reshape(64, 96)
+        assert quantize(x, "q4_0").to_bytes() == gguf_quantize(x, T.Q4_0).tobytes(), off
+    raw = np.zeros(4 * 32 * 8 + 1, np.uint8)
+    odd = np.frombuffer(raw.data, np.float32, count=32 * 8, offset=1).reshape(8, 32)
+    odd[...] = rng.standard_normal((8, 32)).astype(np.float32)
+    assert odd.ctypes.data % 4 and not odd.flags.aligned
+    assert quantize(odd, "q8_0").to_bytes() == gguf_quantize(odd, T.Q8_0).tobytes()
+
+
+def test_packed_qtensor_unpacks_exactly():
+    # quantize() returns the bytes; codes and scales are unpacked from them on first access and
+    # must equal an independent NumPy reading of gguf's bytes.
+    x = np.random.default_rng(8).standard_normal((4, 64)).astype(np.float32)
+    ref = gguf_quantize(x, T.Q4_0).reshape(-1, 18)
+    q = quantize(x, "q4_0")
+    d = ref[:, :2].copy().view(np.float16)
+    codes = np.concatenate([ref[:, 2:] & 0x0F, ref[:, 2:] >> 4], axis=-1).astype(np.int8) - 8
+    assert np.array_equal(np.asarray(q.scales).reshape(-1, 1).view(np.uint16), d.view(np.uint16))
+    assert np.array_equal(np.asarray(q.codes).reshape(-1, 32), codes)
+    assert np.asarray(q.codes).shape == x.shape and q.codes.dtype == np.int8
