@@ -20,9 +20,30 @@ from typing import Any, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
 from simlow.errors import SimlowError
 from simlow.quant.qtensor import QTensor
+
+
+class GgufSized:
+    """Sizes of a GGUF block type, from gguf's own table.
+
+    Mixed into the frozen GGUF format dataclasses, which define ``name``, ``gguf_type``
+    (a ``GGMLQuantizationType`` number) and ``block`` (weights per block)."""
+
+    @property
+    def storage(self) -> str:
+        return self.name  # type: ignore[attr-defined]
+
+    @property
+    def type_size(self) -> int:
+        """Bytes of one block."""
+        return GGML_QUANT_SIZES[GGMLQuantizationType(self.gguf_type)][1]  # type: ignore[attr-defined]
+
+    @property
+    def bits_per_weight(self) -> float:
+        return self.type_size * 8 / self.block  # type: ignore[attr-defined]
 
 
 class Format(Protocol):

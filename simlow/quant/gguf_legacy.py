@@ -44,12 +44,12 @@ from functools import lru_cache, partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType as T
+from gguf.constants import GGMLQuantizationType as T
 
 from simlow.errors import SimlowError
 from simlow.quant import _exact
 from simlow.quant._blocks import launder, run_blocked, signed_extremes
-from simlow.quant.base import as_array, check_shape, raw_blocks
+from simlow.quant.base import GgufSized, as_array, check_shape, raw_blocks
 from simlow.quant.qtensor import PackedQTensor, QTensor
 
 
@@ -188,7 +188,7 @@ def _unpack(raw, qbits: int, with_min: bool):
 
 
 @dataclass(frozen=True)
-class GgufLegacy:
+class GgufLegacy(GgufSized):
     """One of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (see the module docstring for the semantics)."""
 
     name: str
@@ -196,18 +196,6 @@ class GgufLegacy:
     qbits: int          # 4, 5 or 8
     with_min: bool      # the ``_1`` types store a minimum m
     block: int = 32
-
-    @property
-    def storage(self) -> str:
-        return self.name
-
-    @property
-    def type_size(self) -> int:
-        return GGML_QUANT_SIZES[T(self.gguf_type)][1]
-
-    @property
-    def bits_per_weight(self) -> float:
-        return self.type_size * 8 / self.block
 
     # -- quantize -------------------------------------------------------------------------
     def quantize(self, x) -> QTensor:

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType as T
+from gguf.constants import GGMLQuantizationType as T
 
 from simlow.quant import _exact, minifloat
-from simlow.quant.base import as_input, blocks_of, check_shape, raw_blocks
+from simlow.quant.base import GgufSized, as_input, blocks_of, check_shape, raw_blocks
 from simlow.quant.gguf_legacy import _nibbles, _unnibble
 from simlow.quant.qtensor import QTensor
 
@@ -77,22 +77,10 @@ def _values(codes, e):
 
 
 @dataclass(frozen=True)
-class GgufMxfp4:
+class GgufMxfp4(GgufSized):
     name: str = "mxfp4"
     gguf_type: int = int(T.MXFP4)
     block: int = 32
-
-    @property
-    def storage(self) -> str:
-        return self.name
-
-    @property
-    def type_size(self) -> int:
-        return GGML_QUANT_SIZES[T(self.gguf_type)][1]
-
-    @property
-    def bits_per_weight(self) -> float:
-        return self.type_size * 8 / self.block
 
     def quantize(self, x) -> QTensor:
         arr = as_input(x, self.name)

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType as T
+from gguf.constants import GGMLQuantizationType as T
 
 from simlow.quant import _exact
-from simlow.quant.base import as_input, blocks_of, check_shape, f16_bytes, f16_from, raw_blocks
+from simlow.quant.base import GgufSized, as_input, blocks_of, check_shape, f16_bytes, f16_from, raw_blocks
 from simlow.quant.qtensor import QTensor
 
 
@@ -78,22 +78,10 @@ def _unpack_tq2(raw: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class GgufTernary:
+class GgufTernary(GgufSized):
     name: str
     gguf_type: int
     block: int = 256
-
-    @property
-    def storage(self) -> str:
-        return self.name
-
-    @property
-    def type_size(self) -> int:
-        return GGML_QUANT_SIZES[T(self.gguf_type)][1]
-
-    @property
-    def bits_per_weight(self) -> float:
-        return self.type_size * 8 / self.block
 
     def quantize(self, x) -> QTensor:
         arr = as_input(x, self.name)

@@ -27,11 +27,11 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType as T
+from gguf.constants import GGMLQuantizationType as T
 
 from simlow.errors import SimlowError
 from simlow.quant import _exact
-from simlow.quant.base import check_shape, raw_blocks
+from simlow.quant.base import GgufSized, check_shape, raw_blocks
 from simlow.quant.qtensor import QTensor
 
 QK_K = 256
@@ -101,7 +101,7 @@ def _q6_k(b):
 
 
 @dataclass(frozen=True)
-class KQuant:
+class KQuant(GgufSized):
     """A dequantize-only GGUF K-quant (see the module docstring)."""
 
     name: str
@@ -109,18 +109,6 @@ class KQuant:
     sub: int
     unpack: Callable
     block: int = QK_K
-
-    @property
-    def storage(self) -> str:
-        return self.name
-
-    @property
-    def type_size(self) -> int:
-        return GGML_QUANT_SIZES[T(self.gguf_type)][1]
-
-    @property
-    def bits_per_weight(self) -> float:
-        return self.type_size * 8 / self.block
 
     def quantize(self, x) -> QTensor:
         raise SimlowError(f"{self.name}: quantize is not implemented (ggml's K-quant search has "
