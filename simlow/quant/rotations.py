@@ -1,16 +1,19 @@
 """Rotations applied before quantization: Walsh-Hadamard (QuaRot), randomized Hadamard,
 random orthogonal (explicit PRNG key), and a user-supplied orthogonal matrix (SpinQuant).
 
-Layering: uses JAX only; used by ``pot`` (OrpQuant), ``offq``, ``kv`` and the CLI.
+Layering: uses JAX and ``hadamard_k`` (the K x K blocks); used by ``pot`` (OrpQuant),
+``offq``, ``kv`` and the CLI.
 
 ``hadamard_transform(x)`` = ``x @ H_n.T / sqrt(n)`` along the last axis, with
 ``H_n = kron(H_K, H_M)``, ``M = 2**m`` the Sylvester (natural order) matrix applied as an
 O(n log n) butterfly (log2 M rounds of (a+b, a-b)), and ``H_K`` a known Hadamard matrix
-applied densely to the ``K`` axis (QuaRot ``matmul_hadU`` structure). ``K`` is the
-smallest factor ``odd * 2**j`` of ``n`` with a Paley construction: Paley I (``q + 1``,
-prime ``q = 3 mod 4``) or Paley II (``2(q + 1)``, prime ``q = 1 mod 4``), e.g. 12, 20, 28,
-36, 44, 60, 108, 140 (14336 = 28 * 512, 13824 = 108 * 128). Sizes with no such factor
-(e.g. 172 * 2**m, QuaRot's Sloane matrix for 11008) raise ``SimlowError``.
+applied densely to the ``K`` axis (QuaRot ``matmul_hadU`` structure): cost n log2 M adds plus
+n K multiply-adds, never an n x n matrix. ``K`` is the smallest factor ``odd * 2**j`` (j >= 2)
+of ``n`` that ``hadamard_k.base_hadamard`` builds: Paley I / II orders (12, 20, 28, 36, 44,
+60, 108, 140, ...) and the Williamson orders 52, 156, 172. Examples: 11008 = 172 * 64
+(Llama-2-7B FFN), 13824 = 108 * 128, 14336 = 28 * 512, 40 * 2**m = 20 * 2**(m+1). Sizes with
+no such factor raise ``SimlowError``. ``H_K`` is not QuaRot's stored matrix (see
+``hadamard_k``), so outputs differ from QuaRot's while structure and cost are the same.
 In float32 the butterfly's rounding differs from a dense matmul's; it equals the explicit
 matrix to float tolerance and exactly on small-integer inputs.
 """
@@ -24,34 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from simlow.errors import SimlowError
-
-
-def _is_prime(q: int) -> bool:
-    return q >= 2 and all(q % p for p in range(2, int(q ** 0.5) + 1))
-
-
-def _paley(order: int) -> np.ndarray | None:
-    """A Paley Hadamard matrix of ``order`` (entries +-1), or None if Paley gives none."""
-    q = order - 1
-    if _is_prime(q) and q % 4 == 3:
-        chi = np.array([0] + [1 if pow(k, (q - 1) // 2, q) == 1 else -1 for k in range(1, q)])
-        jac = chi[(np.arange(q)[None, :] - np.arange(q)[:, None]) % q]
-        s = np.zeros((order, order), int)
-        s[0, 1:], s[1:, 0], s[1:, 1:] = 1, -1, jac
-        return s + np.eye(order, dtype=int)
-    q = order // 2 - 1
-    if order % 2 == 0 and _is_prime(q) and q % 4 == 1:
-        chi = np.array([0] + [1 if pow(k, (q - 1) // 2, q) == 1 else -1 for k in range(1, q)])
-        c = np.zeros((q + 1, q + 1), int)
-        c[0, 1:], c[1:, 0], c[1:, 1:] = 1, 1, chi[(np.arange(q)[None, :] - np.arange(q)[:, None]) % q]
-        zero_blk, one_blk = np.array([[1, -1], [-1, -1]]), np.array([[1, 1], [1, -1]])
-        return np.kron(c, one_blk) + np.kron(c == 0, zero_blk)
-    return None
+from simlow.quant.hadamard_k import WILLIAMSON_ROWS, base_hadamard
 
 
 @lru_cache(maxsize=None)
-def _factor(n: int) -> tuple[int, int]:
-    """(K, M) with n = K * M, M a power of two and K = 1 or a Paley order."""
+def hadamard_factors(n: int) -> tuple[int, int]:
+    """(K, M) with n = K * M, M a power of two and K = 1 or the smallest ``odd * 2**j`` (j >= 2)
+    that ``hadamard_k.base_hadamard`` can build; SimlowError if there is none."""
     if n < 1:
         raise SimlowError(f"hadamard: size must be positive, got {n}")
     odd, p = n, 0
@@ -60,20 +42,30 @@ def _factor(n: int) -> tuple[int, int]:
     if odd == 1:
         return 1, n
     for j in range(2, p + 1):
-        if _paley(odd * 2 ** j) is not None:
+        if base_hadamard(odd * 2 ** j) is not None:
             return odd * 2 ** j, n // (odd * 2 ** j)
-    raise SimlowError(f"hadamard: no known Hadamard matrix for size {n} (= {odd} * 2**{p}); "
-                      "supported: 2**m, or K * 2**m with K a Paley order (12, 20, 28, 36, 44, 60, 108, 140, ...)")
+    raise SimlowError(f"hadamard: no known Hadamard matrix for size {n} (= {odd} * 2**{p}); supported: 2**m, "
+                      "or K * 2**m with K a Paley order (12, 20, 28, 36, 44, 60, 108, 140, ...) "
+                      f"or a tabulated Williamson order {tuple(4 * w for w in sorted(WILLIAMSON_ROWS))}")
+
+
+@lru_cache(maxsize=None)
+def _h_k_f32(k: int, transpose: bool) -> np.ndarray:
+    h = base_hadamard(k)
+    out = np.ascontiguousarray(h.T if transpose else h, np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def hadamard_matrix(n: int) -> np.ndarray:
-    """The explicit +-1 matrix ``kron(H_K, H_M)`` that ``hadamard_transform`` applies (int64)."""
-    k, m = _factor(n)
-    h_m = np.array([[1]])
+    """The explicit +-1 matrix ``kron(H_K, H_M)`` that ``hadamard_transform`` applies (int64,
+    dense n x n: a reference for tests and small sizes; the transform never builds it)."""
+    k, m = hadamard_factors(n)
+    h_m = np.array([[1]], np.int64)
     while h_m.shape[0] < m:
         h_m = np.block([[h_m, h_m], [h_m, -h_m]])
-    h_k = np.array([[1]]) if k == 1 else _paley(k)
-    return np.kron(h_k, h_m).astype(np.int64)
+    h_k = np.array([[1]], np.int64) if k == 1 else base_hadamard(k)
+    return np.kron(h_k, h_m)
 
 
 def _butterfly(x):
@@ -106,11 +98,10 @@ def hadamard_transform(x, inverse: bool = False) -> jax.Array:
     ``inverse=True`` applies the transpose ``x @ H_n / sqrt(n)``; it differs from the forward
     transform only when ``K > 1`` (Paley matrices are not symmetric; Sylvester ones are)."""
     x = jnp.asarray(x, jnp.float32)
-    k, _ = _factor(x.shape[-1])
+    k, _ = hadamard_factors(x.shape[-1])
     if k == 1:
         return _fwht(x)
-    h_k = _paley(k)
-    return _fwht_k(x, jnp.asarray(h_k.T if inverse else h_k, jnp.float32))
+    return _fwht_k(x, jnp.asarray(_h_k_f32(k, inverse)))
 
 
 def random_signs(key: jax.Array, n: int) -> jax.Array:
