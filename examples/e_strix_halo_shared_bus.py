@@ -7,13 +7,22 @@ discrete-event co-run (``simlow.sim.des.unified.corun``) runs both agents on one
 and each alone, and reports each one's slowdown; the partner decodes for about as long as
 the GPU does alone, so the two overlap for most of the run.
 
-Stated limits: the DES prices a stack's bandwidth fraction as bus occupancy (each byte
-holds 1/fraction bytes of bus time). The NPU's and the CPU's low fractions (0.19 and 0.33,
-fitted on published runs) come from their own paths to memory, not from the bus, so the
-co-run charges them bus time they would not hold: its slowdowns are upper bounds. The
-second reading replaces the partner by a constant stream of what it moves alone (its
-path's cap): the GPU's slowdown then; the partner, whose demand is below half the bus,
-would then not be slowed. Energy and the engines' own power limits are not in this study.
+The model: a GPU stack's bandwidth fraction is bus occupancy, each byte holding 1/fraction
+bytes of bus time (inefficient DRAM traffic; llama.cpp ROCm's fraction is 1.0). The NPU's
+and the CPU's fractions (0.194 and 0.327, fitted on published runs) come from their own
+paths to memory, not from the bus: their stacks say ``bandwidth_mode: rate_cap``, so each
+engine has a port of fraction x 256 GB/s (50 and 84 GB/s) and the bus is charged only the
+bytes it moves. Flows share the bus by max-min fairness and a port-capped flow gets
+min(its port, its fair share). Alone, every agent runs exactly at its roofline. Both
+partners' ports are below half the bus, so here they are not slowed, and the GPU keeps the
+bus minus what the partner moves. Columns: ``slowdown`` is this co-run; ``as occupancy``
+the same co-run with the partner's fraction read as bus occupancy (what the DES did before
+ports: an upper bound); ``as stream`` the partner replaced by a constant stream of what it
+moves alone for the whole of the GPU's run, while the real partner stops a little before
+the GPU (here a little above the co-run). Not modelled: the bus's own efficiency under
+mixed traffic (bank conflicts between the engines' streams), the engines' power limits,
+energy.
+
 Writes ``strix_halo_shared_bus.html`` (the NPU's decode alone: memory, roofline, timeline;
 and the co-run table) to the folder given as the first argument.
 
@@ -21,6 +30,7 @@ and the co-run table) to the folder given as the first argument.
 """
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import simlow
@@ -51,25 +61,29 @@ def decode_s_per_token(job) -> float:
 rows = []
 gpu_req = request(GPU_JOB, GPU_STEPS)
 print(f"{'pair':10} {'engine':6} {'model':14} {'stack':15} {'alone ms/tok':>12} {'together':>9} "
-      f"{'slowdown':>8} {'as stream':>9}")
+      f"{'slowdown':>8} {'as occupancy':>12} {'as stream':>9}")
 for job in PARTNERS:
     steps = max(1, round(GPU_STEPS * decode_s_per_token(GPU_JOB) / decode_s_per_token(job)))
     partner = request(job, steps)
     run = corun([Agent(gpu_req, GPU_STEPS), Agent(partner, steps)])
     gpu, other = run.agents
+    # the partner's bandwidth fraction read as bus occupancy instead of its port's cap
+    occupying = replace(partner, stack=replace(partner.stack, bandwidth_mode="occupancy"))
+    occ = corun([Agent(gpu_req, GPU_STEPS), Agent(occupying, steps)]).agents
     # the partner as a constant stream at the rate it reaches alone (its own path's cap)
     stream = Background((gpu_req.engine.memory,), other.nbytes / other.alone_s, f"{job[2]} stream")
     capped = corun([Agent(gpu_req, GPU_STEPS)], background=(stream,)).agents[0].together_s / gpu.alone_s
     pair = f"GPU + {job[2].upper()}"
-    for a, req, n, as_stream in ((gpu, gpu_req, GPU_STEPS, capped), (other, partner, steps, None)):
+    for a, a_occ, req, n, as_stream in ((gpu, occ[0], gpu_req, GPU_STEPS, capped),
+                                        (other, occ[1], partner, steps, None)):
         row = {"pair": pair, "engine": a.engine, "model": a.model, "stack": req.stack.name, "steps": n,
                "alone_ms_per_token": 1e3 * a.alone_s / n, "together_ms_per_token": 1e3 * a.together_s / n,
-               "slowdown": a.slowdown, "slowdown_partner_as_stream": as_stream,
-               "alone_GB_per_s": a.nbytes / a.alone_s / 1e9}
+               "slowdown": a.slowdown, "slowdown_partner_as_occupancy": a_occ.slowdown,
+               "slowdown_partner_as_stream": as_stream, "alone_GB_per_s": a.nbytes / a.alone_s / 1e9}
         rows.append(row)
         shown = f"{as_stream:9.2f}" if as_stream is not None else f"{'':9}"
         print(f"{pair:10} {a.engine:6} {a.model:14} {req.stack.name:15} {row['alone_ms_per_token']:12.1f} "
-              f"{row['together_ms_per_token']:9.1f} {a.slowdown:8.2f} {shown}")
+              f"{row['together_ms_per_token']:9.1f} {a.slowdown:8.2f} {a_occ.slowdown:12.2f} {shown}")
     conserved = run.moved_alone == run.moved_together
     print(f"{'':10} bytes over the bus together = alone: {conserved}; "
           f"{job[2]} alone moves {rows[-1]['alone_GB_per_s']:.0f} GB/s, the GPU {rows[-2]['alone_GB_per_s']:.0f} GB/s")

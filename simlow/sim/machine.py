@@ -143,7 +143,8 @@ def machine(hw: HardwareSpec, stack: Stack, engine: Engine) -> Machine:
     return Machine(bandwidth_Bps=mem.bandwidth_Bps, peak_for=peak_for, bandwidth_eff=stack.bandwidth,
                    compute_eff=stack.compute_efficiency, kernel_overhead_s=stack.kernel_overhead_s,
                    step_overhead_s=stack.step_overhead_s, format_for=fmt_for,
-                   cap_for=_matmul_cap(stack, hw, engine, place), tile_rows=stack.matmul_tile_rows)
+                   cap_for=_matmul_cap(stack, hw, engine, place), tile_rows=stack.matmul_tile_rows,
+                   bandwidth_rate_cap=stack.bandwidth_mode == "rate_cap")
 
 
 def issue_rate(stack: Stack, engine: Engine) -> float | None:

@@ -60,6 +60,8 @@ class Machine:
     format_for: Callable[[OpTemplate], str] = field(default=lambda t: t.compute)
     cap_for: Callable[[OpTemplate], object] | None = None
     tile_rows: object = None              # GEMM row tile (llama.cpp MMQ mmq_x); None: no padding
+    bandwidth_rate_cap: bool = False      # bandwidth_eff caps the engine's own rate (its port),
+                                          # not bus occupancy: same roofline, differs in the DES
 
     def rate_for(self, t: OpTemplate):
         """Achieved ops/s of op ``t``: ``min(peak * compute_efficiency, cap)``."""

@@ -66,6 +66,14 @@ YAML schema (version 1)::
     vector_formats: [fp32, fp16, bf16]   # optional (default shown): formats vector and gather
                                      # ops (norms, softmax, RoPE, activations) may run in, in
                                      # order of preference; the first the engine has a rate for
+    bandwidth_mode: rate_cap         # optional (default occupancy): what the bandwidth fractions
+                                     # mean when engines share a bus (discrete-event fidelity
+                                     # only; the roofline is the same). occupancy: each byte
+                                     # holds 1/fraction bytes of bus time (a GPU's inefficient
+                                     # DRAM traffic). rate_cap: the engine's own path to memory
+                                     # moves at most fraction x bus bandwidth and the bus is
+                                     # charged only the bytes moved (an NPU's or CPU's port
+                                     # limit; simlow.sim.des.fabric, ports)
     fallback_engine: cpu             # optional: engine kind of the same device that runs an op
                                      # none of whose formats the stack's engine has a rate for
     kernel_overhead: 4 us            # per kernel launch (graph node), serial with the kernel
@@ -94,6 +102,7 @@ SCHEMA_VERSION = 1
 _CLASSES = tuple(c.value for c in OpClass)
 FLOAT_FALLBACK = ("fp16", "bf16", "fp32")          # matmul / attention after dequantize_to
 VECTOR_FORMATS = ("fp32", "fp16", "bf16")          # default vector_formats
+BANDWIDTH_MODES = ("occupancy", "rate_cap")        # bandwidth_mode values, default first
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ class Stack:
     vector_formats: tuple[str, ...] = VECTOR_FORMATS  # vector / gather op formats, preferred first
     fallback_engine: EngineKind | None = None  # engine kind running ops this engine has no format for
     native_formats: frozenset[str] | None = None  # weight formats with native-compute matmuls (None: all)
+    bandwidth_mode: str = "occupancy"          # what ``bandwidth`` means on a shared bus (BANDWIDTH_MODES)
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -207,6 +217,7 @@ def _read(path: Path) -> Stack:
         fallback_engine=(EngineKind(r.str("fallback_engine", choices=tuple(k.value for k in EngineKind)))
                          if r.has("fallback_engine") else None),
         native_formats=_native(r) if r.has("native_formats") else None,
+        bandwidth_mode=r.str("bandwidth_mode", choices=BANDWIDTH_MODES) if r.has("bandwidth_mode") else "occupancy",
     )
     if stack.fallback_engine is stack.engine:
         r.fail(f"fallback_engine must differ from engine ({stack.engine.value})", "fallback_engine")

@@ -130,10 +130,14 @@ def gpu_npu():
     return gpu, npu, corun([Agent(gpu, 2), Agent(npu, 1)])
 
 
-def test_corun_slows_both_agents_at_most_twofold(gpu_npu):
-    _, _, run = gpu_npu
-    for a in run.agents:                       # max-min fairness: each holds >= half the bus while both run
-        assert 1.0 < a.slowdown <= 2.0 + 1e-9, (a.engine, a.slowdown)
+def test_corun_slows_the_gpu_at_most_twofold_and_not_the_port_capped_npu(gpu_npu):
+    _, npu, run = gpu_npu
+    gpu_run, npu_run = run.agents
+    assert npu.stack.bandwidth_mode == "rate_cap"
+    # max-min fairness: the GPU holds >= half the bus while both run; fastflowlm's NPU is capped
+    # by its own port at 0.194 x 256 GB/s, below half the bus, so it always gets its cap
+    assert 1.0 < gpu_run.slowdown <= 2.0 + 1e-9
+    assert npu_run.slowdown == 1.0
 
 
 def test_corun_conserves_bytes(gpu_npu):

@@ -21,6 +21,23 @@ its end. ``moved[resource]`` counts bytes delivered through each resource exactl
 
 A ``persistent`` flow never ends (background traffic such as a CPU stream with a demand
 cap); it takes its fair share until the simulation stops.
+
+**Ports** (stacks whose bandwidth fraction is a rate cap, ``Stack.bandwidth_mode ==
+"rate_cap"``): an NPU or a CPU whose low achieved bandwidth comes from its own path to
+memory, not from the bus. Such a transfer names a ``port`` (the engine's, ``(name,
+capacity_Bps)``, the capacity being the bandwidth of the engine's memory). Its flow is
+counted in bytes: one byte occupies one byte of each resource of its path (the bus is
+charged only the bytes it moves) and ``1 / efficiency`` bytes of the port. All of an
+engine's flows share its port, so alone they move exactly as in the occupancy model
+(``sum(bytes_i / efficiency_i) <= capacity x time``, the roofline's memory time), and
+with others on the bus a flow gets min(its port share, its fair share of the bus).
+Progressive filling then raises every flow's rate (occupancy for ordinary flows, bytes
+for port flows: both are bus bytes per second) together, each flow using ``weight x rate``
+of each resource it crosses (1 on the path, ``1 / efficiency`` on its port). Ports are not
+in ``moved`` (they are not memories or links). Flows of one port with one efficiency finish
+exactly as occupancy flows would; with several efficiencies on one port (op classes of
+differing fractions in flight at once, prefetch only) the port's total is the same but it
+is divided equally in bytes, not in occupancy.
 """
 
 from __future__ import annotations
@@ -41,12 +58,17 @@ _ZERO = Fraction(0)
 @dataclass(eq=False)
 class _Flow:
     path: tuple[str, ...]
-    remaining: Fraction | None        # occupancy bytes still to move (None: persistent)
-    cap: Fraction                     # occupancy bytes / ps
-    cost: Fraction                    # occupancy per byte moved (1 / efficiency)
+    remaining: Fraction | None        # rate units still to move (None: persistent)
+    cap: Fraction                     # rate units / ps
+    cost: Fraction                    # rate units per byte moved (1 / efficiency; 1 on a port)
     tag: Hashable
     done: simpy.Event | None
     rate: Fraction = field(default=_ZERO)
+    uses: tuple[tuple[str, Fraction], ...] = ()   # (resource, its use per rate unit); () = path, 1 each
+
+    def __post_init__(self):
+        if not self.uses:
+            self.uses = tuple((r, Fraction(1)) for r in self.path)
 
 
 def _cost(efficiency: float) -> Fraction:
@@ -62,22 +84,35 @@ class Fabric:
         self.env = env
         self.capacity = {name: rate_per_ps(bps) for name, bps in capacities_Bps.items()}
         self.moved: dict[str, Fraction] = {name: _ZERO for name in capacities_Bps}
+        self.ports: dict[str, Fraction] = {}          # port name -> capacity (bytes / ps)
         self._flows: list[_Flow] = []
         self._last = env.now
         self._generation = 0
 
     # -- public ------------------------------------------------------------------------
     def transfer(self, path: tuple[str, ...], nbytes: float, efficiency: float = 1.0,
-                 tag: Hashable = None) -> simpy.Event:
+                 tag: Hashable = None, port: tuple[str, float] | None = None) -> simpy.Event:
         """An event that succeeds (value: the finish time in ps) when ``nbytes`` have crossed
-        every resource of ``path`` at ``efficiency``. Zero bytes succeed at once."""
+        every resource of ``path`` at ``efficiency``. Zero bytes succeed at once. With
+        ``port`` (name, capacity in bytes/s) the efficiency is charged on that port only
+        (module docstring); a port keeps the capacity it was first given."""
         done = self.env.event()
         amount = Fraction(nbytes)
         if amount <= 0:
             done.succeed(self.env.now)
             return done
         cost = _cost(efficiency)
-        self._start(_Flow(self._check(path), amount * cost, self._cap(path, None), cost, tag, done))
+        path = self._check(path)
+        if port is None:
+            self._start(_Flow(path, amount * cost, self._cap(path, None), cost, tag, done))
+            return done
+        name, capacity = port
+        if name in self.capacity:
+            raise SimlowError(f"port {name!r} has the name of a fabric resource")
+        cap = self.ports.setdefault(name, rate_per_ps(capacity))
+        uses = tuple((r, Fraction(1)) for r in path) + ((name, cost),)
+        self._start(_Flow(path, amount, min(self._cap(path, None), cap / cost), Fraction(1), tag, done,
+                          uses=uses))
         return done
 
     def persistent(self, path: tuple[str, ...], demand_Bps: float, efficiency: float = 1.0,
@@ -149,19 +184,19 @@ class Fabric:
 
     def _share(self) -> None:
         """Max-min fair rates with caps (progressive filling, exact)."""
-        residual = dict(self.capacity)
+        residual = {**self.capacity, **self.ports}
         free = list(self._flows)
         for f in free:
             f.rate = _ZERO
         while free:
-            count: dict[str, int] = {}
+            count: dict[str, Fraction] = {}
             for f in free:
-                for r in f.path:
-                    count[r] = count.get(r, 0) + 1
+                for r, w in f.uses:
+                    count[r] = count.get(r, 0) + w
             inc = min(min(residual[r] / n for r, n in count.items()), min(f.cap - f.rate for f in free))
             for f in free:
                 f.rate += inc
-                for r in f.path:
-                    residual[r] -= inc
+                for r, w in f.uses:
+                    residual[r] -= inc * w
             full = {r for r in count if residual[r] <= 0}
-            free = [f for f in free if f.rate < f.cap and not full.intersection(f.path)]
+            free = [f for f in free if f.rate < f.cap and not full.intersection(r for r, _ in f.uses)]

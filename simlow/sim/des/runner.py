@@ -73,10 +73,11 @@ def run_ops(env: simpy.Environment, fabric: Fabric, works: Sequence[OpWork], pre
             yield env.timeout(w.launch_ps)
         t1 = env.now
         while nxt < len(works) and nxt <= i + prefetch:
-            issued[nxt] = [(fabric.transfer(f.path, f.nbytes, f.efficiency, tag=nxt), f.path)
+            issued[nxt] = [(fabric.transfer(f.path, f.nbytes, f.efficiency, tag=nxt, port=f.port), f.path)
                            for f in works[nxt].weights]
             nxt += 1
-        flows = issued.pop(i) + [(fabric.transfer(f.path, f.nbytes, f.efficiency, tag=i), f.path) for f in w.streams]
+        flows = issued.pop(i) + [(fabric.transfer(f.path, f.nbytes, f.efficiency, tag=i, port=f.port), f.path)
+                                 for f in w.streams]
         waits = [e for e, _ in flows]
         if w.compute_ps:
             waits.append(env.timeout(w.compute_ps))

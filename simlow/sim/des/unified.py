@@ -3,8 +3,10 @@
 On a unified-memory SoC (Strix Halo, Apple M-series, DGX Spark) the CPU, GPU and NPU read
 the same LPDDR5X. ``corun(agents)`` runs each agent's decode steps (its own model, scheme,
 stack and engine, as a resolved ``Request``) in one simulation over one fabric, so their
-streams share the memory by max-min fairness; it also runs each agent alone on the same
-fabric and reports the slowdown. ``background`` adds constant traffic (a CPU copy loop,
+streams share the memory by max-min fairness (an agent whose stack says ``bandwidth_mode:
+rate_cap`` is capped by its engine's port and holds only the bytes it moves:
+``simlow.sim.des.fabric``); it also runs each agent alone on the same fabric and reports
+the slowdown. ``background`` adds constant traffic (a CPU copy loop,
 a display engine) on top.
 
 Agents must run on distinct engines (one engine executes one agent's ops in order). Steps

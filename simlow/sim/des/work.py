@@ -8,7 +8,10 @@ functions the roofline uses (``roofline.op_terms`` through the stack's ``Machine
 two fidelities price identical work:
 
     compute_ps = ceil(t_compute)                 flops / (peak[format] * compute_eff[class])
-    efficiency = bandwidth_eff[class]            each byte occupies 1/efficiency of a resource
+    efficiency = bandwidth_eff[class]            each byte occupies 1/efficiency of a resource,
+                                                 or, under a rate-cap stack
+                                                 (Machine.bandwidth_rate_cap), of the engine's
+                                                 port only (FlowSpec.port; fabric docstring)
     launch_ps  = ceil(kernels * kernel_overhead)
 
 Placement (``simlow.sim.des.offload``) says where a layer's weights and KV cache live and
@@ -30,6 +33,7 @@ class FlowSpec:
     path: tuple[str, ...]
     nbytes: float
     efficiency: float
+    port: tuple[str, float] | None = None     # (engine port, capacity B/s): efficiency charged there
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,9 @@ def op_work(t: OpTemplate, feats: Mapping[str, float], place: Place) -> OpWork:
     eff = m.bandwidth_eff[cls]
     w_bytes = float(t.value("weight_read", feats))
     other = float(sum(t.value(q, feats) for q in ("kv_read", "kv_write", "act_read", "act_write")))
-    weights = (FlowSpec(place.weight_path or (place.memory,), w_bytes, eff),) if w_bytes > 0 else ()
-    streams = (FlowSpec((place.memory,), other, eff),) if other > 0 else ()
+    port = (f"port:{place.engine}", float(m.bandwidth_Bps)) if m.bandwidth_rate_cap else None
+    weights = (FlowSpec(place.weight_path or (place.memory,), w_bytes, eff, port),) if w_bytes > 0 else ()
+    streams = (FlowSpec((place.memory,), other, eff, port),) if other > 0 else ()
     return OpWork(t.name, cls, place.engine, ps(t.kernels * float(m.kernel_overhead_s)), ps(float(t_comp)),
                   float(t.value("flops", feats)), weights, streams)
 
