@@ -139,7 +139,7 @@ def check_workload(model: ModelSpec, ctx: int, batch: int) -> None:
         raise SimlowError(f"context {ctx} exceeds {model.name}'s maximum of {model.max_context} tokens")
 
 
-def _largest(lo: int, hi: int, ok) -> int:
+def largest(lo: int, hi: int, ok) -> int:
     """The largest n in [lo, hi] with ok(n), for ok monotone decreasing; lo - 1 if none."""
     if not ok(lo):
         return lo - 1
@@ -160,8 +160,8 @@ def fit(model: str | ModelSpec, hw: str | HardwareSpec, scheme: str | Scheme = "
         s = s.with_kv(load_scheme(kv_scheme))
     ctx = min(4096, m.max_context) if ctx is None else ctx
     fp = footprint(m, h, s, ctx, batch)
-    max_ctx = _largest(1, m.max_context, lambda c: footprint(m, h, s, c, batch).fits)
-    max_batch = _largest(1, MAX_BATCH, lambda b: footprint(m, h, s, ctx, b).fits)
+    max_ctx = largest(1, m.max_context, lambda c: footprint(m, h, s, c, batch).fits)
+    max_batch = largest(1, MAX_BATCH, lambda b: footprint(m, h, s, ctx, b).fits)
     notes = []
     if max_batch == MAX_BATCH:
         notes.append(f"largest batch searched is {MAX_BATCH}")

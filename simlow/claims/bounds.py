@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from simlow.claims import offload as O
 from simlow.claims.schema import Offload, Workload
 from simlow.errors import SimlowError
-from simlow.memory import activation_bytes, kv_bytes_per_sequence, weight_bytes
+from simlow.memory import activation_bytes, kv_bytes_per_sequence, largest, weight_bytes
 from simlow.claims.text import si
 from simlow.specs import HardwareSpec, ModelSpec, Scheme
 
@@ -250,13 +250,4 @@ def resident(s: Setup, ctx: int | None = None, batch: int | None = None) -> Resi
 
 def max_context(s: Setup) -> int:
     """The longest context (up to the model's maximum) that fits; 0 if none does."""
-    lo, hi = 1, s.model.max_context
-    if not resident(s, lo).fits:
-        return 0
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if resident(s, mid).fits:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    return max(largest(1, s.model.max_context, lambda c: resident(s, c).fits), 0)
