@@ -10,7 +10,7 @@ from simlow.cli.output import add_json_flag, print_json, print_table
 
 def register(sub) -> None:
     p = sub.add_parser("validate", help="predict every measured row and report the error")
-    p.add_argument("--data", default=None, help="directory of measured CSVs (default ../shared/validation)")
+    p.add_argument("--data", default=None, help="directory of measured CSVs (default: the shipped workloads/measured/)")
     p.add_argument("--out", default=None, help="also write the JSON report to this file")
     p.add_argument("--rows", action="store_true", help="print every row, not only the summaries")
     p.add_argument("--markdown", action="store_true", help="print only a compact per-device markdown table (README)")

@@ -3,7 +3,7 @@ measured power.
 
 ``simlow.sim.predict`` already computes ``energy_j_per_token`` (``simlow.sim.energy``); this
 module does not compute it again. It checks it: for every decode row of the Strix Halo
-llama-bench runs (``../shared/validation/strix_halo_lhl_llmbench.csv``, average board power
+llama-bench runs (``workloads/measured/strix_halo_lhl_llmbench.csv``, average board power
 per run) that ``simlow.sim.validate.mapped_rows`` maps to a prediction, it compares
 
     measured J/token  = avg_power_w / tokens_per_s

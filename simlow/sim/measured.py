@@ -1,4 +1,4 @@
-"""Measured rows of ``../shared/validation/*.csv``, mapped to what simlow can predict.
+"""Measured rows of ``workloads/measured/*.csv``, mapped to what simlow can predict.
 
 Each CSV row becomes a ``Measured`` (what was run, as the file says it) and is mapped to a
 ``Case`` (hw, model, scheme, stack, test) or to the reason it cannot be. Mapping is by the
@@ -243,14 +243,15 @@ def _lmdeploy(path: Path, rows: list[dict]) -> list[Measured]:
 
 
 _READERS = {"strix_halo": _strix, "exllamav2": _exllama, "lmdeploy": _lmdeploy}
-SKIP_FILES = ("device_specs", "model_facts")
+# Not throughput tables: specs, model facts, meter readings (energy_*) and silicon figures (silicon_*).
+SKIP_FILES = ("device_specs", "model_facts", "energy_", "silicon_")
 
 
 def read_dir(data: Path) -> list[Measured]:
     """Every measurement row of every throughput CSV in ``data`` (sorted by file)."""
     out = []
     for path in sorted(Path(data).glob("*.csv")):
-        if path.stem in SKIP_FILES:
+        if path.stem.startswith(SKIP_FILES):
             continue
         with path.open(newline="") as fh:
             rows = list(csv.DictReader(fh))

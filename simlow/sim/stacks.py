@@ -34,7 +34,7 @@ first of the same formats that engine has, or, without one, the prediction fails
 ``SimlowError`` naming the op class, the formats tried and the engine's rates.
 
 Efficiencies are few and physical; ``calibration`` says how each was obtained (fitted on
-which rows of ``../shared/validation/``, by ``simlow.sim.calibrate``, or assumed). Nothing
+which rows of ``workloads/measured/``, by ``simlow.sim.calibrate``, or assumed). Nothing
 is per device: a device with no measured row is predicted from its spec and the stack.
 
 YAML schema (version 1)::

@@ -18,7 +18,7 @@ is among the groups the stack was fitted on ("from N training rows (groups: ...)
 such a group added after the fit count as in-sample too, which is conservative);
 ``held-out`` when it is not; ``uncalibrated`` when the stack states no fit.
 
-The default data directory is ``../shared/validation`` beside the repository root.
+The default data directory is the shipped ``workloads/measured/`` (its README gives each file's provenance).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ OVERALL, NO_SIZE_MATCHED, ONLY_SIZE_MATCHED = "overall", "overall, no size-match
 
 
 def default_data_dir() -> Path:
-    return data_root().parent / "shared" / "validation"
+    return data_root() / "workloads" / "measured"
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def mapped_rows(data_dir: Path | str | None = None, size_matched: bool = False
     data = Path(data_dir) if data_dir is not None else default_data_dir()
     if not data.is_dir():
         raise SimlowError(f"validation data directory {str(data)!r} does not exist "
-                          "(give --data DIR; CI keeps ../shared/validation beside the clone)")
+                          "(give --data DIR: a folder of measured CSVs like workloads/measured/)")
     ok, bad = [], []
     for row in read_dir(data):
         try:

@@ -7,14 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-VALIDATION = Path(__file__).resolve().parents[2] / ".." / "shared" / "validation"
-H100_VECTORS = VALIDATION / "h100_tc_dev_vectors.npz"
+H100_VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "h100_tc_dev_vectors.npz"
 
 
 def h100_vectors():
     if not H100_VECTORS.exists():
-        pytest.fail(f"H100 validation vectors missing: expected {H100_VECTORS} "
-                    "(the shared/ checkout must sit beside the repo)")
+        pytest.fail(f"H100 test vectors missing: expected {H100_VECTORS} (shipped in tests/vectors/)")
     return np.load(H100_VECTORS)
 
 

@@ -6,9 +6,6 @@ import pytest
 
 from simlow.cost.board import compare_decode_energy
 from simlow.sim.predict import predict
-from simlow.sim.validate import default_data_dir
-
-pytestmark = pytest.mark.skipif(not default_data_dir().is_dir(), reason="../shared/validation not present")
 
 
 @pytest.fixture(scope="module")

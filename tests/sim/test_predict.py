@@ -146,7 +146,7 @@ def test_vectorized_sweep_matches_single_points():
 
 def test_validation_data_present_and_mapped():
     data = default_data_dir()
-    assert data.is_dir(), f"validation data missing at {data} (CI keeps ../shared/validation beside the clone)"
+    assert data.is_dir(), f"shipped validation data missing at {data}"
     ok, bad = mapped_rows(data)
     assert ok, "no validation row could be mapped"
     assert all(isinstance(why, str) and why for _, _, why in bad)

@@ -12,12 +12,11 @@ from simlow.memory import footprint
 from simlow.sim.measured import (BY_SIZE, EXACT, SIZE_MATCHED, Case, Measured, case_scheme, map_row, scheme_bytes,
                                  size_matched)
 from simlow.sim.predict import predict
-from simlow.sim.validate import (NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, OVERALL, default_data_dir, mapped_rows,
+from simlow.sim.validate import (NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, OVERALL, mapped_rows,
                                  split_of, to_markdown, validate)
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import weight_bytes
 
-needs_data = pytest.mark.skipif(not default_data_dir().is_dir(), reason="../shared/validation not present")
 
 
 def _strix(model_dir, quant, size, test="tg128", backend="llama.cpp-vulkan_radv"):
@@ -89,12 +88,9 @@ def test_split_follows_the_stack_calibration():
 
 @pytest.fixture(scope="module")
 def report():
-    if not default_data_dir().is_dir():
-        pytest.skip("../shared/validation not present")
     return validate()
 
 
-@needs_data
 def test_size_matched_rows_are_only_in_validate_and_flagged(report):
     ok, bad = mapped_rows()
     assert all(c.mapping != SIZE_MATCHED for _, c in ok)
@@ -105,7 +101,6 @@ def test_size_matched_rows_are_only_in_validate_and_flagged(report):
     assert flagged and all("no scheme reproduces it" in r.note for r in flagged)
 
 
-@needs_data
 def test_headline_groups_partition_the_rows(report):
     s = report.summaries
     for metric in ("decode", "prefill"):
@@ -118,7 +113,6 @@ def test_headline_groups_partition_the_rows(report):
                                                                        + errs[len(errs) // 2]) / 2)
 
 
-@needs_data
 def test_markdown_and_json(report):
     md = to_markdown(report)
     hws = {r.hw for r in report.rows}
