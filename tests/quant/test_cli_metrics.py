@@ -54,3 +54,17 @@ def test_cli_compare_minilm(capsys):
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert rows[0]["tensors"] == 36 and rows[0]["sqnr_db"] > 15
     assert rows[1]["skipped"] == 30      # only the 1536-wide matrices fit TQ1_0's 256-block
+
+
+def test_compare_row_does_not_depend_on_the_other_formats_or_their_order():
+    from simlow.quant.compare import compare, synthetic
+    tensors = {**synthetic("heavy-tailed", seed=3, shape=(16, 512)),
+               "narrow": np.random.default_rng(4).standard_normal((8, 64)).astype(np.float32)}
+    alone = compare(tensors, ["tq2_0"], seed=7)["rows"][0]
+    assert alone["skipped"] == 1                        # the 64-wide tensor misses TQ2_0's 256-block
+    for order in (["q4_0", "tq2_0"], ["q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "tq2_0"],
+                  ["tq2_0", "q8_0"]):
+        rows = {r["format"]: r for r in compare(tensors, order, seed=7)["rows"]}
+        assert rows["tq2_0"] == alone, order
+    again = compare(tensors, ["q4_0", "tq2_0"], seed=8)["rows"]
+    assert again[1]["ip_bias"] != alone["ip_bias"]      # the seed still matters
