@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 from simlow.bench import BenchResult, best_time
-from simlow.cost.npusweep import Grid, Workload, sweep
-from simlow.cost.npuspec import to_hardware_spec
-from simlow.cost.sizing import size
+from simlow.npu.sweep import Grid, Workload, sweep
+from simlow.npu.spec import to_hardware_spec
+from simlow.npu.sizing import size
 
 MODEL, SCHEME = "llama-3-8b", "pot-w4"
 GRID = Grid()  # 8 sides x 5 counts x 8 SRAM sizes x 5 widths x 5 lane counts = 8000 points

@@ -65,7 +65,7 @@ class Setup:
     scheme: Scheme
     workload: Workload
     offload: Offload | None = None
-    routing: object = None       # a simlow.sim.routing distribution (None: uniform)
+    routing: object = None       # a simlow.workload.routing distribution (None: uniform)
 
     @property
     def route(self):

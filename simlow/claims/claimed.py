@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from simlow.claims.metrics import Metric
 from simlow.errors import SimlowError
-from simlow.units import parse
+from simlow.quantities import parse
 
 SENSES = ("value", "at_most", "at_least")
 

@@ -8,7 +8,7 @@ member, never on the text. Each metric knows
 - its **kind**: how the checker gets an answer (a rate the simulator predicts, an exact
   byte count, a spec figure, a yes/no fit, a cost-model ratio);
 - which claim keys it needs (``needs``), so the loader can refuse an incomplete claim;
-- the unit its claimed value is written in (``dim``: a ``simlow.units.Dim`` when the claim
+- the unit its claimed value is written in (``dim``: a ``simlow.quantities.Dim`` when the claim
   may write a quantity with a unit such as ``"18 GB"``, else None for a plain number).
 
 Relative claims (a ``baseline`` configuration) use the same metrics: the claimed value is
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 
-from simlow.units import Dim
+from simlow.quantities import Dim
 
 
 class Direction(enum.Enum):

@@ -4,7 +4,7 @@
 caches ``fraction`` of them (``N = fraction x experts`` per MoE layer). A step of ``B``
 tokens needs, per MoE layer, the distinct experts its tokens routed to; expert ``e`` is
 needed with probability ``q_e = 1 - (1 - pi_e) ** B`` (``pi_e``: the routing
-distribution's inclusion probability, tokens independent; ``simlow.sim.routing``). A cache
+distribution's inclusion probability, tokens independent; ``simlow.workload.routing``). A cache
 whose contents are fixed before the step's routing is known holds at most the ``N``
 experts of largest ``q_e``, so *in expectation* at most ``sum of the N largest q_e`` of
 them are hits, whatever the policy (``static`` hottest-N attains it; LRU and LFU cannot
@@ -38,7 +38,7 @@ from simlow.specs.scheme import tensor_formats
 
 def routing_of(text: str | None):
     """The routing distribution named by ``text`` (None: uniform)."""
-    from simlow.sim.routing import Uniform, parse_routing
+    from simlow.workload.routing import Uniform, parse_routing
 
     return Uniform() if text is None else parse_routing(text)
 
@@ -98,7 +98,7 @@ def hit_rate_needed(model: ModelSpec, scheme: Scheme, rate: float, batch: int, l
 def zipf_needed(model: ModelSpec, scheme: Scheme, fraction: float, batch: int, hit: float) -> float | None:
     """The smallest Zipf exponent at which a ``fraction`` cache reaches hit rate ``hit`` in
     expectation (bisection to 0.01), or None if no exponent up to 8 does."""
-    from simlow.sim.routing import Zipf
+    from simlow.workload.routing import Zipf
 
     def rate(s: float) -> float:
         return expert_traffic(model, scheme, Zipf(s), fraction, batch).hit_rate

@@ -69,7 +69,7 @@ from simlow.claims.metrics import Kind, Metric
 from simlow.errors import SimlowError
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.yamlfile import Reader, load_yaml
-from simlow.units import Dim
+from simlow.quantities import Dim
 
 SCHEMA_VERSION = 1
 CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "routing",
@@ -374,7 +374,7 @@ def _offload(r: Reader) -> Offload:
 
 
 def _routing(r: Reader) -> str:
-    from simlow.sim.routing import parse_routing
+    from simlow.workload.routing import parse_routing
 
     text = r.str("routing")
     try:

@@ -1,20 +1,21 @@
 """The checker's view of the rest of simlow: the simulator and the cost model.
 
-Both are imported on use. Where one cannot answer (not installed in this checkout, no
-model of expert offload, a design the cost model does not know), the result carries no
-value and a one-line reason, which the verdict then reports; nothing is guessed.
+Where one cannot answer (a configuration the simulator refuses, a design the cost model
+does not know), the result carries no value and a one-line reason, which the verdict then
+reports; nothing is guessed.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from dataclasses import dataclass
 
 from simlow.claims.bounds import Setup
 from simlow.claims.metrics import Metric
 from simlow.claims.schema import CostQuery
+from simlow.cost.maccompare import IntStyle, compare_macs
+from simlow.cost.pricing import Tech
 from simlow.errors import SimlowError
+from simlow.sim.predict import predict
 
 _PREDICTION_FIELD = {
     Metric.DECODE_TOK_S: "decode_tok_s", Metric.PREFILL_TOK_S: "prefill_tok_s",
@@ -28,20 +29,9 @@ class Simulated:
     note: str           # what produced the value, or why there is none
 
 
-def _predict_function():
-    try:
-        return importlib.import_module("simlow.sim.predict").predict
-    except (ImportError, AttributeError):
-        return None
-
-
 def simulate(setup: Setup, metric: Metric, config) -> Simulated:
     """simlow.sim.predict's value of ``metric`` for ``setup`` (``config``: the claim's
     configuration, for its stack and routing names)."""
-    predict = _predict_function()
-    if predict is None:
-        return Simulated(None, "simlow.sim.predict is not available in this installation")
-    params = inspect.signature(predict).parameters
     kwargs = {"scheme": setup.scheme, "batch": setup.workload.batch, "prompt": setup.workload.prompt,
               "gen": setup.workload.gen}
     if setup.workload.depth:
@@ -50,11 +40,8 @@ def simulate(setup: Setup, metric: Metric, config) -> Simulated:
         kwargs["ctx"] = setup.workload.ctx
     for key, value in (("stack", config.stack), ("routing", setup.routing),
                        ("offload", setup.offload.to_mapping() if setup.offload else None)):
-        if value is None:
-            continue
-        if key not in params:
-            return Simulated(None, f"simlow.sim.predict takes no {key}")
-        kwargs[key] = value
+        if value is not None:
+            kwargs[key] = value
     try:
         p = predict(setup.model, setup.hw, **kwargs)
     except SimlowError as err:
@@ -75,13 +62,8 @@ def simulate(setup: Setup, metric: Metric, config) -> Simulated:
 def cost_ratio(query: CostQuery, metric: Metric) -> Simulated:
     """The cost model's area or max-clock ratio of ``query.design`` over ``query.baseline``."""
     try:
-        maccompare = importlib.import_module("simlow.cost.maccompare")
-        pricing = importlib.import_module("simlow.cost.pricing")
-    except ImportError:
-        return Simulated(None, "the cost model's MAC comparison (simlow.cost.maccompare) is not available")
-    try:
-        style = maccompare.IntStyle(query.int_style)
-        result = maccompare.compare_macs(pricing.Tech(query.node_nm), act_bits=query.act_bits, int_style=style)
+        style = IntStyle(query.int_style)
+        result = compare_macs(Tech(query.node_nm), act_bits=query.act_bits, int_style=style)
     except SimlowError as err:
         return Simulated(None, f"the cost model cannot answer: {err}")
     for row in result.ratios:

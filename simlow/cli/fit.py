@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simlow.cli.output import add_json_flag, print_json, print_table
 from simlow.memory import fit
-from simlow.units import fmt_bytes
+from simlow.quantities import fmt_bytes
 
 
 def register(sub) -> None:

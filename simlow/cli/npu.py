@@ -17,7 +17,7 @@ import sys
 
 from simlow.cli.output import add_json_flag, print_json, print_table
 from simlow.errors import SimlowError
-from simlow.units import Dim, parse
+from simlow.quantities import Dim, parse
 
 
 def register(sub) -> None:
@@ -53,7 +53,7 @@ def register(sub) -> None:
 
 
 def run_size(args) -> int:
-    from simlow.cost.sizing import size
+    from simlow.npu.sizing import size
 
     budget = parse(args.power_budget, Dim.POWER) if args.power_budget else None
     r = size(args.model, args.scheme, args.target_decode_tok_s, args.node, args.dram, unit=args.unit,
@@ -67,7 +67,7 @@ def run_size(args) -> int:
         return 1
     _print_cost(r.cost)
     print(f"decode {r.decode_tok_s:.2f} tok/s ({r.bound}-bound), {r.energy_j_per_token:.3f} J/token, "
-          f"{r.decode_power_W:.2f} W during decode (structural energy model, simlow.cost.npusweep)")
+          f"{r.decode_power_W:.2f} W during decode (structural energy model, simlow.npu.sweep)")
     print_table("next-smaller designs", ["dimension", "value", "fails on", "decode tok/s", "power W"],
                 [[n.dimension, n.value, n.reason, f"{n.decode_tok_s:.2f}", f"{n.decode_power_W:.2f}"]
                  for n in r.neighbours])
@@ -75,9 +75,9 @@ def run_size(args) -> int:
 
 
 def _design(args):
-    from simlow.cost.dram import parse_dram
-    from simlow.cost.npu import NpuDesign
-    from simlow.cost.npushipped import SHIPPED
+    from simlow.npu.dram import parse_dram
+    from simlow.npu.design import NpuDesign
+    from simlow.npu.shipped import SHIPPED
     from simlow.cost.scaling import parse_node
 
     if args.name is not None:
@@ -93,8 +93,8 @@ def _design(args):
 
 
 def run_show(args) -> int:
-    from simlow.cost.npu import ASSUMPTIONS, evaluate
-    from simlow.cost.npuspec import spec_document, to_yaml
+    from simlow.npu.design import ASSUMPTIONS, evaluate
+    from simlow.npu.spec import spec_document, to_yaml
 
     d = _design(args)
     c = evaluate(d)

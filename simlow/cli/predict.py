@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simlow.cli.output import add_json_flag, print_json, print_table
-from simlow.units import fmt_bytes
+from simlow.quantities import fmt_bytes
 
 
 def register(sub) -> None:
@@ -32,7 +32,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from simlow.sim.predict import predict
-    from simlow.sim.routing import parse_routing
+    from simlow.workload.routing import parse_routing
 
     p = predict(args.model, args.hw, args.scheme, batch=args.batch, prompt=args.prompt, gen=args.gen,
                 ctx=args.ctx, kv_scheme=args.kv_scheme, stack=args.stack, engine=args.engine,

@@ -23,7 +23,7 @@ def _pct(x) -> str:
 
 
 def run(args) -> int:
-    from simlow.sim.validate import validate
+    from simlow.validation.validate import validate
 
     report = validate(args.data)
     d = report.to_dict()
@@ -33,7 +33,7 @@ def run(args) -> int:
         print_json(d)
         return 0
     if args.markdown:
-        from simlow.sim.validate import to_markdown
+        from simlow.validation.validate import to_markdown
 
         print(to_markdown(report), end="")
         return 0

@@ -8,10 +8,12 @@ Layering (each module imports only those above it):
 - ``primitives``, ``memory``, ``scaling``: the tables in ``simlow/data/cost/*.yaml``
   (every number with its source and a confidence tag) and node scaling rules.
 - ``pricing``: energy/area of one primitive at a node; pricing of ``simlow.events`` counts.
-- ``delay``, ``units``: critical-path delay model and datapath units described by their parts.
+- ``delay``, ``macs``: critical-path delay model and MAC units described by their parts.
 - ``maccompare``: the PoT-vs-INT MAC array comparison for the seeds' hardware claim.
 
-The package never imports JAX and never prints; the CLI (``simlow cost``) shows its tables.
+The package imports nothing of simlow but ``errors``, ``events`` and ``specs``; NPU designs
+(``simlow.npu``) and the simulator build on it. It never imports JAX and never prints; the
+CLI (``simlow cost``) shows its tables.
 """
 
 from simlow.cost.maccompare import IntStyle, MacComparison, compare_macs
@@ -19,7 +21,7 @@ from simlow.cost.memory import load_memory
 from simlow.cost.pricing import PricedCounts, Tech, event_area_um2, event_energy_pJ, price_components, price_counts
 from simlow.cost.scaling import ScalingRule, parse_node
 from simlow.cost.techtable import TechTable, technology_table
-from simlow.cost.units import (BF16_MAC_FP32_ACC, FP8_MAC_NARROW_ACC, FpMac, IntMac, PotMac, TernaryLane, UnitCost,
+from simlow.cost.macs import (BF16_MAC_FP32_ACC, FP8_MAC_NARROW_ACC, FpMac, IntMac, PotMac, TernaryLane, UnitCost,
                                pot_mac_for_code, unit_cost)
 
 __all__ = [

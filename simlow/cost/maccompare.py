@@ -3,7 +3,7 @@
 Seed 000_e167e7090fc029af claims a PoT (with a residual second term) matrix unit "fits in
 one third the area, and closes timing at twice the clock speed of a standard quantized MAC
 array" at 28 nm. ``compare_macs`` answers with the structural model of
-``simlow.cost.units``; whatever it gives is the answer (nothing here is tuned to the claim).
+``simlow.cost.macs``; whatever it gives is the answer (nothing here is tuned to the claim).
 
 Equal throughput is shown two ways: at a common clock (same number of units: the array
 area ratio is the unit area ratio) and with each array at its own max clock (an array that
@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from simlow.cost.pricing import Tech
-from simlow.cost.units import IntMac, PotMac, UnitCost, pot_mac_for_code, unit_cost
+from simlow.cost.macs import IntMac, PotMac, UnitCost, pot_mac_for_code, unit_cost
 from simlow.errors import SimlowError
 
 CLAIM = "one third the area and twice the clock of a standard quantized MAC array (28 nm)"

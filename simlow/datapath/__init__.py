@@ -46,7 +46,7 @@ import numpy as np
 from simlow.datapath import fp8acc, fpmac, intmac, shiftadd, ternary_lut, ternary_tree
 from simlow.datapath.registry import UNITS, get_unit
 from simlow.datapath.toggles import OperandToggles, operand_toggles
-from simlow.datapath.units import (
+from simlow.datapath.configs import (
     FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ScaleOrder, ShiftAddUnit, TernaryLutUnit,
     TernaryTreeUnit, Truncation, Unit,
 )

@@ -21,7 +21,7 @@ from typing import Iterable
 
 import numpy as np
 
-from simlow.datapath.units import Overflow
+from simlow.datapath.configs import Overflow
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ import numpy as np
 
 from simlow.datapath import fp8scale
 from simlow.datapath.minifloat import FORMATS, bit_patterns, decode
-from simlow.datapath.units import FpNarrowAccUnit, Truncation
+from simlow.datapath.configs import FpNarrowAccUnit, Truncation
 from simlow.errors import SimlowError
 from simlow.events import Event, Op, merge
 

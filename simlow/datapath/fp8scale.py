@@ -32,7 +32,7 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 
-from simlow.datapath.units import ScaleOrder
+from simlow.datapath.configs import ScaleOrder
 from simlow.errors import SimlowError
 from simlow.events import Event, Op
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from simlow.datapath.minifloat import FORMATS, bit_patterns
-from simlow.datapath.units import FpMacUnit
+from simlow.datapath.configs import FpMacUnit
 from simlow.errors import SimlowError
 from simlow.events import Event, Op
 

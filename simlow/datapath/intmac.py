@@ -29,7 +29,7 @@ import numpy as np
 from simlow.datapath import accumulate as accm
 from simlow.datapath.codes import int_codes, matmul_shapes, nonzero_products
 from simlow.datapath.exact import abs_bound_matmul, int_matmul, max_abs
-from simlow.datapath.units import IntMacUnit, Overflow
+from simlow.datapath.configs import IntMacUnit, Overflow
 from simlow.errors import SimlowError
 from simlow.events import Event, Op
 

@@ -1,12 +1,12 @@
 """The named unit presets: one explicit registry.
 
-Each preset is a frozen unit config (``simlow.datapath.units``) with the source of its
+Each preset is a frozen unit config (``simlow.datapath.configs``) with the source of its
 parameters. Values marked "assumed" are design-space defaults, not measurements.
 """
 
 from __future__ import annotations
 
-from simlow.datapath.units import (
+from simlow.datapath.configs import (
     FpMacUnit, FpNarrowAccUnit, IntMacUnit, Overflow, ShiftAddUnit, TernaryLutUnit,
     TernaryTreeUnit, Truncation, Unit,
 )

@@ -44,7 +44,7 @@ from simlow.datapath import accumulate as accm
 from simlow.datapath.codes import int_codes, matmul_shapes
 from simlow.datapath.exact import max_abs
 from simlow.datapath.shiftadd_prepared import PreparedPot, exact_sum, prepare_codes, step_bound
-from simlow.datapath.units import Overflow, ShiftAddUnit, Truncation
+from simlow.datapath.configs import Overflow, ShiftAddUnit, Truncation
 from simlow.errors import SimlowError
 from simlow.events import Event, Op
 

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlow.datapath.exact import F32_EXACT, F64_EXACT, int_matmul
-from simlow.datapath.units import ShiftAddUnit, Truncation
+from simlow.datapath.configs import ShiftAddUnit, Truncation
 from simlow.errors import SimlowError
 
 _STACK_ELEMS = 1 << 24   # stacked activations per row chunk (64 MB of float32)

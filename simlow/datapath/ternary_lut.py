@@ -32,7 +32,7 @@ from simlow.datapath import accumulate as accm
 from simlow.datapath.counting import tally
 from simlow.datapath.codes import int_codes, matmul_shapes, ternary_codes
 from simlow.datapath.exact import int_matmul
-from simlow.datapath.units import Overflow, TernaryLutUnit
+from simlow.datapath.configs import Overflow, TernaryLutUnit
 from simlow.errors import SimlowError
 from simlow.events import Event, Op
 

@@ -29,7 +29,7 @@ from simlow.datapath import accumulate as accm
 from simlow.datapath.counting import tally
 from simlow.datapath.codes import int_codes, matmul_shapes, ternary_codes
 from simlow.datapath.intmac import int_accumulate
-from simlow.datapath.units import Overflow, TernaryTreeUnit
+from simlow.datapath.configs import Overflow, TernaryTreeUnit
 from simlow.events import Event, Op
 
 _CHUNK = 1 << 22  # elements per (M, tile, N) block in the stepwise tree

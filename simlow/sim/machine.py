@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.graph import OpClass, OpTemplate
+from simlow.workload.graph import OpClass, OpTemplate
 from simlow.sim.roofline import Machine
 from simlow.sim.stacks import Stack
 from simlow.specs.hardware import Engine, HardwareSpec

@@ -16,18 +16,17 @@ and the speed it would have if it did (said in ``notes``).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.graph import OpTemplate, templates
+from simlow.workload.graph import OpTemplate, templates
 from simlow.memory import footprint
 from simlow.sim import energy, roofline
 from simlow.sim.machine import machine, pick_engine, placed_elsewhere
 from simlow.sim.results import Prediction, TimelineEntry
-from simlow.sim.routing import Uniform
+from simlow.workload.routing import Uniform
 from simlow.sim.stacks import Stack, load_stack
 from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
 from simlow.specs.hardware import Engine, EngineKind
@@ -139,12 +138,9 @@ def predict(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv
     if req.offload is not None or req.prefetch or req.background:
         fidelity = "des"
     if fidelity == "des":
-        try:
-            des = importlib.import_module("simlow.sim.des")
-        except ModuleNotFoundError:
-            raise SimlowError("fidelity 'des' needs simlow.sim.des, which this build does not have "
-                              "(use fidelity='roofline')") from None
-        return des.predict_des(req, prefetch=req.prefetch, background=req.background)
+        from simlow.sim.des import predict_des   # the DES imports this module's request types
+
+        return predict_des(req, prefetch=req.prefetch, background=req.background)
     return predict_roofline(req)
 
 

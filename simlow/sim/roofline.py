@@ -39,7 +39,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.graph import BYTE_QUANTITIES, OpClass, OpTemplate, features
+from simlow.workload.graph import BYTE_QUANTITIES, OpClass, OpTemplate, features
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A stack (``workloads/stacks/<name>.yaml``) says, as data, what one inference engine gets out
 of a device: the fraction of peak DRAM bandwidth and of peak compute it achieves per op
-class (``simlow.graph.OpClass``), a fixed cost per kernel launch and per forward step, which
+class (``simlow.workload.graph.OpClass``), a fixed cost per kernel launch and per forward step, which
 storage formats it can run at all, and which compute formats it has native kernels for
 (anything else it dequantizes to ``dequantize_to`` before the matmul).
 
@@ -10,7 +10,7 @@ A matmul achieves ``min(compute_efficiency.matmul * peak[format], matmul_unit_ra
 * clock)``: llama.cpp's quantized matmul kernels (dequantize in registers, then int8/fp16
 MMA or dot products) are bound by instruction issue per SM / CU, not by the tensor peak, so
 a rate per unit per clock carries across chips of one vendor where a fraction of the format
-peak does not (measured: ``simlow.sim.calibrate``; see each stack's ``calibration``). The
+peak does not (measured: ``simlow.validation.calibrate``; see each stack's ``calibration``). The
 engine's ``units`` and ``clock`` come from the hardware spec; an engine without them gets no
 such cap. A board at its power limit cannot hold its boost clock either: with
 ``matmul_energy`` (joules per matmul op, whole board) matmuls are also capped at
@@ -34,7 +34,7 @@ first of the same formats that engine has, or, without one, the prediction fails
 ``SimlowError`` naming the op class, the formats tried and the engine's rates.
 
 Efficiencies are few and physical; ``calibration`` says how each was obtained (fitted on
-which rows of ``workloads/measured/``, by ``simlow.sim.calibrate``, or assumed). Nothing
+which rows of ``workloads/measured/``, by ``simlow.validation.calibrate``, or assumed). Nothing
 is per device: a device with no measured row is predicted from its spec and the stack.
 
 YAML schema (version 1)::
@@ -92,11 +92,11 @@ from typing import Mapping
 
 from simlow import formats
 from simlow.errors import SimlowError, unknown_name
-from simlow.graph import OpClass
+from simlow.workload.graph import OpClass
 from simlow.specs.hardware import COMPUTE_FORMATS, EngineKind
 from simlow.specs.registry import data_root
 from simlow.specs.yamlfile import Reader, load_yaml
-from simlow.units import Dim
+from simlow.quantities import Dim
 
 SCHEMA_VERSION = 1
 _CLASSES = tuple(c.value for c in OpClass)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simlow.graph import templates
+from simlow.workload.graph import templates
 from simlow.sim.roofline import Machine, step
-from simlow.sim.routing import Uniform
+from simlow.workload.routing import Uniform
 from simlow.sim.stacks import Stack, load_stack
 from simlow.specs import load_model, load_scheme
 

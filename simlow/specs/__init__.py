@@ -1,6 +1,6 @@
 """Specs: hardware, model shapes and quantization schemes, validated at the boundary.
 
-Layering: specs depend only on ``simlow.units``, ``simlow.formats`` and ``simlow.errors``;
+Layering: specs depend only on ``simlow.quantities``, ``simlow.formats`` and ``simlow.errors``;
 everything downstream receives frozen spec objects, never raw dicts.
 """
 

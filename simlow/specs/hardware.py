@@ -51,7 +51,7 @@ from typing import Mapping
 from simlow.errors import SimlowError
 from simlow.specs.sourced import SourceBook
 from simlow.specs.yamlfile import Reader, open_spec
-from simlow.units import Dim, parse
+from simlow.quantities import Dim, parse
 
 SCHEMA_VERSION = 1
 

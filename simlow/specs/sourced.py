@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simlow.specs.yamlfile import Reader
-from simlow.units import Dim
+from simlow.quantities import Dim
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import yaml
 
 from simlow.errors import SimlowError
-from simlow.units import Dim, parse
+from simlow.quantities import Dim, parse
 
 T = TypeVar("T")
 

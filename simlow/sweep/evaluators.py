@@ -57,8 +57,8 @@ def _predict(p: dict) -> dict:
 
 
 def _npu(p: dict) -> dict:
-    from simlow.cost.dram import parse_dram
-    from simlow.cost.npu import NpuDesign, evaluate as npu_cost
+    from simlow.npu.dram import parse_dram
+    from simlow.npu.design import NpuDesign, evaluate as npu_cost
 
     try:
         design = NpuDesign(p["unit"], p["array_side"], p.get("arrays", 1), 1024 * p.get("sram_kib", 2048),
@@ -88,7 +88,7 @@ EVALUATORS: dict[str, Evaluator] = {e.name: e for e in (
                       "capacity_gb": int, "clock_derate_pct": int},
               ("unit", "array_side", "dram", "node_nm"),
               ("area_mm2", "clock_GHz", "peak_TOPS", "tdp_W", "static_W", "design"),
-              _npu, "NPU design cost: area, clock, peak, power (simlow.cost.npu)"),
+              _npu, "NPU design cost: area, clock, peak, power (simlow.npu.design)"),
 )}
 
 

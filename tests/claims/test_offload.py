@@ -12,7 +12,7 @@ import pytest
 
 from simlow.claims import Outcome, check_claims
 from simlow.claims import offload as O
-from simlow.sim.routing import Zipf
+from simlow.workload.routing import Zipf
 from simlow.specs import load_model, load_scheme
 
 ONE_EXPERT = 3 * 4096 * 2048 * 2           # one expert of one layer at f16

@@ -1,7 +1,7 @@
 import pytest
 
 from simlow.errors import SimlowError
-from simlow.units import Dim, fmt_bytes, parse
+from simlow.quantities import Dim, fmt_bytes, parse
 
 
 @pytest.mark.parametrize("text,dim,expected", [

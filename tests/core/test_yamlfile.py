@@ -2,7 +2,7 @@ import pytest
 
 from simlow.errors import SimlowError
 from simlow.specs.yamlfile import Reader, load_yaml, loads_yaml
-from simlow.units import Dim
+from simlow.quantities import Dim
 
 
 def test_duplicate_key_is_an_error(tmp_path):

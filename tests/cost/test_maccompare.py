@@ -11,7 +11,7 @@ from simlow.cli import main
 from simlow.cost.maccompare import CLAIM_AREA_RATIO, CLAIM_CLOCK_RATIO, IntStyle, compare_macs
 from simlow.cost.pricing import Tech
 from simlow.cost.scaling import ScalingRule
-from simlow.cost.units import IntMac, pot_mac_for_code, unit_cost
+from simlow.cost.macs import IntMac, pot_mac_for_code, unit_cost
 from simlow.errors import SimlowError
 
 

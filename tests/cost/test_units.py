@@ -9,7 +9,7 @@ import pytest
 from simlow.cost import delay as D
 from simlow.cost.pricing import Tech
 from simlow.cost.scaling import fo4_ps
-from simlow.cost.units import (BF16_MAC_FP32_ACC, FP8_MAC_NARROW_ACC, IntMac, PotMac, TernaryLane, pot_mac_for_code,
+from simlow.cost.macs import (BF16_MAC_FP32_ACC, FP8_MAC_NARROW_ACC, IntMac, PotMac, TernaryLane, pot_mac_for_code,
                                structure, unit_cost)
 from simlow.errors import SimlowError
 

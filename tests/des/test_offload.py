@@ -18,7 +18,7 @@ from simlow.sim.des.plan import device_setup
 from simlow.sim.des.predict import predict_des
 from simlow.sim.des.unified import Agent, corun
 from simlow.sim.predict import resolve
-from simlow.sim.routing import Uniform, Zipf
+from simlow.workload.routing import Uniform, Zipf
 from simlow.sim.stacks import load_stack
 from simlow.specs.hardware import EngineKind
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simlow.cost.board import compare_decode_energy
+from simlow.validation.board import compare_decode_energy
 from simlow.sim.predict import predict
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from simlow.cost.dram import parse_dram
-from simlow.cost.npu import NpuDesign, evaluate, make_unit, served_formats, sram_area_mm2
-from simlow.cost.npudata import load_npu_data
-from simlow.cost.npushipped import SHIPPED
-from simlow.cost.npuspec import to_hardware_spec, to_yaml
+from simlow.npu.dram import parse_dram
+from simlow.npu.design import NpuDesign, evaluate, make_unit, served_formats, sram_area_mm2
+from simlow.npu.data import load_npu_data
+from simlow.npu.shipped import SHIPPED
+from simlow.npu.spec import to_hardware_spec, to_yaml
 from simlow.cost.pricing import Tech
-from simlow.cost.units import unit_cost
+from simlow.cost.macs import unit_cost
 from simlow.errors import SimlowError
 from simlow.sim.predict import predict
 from simlow.specs import load_hw
@@ -95,7 +95,7 @@ def test_generated_spec_loads_and_simulates_like_any_other(tmp_path):
     path.write_text(to_yaml(d))
     loaded = load_hw(path)
     assert loaded == spec
-    assert all(src.startswith(("derived: simlow.cost.npu", "design choice:")) for _, src in spec.sources.values())
+    assert all(src.startswith(("derived: simlow.npu.design", "design choice:")) for _, src in spec.sources.values())
     for hw in (spec, loaded):
         p = predict("llama-3-8b", hw, "pot-w4", prompt=64, gen=8, stack="ideal-npu")
         assert p.decode_tok_s > 0 and p.fits and p.energy_j_per_token > 0
@@ -109,5 +109,5 @@ def test_generated_spec_loads_and_simulates_like_any_other(tmp_path):
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_file_is_the_generated_design(name):
     path = ROOT / "hwspecs" / f"{name}.yaml"
-    assert path.read_text() == to_yaml(SHIPPED[name]), "regenerate with simlow.cost.npushipped.write_shipped"
+    assert path.read_text() == to_yaml(SHIPPED[name]), "regenerate with simlow.npu.shipped.write_shipped"
     assert load_hw(name) == to_hardware_spec(SHIPPED[name])

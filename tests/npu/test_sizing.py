@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simlow.cost.npusweep import Grid
-from simlow.cost.npuspec import to_hardware_spec
-from simlow.cost.sizing import size
+from simlow.npu.sweep import Grid
+from simlow.npu.spec import to_hardware_spec
+from simlow.npu.sizing import size
 from simlow.errors import SimlowError
 from simlow.sim.predict import predict
 
@@ -83,7 +83,7 @@ def test_sizing_refuses_bad_input():
 
 
 def test_sweep_is_monotone_in_size():
-    from simlow.cost.npusweep import Workload, sweep
+    from simlow.npu.sweep import Workload, sweep
     r = size(MODEL, SCHEME, TARGET, "28nm", "lpddr5x-8533", grid=GRID, **WORK)
     sw = sweep(Workload(MODEL, SCHEME, 1, **WORK), r.design, GRID, open_width=True)
     for dim in ("array_side", "arrays", "width", "vector_lanes"):

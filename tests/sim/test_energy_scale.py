@@ -8,8 +8,8 @@ import pytest
 
 from simlow.cost import FpMac, IntMac, Tech, unit_cost
 from simlow.errors import SimlowError
-from simlow.graph import OpClass, templates
-from simlow.sim.calibrate import MODES, fit_stack
+from simlow.workload.graph import OpClass, templates
+from simlow.validation.calibrate import MODES, fit_stack
 from simlow.sim.machine import mac_energy_per_op, machine, pick_engine, power_rate
 from simlow.sim.stacks import load_stack, stack_dir
 from simlow.specs import load_hw, load_model, load_scheme

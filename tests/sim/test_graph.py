@@ -9,8 +9,8 @@ from hypothesis import given, settings, strategies as st
 
 from simlow import formats
 from simlow.errors import SimlowError
-from simlow.graph import Phase, build_graph, templates
-from simlow.sim.routing import Trace, Uniform, Zipf, parse_routing
+from simlow.workload.graph import Phase, build_graph, templates
+from simlow.workload.routing import Trace, Uniform, Zipf, parse_routing
 from simlow.specs import load_model, load_scheme
 from simlow.specs.model import TensorClass
 from simlow.specs.scheme import weight_bytes

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from simlow.errors import SimlowError
-from simlow.graph import OpClass, templates
+from simlow.workload.graph import OpClass, templates
 from simlow.sim import roofline
-from simlow.sim.calibrate import _F_SCALE, _robust
+from simlow.validation.calibrate import _F_SCALE, _robust
 from simlow.sim.machine import issue_rate, machine, pick_engine, power_rate
-from simlow.sim.measured import Measured, map_row
+from simlow.validation.measured import Measured, map_row
 from simlow.sim.stacks import load_stack, stack_dir
 from simlow.specs import load_hw, load_model, load_scheme
 

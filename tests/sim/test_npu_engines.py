@@ -7,7 +7,7 @@ import pytest
 
 import simlow
 from simlow.errors import SimlowError
-from simlow.graph import OpClass, templates
+from simlow.workload.graph import OpClass, templates
 from simlow.sim.des.unified import Agent, corun
 from simlow.sim.machine import placed_elsewhere, placement
 from simlow.sim.predict import default_stack, resolve

@@ -11,11 +11,11 @@ from hypothesis import given, settings, strategies as st
 
 import simlow.sim as sim
 from simlow.errors import SimlowError
-from simlow.graph import Phase, build_graph, templates
+from simlow.workload.graph import Phase, build_graph, templates
 from simlow.sim import roofline
 from simlow.sim.machine import machine, pick_engine
 from simlow.sim.stacks import load_stack, stack_names
-from simlow.sim.validate import default_data_dir, mapped_rows, summarize
+from simlow.validation.validate import default_data_dir, mapped_rows, summarize
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import weight_bytes
 

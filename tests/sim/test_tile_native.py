@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from simlow.graph import OpClass, features, templates
+from simlow.workload.graph import OpClass, features, templates
 from simlow.sim import roofline
 from simlow.sim.machine import machine, pick_engine, run_format
 from simlow.sim.stacks import load_stack

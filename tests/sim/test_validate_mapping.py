@@ -9,10 +9,10 @@ import pytest
 
 from simlow.errors import SimlowError
 from simlow.memory import footprint
-from simlow.sim.measured import (BY_SIZE, EXACT, SIZE_MATCHED, Case, Measured, case_scheme, map_row, scheme_bytes,
+from simlow.validation.measured import (BY_SIZE, EXACT, SIZE_MATCHED, Case, Measured, case_scheme, map_row, scheme_bytes,
                                  size_matched)
 from simlow.sim.predict import predict
-from simlow.sim.validate import (NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, OVERALL, mapped_rows,
+from simlow.validation.validate import (NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, OVERALL, mapped_rows,
                                  split_of, to_markdown, validate)
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import weight_bytes

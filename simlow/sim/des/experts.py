@@ -1,4 +1,4 @@
-"""Seeded expert draws from a routing distribution (``simlow.sim.routing``).
+"""Seeded expert draws from a routing distribution (``simlow.workload.routing``).
 
 Each token picks ``top_k`` distinct experts so that expert ``e`` is in a token's set with
 exactly the distribution's inclusion probability ``pi_e`` (``sum(pi) == top_k``, every

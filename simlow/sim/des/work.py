@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from simlow.graph import OpTemplate, features
+from simlow.workload.graph import OpTemplate, features
 from simlow.sim.des.clock import ps
 from simlow.sim.roofline import Machine, op_terms
 

@@ -14,7 +14,7 @@ Parameters per stack (shared by every device the stack runs on; nothing per devi
     attention     achieved fraction of peak compute in attention
     kernel        seconds per kernel launch
 
-Size-matched rows (``simlow.sim.measured.SIZE_MATCHED``: a file whose per-tensor mix is
+Size-matched rows (``simlow.validation.measured.SIZE_MATCHED``: a file whose per-tensor mix is
 unknown) are never fitted on. Vector ops keep the stack file's (assumed) compute efficiency; with no prefill rows, so do
 matmul, unit_rate and attention (only bandwidth and kernel overhead are fitted).
 ``fixed`` pins named parameters at the stack file's values (e.g. a stack whose rows come
@@ -40,9 +40,9 @@ from types import MappingProxyType
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.graph import OpClass, features, templates
+from simlow.workload.graph import OpClass, features, templates
 from simlow.sim.machine import issue_rate, mac_energy_per_op, machine, run_format
-from simlow.sim.measured import SIZE_MATCHED, Case, Measured, case_scheme
+from simlow.validation.measured import SIZE_MATCHED, Case, Measured, case_scheme
 from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms, tile_fill
 from simlow.sim.stacks import Stack, load_stack

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from simlow.cost.memory import load_memory
-from simlow.cost.npudata import NpuData, load_npu_data
+from simlow.npu.data import NpuData, load_npu_data
 from simlow.errors import SimlowError
 
 _NAME = re.compile(r"^([a-z0-9]+)-([0-9]+)(?:x([0-9]+))?$")

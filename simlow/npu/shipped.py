@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simlow.cost.dram import parse_dram
-from simlow.cost.npu import NpuDesign
-from simlow.cost.npuspec import to_yaml
+from simlow.npu.dram import parse_dram
+from simlow.npu.design import NpuDesign
+from simlow.npu.spec import to_yaml
 
 EDGE_NPU_28NM = NpuDesign(
     unit="int8", array_side=64, arrays=1, sram_bytes=2 * 1024 * 1024, dram=parse_dram("lpddr4x-4266x32"),

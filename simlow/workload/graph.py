@@ -21,7 +21,7 @@ L = tokens already in the KV cache, W = the layer's attention window or infinity
     seqs     B                                   rows through lm_head (last token only)
     pairs    B * sum_{i=1..n} min(L + i, W)      query-key pairs scored by attention
     cached   B * min(L + n, W)                   KV entries read once per step
-    experts  E[distinct experts touched by T tokens]   (MoE layers; see simlow.sim.routing)
+    experts  E[distinct experts touched by T tokens]   (MoE layers; see simlow.workload.routing)
 
 Quantities per template, each a mapping feature -> coefficient (``Op`` holds the values)::
 
@@ -397,7 +397,7 @@ def features(t: OpTemplate, batch, tokens, context, distinct_experts=None) -> di
     """The feature values of template ``t`` at a phase (scalars or broadcast NumPy arrays).
 
     ``distinct_experts`` is E[distinct experts] for ``batch * tokens`` routed tokens (from a
-    routing distribution, ``simlow.sim.routing``); required when ``t`` reads experts."""
+    routing distribution, ``simlow.workload.routing``); required when ``t`` reads experts."""
     import numpy as np
 
     b, n, L = (np.asarray(x, dtype=np.float64) for x in (batch, tokens, context))
@@ -433,12 +433,12 @@ def runnable_engines(t: OpTemplate, hw) -> tuple[str, ...]:
 def build_graph(m: ModelSpec, s: Scheme, phase: Phase, routing=None, hw=None) -> OpGraph:
     """The op graph of ``m`` under scheme ``s`` for one ``phase``.
 
-    ``routing`` (a ``simlow.sim.routing`` distribution; default uniform) sets how many
+    ``routing`` (a ``simlow.workload.routing`` distribution; default uniform) sets how many
     distinct experts a MoE layer touches; ``hw`` (optional) fills each op's ``engines``."""
     temps, sequence = templates(m, s)
     distinct = None
     if m.moe is not None:
-        from simlow.sim.routing import Uniform
+        from simlow.workload.routing import Uniform
 
         r = routing if routing is not None else Uniform()
         distinct = float(r.distinct(phase.batch * phase.tokens, m.moe.experts, m.moe.top_k))

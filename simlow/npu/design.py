@@ -3,10 +3,10 @@
 A design (``NpuDesign``) is ``arrays`` square MAC arrays of ``array_side`` x ``array_side``
 units of one datapath unit (``UNIT_NAMES``), a vector unit of ``vector_lanes`` FP32 FMA
 lanes (norms, softmax, rope, and matmuls the array cannot run), ``sram_bytes`` of on-chip
-SRAM in banks, a DRAM interface (``simlow.cost.dram``), a node and a clock derating.
+SRAM in banks, a DRAM interface (``simlow.npu.dram``), a node and a clock derating.
 ``evaluate(design) -> NpuCost`` prices it:
 
-- **clock** = the array unit's max clock at the node (``simlow.cost.units``) x
+- **clock** = the array unit's max clock at the node (``simlow.cost.macs``) x
   ``clock_derate``. The vector lanes are pipelined into as many stages as their FP32 FMA
   path needs at that clock (64 register bits per stage boundary, ``npu.yaml``).
 - **area** = arrays (units x unit area) + vector lanes + SRAM (bits x bit cell / array
@@ -27,11 +27,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from simlow.cost.dram import DramConfig
-from simlow.cost.npudata import NpuData, load_npu_data
+from simlow.npu.dram import DramConfig
+from simlow.npu.data import NpuData, load_npu_data
 from simlow.cost.pricing import Tech, area_um2, energy_pJ
 from simlow.cost.scaling import ScalingRule, check_node
-from simlow.cost.units import FpMac, IntMac, PotMac, TernaryLane, UnitCost, pot_mac_for_code, unit_cost
+from simlow.cost.macs import FpMac, IntMac, PotMac, TernaryLane, UnitCost, pot_mac_for_code, unit_cost
 from simlow.cost.widthmodel import Shape
 from simlow.errors import SimlowError, unknown_name
 

@@ -1,6 +1,6 @@
 """Validation: predict every measured row simlow understands and report the error.
 
-``validate(data_dir)`` reads the CSVs (``simlow.sim.measured``), predicts each mapped row
+``validate(data_dir)`` reads the CSVs (``simlow.validation.measured``), predicts each mapped row
 with the roofline, and returns a ``Report``: per-row results, and median and 90th-percentile
 absolute percentage error, decode and prefill separately, overall and per source, stack,
 device, mapping and calibration split, plus the rows it could not map with the reason.
@@ -9,7 +9,7 @@ Error is ``(predicted - measured) / measured``.
 Mapping (``RowResult.mapping``): ``scheme`` (the labelled scheme reproduces the file),
 ``by_size`` (the file's size identifies another scheme), ``size_matched`` (an approximation:
 the labelled scheme with its weight bytes scaled to the file's size; see
-``simlow.sim.measured.DYNAMIC_MIXES``). Headline groups are given with and without the
+``simlow.validation.measured.DYNAMIC_MIXES``). Headline groups are given with and without the
 size-matched rows (``overall`` and ``overall, no size-matched``).
 
 Split (``RowResult.split``), read from the row's stack file: ``in-sample`` when the row's
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.sim.measured import SIZE_MATCHED, Case, Measured, case_scheme, map_row, read_dir
+from simlow.validation.measured import SIZE_MATCHED, Case, Measured, case_scheme, map_row, read_dir
 from simlow.specs.registry import data_root
 
 METRICS = ("decode", "prefill")
@@ -59,7 +59,7 @@ class RowResult:
     error: float             # (predicted - measured) / measured
     measured_power_w: float | None = None
     predicted_power_w: float | None = None
-    mapping: str = "scheme"  # simlow.sim.measured.MAPPINGS
+    mapping: str = "scheme"  # simlow.validation.measured.MAPPINGS
     split: str = "uncalibrated"   # SPLITS
     note: str = ""
 

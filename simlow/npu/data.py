@@ -1,7 +1,7 @@
 """The NPU-level cost table: SRAM area by node, leakage, DRAM interfaces and their PHY.
 
 Loaded strictly from ``simlow/data/cost/npu.yaml`` (every number with a source and a
-confidence tag) into frozen objects. What the design does with them is ``simlow.cost.npu``.
+confidence tag) into frozen objects. What the design does with them is ``simlow.npu.design``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ measured power.
 ``simlow.sim.predict`` already computes ``energy_j_per_token`` (``simlow.sim.energy``); this
 module does not compute it again. It checks it: for every decode row of the Strix Halo
 llama-bench runs (``workloads/measured/strix_halo_lhl_llmbench.csv``, average board power
-per run) that ``simlow.sim.validate.mapped_rows`` maps to a prediction, it compares
+per run) that ``simlow.validation.validate.mapped_rows`` maps to a prediction, it compares
 
     measured J/token  = avg_power_w / tokens_per_s
     predicted J/token = Prediction.energy_j_per_token  (decode energy / generated tokens)
@@ -91,7 +91,7 @@ def _predict(case):
 def compare_decode_energy(data_dir: Path | str | None = None, device: str = "strix-halo") -> BoardEnergyComparison:
     """Predicted against measured decode J/token for every mapped decode row of ``device``
     that records an average power (see the module docstring)."""
-    from simlow.sim.validate import mapped_rows
+    from simlow.validation.validate import mapped_rows
 
     ok, _ = mapped_rows(data_dir)
     rows, skipped, cache = [], [], {}

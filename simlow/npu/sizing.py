@@ -1,7 +1,7 @@
 """Sizing: the smallest NPU design that meets a decode target (and a power budget).
 
 ``size(model, scheme, target_decode_tok_s, node, dram, ...)`` sweeps a ``Grid`` of designs
-(``simlow.cost.npusweep``) and returns the feasible design of least area (ties: lower decode
+(``simlow.npu.sweep``) and returns the feasible design of least area (ties: lower decode
 power), with its speed, energy per token, power, what bounds it (the roofline bound of its
 decode) and, for every dimension, the next-smaller design along that dimension and why it
 fails (``speed``, ``sram_capacity``, ``sram_bandwidth`` or ``power``). Because area grows
@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from simlow.cost.dram import DramConfig, parse_dram
-from simlow.cost.npu import NpuCost, NpuDesign, evaluate, served_formats, unit_for_format
-from simlow.cost.npudata import load_npu_data
-from simlow.cost.npusweep import DIMENSIONS, REASONS, Grid, Sweep, Workload, sweep
+from simlow.npu.dram import DramConfig, parse_dram
+from simlow.npu.design import NpuCost, NpuDesign, evaluate, served_formats, unit_for_format
+from simlow.npu.data import load_npu_data
+from simlow.npu.sweep import DIMENSIONS, REASONS, Grid, Sweep, Workload, sweep
 from simlow.cost.scaling import ScalingRule, parse_node
 from simlow.errors import SimlowError
 
@@ -70,7 +70,7 @@ class SizingResult:
 
 def capacity_for(model: str, scheme: str, work: Workload, base: NpuDesign) -> float:
     """The smallest configured DRAM size (GB) holding the workload's footprint."""
-    from simlow.cost.npuspec import to_hardware_spec
+    from simlow.npu.spec import to_hardware_spec
     from simlow.memory import footprint
     from simlow.specs import load_model, load_scheme
 

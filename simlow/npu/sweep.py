@@ -2,7 +2,7 @@
 
 Every design point of a ``Grid`` (array side x array count x SRAM x DRAM width x vector
 lanes, one unit, node, DRAM type and clock derate) is priced with NumPy by the same rules
-as ``simlow.cost.npu.evaluate``, and its decode speed comes from the simulator's own
+as ``simlow.npu.design.evaluate``, and its decode speed comes from the simulator's own
 vectorized roofline (``simlow.sim.predict.decode_times`` over a ``Machine`` whose bandwidth
 and peaks are arrays), under the ``ideal-npu`` stack: the NPU's roofline bound, the same
 figure ``simlow.sim.predict`` gives for the generated spec under that stack. Peak rates
@@ -30,12 +30,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from simlow.cost.npu import (VECTOR_UNIT, NpuDesign, make_unit, served_formats, sram_access_pJ,
+from simlow.npu.design import (VECTOR_UNIT, NpuDesign, make_unit, served_formats, sram_access_pJ,
                              tech_of)
-from simlow.cost.npudata import NpuData, load_npu_data
-from simlow.cost.npuspec import to_hardware_spec
+from simlow.npu.data import NpuData, load_npu_data
+from simlow.npu.spec import to_hardware_spec
 from simlow.cost.pricing import area_um2
-from simlow.cost.units import FpMac, IntMac, PotMac, TernaryLane, unit_cost
+from simlow.cost.macs import FpMac, IntMac, PotMac, TernaryLane, unit_cost
 from simlow.cost.widthmodel import Shape
 from simlow.errors import SimlowError
 from simlow.sim.roofline import Machine
@@ -174,7 +174,7 @@ def _area(p: dict, macs, uc, vc, clock: float, base: NpuDesign, d: NpuData, tech
 
 def _decode(work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):
     """Decode time per design (unique rate triples evaluated once), flops by format, bytes."""
-    from simlow.graph import templates
+    from simlow.workload.graph import templates
     from simlow.sim.predict import decode_times, resolve
 
     rates = np.stack([bw, arr_peak, vec_peak], axis=1)
