@@ -6,7 +6,9 @@ scales and zero points included), used by memory-fit and the performance model. 
 that every quantizer's ``bits_per_weight`` agrees with this table.
 
 GGUF block sizes come straight from ``gguf.constants.GGML_QUANT_SIZES`` (the block of
-weights and the bytes it takes), so they cannot drift from llama.cpp's. The other formats
+weights and the bytes it takes), so they cannot drift from llama.cpp's; every type in that
+table is a format here (F32 ... Q4_1, Q5_K, the IQ types, BF16, F64, I8..I64, TQ1_0/TQ2_0,
+MXFP4, NVFP4...), so any tensor of a ``.gguf`` file can be sized by its own type. The other formats
 state their layout and source below. This module must not import JAX.
 
 ``compute`` names the arithmetic a format's values feed on hardware that runs it natively
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
-from simlow.errors import unknown_name
+from simlow.errors import SimlowError, unknown_name
 
 
 @dataclass(frozen=True)
@@ -61,19 +63,20 @@ class StorageFormat:
         return self.tensor_bytes(rows, cols) * 8 / (rows * cols)
 
 
+# The arithmetic each GGUF type feeds; the rest are llama.cpp block quants, whose kernels dot
+# in int8. F64 and I16..I64 tensors are never matmul weights of a published LLM (integer
+# tensors hold indices); simlow has no fp64 or wide-integer rate, so they are nominally fp32
+# and int8, which only matters should such a tensor dominate a file.
 _GGUF_COMPUTE = {
-    "F32": "fp32", "F16": "fp16", "BF16": "bf16", "TQ1_0": "ternary", "TQ2_0": "ternary",
+    "F32": "fp32", "F64": "fp32", "F16": "fp16", "BF16": "bf16", "TQ1_0": "ternary", "TQ2_0": "ternary",
     "MXFP4": "fp4", "NVFP4": "fp4", "I8": "int8",
 }
 _GGUF_SOURCE = "gguf.constants.GGML_QUANT_SIZES (llama.cpp ggml block layout)"
-_GGUF_SKIP = {"I16", "I32", "I64", "F64", "Q8_1", "Q8_K"}
 
 
 def _gguf_formats() -> dict[str, StorageFormat]:
     out = {}
     for qtype, (block, nbytes) in GGML_QUANT_SIZES.items():
-        if qtype.name in _GGUF_SKIP:
-            continue
         name = qtype.name.lower()
         compute = _GGUF_COMPUTE.get(qtype.name, "int8")  # llama.cpp's quantized kernels dot in int8
         out[name] = StorageFormat(name, block, nbytes, compute, _GGUF_SOURCE, gguf_type=int(qtype))
@@ -136,5 +139,9 @@ def get(name: str) -> StorageFormat:
 
 def from_gguf_type(qtype: int) -> StorageFormat:
     """The storage format of a GGUF tensor type number."""
-    name = GGMLQuantizationType(qtype).name.lower()
+    try:
+        name = GGMLQuantizationType(qtype).name.lower()
+    except ValueError:
+        known = ", ".join(f"{int(t)} {t.name}" for t in GGML_QUANT_SIZES)
+        raise SimlowError(f"unknown GGML type id {qtype!r} (known: {known})") from None
     return get(name)

@@ -11,6 +11,10 @@
   residual stream and normed copies, the FFN's gate and up outputs and the output logits in
   float32. This is an estimate of the runtime's buffers, stated as such.
 
+The scheme: the one given; else, for a model read from a ``.gguf`` file, the types stored in
+that file, tensor by tensor (``simlow.specs.gguf_types``); else ``q4_0``. A scheme given for a
+``.gguf`` model overrides the file's types, and the notes say so.
+
 Capacity is the device's main memory times its usable fraction (the spec sources that
 fraction: a CUDA context reserve, macOS's GPU working-set limit...). Not fitting is an
 answer: ``fits`` is False and ``shortfall_bytes`` says by how much.
@@ -19,6 +23,7 @@ answer: ``fits`` is False and ``shortfall_bytes`` says by how much.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 from simlow.errors import SimlowError
@@ -152,17 +157,39 @@ def largest(lo: int, hi: int, ok) -> int:
     return lo
 
 
-def fit(model: str | ModelSpec, hw: str | HardwareSpec, scheme: str | Scheme = "q4_0", ctx: int | None = None,
-        batch: int = 1, kv_scheme: str | Scheme | None = None, memory: str | None = None) -> FitResult:
-    """Does it fit? With the longest context and the largest batch that do."""
-    m, h, s = load_model(model), load_hw(hw, memory), load_scheme(scheme)
+DEFAULT_SCHEME = "q4_0"
+
+
+def resolve_scheme(model: ModelSpec, scheme: str | Scheme | None) -> tuple[Scheme, tuple[str, ...]]:
+    """The scheme to size ``model`` with (see the module docstring), and what to tell the user."""
+    if Path(model.origin).suffix != ".gguf":
+        return load_scheme(DEFAULT_SCHEME if scheme is None else scheme), ()
+    from simlow.specs.gguf_file import read_header
+    from simlow.specs.gguf_types import file_scheme, type_counts
+
+    header = read_header(model.origin)
+    if scheme is None:
+        return file_scheme(header, model)
+    s = load_scheme(scheme)
+    return s, (f"scheme {s.name} overrides the types stored in {header.path.name} ({type_counts(header)}); "
+               "leave --scheme out to size the file as stored",)
+
+
+def fit(model: str | ModelSpec, hw: str | HardwareSpec, scheme: str | Scheme | None = None,
+        ctx: int | None = None, batch: int = 1, kv_scheme: str | Scheme | None = None,
+        memory: str | None = None) -> FitResult:
+    """Does it fit? With the longest context and the largest batch that do.
+
+    ``scheme`` None: a ``.gguf`` model is sized with its own tensor types, others with q4_0."""
+    m, h = load_model(model), load_hw(hw, memory)
+    s, scheme_notes = resolve_scheme(m, scheme)
     if kv_scheme is not None:
         s = s.with_kv(load_scheme(kv_scheme))
     ctx = min(4096, m.max_context) if ctx is None else ctx
     fp = footprint(m, h, s, ctx, batch)
     max_ctx = largest(1, m.max_context, lambda c: footprint(m, h, s, c, batch).fits)
     max_batch = largest(1, MAX_BATCH, lambda b: footprint(m, h, s, ctx, b).fits)
-    notes = []
+    notes = list(scheme_notes)
     if max_batch == MAX_BATCH:
         notes.append(f"largest batch searched is {MAX_BATCH}")
     return FitResult(m.name, h.name, s.name, fp, max(max_ctx, 0), max(max_batch, 0), tuple(notes))

@@ -22,7 +22,7 @@ import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.workload.graph import OpTemplate, templates
-from simlow.memory import footprint
+from simlow.memory import footprint, resolve_scheme
 from simlow.sim import energy, roofline
 from simlow.sim.machine import machine, pick_engine, placed_elsewhere
 from simlow.sim.results import Prediction, TimelineEntry
@@ -61,6 +61,7 @@ class Request:
     offload: object = None          # simlow.sim.des.offload.Offload (DES only)
     prefetch: int = 0               # weight prefetch depth in ops (DES only)
     background: tuple = ()          # constant traffic on shared memories (DES only)
+    scheme_notes: tuple = ()        # how the scheme was chosen (a .gguf file's own types...)
 
 
 def default_stack(hw: HardwareSpec, engine: str | None = None) -> str:
@@ -90,11 +91,14 @@ def _whole(name: str, value, minimum: int) -> int:
     return int(value)
 
 
-def resolve(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
+def resolve(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
             stack=None, engine=None, depth=0, routing=None, ubatch=None, offload=None, prefetch=0,
             background=()) -> Request:
-    """Load and check every input (bad settings raise ``SimlowError``)."""
-    m, h, s = load_model(model), load_hw(hw), load_scheme(scheme)
+    """Load and check every input (bad settings raise ``SimlowError``).
+
+    ``scheme`` None: a ``.gguf`` model runs with its own tensor types, others with q4_0."""
+    m, h = load_model(model), load_hw(hw)
+    s, scheme_notes = resolve_scheme(m, scheme)
     if kv_scheme is not None:
         s = s.with_kv(load_scheme(kv_scheme))
     batch, prompt, gen, depth = (_whole(n, v, lo) for n, v, lo in
@@ -117,10 +121,10 @@ def resolve(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv
         offload = offload_from(offload)
     prefetch = _whole("prefetch", prefetch, 0)
     return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform(), ub,
-                   offload, prefetch, tuple(background))
+                   offload, prefetch, tuple(background), scheme_notes)
 
 
-def predict(model, hw, scheme="q4_0", batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
+def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
             stack=None, engine=None, fidelity="roofline", depth=0, routing=None, ubatch=None,
             offload=None, prefetch=0, background=()) -> Prediction:
     """Predict one workload: ``batch`` sequences, a ``prompt``-token prefill on top of
@@ -206,7 +210,8 @@ def make_prediction(req: Request, fidelity: str, temps, prefill_steps_s, decode_
                             if decode_steps_s is not None else None),
         energy=energy_parts, memory=memory, fits=fits, shortfall_bytes=shortfall_bytes, bound=bound,
         timeline=timeline,
-        notes=(f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE, *placed, *notes))
+        notes=(*req.scheme_notes, f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE, *placed,
+               *notes))
 
 
 def _phase_bound(t: roofline.StepTimes) -> str:

@@ -2,9 +2,13 @@
 
 ``read_gguf_model(path)`` builds a ``ModelSpec`` from the ``{arch}.*`` metadata keys and the
 tensor list (which tensors exist decides biases, tied embeddings, q/k norms, sinks,
-``rope_freqs``). ``gguf_tensors(path)`` lists every tensor with its GGML type and exact
-byte size, and ``gguf_summary`` totals them by type, so a user can see a real file's size
-and quantization mix. Both use ``gguf.GGUFReader``, which memory-maps the file.
+``rope_freqs``); the metadata must agree with the tensors (``block_count`` with the ``blk.N``
+tensors present, ``embedding_length`` with ``token_embd``), else a ``SimlowError``.
+``gguf_tensors(path)`` lists every tensor with its GGML type and exact byte size and
+``gguf_summary`` totals them by type. The header is read by ``simlow.specs.gguf_file``
+(struct-based; it skips the tokenizer arrays instead of parsing them).
+
+The file's own tensor types, as a scheme, are in ``simlow.specs.gguf_types``.
 """
 
 from __future__ import annotations
@@ -14,21 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simlow.errors import SimlowError
+from simlow.specs.gguf_file import GGUFHeader, GGUFTensor, Skipped, read_header
 from simlow.specs.model import MoE, ModelSpec, SlidingWindow
+
+__all__ = ["GGUFSummary", "GGUFTensor", "gguf_summary", "gguf_tensors", "model_from_header",
+           "read_gguf_model"]
 
 # llama.cpp architectures whose sliding-window layers follow a fixed period
 # (gemma2 and gpt-oss alternate; gemma3 has five local layers per global one).
 _WINDOW_EVERY = {"gemma2": 2, "gpt-oss": 2, "gemma3": 6}
 _HIDDEN_NORMS = ("attn_norm", "ffn_norm", "post_attention_norm", "post_ffw_norm")
-
-
-@dataclass(frozen=True)
-class GGUFTensor:
-    name: str
-    type: str            # GGML type name, e.g. "Q4_K"
-    shape: tuple[int, ...]
-    n_elements: int
-    n_bytes: int
 
 
 @dataclass(frozen=True)
@@ -44,25 +43,17 @@ class GGUFSummary:
         return self.n_bytes * 8 / self.params
 
 
-def _reader(path: Path | str):
-    import gguf
-
-    path = Path(path)
-    try:
-        return gguf.GGUFReader(path)
-    except (OSError, ValueError) as err:
-        raise SimlowError(f"{path}: not a readable GGUF file ({err})") from None
-
-
 def gguf_tensors(path: Path | str) -> list[GGUFTensor]:
     """Every tensor in the file with its GGML type and exact byte size."""
-    return [GGUFTensor(t.name, t.tensor_type.name, tuple(int(x) for x in t.shape), int(t.n_elements),
-                       int(t.n_bytes)) for t in _reader(path).tensors]
+    return list(read_header(path).tensors)
 
 
 def gguf_summary(path: Path | str) -> GGUFSummary:
     """Totals of a GGUF file's tensors: count, parameters, bytes, and bytes per GGML type."""
-    ts = gguf_tensors(path)
+    return summarize(read_header(path).tensors)
+
+
+def summarize(ts: tuple[GGUFTensor, ...] | list[GGUFTensor]) -> GGUFSummary:
     by_bytes: Counter[str] = Counter()
     by_count: Counter[str] = Counter()
     for t in ts:
@@ -74,20 +65,34 @@ def gguf_summary(path: Path | str) -> GGUFSummary:
 
 def read_gguf_model(path: Path | str) -> ModelSpec:
     """The model shape stored in a GGUF header."""
-    path = Path(path)
-    reader = _reader(path)
-    meta = _Meta(reader, path)
+    return model_from_header(read_header(path))
+
+
+def model_from_header(h: GGUFHeader) -> ModelSpec:
+    """The model shape of a read GGUF header (see the module docstring)."""
+    path = h.path
+    meta = _Meta(h.metadata, path)
     arch = meta.str("general.architecture")
-    names = {t.name for t in reader.tensors}
-    shapes = {t.name: tuple(int(x) for x in t.shape) for t in reader.tensors}
-    if "token_embd.weight" not in shapes:
-        raise SimlowError(f"{path}: tensor token_embd.weight missing (not a decoder LLM GGUF?)")
+    shapes = {t.name: t.shape for t in h.tensors}
+    names = set(shapes)
+    if "token_embd.weight" not in shapes or len(shapes["token_embd.weight"]) != 2:
+        raise SimlowError(f"{path}: no 2-D tensor token_embd.weight (not a decoder LLM GGUF?)")
     hidden = meta.int(f"{arch}.embedding_length")
+    if shapes["token_embd.weight"][0] != hidden:
+        raise SimlowError(f"{path}: GGUF metadata key {arch}.embedding_length is {hidden}, but "
+                          f"token_embd.weight has rows of {shapes['token_embd.weight'][0]}")
     heads = meta.int(f"{arch}.attention.head_count")
-    layers = meta.int(f"{arch}.block_count")
+    layers = _layers(meta, arch, names, path)
     head_dim = meta.int(f"{arch}.attention.key_length", hidden // heads)
-    experts = meta.int(f"{arch}.expert_count", 0)
-    window = meta.int(f"{arch}.attention.sliding_window", 0)
+    if head_dim < 1 or shapes["token_embd.weight"][1] < 1:
+        raise SimlowError(f"{path}: {heads} attention heads for a hidden size of {hidden}, or an empty "
+                          "vocabulary: not a model")
+    experts = meta.int(f"{arch}.expert_count", 0, minimum=0)
+    window = meta.int(f"{arch}.attention.sliding_window", 0, minimum=0)
+    kv_heads = meta.int(f"{arch}.attention.head_count_kv", heads)
+    if heads % kv_heads:
+        raise SimlowError(f"{path}: GGUF metadata key {arch}.attention.head_count_kv: {heads} heads are not "
+                          f"a multiple of {kv_heads} kv heads")
 
     def has(suffix: str) -> bool:
         return f"blk.0.{suffix}" in names
@@ -95,9 +100,8 @@ def read_gguf_model(path: Path | str) -> ModelSpec:
     return ModelSpec(
         name=path.stem, title=meta.str("general.name", path.stem), family=arch,
         vocab_size=shapes["token_embd.weight"][-1],
-        hidden_size=hidden, layers=layers, heads=heads,
-        kv_heads=meta.int(f"{arch}.attention.head_count_kv", heads), head_dim=head_dim,
-        intermediate_size=meta.int(f"{arch}.feed_forward_length", 0),
+        hidden_size=hidden, layers=layers, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
+        intermediate_size=meta.int(f"{arch}.feed_forward_length", 0, minimum=0),
         max_context=meta.int(f"{arch}.context_length"),
         ffn="gated" if (has("ffn_gate.weight") or has("ffn_gate_exps.weight") or experts) else "plain",
         tied_embeddings="output.weight" not in names,
@@ -114,15 +118,31 @@ def read_gguf_model(path: Path | str) -> ModelSpec:
     )
 
 
+def _layers(meta: "_Meta", arch: str, names: set[str], path: Path) -> int:
+    """``block_count``, checked against the ``blk.N.*`` tensors the file holds."""
+    layers = meta.int(f"{arch}.block_count")
+    present = {int(n.split(".")[1]) for n in names if n.startswith("blk.") and n.split(".")[1].isdigit()}
+    found = max(present) + 1 if present else 0
+    if layers != found or len(present) != found:
+        missing = sorted(set(range(found)) - present)[:3]
+        raise SimlowError(f"{path}: GGUF metadata key {arch}.block_count is {layers}, but the file holds "
+                          f"tensors of layers 0..{found - 1}" + (f" without layers {missing}" if missing else ""))
+    return layers
+
+
 def _moe(meta: "_Meta", arch: str, experts: int, has, layers: int, names: set[str]) -> MoE | None:
     if not experts:
         return None
     dense = next((i for i in range(layers) if f"blk.{i}.ffn_gate_inp.weight" in names), layers)
-    return MoE(experts=experts, top_k=meta.int(f"{arch}.expert_used_count"),
+    top_k = meta.int(f"{arch}.expert_used_count")
+    if top_k > experts:
+        raise SimlowError(f"{meta.path}: GGUF metadata key {arch}.expert_used_count: {top_k} exceeds the "
+                          f"{experts} experts")
+    return MoE(experts=experts, top_k=top_k,
                expert_intermediate_size=meta.int(f"{arch}.expert_feed_forward_length",
                                                  meta.int(f"{arch}.feed_forward_length", 0)),
-               shared_experts=meta.int(f"{arch}.expert_shared_count", 0),
-               shared_intermediate_size=meta.int(f"{arch}.expert_shared_feed_forward_length", 0),
+               shared_experts=meta.int(f"{arch}.expert_shared_count", 0, minimum=0),
+               shared_intermediate_size=meta.int(f"{arch}.expert_shared_feed_forward_length", 0, minimum=0),
                dense_layers=dense, expert_bias=has_any(names, dense, "ffn_up_exps.bias", "ffn_gate_up_exps.bias"),
                router_bias=has_any(names, dense, "ffn_gate_inp.bias"))
 
@@ -134,13 +154,16 @@ def has_any(names: set[str], layer: int, *suffixes: str) -> bool:
 class _Meta:
     """Typed access to GGUF metadata fields; a missing required key names the file and key."""
 
-    def __init__(self, reader, path: Path) -> None:
-        self.fields = reader.fields
+    def __init__(self, metadata, path: Path) -> None:
+        self.fields = metadata
         self.path = path
 
     def _value(self, key: str):
-        f = self.fields.get(key)
-        return None if f is None else f.contents()
+        v = self.fields.get(key)
+        if isinstance(v, Skipped):
+            raise SimlowError(f"{self.path}: GGUF metadata key {key}: a {v.kind} of length {v.length} "
+                              "is too long for this key")
+        return v
 
     def str(self, key: str, default: str | None = None) -> str:
         v = self._value(key)
@@ -152,17 +175,18 @@ class _Meta:
             raise SimlowError(f"{self.path}: GGUF metadata key {key}: expected text, got {v!r}")
         return v
 
-    def int(self, key: str, default: int | None = None) -> int:
+    def int(self, key: str, default: int | None = None, minimum: int = 1) -> int:
         v = self._value(key)
         if v is None:
             if default is None:
                 raise SimlowError(f"{self.path}: GGUF metadata key {key} missing")
             return default
         if isinstance(v, list):  # per-layer arrays (e.g. head_count_kv): one value for all
-            if len(set(v)) != 1:
-                raise SimlowError(f"{self.path}: GGUF metadata key {key}: per-layer values {sorted(set(v))} "
-                                  "are not supported")
+            if len(set(map(repr, v))) != 1:
+                raise SimlowError(f"{self.path}: GGUF metadata key {key}: per-layer values "
+                                  f"{sorted(set(map(repr, v)))[:8]} are not supported (one value for all layers is)")
             v = v[0]
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise SimlowError(f"{self.path}: GGUF metadata key {key}: expected a whole number, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise SimlowError(f"{self.path}: GGUF metadata key {key}: expected a whole number >= {minimum}, "
+                              f"got {v!r}")
         return v
