@@ -80,12 +80,16 @@ YAML schema (version 1)::
     step_overhead: 0 us              # per forward pass (host-side graph build, sampling, sync)
     ubatch: 512                      # prompt tokens per prefill step (llama.cpp n_ubatch)
     calibration: "..."               # how the numbers above were obtained
+    fitted_on:                       # optional: the calibration split, as data (absent: not fitted)
+      by: hw                         # hw | model | scheme: what the rows were split by, whole groups
+      train: [rtx-4080, ...]         # the groups the parameters were fitted on
+      held_out: [rtx-4090, ...]      # the groups kept out of the fit
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -94,6 +98,7 @@ from simlow import formats
 from simlow.errors import SimlowError, unknown_name
 from simlow.workload.graph import OpClass
 from simlow.specs.hardware import COMPUTE_FORMATS, EngineKind
+from simlow.specs.filememo import FileMemo
 from simlow.specs.registry import data_root
 from simlow.specs.yamlfile import Reader, load_yaml
 from simlow.quantities import Dim
@@ -103,6 +108,24 @@ _CLASSES = tuple(c.value for c in OpClass)
 FLOAT_FALLBACK = ("fp16", "bf16", "fp32")          # matmul / attention after dequantize_to
 VECTOR_FORMATS = ("fp32", "fp16", "bf16")          # default vector_formats
 BANDWIDTH_MODES = ("occupancy", "rate_cap")        # bandwidth_mode values, default first
+
+
+class GroupBy(Enum):
+    """What a calibration split keeps whole: a case's device, model or scheme."""
+    HW = "hw"
+    MODEL = "model"
+    SCHEME = "scheme"
+
+
+@dataclass(frozen=True)
+class FitSplit:
+    """The groups a stack's parameters were fitted on and those held out of the fit."""
+    by: GroupBy
+    train: frozenset[str]
+    held_out: frozenset[str]
+
+    def split_of(self, group: str) -> str:
+        return "in-sample" if group in self.train else "held-out"
 
 
 @dataclass(frozen=True)
@@ -128,6 +151,7 @@ class Stack:
     fallback_engine: EngineKind | None = None  # engine kind running ops this engine has no format for
     native_formats: frozenset[str] | None = None  # weight formats with native-compute matmuls (None: all)
     bandwidth_mode: str = "occupancy"          # what ``bandwidth`` means on a shared bus (BANDWIDTH_MODES)
+    fitted_on: FitSplit | None = None          # the calibration split (None: nothing fitted)
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -189,8 +213,7 @@ def load_stack(name_or_path: str | Path) -> Stack:
     return _read(path.resolve())
 
 
-@functools.lru_cache(maxsize=None)
-def _read(path: Path) -> Stack:
+def _read_stack(path: Path) -> Stack:
     r = Reader(load_yaml(path), str(path))
     if r.int("schema_version") != SCHEMA_VERSION:
         r.fail(f"schema_version must be {SCHEMA_VERSION}", "schema_version")
@@ -218,6 +241,7 @@ def _read(path: Path) -> Stack:
                          if r.has("fallback_engine") else None),
         native_formats=_native(r) if r.has("native_formats") else None,
         bandwidth_mode=r.str("bandwidth_mode", choices=BANDWIDTH_MODES) if r.has("bandwidth_mode") else "occupancy",
+        fitted_on=_fit_split(r) if r.has("fitted_on") else None,
     )
     if stack.fallback_engine is stack.engine:
         r.fail(f"fallback_engine must differ from engine ({stack.engine.value})", "fallback_engine")
@@ -225,6 +249,23 @@ def _read(path: Path) -> Stack:
         r.fail("give matmul_energy or matmul_energy_scale, not both", "matmul_energy_scale")
     r.done()
     return stack
+
+
+
+def _fit_split(r: Reader) -> FitSplit:
+    sub = r.sub("fitted_on")
+    by = GroupBy(sub.str("by", choices=tuple(g.value for g in GroupBy)))
+    split = FitSplit(by, frozenset(sub.str_list("train")), frozenset(sub.str_list("held_out")))
+    if not split.train:
+        sub.fail("must name at least one group", "train")
+    if split.train & split.held_out:
+        sub.fail(f"groups both trained on and held out: {', '.join(sorted(split.train & split.held_out))}",
+                 "held_out")
+    sub.done()
+    return split
+
+
+_read = FileMemo(_read_stack)
 
 
 def _formats(r: Reader) -> frozenset[str]:

@@ -2,15 +2,16 @@
 ``workloads/schemes/<name>.yaml``, or a path to a file.
 
 Data files live at the top of the repository (``hwspecs/``, ``workloads/``); an installed
-wheel carries them as ``simlow/_data/``. Loads are memoized per resolved path.
+wheel carries them as ``simlow/_data/``. Loads are memoized per resolved path and file
+stamp (``simlow.specs.filememo``): an edited file is read again.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from simlow.errors import SimlowError, unknown_name
+from simlow.specs.filememo import FileMemo
 from simlow.specs.hardware import HardwareSpec, read_hardware
 from simlow.specs.model import ModelSpec, read_model
 from simlow.specs.scheme import Scheme, read_scheme
@@ -78,16 +79,6 @@ def load_scheme(name_or_path: str | Path) -> Scheme:
     return _read_scheme(resolve("scheme", name_or_path))
 
 
-@functools.lru_cache(maxsize=None)
-def _read_hw(path: Path) -> HardwareSpec:
-    return read_hardware(path)
-
-
-@functools.lru_cache(maxsize=None)
-def _read_model(path: Path) -> ModelSpec:
-    return read_model(path)
-
-
-@functools.lru_cache(maxsize=None)
-def _read_scheme(path: Path) -> Scheme:
-    return read_scheme(path)
+_read_hw = FileMemo(read_hardware)
+_read_model = FileMemo(read_model)
+_read_scheme = FileMemo(read_scheme)

@@ -45,7 +45,7 @@ from simlow.sim.machine import issue_rate, mac_energy_per_op, machine, run_forma
 from simlow.validation.measured import SIZE_MATCHED, Case, Measured, case_scheme
 from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms, tile_fill
-from simlow.sim.stacks import Stack, load_stack
+from simlow.sim.stacks import FitSplit, GroupBy, Stack, load_stack
 
 PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel")
 MODES = ("absolute", "node")       # energy: board J per op, or a multiple of the node's MAC energy
@@ -69,6 +69,11 @@ class Fit:
     test_median_abs: dict
     cost: float = 0.0               # robust training cost at the optimum (comparable across tiles)
     tile_rows: float | None = None  # the GEMM row tile the fit ran with (Stack.matmul_tile_rows)
+    group_by: GroupBy = GroupBy.HW  # what the split kept whole (group_key)
+
+    def fitted_on(self) -> FitSplit:
+        """The split as the stack file's ``fitted_on`` records it."""
+        return FitSplit(self.group_by, frozenset(self.train_groups), frozenset(self.test_groups))
 
 
 def _unit(stack: Stack) -> Stack:
@@ -311,7 +316,7 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
                      else None) for mm in ("decode", "prefill")}
 
     return Fit(name, _si(theta, mode), train_g, test_g, int(is_train.sum()), int((~is_train).sum()), mode,
-               med(is_train), med(~is_train), float(sol.cost), stack.matmul_tile_rows)
+               med(is_train), med(~is_train), float(sol.cost), stack.matmul_tile_rows, GroupBy(key))
 
 
 # llama.cpp MMQ picks its row tile mmq_x among multiples of 8 up to 128 (ggml-cuda mmq.cuh

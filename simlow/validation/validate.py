@@ -23,8 +23,6 @@ The default data directory is the shipped ``workloads/measured/`` (its README gi
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -154,33 +152,12 @@ def validate(data_dir: Path | str | None = None) -> Report:
 
 # -- calibration split ---------------------------------------------------------------------
 
-_TRAIN = re.compile(r"from \d+ training rows \(groups: ([^)]*)\)")
-
-
-@functools.lru_cache(maxsize=None)
-def fitted_groups(stack: str) -> tuple[str, frozenset[str]] | None:
-    """(case attribute the stack's fit grouped rows by, groups it was fitted on), read from
-    the stack file's ``calibration``; None when it states no fit."""
-    from simlow.sim.stacks import load_stack
-    from simlow.specs import names
-
-    m = _TRAIN.search(load_stack(stack).calibration)
-    if m is None:
-        return None
-    groups = frozenset(g.strip() for g in m[1].split(",") if g.strip() and g.strip() != "none")
-    for key, kind in (("hw", "hardware"), ("model", "model"), ("scheme", "scheme")):
-        if groups and groups <= set(names(kind)):
-            return key, groups
-    return None
-
-
 def split_of(case: Case) -> str:
     """``in-sample``, ``held-out`` or ``uncalibrated`` (see the module docstring)."""
-    fit = fitted_groups(case.stack)
-    if fit is None:
-        return "uncalibrated"
-    key, groups = fit
-    return "in-sample" if getattr(case, key) in groups else "held-out"
+    from simlow.sim.stacks import load_stack
+
+    fit = load_stack(case.stack).fitted_on
+    return "uncalibrated" if fit is None else fit.split_of(getattr(case, fit.by.value))
 
 
 # -- summaries -----------------------------------------------------------------------------
