@@ -1,8 +1,8 @@
 """Plain minifloat formats: each element cast from float32 on its own, no scale.
 
 Codes are the uint8 bit patterns (sign | exponent | mantissa, right-aligned: FP6 uses bits
-0..5, FP4 bits 0..3). Semantics are exactly the ``ml_dtypes`` casts from float32 (RNE;
-overflow and NaN per the table in ``numerics``). NaN and inf inputs are allowed.
+0..5, FP4 bits 0..3). Semantics (RNE, signed zero, overflow, NaN) are defined once in
+``numerics``; NaN and inf inputs are allowed.
 """
 
 from __future__ import annotations

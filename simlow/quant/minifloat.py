@@ -65,7 +65,7 @@ def _encode(x, exp_offset, fmt: FpFormat):
     sign = s
     if fmt.nan_code is not None:
         mag = jnp.where(nan, fmt.nan_code, mag)
-    else:  # ml_dtypes 0.6: NaN -> zero magnitude with the sign bit inverted
+    else:  # numerics: NaN -> zero magnitude with the sign bit inverted
         mag = jnp.where(nan, 0, mag)
         sign = jnp.where(nan, 1 - s, s)
     return ((sign << (fmt.ebits + fmt.mbits)) | mag).astype(jnp.uint8)
@@ -121,17 +121,19 @@ def decode(code: jax.Array, fmt: FpFormat, exp_offset=0) -> jax.Array:
 
 @jax.jit
 def encode_e8m0(x: jax.Array) -> jax.Array:
-    """uint8 E8M0 code of float32 ``x``, identical to ml_dtypes ``float8_e8m0fnu``.
+    """uint8 E8M0 code of float32 ``x``: the generic cast defined in ``numerics`` (nearest
+    power of two, ties up in magnitude, float32 subnormals included; 0, negative, inf, NaN
+    and x >= 1.5 * 2**127 -> 0xFF). Not the MX scale, which is a floor (``mx``).
 
-    Truth table: normal x = 1.f * 2**e -> code e+127, plus one when f >= 0.5 (ties go *up*
-    in magnitude: 1.5 -> 2, 3 -> 4; not RNE). Subnormal x: x <= 2**-127 -> 0x00 (2**-127),
-    x > 2**-127 -> 0x01. Zero, negative, inf, NaN, and x >= 1.5 * 2**127 -> 0xFF (NaN).
+    Normal x = 1.f * 2**e: code e + 127, plus one when f >= 0.5 (bit 22 of the mantissa).
+    Subnormal x = mant * 2**-149: 0x00 (2**-127) below 1.5 * 2**-127 (mant 0x600000), else
+    0x01 (2**-126); the same threshold rule, so e.g. 1.25 * 2**-127 -> 0x00.
     """
     u = f32_bits(jnp.asarray(x, jnp.float32))
     ef = ((u >> 23) & 0xFF).astype(jnp.int32)
     mant = u & jnp.uint32(0x7FFFFF)
     up = ((u >> 22) & 1).astype(jnp.int32)
-    code = jnp.where(ef > 0, jnp.minimum(ef + up, 255), (mant > 0x400000).astype(jnp.int32))
+    code = jnp.where(ef > 0, jnp.minimum(ef + up, 255), (mant >= 0x600000).astype(jnp.int32))
     bad = ((u >> 31) == 1) | ((u & jnp.uint32(0x7FFFFFFF)) == 0) | (ef == 255)
     return jnp.where(bad, 255, code).astype(jnp.uint8)
 

@@ -2,8 +2,11 @@
 
 Layering: uses ``minifloat`` (bit-level casts), ``_exact``; registered in ``registry``.
 
-MX (block 32, one E8M0 scale ``X = 2**shared`` per block):
-``shared = floor(log2(amax)) - emax_elem`` with the exponent read from the float bits
+MX (block 32, one E8M0 scale ``X = 2**shared`` per block; spec:
+https://www.opencompute.org/documents/ocp-microscaling-formats-mx-v1-0-spec-final-pdf):
+``shared = floor(log2(amax)) - emax_elem`` (§6.3 Algorithm 1: a floor, not the generic
+nearest E8M0 cast of ``numerics``), clipped to E8M0's [-127, 127], with the exponent read
+from the float bits (float32 subnormal amax included)
 (exact; the float32 ``log2`` of references is wrong a few ulps below powers of two, see
 bitexact-notes §0.2; torchao's FLOOR mode reads the bits too). An all-zero block uses the
 smallest scale (shared = -127). Elements: ``P = RNE(V / X)`` with saturation of overflow to

@@ -2,23 +2,59 @@
 
 Layering: pure data; imported by the cast code (``minifloat``) and the quantizers.
 
-``FpFormat`` is a sign-magnitude small float ``1 + ebits + mbits`` bits wide, with exponent
-bias ``2**(ebits-1) - 1`` (every format here uses the OCP/IEEE bias). Behaviour at the edges
-(identical to the ``ml_dtypes`` cast from float32, which the tests enumerate):
+This docstring is the one definition of every small-float format's semantics; the casts in
+``minifloat`` implement it and ``tests/quant/oracle.py`` re-derives it in exact integer /
+``Fraction`` arithmetic (every code decoded, every rounding boundary encoded). Agreement
+with ``ml_dtypes`` is a separate test that records which library versions agree.
+
+``FpFormat`` is a sign-magnitude small float ``1 + ebits + mbits`` bits wide, exponent bias
+``2**(ebits-1) - 1``, with subnormals (exponent field 0: ``m * 2**(1-bias-mbits)``).
+Encodings: OCP OFP8 v1.0 (E4M3, E5M2: Tables 1-2) and OCP MX v1.0 (FP6 E3M2/E2M3, FP4
+E2M1: no inf, no NaN). Rounding of a float32 input (the cast from float32):
+
+* **Ties / rounding:** round-to-nearest-even on the *exact* float32 value, subnormal inputs
+  included (OFP8 v1.0 §5.2.1 conversion arithmetic; no flush-to-zero, no double rounding).
+* **Signed zero:** -0.0 -> the negative zero code; a negative value that rounds to zero
+  gives the negative zero code (the sign is kept, as IEEE 754).
+* **Overflow** is decided after rounding with an unbounded exponent: a value rounds past
+  max when it is >= max + ulp(max)/2, with the tie going to even (e4m3fn max 448 has an
+  even mantissa, so 464 -> 448; e5m2 max 57344 has an odd one, so 61440 overflows).
 
 =========  =====  ========  ==========================  ==========================
-name        max   min sub   overflow (after RNE)        NaN input
+name        max   min sub   overflow (incl. +-inf in)   NaN input
 =========  =====  ========  ==========================  ==========================
 e4m3fn      448   2^-9      -> NaN code 0x7F/0xFF       -> 0x7F/0xFF (sign of NaN)
 e5m2      57344   2^-16     -> inf code 0x7C/0xFC       -> 0x7E/0xFE (sign of NaN)
 e3m2fn       28   2^-4      saturate to +-max           -> zero code with the sign
-e2m3fn      7.5   2^-3      saturate to +-max              bit *inverted* (ml_dtypes)
+e2m3fn      7.5   2^-3      saturate to +-max              bit *inverted*
 e2m1fn        6   0.5       saturate to +-max           (e.g. +NaN -> 0x20 = -0)
 =========  =====  ========  ==========================  ==========================
 
-Rounding is round-to-nearest-even on the exact float32 value (subnormal inputs included);
--0.0 keeps its sign. ``E8M0`` (``float8_e8m0fnu``) is separate: value ``2**(code-127)``,
-code 0xFF = NaN; no zero, no sign. See ``minifloat.encode_e8m0`` for its (not RNE) rounding.
+OFP8 v1.0 §5.2 allows saturating and non-saturating conversion; simlow's plain FP8 casts
+are non-saturating (the table), MX elements saturate (``mx`` casts with
+``Overflow.SATURATE``, MX v1.0 §6.3). FP6/FP4 have no NaN code, so the spec leaves a NaN
+input open: simlow's choice is the zero code with the sign inverted (what ml_dtypes 0.5.0
+to 0.7.0 all do; only the plain casts accept NaN, the MX quantizers reject it).
+
+**E8M0** (``float8_e8m0fnu``; OCP MX v1.0 scale data type): 8 exponent bits, bias 127,
+value ``2**(code-127)`` for codes 0..254 (2**-127 .. 2**127), code 0xFF = NaN; no sign, no
+zero, no inf, no subnormals. Conversion *to* E8M0 is defined by the MX spec only for the
+shared scale, §6.3 Algorithm 1: ``shared_exp <- floor(log2(max_i(|V_i|))) - emax_elem``,
+``X <- 2**shared_exp`` -- a floor of the exponent, not a round-to-nearest. simlow's MX
+quantizers do exactly that (``mx``, with the exponent read from the float bits, so also for
+a float32 subnormal amax: 1.25 * 2**-127 -> shared exponent -127, code 0). The spec defines
+no generic cast of a scalar to E8M0; libraries differ (ml_dtypes 0.5.0 ties to even codes,
+0.5.4-0.6 round subnormals up, 0.7 to nearest; CUDA ``__nv_cvt_float_to_e8m0`` rounds toward
++inf). simlow's generic cast ``minifloat.encode_e8m0`` is chosen to be a *cast* like every
+other format here -- round to the nearest value:
+
+* positive finite x -> the nearest 2**k; a tie (x = 1.5 * 2**k) goes **up** in magnitude
+  (roundTiesToAway: roundTiesToEven is undefined for a 1-bit significand, both neighbours
+  have significand 1). The same rule holds for float32 subnormal inputs (threshold
+  1.5 * 2**-127, so 1.25 * 2**-127 -> 0x00 = 2**-127, 1.5 * 2**-127 -> 0x01).
+* 0 < x < 2**-127 -> 0x00 (the nearest value; there is no zero to flush to).
+* x >= 1.5 * 2**127 (would round to 2**128) -> 0xFF: no inf, so overflow is NaN (as e4m3fn).
+* +-0, negative x, +-inf, NaN -> 0xFF (not representable: no zero, no sign).
 """
 
 from __future__ import annotations
@@ -46,7 +82,7 @@ class FpFormat:
     max_code: int        # largest finite magnitude code (sign bit clear)
     nan_code: int | None  # magnitude code of NaN (sign bit clear), if any
     inf_code: int | None  # magnitude code of inf, if any
-    ml_dtype: str        # the ml_dtypes name this format is pinned to
+    ml_dtype: str        # the ml_dtypes name of the same format (agreement test)
 
     @property
     def bits(self) -> int:
