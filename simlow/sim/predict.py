@@ -34,12 +34,9 @@ from simlow.specs.hardware import Engine, EngineKind
 FIDELITIES = ("roofline", "des")
 
 # Default stack per engine kind, by vendor word in the device title.
-_DEFAULT_STACKS = {
-    EngineKind.GPU: ((("Apple", "llama.cpp-metal"), ("NVIDIA", "llama.cpp-cuda"), ("AMD", "llama.cpp-rocm"),
-                      ("Intel", "llama.cpp-vulkan"), ("Qualcomm", "llama.cpp-vulkan")), "ideal"),
-    EngineKind.NPU: ((("AMD", "fastflowlm"),), "ideal-npu"),
-    EngineKind.CPU: ((), "llama.cpp-cpu"),
-}
+# The stack of an engine whose spec names none (a user's spec, a simlow NPU design): the
+# engine kind's roofline bound, or llama.cpp on a CPU.
+KIND_DEFAULT_STACKS = {EngineKind.GPU: "ideal", EngineKind.NPU: "ideal-npu", EngineKind.CPU: "llama.cpp-cpu"}
 
 
 @dataclass(frozen=True)
@@ -65,24 +62,15 @@ class Request:
 
 
 def default_stack(hw: HardwareSpec, engine: str | None = None) -> str:
-    """The stack a prediction uses when none is given, for the engine it runs on: the
-    engine named, else the device's primary (first listed) engine.
-
-    - GPU: llama.cpp with the vendor's backend (Apple: metal, NVIDIA: cuda, AMD: rocm,
-      Intel and Qualcomm: vulkan), by the vendor word in the device title; else ``ideal``.
-    - NPU: the vendor's NPU runtime where simlow has one (AMD XDNA 2: ``fastflowlm``); else
-      ``ideal-npu``, the NPU's roofline bound (a simlow NPU design, a phone NPU).
-    - CPU: ``llama.cpp-cpu``.
+    """The stack a prediction uses when none is given, for the engine it runs on (the
+    engine named, else the device's primary, first listed, engine): the engine's
+    ``default_stack`` in its hardware spec, else ``KIND_DEFAULT_STACKS`` by engine kind.
 
     So ``predict(m, "edge-npu-28nm")`` runs ``ideal-npu``, ``predict(m, "strix-halo")`` runs
     ``llama.cpp-rocm`` on the GPU and ``predict(m, "strix-halo", engine="npu")`` runs
-    ``fastflowlm`` on the NPU."""
-    kind = hw.engine(engine).kind if engine is not None else hw.primary.kind
-    words, fallback = _DEFAULT_STACKS[kind]
-    for word, stack in words:
-        if word.lower() in hw.title.lower():
-            return stack
-    return fallback
+    ``fastflowlm`` on the NPU, as ``hwspecs/strix-halo.yaml`` says."""
+    e = hw.engine(engine) if engine is not None else hw.primary
+    return e.default_stack or KIND_DEFAULT_STACKS[e.kind]
 
 
 def _whole(name: str, value, minimum: int) -> int:

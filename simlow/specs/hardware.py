@@ -15,6 +15,7 @@ YAML schema (version 1)::
     name: h100-sxm                 # must equal the file stem
     title: NVIDIA H100 SXM5 80GB
     kind: gpu                      # gpu | soc | npu | phone | cpu
+    vendor: nvidia                 # optional: nvidia | amd | apple | intel | qualcomm | mediatek | google | arm | raspberry-pi
     source: "..."                  # default source for every number below
     node: 4 nm
     power: {tdp: 700 W, idle: 60 W}
@@ -29,6 +30,7 @@ YAML schema (version 1)::
     engines:
       - name: gpu
         kind: gpu
+        default_stack: llama.cpp-cuda   # optional: the stack predictions use (default: ideal / ideal-npu / llama.cpp-cpu by kind)
         memory: hbm
         clock: 1.98 GHz
         units: 132                 # SMs / CUs / cores / MAC arrays
@@ -73,6 +75,19 @@ class EngineKind(enum.Enum):
     CPU = "cpu"
 
 
+class Vendor(enum.Enum):
+    """Who makes the device (``vendor:``; optional, absent for simlow's own NPU designs)."""
+    NVIDIA = "nvidia"
+    AMD = "amd"
+    APPLE = "apple"
+    INTEL = "intel"
+    QUALCOMM = "qualcomm"
+    MEDIATEK = "mediatek"
+    GOOGLE = "google"
+    ARM = "arm"
+    RASPBERRY_PI = "raspberry-pi"
+
+
 @dataclass(frozen=True)
 class Engine:
     name: str
@@ -81,6 +96,7 @@ class Engine:
     peak_ops: Mapping[str, float]        # compute format -> dense ops/s
     clock_hz: float | None = None
     units: int | None = None
+    default_stack: str | None = None     # the software stack a prediction on it uses by default
 
     def peak(self, fmt: str) -> float:
         """Peak ops/s in ``fmt``, or 0.0 where the engine has no such rate."""
@@ -132,6 +148,7 @@ class HardwareSpec:
     links: tuple[Link, ...] = ()
     sources: Mapping[str, tuple[str, str]] = field(default_factory=dict, compare=False)  # key path -> (value, source)
     origin: str = field(default="", compare=False)
+    vendor: Vendor | None = None
 
     def engine(self, name: str) -> Engine:
         for e in self.engines:
@@ -188,6 +205,7 @@ def read_hardware(path: Path | str) -> HardwareSpec:
         name=name,
         title=r.str("title"),
         kind=kind,
+        vendor=Vendor(r.str("vendor", choices=tuple(v.value for v in Vendor))) if r.has("vendor") else None,
         node_m=book.quantity(r, "node", Dim.LENGTH, src),
         power=_power(r.sub("power"), book, src),
         memories=tuple(_memory(m, book, src) for m in r.readers("memories")),
@@ -238,6 +256,7 @@ def _engine(r: Reader, book: SourceBook, src: str | None) -> Engine:
     name = r.str("name")
     kind = EngineKind(r.str("kind", choices=tuple(k.value for k in EngineKind)))
     memory = r.str("memory")
+    default_stack = r.str("default_stack") if r.has("default_stack") else None
     clock = book.quantity(r, "clock", Dim.FREQUENCY, src)
     units = r.int("units", default=0, minimum=0) or None
     peak_r = r.sub("peak")
@@ -253,7 +272,7 @@ def _engine(r: Reader, book: SourceBook, src: str | None) -> Engine:
     if not peak:
         r.fail("needs at least one peak rate", "peak")
     r.done()
-    return Engine(name, kind, memory, MappingProxyType(peak), clock, units)
+    return Engine(name, kind, memory, MappingProxyType(peak), clock, units, default_stack)
 
 
 def _link(r: Reader, book: SourceBook, src: str | None) -> Link:

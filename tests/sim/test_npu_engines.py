@@ -12,7 +12,7 @@ from simlow.sim.des.unified import Agent, corun
 from simlow.sim.machine import placed_elsewhere, placement
 from simlow.sim.predict import default_stack, resolve
 from simlow.sim.stacks import load_stack, stack_dir
-from simlow.specs import load_hw, load_model, load_scheme
+from simlow.specs import load_hw, load_model, load_scheme, names
 
 WORK = dict(prompt=64, gen=4)
 NPU_CASES = [("edge-npu-28nm", None, "ideal-npu"), ("strix-halo", "npu", "fastflowlm"),
@@ -148,3 +148,15 @@ def test_corun_conserves_bytes(gpu_npu):
         p = simlow.predict(req.model.name, "strix-halo", req.scheme.name, prompt=64, gen=steps, engine=req.engine.name)
         assert a.nbytes == pytest.approx(sum(e.bytes for e in p.timeline if e.phase == "decode"), rel=1e-9)
         assert a.alone_s >= p.decode_s * (1 - 1e-9)                    # the DES never beats the roofline
+
+
+@pytest.mark.parametrize("hw", names("hardware"))
+def test_every_named_default_stack_exists_and_runs_its_engine(hw):
+    """The hardware spec names its engines' stacks (no guessing from the title); each named
+    stack exists and runs an engine of that kind."""
+    spec = load_hw(hw)
+    for e in spec.engines:
+        if e.default_stack is not None:
+            assert load_stack(e.default_stack).engine is e.kind, (hw, e.name)
+    if spec.vendor is None:
+        assert all(e.default_stack is None for e in spec.engines), f"{hw}: a device with stacks names its vendor"
