@@ -91,10 +91,12 @@ def _energy_unit(req, t, mode: str) -> float:
     return 0.0 if mac is None else mac
 
 
-def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -> list:
-    """Per op: (class, repeat, t_compute at peak, t_compute at 1 op/unit/clock (0: no
+def _phase_terms(req, temps, mach, batch, tokens, ctx, step_overhead_s: float,
+                 mode: str = "absolute") -> tuple[list, float]:
+    """(per op: (class, repeat, t_compute at peak, t_compute at 1 op/unit/clock (0: no
     units or clock), t_compute at energy parameter 1 and TDP, t_memory at peak, kernels x
-    steps)."""
+    steps), the phase's step overhead in seconds: ``step_overhead_s`` x steps, as the
+    roofline adds it to every step)."""
     moe = req.model.moe
     distinct = None if moe is None else req.routing.distinct(batch * np.asarray(tokens), moe.experts, moe.top_k)
     per_op_clock = issue_rate(replace(req.stack, matmul_unit_rate=1.0), req.engine)
@@ -109,7 +111,9 @@ def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -
         steps = np.size(np.broadcast_to(tm, shape))
         out.append((t.op_class.value, t.repeat, np.broadcast_to(tc, shape), tu, tw,
                     np.broadcast_to(tm, shape), t.kernels * steps))
-    return out
+    n_steps = np.size(np.broadcast_to(np.asarray(ctx, dtype=np.float64), np.broadcast_shapes(
+        np.shape(tokens), np.shape(ctx))))
+    return out, step_overhead_s * n_steps
 
 
 def row_terms(case: Case, stack: Stack, mode: str = "absolute"):
@@ -122,19 +126,21 @@ def row_terms(case: Case, stack: Stack, mode: str = "absolute"):
     if req.prompt:
         starts = np.arange(0, req.prompt, req.ubatch, dtype=np.float64)
         pre = _phase_terms(req, temps, mach, req.batch, np.minimum(req.ubatch, req.prompt - starts),
-                           req.depth + starts, mode)
+                           req.depth + starts, stack.step_overhead_s, mode)
     if req.gen:
         dec = _phase_terms(req, temps, mach, req.batch, 1, req.depth + req.prompt + np.arange(req.gen, dtype=float),
-                           mode)
+                           stack.step_overhead_s, mode)
     return pre, dec
 
 
-def _time(terms, theta: np.ndarray, vector_eff: float) -> float:
+def _time(phase, theta: np.ndarray, vector_eff: float) -> float:
     """Time of one phase at parameters ``theta`` (as ``PARAMS``, kernel in seconds; energy
-    in the unit of the terms' energy column: pJ, or the node scale)."""
+    in the unit of the terms' energy column: pJ, or the node scale): the roofline's step
+    time (``simlow.sim.roofline.step``) regrouped by parameter; tests check the two agree."""
+    terms, step_s = phase
     be, ce_mm, rate, joules, ce_att, ko = theta
     ce = {"matmul": ce_mm, "attention": ce_att, "vector": vector_eff, "gather": 1.0}
-    total = 0.0
+    total = step_s
     for cls, rep, tc, tu, tw, tm, k in terms:
         t_comp = np.maximum(np.maximum(tc / ce[cls], tu / rate), tw * joules) if cls == "matmul" else tc / ce[cls]
         total += rep * (np.sum(np.maximum(t_comp, tm / be)) + ko * k)
