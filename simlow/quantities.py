@@ -67,7 +67,8 @@ def _table() -> dict[str, tuple[float, Dim]]:
 
 
 UNITS: dict[str, tuple[float, Dim]] = _table()
-_PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S*)\s*$")
+_DIGITS = r"\d+(?:_\d+)*"     # 1000 or 1_000
+_PATTERN = re.compile(rf"^\s*([-+]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][-+]?\d+)?)\s*(\S*)\s*$")
 
 
 def parse(text: str | int | float, expect: Dim) -> float:

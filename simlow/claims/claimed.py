@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from simlow.claims.metrics import Metric
 from simlow.errors import SimlowError
 from simlow.quantities import parse
+from simlow.specs.yamlfile import check_number
 
 SENSES = ("value", "at_most", "at_least")
 
@@ -123,6 +124,7 @@ def _figure(r, metric, relative: bool, raw) -> float:
     elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
         r.fail(f"expected a number{' or a quantity with a unit' if metric.dim else ''}, got {raw!r}", "claimed")
     else:
+        check_number(raw, lambda m: r.fail(m, "claimed"))
         value = float(raw)
     if value <= 0:
         r.fail("must be greater than zero", "claimed")

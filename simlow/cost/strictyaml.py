@@ -10,47 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from simlow.errors import SimlowError
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a mapping with the same key twice."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise SimlowError(
-                f"{loader.name}: line {key_node.start_mark.line + 1}: duplicate key {key!r} "
-                f"(first at line {seen[key] + 1})"
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+from simlow.specs.yamlfile import as_whole, check_number, load_yaml
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse ``path`` with duplicate keys rejected."""
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise SimlowError(f"{path}: cannot read ({err.strerror})") from None
-    loader = _UniqueKeyLoader(text)
-    loader.name = str(path)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as err:
-        raise SimlowError(f"{path}: not valid YAML ({err})") from None
-    finally:
-        loader.dispose()
+    """Parse ``path`` with duplicate keys rejected (``simlow.specs.yamlfile.load_yaml``)."""
+    return load_yaml(path)
 
 
 class Ctx:
@@ -86,14 +52,17 @@ def mapping(value: Any, ctx: Ctx, required: tuple[str, ...], optional: tuple[str
 
 def number(value: Any, ctx: Ctx, positive: bool = False) -> float:
     """A real number (bool refused); ``positive`` demands > 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ctx.error(f"expected a number, got {value!r}")
+    def fail(message: str) -> None:
+        raise ctx.error(message)
+
+    check_number(value, fail)
     if positive and not value > 0:
         raise ctx.error(f"expected a number > 0, got {value!r}")
     return float(value)
 
 
 def integer(value: Any, ctx: Ctx, minimum: int = 0) -> int:
+    value = as_whole(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ctx.error(f"expected an integer, got {value!r}")
     if value < minimum:

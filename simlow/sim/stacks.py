@@ -206,6 +206,8 @@ def load_stack(name_or_path: str | Path) -> Stack:
         return name_or_path
     text = str(name_or_path)
     path = Path(text) if text.endswith((".yaml", ".yml")) or "/" in text else stack_dir() / f"{text}.yaml"
+    if path.is_dir():
+        raise SimlowError(f"stack file {text!r} is a directory, not a file")
     if not path.is_file():
         if path.parent == stack_dir():
             raise unknown_name("stack", text, stack_names())

@@ -53,9 +53,25 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simlow.errors import SimlowError
 from simlow.specs.yamlfile import Reader, open_spec
 
 SCHEMA_VERSION = 1
+
+# Upper bounds on a shape, several times what any published model has, so that a typo such
+# as ``layers: 1000000000`` is refused at load instead of making every per-layer loop hang.
+# Largest published values: Llama 3.1 405B (126 layers, hidden 16384, 128 heads; Meta's
+# config.json), PaLM 540B (hidden 18432, FFN 73728; Chowdhery et al. 2022, table 1), Gemma 3
+# (vocabulary 262144), Llama 4 Scout (10M-token context), Switch-C (2048 experts; Fedus et
+# al. 2021).
+LIMITS: dict[str, int] = {
+    "layers": 1024, "hidden_size": 1 << 17, "heads": 4096, "kv_heads": 4096, "head_dim": 1 << 14,
+    "intermediate_size": 1 << 20, "vocab_size": 1 << 22, "max_context": 1 << 28,
+    "norms_per_layer": 16, "params_rounding": 1 << 40,
+    "moe.experts": 1 << 16, "moe.top_k": 1 << 16, "moe.expert_intermediate_size": 1 << 20,
+    "moe.shared_experts": 1 << 16, "moe.shared_intermediate_size": 1 << 20, "moe.dense_layers": 1024,
+    "sliding_window.size": 1 << 28, "sliding_window.every": 1024,
+}
 
 
 class TensorClass(enum.Enum):
@@ -162,6 +178,16 @@ class ModelSpec:
     params_rounding: int = 0
     source: str = ""
     origin: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        parts = {"": self, "moe.": self.moe, "sliding_window.": self.sliding_window}
+        for key, bound in LIMITS.items():
+            prefix, _, attr = key.rpartition(".")
+            holder = parts[prefix + "." if prefix else ""]
+            value = getattr(holder, attr, 0) if holder is not None else 0
+            if value > bound:
+                raise SimlowError(f"{self.origin or self.name}: {key}: {value} is above {bound}, more than "
+                                  f"any published model has (simlow.specs.model.LIMITS)")
 
     # -- derived -------------------------------------------------------------------------
     @property

@@ -38,6 +38,8 @@ def resolve(kind: str, name_or_path: str | Path) -> Path:
     text = str(name_or_path)
     path = Path(text)
     if path.suffix in (".yaml", ".yml", ".json", ".gguf") or "/" in text:
+        if path.is_dir():
+            raise SimlowError(f"{kind} file {text!r} is a directory, not a file")
         if not path.is_file():
             raise SimlowError(f"{kind} file {text!r} does not exist")
         return path.resolve()

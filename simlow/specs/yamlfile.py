@@ -6,10 +6,19 @@ each access names the key it wants and the type or unit it expects; any problem 
 ``SimlowError`` naming the file and the key path (``hwspecs/m4-max.yaml: memory.dram.
 bandwidth: ...``). ``Reader.done()`` refuses keys that nobody asked for, so a typo in a
 key is an error instead of a silently ignored setting.
+
+Hostile files are refused before they cost time or memory: a file over ``MAX_BYTES``, text
+that is not UTF-8, nesting deeper than ``MAX_DEPTH`` (checked while composing, so no
+recursion limit is reached), and any anchor or alias (``&a`` / ``*a``: no shipped file
+uses them, and aliases are how a small file expands into gigabytes). Numbers are read as a
+person writes them: YAML 1.1 takes ``1.5e2`` and ``1e3`` for text, this reader for floats
+(``1_000`` is an integer in both). ``Reader.number`` refuses ``.nan`` and ``.inf``.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -20,35 +29,94 @@ from simlow.quantities import Dim, parse
 
 T = TypeVar("T")
 
+# Bounds that keep a hostile file to about a second of pure-Python parsing (~50 us a node).
+MAX_BYTES = 256 * 1024   # the largest shipped YAML (workloads/claims/seeds.yaml) is 37 kB
+MAX_NODES = 10_000       # ... and has 1,826 nodes (keys, values, list items)
+MAX_DEPTH = 32           # the deepest shipped YAML nests 7 levels
+
 
 class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader whose mappings refuse duplicate keys."""
+    """A SafeLoader whose mappings refuse duplicate keys, with no anchors or aliases and a
+    bounded nesting depth and node count."""
+
+    _depth = 0
+    _nodes = 0
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not supported; write the value out",
+                event.start_mark)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_NODES} values, too many for a spec file", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _Duplicate(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping (reported without the "invalid YAML" prefix)."""
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     loader.flatten_mapping(node)
     out: dict = {}
+    first: dict = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if key in out:
-            line = key_node.start_mark.line + 1
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (line {line})",
-                                                    key_node.start_mark)
+        try:
+            duplicate = key in out
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be text or a number, got {_kind(key)}", key_node.start_mark) from None
+        if duplicate:
+            raise _Duplicate(None, None, f"duplicate key {key!r} (first at line {first[key]})",
+                             key_node.start_mark)
+        first[key] = key_node.start_mark.line + 1
         out[key] = loader.construct_object(value_node, deep=deep)
     return out
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.1 floats need a dot and a signed exponent; also take 1e3, 1.5e2, 2.5E-3, .5e1.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
 
 
 def load_yaml(path: Path | str) -> Any:
     """Parse a YAML file strictly; a syntax error or duplicate key names the file."""
     path = Path(path)
+    if path.is_dir():
+        raise SimlowError(f"{path}: is a directory, not a YAML file")
     try:
-        text = path.read_text()
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except OSError as err:
         raise SimlowError(f"{path}: cannot read ({err.strerror})") from None
-    return loads_yaml(text, str(path))
+    if len(raw) > MAX_BYTES:
+        raise SimlowError(f"{path}: larger than {MAX_BYTES // 1024} KiB, too large for a spec file")
+    return loads_yaml(decode(raw, str(path)), str(path))
+
+
+def decode(raw: bytes, origin: str) -> str:
+    """``raw`` as UTF-8 text, or an error saying where it is not."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SimlowError(f"{origin}: is UTF-16 text (byte-order mark); save it as UTF-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SimlowError(f"{origin}: is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset "
+                          f"{err.start}); save it as UTF-8") from None
 
 
 def open_spec(path: Path | str, version: int) -> tuple["Reader", str]:
@@ -66,13 +134,25 @@ def open_spec(path: Path | str, version: int) -> tuple["Reader", str]:
 
 
 def loads_yaml(text: str, origin: str) -> Any:
+    """Parse YAML text strictly (see the module doc); ``origin`` names it in errors."""
+    if len(text) > MAX_BYTES:
+        raise SimlowError(f"{origin}: larger than {MAX_BYTES // 1024} KiB, too large for a spec file")
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.reader.ReaderError as err:
+        char = err.character if isinstance(err.character, int) else ord(err.character)
+        raise SimlowError(f"{origin}: character #x{char:04x} at position {err.position} "
+                          f"is not allowed in YAML") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        where = f" line {mark.line + 1}:" if mark is not None else ""
+        what = "" if isinstance(err, _Duplicate) else " invalid YAML:"
         problem = getattr(err, "problem", None) or str(err)
-        raise SimlowError(f"{origin}:{where} invalid YAML: {problem}") from None
+        raise SimlowError(f"{origin}:{where}{what} {problem}") from None
+    except ValueError as err:  # int("1" * 5000) beyond Python's digit limit, date 2024-13-45
+        raise SimlowError(f"{origin}: invalid YAML: {str(err).split(';')[0]}") from None
+    except RecursionError:  # a bound above should make this unreachable; never a traceback
+        raise SimlowError(f"{origin}: nested too deeply") from None
 
 
 class Reader:
@@ -118,25 +198,28 @@ class Reader:
             self.fail(f"{value!r} is not one of {', '.join(choices)}", key)
         return value
 
-    def int(self, key: str, default: int | None = None, minimum: int | None = None) -> int:
+    def int(self, key: str, default: int | None = None, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+        """A whole number (``32``, ``1_000``, or a float with no fraction such as ``1e3``)."""
         value = self._get(key, default is None)
         if value is None:
             return default  # type: ignore[return-value]
+        value = as_whole(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(f"expected a whole number, got {_kind(value)}", key)
         if minimum is not None and value < minimum:
             self.fail(f"{value} is below the minimum {minimum}", key)
+        if maximum is not None and value > maximum:
+            self.fail(f"{value} is above the maximum {maximum}", key)
         return value
 
     def number(self, key: str, default: float | None = None, lo: float | None = None,
                hi: float | None = None) -> float:
+        """A finite real number (``.nan`` and ``.inf`` are refused)."""
         value = self._get(key, default is None)
         if value is None:
             return default  # type: ignore[return-value]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(f"expected a number, got {_kind(value)}", key)
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            self.fail(f"{value} is outside [{lo}, {hi}]", key)
+        check_number(value, lambda m: self.fail(m, key), lo, hi)
         return float(value)
 
     def bool(self, key: str, default: bool | None = None) -> bool:
@@ -204,8 +287,30 @@ class Reader:
         return f"{self.path}.{key}" if self.path else key
 
 
+def as_whole(value: Any) -> Any:
+    """``value`` as an int if it is a float with no fraction (``1e3`` -> 1000), else as is."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+def check_number(value: Any, fail: Callable[[str], Any], lo: float | None = None,
+                 hi: float | None = None) -> None:
+    """Call ``fail(message)`` unless ``value`` is a finite number within ``[lo, hi]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        fail(f"expected a number, got {_kind(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        fail(f"expected a finite number, got {value}")
+    if isinstance(value, int) and abs(value) > 1e300:
+        fail("expected a number, got an integer too large for a float")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        fail(f"{value} is outside [{lo}, {hi}]")
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: f"text {value!r}", bool: f"{value}"}.get(
-        type(value), f"{type(value).__name__} {value!r}")
+    shown = repr(value) if isinstance(value, (str, int, float)) else ""
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return {dict: "a mapping", list: "a list", str: f"text {shown}", bool: f"{value}"}.get(
+        type(value), f"{type(value).__name__} {shown}".rstrip())

@@ -34,7 +34,7 @@ from typing import Any, Mapping
 
 from simlow.errors import SimlowError
 from simlow.specs.registry import resolve
-from simlow.specs.yamlfile import Reader, load_yaml
+from simlow.specs.yamlfile import Reader, as_whole, load_yaml
 from simlow.sweep.evaluators import EVALUATORS, SPEC_NAMES, Evaluator, evaluator
 
 SCHEMA_VERSION = 1
@@ -71,6 +71,8 @@ class SweepSpec:
 
 def _value(r: Reader, key: str, value: Any, ev: Evaluator, where: str) -> Any:
     want = ev.params[key]
+    if want is int:
+        value = as_whole(value)
     if want is int and (isinstance(value, bool) or not isinstance(value, int)):
         r.fail(f"{where}: expected a whole number, got {value!r}", key)
     if want is str and not isinstance(value, str):
