@@ -16,7 +16,7 @@ def register(sub) -> None:
     p.add_argument("--ctx", type=int, default=None, help="context length (default min(4096, model max))")
     p.add_argument("--batch", type=int, default=1, help="concurrent sequences (default 1)")
     p.add_argument("--kv-scheme", default=None, help="KV-cache scheme, e.g. kv-q8_0")
-    p.add_argument("--memory", default=None, help="memory configuration, e.g. '64 GB'")
+    p.add_argument("--memory", default=None, help="memory configuration, e.g. '64 GB' (the vendor's label) or '64 GiB'")
     add_json_flag(p)
     p.set_defaults(func=run)
 

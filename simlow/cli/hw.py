@@ -5,6 +5,7 @@ from __future__ import annotations
 from simlow.cli.output import add_json_flag, print_json, print_table
 from simlow.specs import load_hw, names
 from simlow.specs.hardware import HardwareSpec
+from simlow.quantities import fmt_bytes
 
 
 def register(sub) -> None:
@@ -23,7 +24,8 @@ def summary(hw: HardwareSpec) -> dict:
     mem = hw.main_memory
     eng = hw.primary
     return {"name": hw.name, "title": hw.title, "kind": hw.kind.value,
-            "memory_GB": round(mem.capacity_bytes / 1e9, 1), "memory_type": mem.type,
+            "memory_GB": round(mem.capacity_bytes / 1e9, 1), "memory_GiB": round(mem.capacity_bytes / 2**30, 2),
+            "memory_type": mem.type,
             "bandwidth_GBps": round(mem.bandwidth_Bps / 1e9, 1),
             "engines": [e.name for e in hw.engines],
             "peak_TOPS": {f: round(v / 1e12, 2) for f, v in eng.peak_ops.items()},
@@ -52,7 +54,7 @@ def run_list(args) -> int:
     if args.json:
         print_json([summary(h) for h in specs])
         return 0
-    rows = [(h.name, h.title, h.kind.value, f"{h.main_memory.capacity_bytes / 1e9:g} GB {h.main_memory.type}",
+    rows = [(h.name, h.title, h.kind.value, f"{fmt_bytes(h.main_memory.capacity_bytes)} {h.main_memory.type}",
              f"{h.main_memory.bandwidth_Bps / 1e9:g} GB/s", ", ".join(e.name for e in h.engines)) for h in specs]
     print_table("hardware", ["name", "title", "kind", "memory", "bandwidth", "engines"], rows)
     return 0

@@ -180,16 +180,21 @@ class HardwareSpec:
         return None
 
     def with_capacity(self, capacity: str | float) -> "HardwareSpec":
-        """The same device with its main memory at another configured capacity."""
+        """The same device with its main memory at another configured capacity.
+
+        A configuration is named by its size in bytes or by the vendor's label: "64 GB" on
+        an Apple part selects the 64 GiB configuration that Apple sells as 64 GB."""
         value = parse(capacity, Dim.BYTES) if isinstance(capacity, str) else float(capacity)
         mem = self.main_memory
         allowed = mem.capacity_options or (mem.capacity_bytes,)
-        if not any(abs(value - a) < 1 for a in allowed):
-            shown = ", ".join(f"{a / 1e9:g} GB" for a in allowed)
-            raise SimlowError(f"{self.name}: memory {capacity} is not a configuration of this "
-                              f"device (configurations: {shown})")
-        mems = tuple(replace(m, capacity_bytes=value) if m.name == mem.name else m for m in self.memories)
-        return replace(self, memories=mems)
+        for option in allowed:
+            if abs(value - option) < 1 or abs(value - option / 2**30 * 1e9) < 1:
+                mems = tuple(replace(m, capacity_bytes=option) if m.name == mem.name else m
+                             for m in self.memories)
+                return replace(self, memories=mems)
+        shown = ", ".join(f"{a / 2**30:g} GiB" for a in allowed)
+        raise SimlowError(f"{self.name}: memory {capacity} is not a configuration of this "
+                          f"device (configurations: {shown})")
 
 
 # -- reading -------------------------------------------------------------------------------

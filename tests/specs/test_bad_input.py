@@ -106,6 +106,8 @@ def test_unknown_name_suggests(load, kind, typo, suggestion):
 
 
 def test_capacity_option(tmp_path):
-    assert load_hw("m4-max", memory="64 GB").main_memory.capacity_bytes == 64e9
+    # Apple sells the 64 GiB configuration as "64 GB": either name selects it
+    assert load_hw("m4-max", memory="64 GB").main_memory.capacity_bytes == 64 * 2**30
+    assert load_hw("m4-max", memory="64 GiB").main_memory.capacity_bytes == 64 * 2**30
     with pytest.raises(SimlowError, match="not a configuration"):
         load_hw("m4-max", memory="100 GB")
