@@ -21,7 +21,7 @@ from pathlib import Path
 
 import simlow
 from simlow.cost import IntMac, Tech, TernaryLane, pot_mac_for_code, unit_cost
-from simlow.memory import weight_bytes
+from simlow.specs.scheme import weight_bytes
 
 MODEL = simlow.load_model("bitnet-b1.58-2b4t")
 DRAM_BPS = 4266e6 * 32 / 8          # LPDDR4X-4266, one x32 package
@@ -43,7 +43,7 @@ print(f"{'datapath':10} {'unit um2':>9} {'pJ/op':>6} {'clock GHz':>9} {'TOPS':>5
 for name, (unit, scheme) in DATAPATHS.items():
     cost = unit_cost(unit, TECH)
     clock = DERATE * cost.fmax_Hz
-    wbytes = sum(weight_bytes(MODEL, simlow.load_scheme(scheme)).values())
+    wbytes = weight_bytes(MODEL, simlow.load_scheme(scheme))
     for tops in (1, 2, 4, 8):
         units = math.ceil(tops * 1e12 / (2 * clock))
         row = {"datapath": name, "scheme": scheme, "peak_TOPS": tops, "units": units, "clock_GHz": clock / 1e9,

@@ -90,8 +90,9 @@ class FitResult:
                 "memory": self.footprint.to_dict(), "notes": list(self.notes)}
 
 
-def weight_bytes(model: ModelSpec, scheme: Scheme) -> dict[str, int]:
-    """Weight bytes by part of the model (embedding, attention, ffn, experts, lm_head...)."""
+def weight_bytes_by_part(model: ModelSpec, scheme: Scheme) -> dict[str, int]:
+    """Weight bytes by part of the model (embedding, attention, ffn, experts, lm_head...);
+    their sum is ``simlow.specs.scheme.weight_bytes``."""
     if scheme.kind != "weights":
         raise SimlowError(f"{scheme.name!r} is a KV-cache scheme; give a weight scheme (and it as --kv-scheme)")
     parts: dict[str, int] = {}
@@ -102,12 +103,7 @@ def weight_bytes(model: ModelSpec, scheme: Scheme) -> dict[str, int]:
 
 def kv_bytes_per_sequence(model: ModelSpec, scheme: Scheme, ctx: int) -> int:
     """KV-cache bytes for one sequence of ``ctx`` tokens (keys and values, every layer)."""
-    fmt = scheme.kv_cache
-    total = 0
-    for layer in range(model.layers):
-        tokens = model.attended_tokens(layer, ctx)
-        total += fmt.tensor_bytes(2 * model.kv_heads * tokens, model.head_dim)
-    return total
+    return model.kv_bytes(scheme.kv_cache, ctx)
 
 
 def activation_bytes(model: ModelSpec, ctx: int, batch: int) -> int:
@@ -127,7 +123,7 @@ def footprint(model: ModelSpec, hw: HardwareSpec, scheme: Scheme, ctx: int, batc
     mem = hw.main_memory
     return Footprint(
         ctx=ctx, batch=batch,
-        weights_bytes=weight_bytes(model, scheme),
+        weights_bytes=weight_bytes_by_part(model, scheme),
         kv_cache_bytes=batch * kv_bytes_per_sequence(model, scheme, ctx),
         activation_bytes=activation_bytes(model, ctx, batch),
         capacity_bytes=mem.capacity_bytes,

@@ -18,7 +18,8 @@ from simlow.claims.schema import Claim, Config
 from simlow.claims.simulate import Simulated, cost_ratio, simulate
 from simlow.claims.text import claimed_text, metric_value, si
 from simlow.claims.verdict import Outcome
-from simlow.memory import activation_bytes, check_workload, kv_bytes_per_sequence, weight_bytes
+from simlow.memory import activation_bytes, check_workload, kv_bytes_per_sequence
+from simlow.specs.scheme import weight_bytes
 from simlow.errors import SimlowError
 from simlow.specs import HardwareSpec, load_hw, load_model, load_scheme
 
@@ -138,7 +139,7 @@ def shortfall(s: B.Setup) -> Answer | None:
 
 def exact_value(s: B.Setup, metric: Metric, part: str) -> tuple[float, str]:
     """Exact bytes (weights, KV cache or total) or bits per weight, and what they are."""
-    weights = float(sum(weight_bytes(s.model, s.scheme).values()))
+    weights = float(weight_bytes(s.model, s.scheme))
     if metric is Metric.BITS_PER_WEIGHT:
         return weights * 8 / s.model.param_count(), f"{s.model.name} at {s.scheme.name}"
     w = s.workload

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from simlow.claims import offload as O
 from simlow.claims.schema import Offload, Workload
 from simlow.errors import SimlowError
-from simlow.memory import activation_bytes, kv_bytes_per_sequence, largest, weight_bytes
+from simlow.memory import activation_bytes, kv_bytes_per_sequence, largest, weight_bytes_by_part
+from simlow.specs.scheme import weight_bytes
 from simlow.claims.text import si
 from simlow.specs import HardwareSpec, ModelSpec, Scheme
 
@@ -82,7 +83,7 @@ class Setup:
 
 def expert_bytes(s: Setup) -> int:
     """Bytes of every routed expert in the model (0 for a dense model)."""
-    return weight_bytes(s.model, s.scheme).get("experts", 0)
+    return weight_bytes_by_part(s.model, s.scheme).get("experts", 0)
 
 
 def active_expert_bytes(s: Setup) -> float:
@@ -93,7 +94,7 @@ def active_expert_bytes(s: Setup) -> float:
 
 def step_weight_bytes(s: Setup) -> float:
     """Weight bytes one decode step reads (see the module docstring)."""
-    parts = weight_bytes(s.model, s.scheme)
+    parts = weight_bytes_by_part(s.model, s.scheme)
     dense = sum(b for part, b in parts.items() if part not in ("embedding", "experts"))
     if s.model.tied_embeddings:
         dense += parts.get("embedding", 0)
@@ -235,7 +236,7 @@ def resident(s: Setup, ctx: int | None = None, batch: int | None = None) -> Resi
     """Device-resident bytes at context ``ctx`` (default: the workload's full context)."""
     ctx = s.workload.context if ctx is None else ctx
     batch = s.workload.batch if batch is None else batch
-    weights = float(sum(weight_bytes(s.model, s.scheme).values()))
+    weights = float(weight_bytes(s.model, s.scheme))
     kv = float(batch * kv_bytes_per_sequence(s.model, s.scheme, ctx))
     offloaded = 0.0
     if s.offload is not None and s.offload.experts is not None:

@@ -142,7 +142,6 @@ def layer_split(model: ModelSpec, scheme: Scheme, device_layers: int, host: str,
             host_w += read
         else:
             dev_w += read
-    kv = [scheme.kv_cache.tensor_bytes(2 * model.kv_heads * model.attended_tokens(i, ctx), model.head_dim)
-          for i in range(model.layers)]
-    host_kv = float(sum(kv[:first_device])) if host == "cpu" else 0.0
-    return LayerSplit(dev_w, host_w, float(sum(kv)) - host_kv, host_kv, resident)
+    kv = float(model.kv_bytes(scheme.kv_cache, ctx))
+    host_kv = float(model.kv_bytes(scheme.kv_cache, ctx, range(first_device))) if host == "cpu" else 0.0
+    return LayerSplit(dev_w, host_w, kv - host_kv, host_kv, resident)

@@ -208,6 +208,30 @@ class ModelSpec:
             return min(ctx, sw.size)
         return ctx
 
+    def kv_token_bytes(self, fmt) -> int:
+        """Bytes one token adds to one layer's KV cache: a key and a value head vector per KV
+        head, ``head_dim`` values each, at storage format ``fmt`` (block scales included; the
+        cache is laid out one head vector per row)."""
+        return fmt.tensor_bytes(2 * self.kv_heads, self.head_dim)
+
+    def kv_bytes(self, fmt, ctx: int, layers: range | None = None) -> int:
+        """KV-cache bytes of one sequence at context ``ctx`` over ``layers`` (default: all),
+        each layer holding the tokens it attends to (``attended_tokens``). Closed form in the
+        number of sliding-window layers, so it costs nothing per layer."""
+        layers = range(self.layers) if layers is None else layers
+        if layers.step != 1:
+            raise ValueError("kv_bytes takes a contiguous range of layers")
+        n = max(len(layers), 0)
+        sw = self.sliding_window
+        if sw is None or n == 0:
+            windowed = 0
+        elif sw.every == 0:
+            windowed = n
+        else:                               # full-attention layers: (i + 1) % every == 0
+            windowed = n - ((layers.stop // sw.every) - (layers.start // sw.every))
+        tokens = windowed * min(ctx, sw.size if sw is not None else ctx) + (n - windowed) * ctx
+        return tokens * self.kv_token_bytes(fmt)
+
     def weight_tensors(self) -> list[WeightTensor]:
         """Every weight tensor of the model, in order (see ``simlow.specs.tensors``)."""
         from simlow.specs.tensors import weight_tensors

@@ -273,7 +273,7 @@ def _attention(m: ModelSpec, s: Scheme, i: int) -> OpTemplate:
     fp32 ops per pair are folded in as 5 per head. KV bytes per token: K and V rows of
     ``kv_heads x head_dim`` at the KV format (its scales and norms included)."""
     act = VALUE_BYTES[s.activations]
-    kv_tok = 2 * s.kv_cache.tensor_bytes(m.kv_heads, m.head_dim)
+    kv_tok = m.kv_token_bytes(s.kv_cache)
     window = m.sliding_window.size if m.sliding_window and m.sliding_window.is_windowed(i) else None
     coef = _coef(flops={"pairs": m.heads * (4.0 * m.head_dim + 5.0)},
                  kv_read={"cached": float(kv_tok)}, kv_write={"tokens": float(kv_tok)},

@@ -2,14 +2,14 @@ import pytest
 
 import simlow
 from simlow.errors import SimlowError
-from simlow.memory import fit, footprint, kv_bytes_per_sequence, weight_bytes
+from simlow.memory import fit, footprint, kv_bytes_per_sequence, weight_bytes_by_part
 
 GiB = 2**30
 
 
 def test_llama2_7b_q4_0_gguf_size():
     m, s = simlow.load_model("llama-2-7b"), simlow.load_scheme("q4_0")
-    total = sum(weight_bytes(m, s).values())
+    total = sum(weight_bytes_by_part(m, s).values())
     assert total / GiB == pytest.approx(3.56, rel=0.01)  # llama-bench prints 3.56 GiB
 
 

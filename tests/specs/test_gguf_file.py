@@ -18,7 +18,7 @@ import gguf
 import pytest
 
 from simlow.errors import SimlowError
-from simlow.memory import fit, weight_bytes
+from simlow.memory import fit, weight_bytes_by_part
 from simlow.specs import load_model
 from simlow.specs.gguf_file import Skipped, read_header
 from simlow.specs.gguf_header import gguf_summary, model_from_header, read_gguf_model
@@ -64,7 +64,7 @@ def test_tiny_file_sized_by_its_types(tmp_path):
     h = read_header(path)
     m = model_from_header(h)
     s, notes = file_scheme(h, m)
-    assert sum(weight_bytes(m, s).values()) == sum(t.n_bytes for t in h.tensors)
+    assert sum(weight_bytes_by_part(m, s).values()) == sum(t.n_bytes for t in h.tensors)
     fmt = {t.name: s.tensor_format(m, t).name for t in m.weight_tensors()}
     assert (fmt["blk.0.attn_v"], fmt["blk.1.attn_v"], fmt["blk.0.ffn_down"], fmt["token_embd"]) == \
         ("q8_0", "q4_1", "f16", "q8_0")

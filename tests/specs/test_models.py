@@ -2,7 +2,7 @@
 
 import pytest
 
-from simlow.specs import load_model, names
+from simlow.specs import load_model, load_scheme, names
 from simlow.specs.model import TensorClass
 
 REQUIRED = ("llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "mistral-7b",
@@ -58,3 +58,19 @@ def test_architecture_details():
     assert q.kv_dim == 512 and q.q_dim == 4096          # head_dim 128 != hidden / heads
     assert [t for t in q.weight_tensors() if t.cls is TensorClass.ROPE] == []
     assert [t.cols for t in load_model("llama-3.1-8b").weight_tensors() if t.cls is TensorClass.ROPE] == [64]
+
+
+@pytest.mark.parametrize("name", names("model"))
+def test_kv_bytes_closed_form_equals_the_per_layer_sum(name):
+    """ModelSpec.kv_bytes (closed form in the sliding-window layers) against the definition:
+    each layer caches the tokens it attends to, 2 x kv_heads head vectors per token."""
+    m = load_model(name)
+    for scheme in ("f16", "kv-q8_0", "kv-q4_0", "kv-turbo3"):
+        fmt = load_scheme(scheme).kv_cache
+        for ctx in (1, 100, 4096, 70000):
+            per_layer = [fmt.tensor_bytes(2 * m.kv_heads * m.attended_tokens(i, ctx), m.head_dim)
+                         for i in range(m.layers)]
+            assert m.kv_bytes(fmt, ctx) == sum(per_layer)
+            for k in (0, 1, 5, m.layers // 2, m.layers):
+                assert m.kv_bytes(fmt, ctx, range(k)) == sum(per_layer[:k])
+                assert m.kv_bytes(fmt, ctx, range(k, m.layers)) == sum(per_layer[k:])
