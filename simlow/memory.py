@@ -12,8 +12,9 @@
   float32. This is an estimate of the runtime's buffers, stated as such.
 
 The scheme: the one given; else, for a model read from a ``.gguf`` file, the types stored in
-that file, tensor by tensor (``simlow.specs.gguf_types``); else ``q4_0``. A scheme given for a
-``.gguf`` model overrides the file's types, and the notes say so.
+that file, tensor by tensor (``simlow.specs.gguf_types``); for a ``config.json`` with a
+``quantization_config``, that quantization (``simlow.specs.hf_quant``); else ``q4_0``. A scheme
+given for such a model overrides the file's own storage, and the notes say so.
 
 Capacity is the device's main memory times its usable fraction (the spec sources that
 fraction: a CUDA context reserve, macOS's GPU working-set limit...). Not fitting is an
@@ -158,8 +159,15 @@ DEFAULT_SCHEME = "q4_0"
 
 def resolve_scheme(model: ModelSpec, scheme: str | Scheme | None) -> tuple[Scheme, tuple[str, ...]]:
     """The scheme to size ``model`` with (see the module docstring), and what to tell the user."""
-    if Path(model.origin).suffix != ".gguf":
-        return load_scheme(DEFAULT_SCHEME if scheme is None else scheme), ()
+    suffix = Path(model.origin).suffix
+    if suffix == ".gguf":
+        return _gguf_scheme(model, scheme)
+    if suffix == ".json":
+        return _hf_scheme(model, scheme)
+    return load_scheme(DEFAULT_SCHEME if scheme is None else scheme), ()
+
+
+def _gguf_scheme(model: ModelSpec, scheme: str | Scheme | None) -> tuple[Scheme, tuple[str, ...]]:
     from simlow.specs.gguf_file import read_header
     from simlow.specs.gguf_types import file_scheme, type_counts
 
@@ -169,6 +177,20 @@ def resolve_scheme(model: ModelSpec, scheme: str | Scheme | None) -> tuple[Schem
     s = load_scheme(scheme)
     return s, (f"scheme {s.name} overrides the types stored in {header.path.name} ({type_counts(header)}); "
                "leave --scheme out to size the file as stored",)
+
+
+def _hf_scheme(model: ModelSpec, scheme: str | Scheme | None) -> tuple[Scheme, tuple[str, ...]]:
+    from simlow.specs.hf_quant import hf_scheme, quant_method
+
+    if scheme is None:
+        own, notes = hf_scheme(model.origin)
+        return (own, notes) if own is not None else (load_scheme(DEFAULT_SCHEME), ())
+    s = load_scheme(scheme)
+    method = quant_method(model.origin)
+    if method is None:
+        return s, ()
+    return s, (f"scheme {s.name} overrides the config's quantization_config ({method}); leave --scheme out "
+               "to size the checkpoint as quantized",)
 
 
 def fit(model: str | ModelSpec, hw: str | HardwareSpec, scheme: str | Scheme | None = None,
