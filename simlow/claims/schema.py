@@ -13,7 +13,8 @@ YAML schema (version 1)::
     margins: {above: 0.25, below: 0.5}   # optional, see simlow.claims.verdict.Margins
     claims:
       - id: luce-spark-35b-moe-16gb      # unique, [a-z0-9.-]
-        source: 001_e99170b1f9c3d0b8.txt # the document the quote is from
+        source: "web article on OffQ"    # the document the quote is from (a citation)
+        seed: 001_e99170b1f9c3d0b8       # optional: that document's identifier
         quote: "35B Qwen 3.6 MoE runs at 100 tok/s on 16GB VRAM"
         metric: decode_tok_s             # a simlow.claims.metrics.Metric value
         claimed: 100                     # number; a quantity with unit ("18 GB") where the
@@ -191,6 +192,7 @@ class Claim:
     baseline: Config | None = None
     tolerance: float = 0.05
     assumptions: str = ""
+    seed: str = ""
 
     @property
     def relative(self) -> bool:
@@ -207,6 +209,7 @@ class NotChecked:
     source: str
     quote: str
     reason: str
+    seed: str = ""
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,7 @@ def _claim_reader(item: Any, index: int, origin: str, list_key: str) -> tuple[Re
 def _not_checked(item: Any, index: int, origin: str) -> NotChecked:
     r, cid = _claim_reader(item, index, origin, "not_checked")
     r.str("id")
-    n = NotChecked(cid, r.str("source"), r.str("quote"), r.str("reason"))
+    n = NotChecked(cid, r.str("source"), r.str("quote"), r.str("reason"), r.str("seed", default=""))
     r.done()
     return n
 
@@ -274,7 +277,7 @@ def _claim(item: Any, index: int, origin: str, base_dir: Path) -> Claim:
         claimed=read_claimed(r, metric, baseline is not None),
         config=config, candidates=candidates, baseline=baseline,
         tolerance=r.number("tolerance", default=0.05, lo=0.0, hi=1.0),
-        assumptions=r.str("assumptions", default=""),
+        assumptions=r.str("assumptions", default=""), seed=r.str("seed", default=""),
     )
     r.done()
     _check_complete(r, claim)

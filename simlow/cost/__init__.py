@@ -9,7 +9,7 @@ Layering (each module imports only those above it):
   (every number with its source and a confidence tag) and node scaling rules.
 - ``pricing``: energy/area of one primitive at a node; pricing of ``simlow.events`` counts.
 - ``delay``, ``macs``: critical-path delay model and MAC units described by their parts.
-- ``maccompare``: the PoT-vs-INT MAC array comparison for the seeds' hardware claim.
+- ``maccompare``: the PoT-vs-INT MAC array comparison for the OrpQuant article's hardware claim.
 
 The package imports nothing of simlow but ``errors``, ``events`` and ``specs``; NPU designs
 (``simlow.npu``) and the simulator build on it. It never imports JAX and never prints; the

@@ -6,7 +6,7 @@ fixed number of FO4 delays; picoseconds follow from the FO4 delay at the node
 Stillmaker delay fit). Everything in this module is an assumption (confidence A) in the
 spirit of Weste & Harris, "CMOS VLSI Design" (4th ed.), ch. 4 (logical effort), 10
 (sequencing) and 11 (adders, multipliers, shifters); no synthesis result for these units
-at 28 nm was found (cost-data.md 5a: "28 nm PoT-vs-INT MAC synthesis: not found").
+at 28 nm was found (a search for a 28 nm PoT-vs-INT MAC synthesis found none).
 
 Stage costs (FO4):
 

@@ -1,6 +1,6 @@
-"""The seeds' hardware claim: PoT shift-add MAC arrays against INT4 / INT8 MAC arrays.
+"""The OrpQuant claim: PoT shift-add MAC arrays against INT4 / INT8 MAC arrays.
 
-Seed 000_e167e7090fc029af claims a PoT (with a residual second term) matrix unit "fits in
+The OrpQuant article (unsigned) claims a PoT (with a residual second term) matrix unit "fits in
 one third the area, and closes timing at twice the clock speed of a standard quantized MAC
 array" at 28 nm. ``compare_macs`` answers with the structural model of
 ``simlow.cost.macs``; whatever it gives is the answer (nothing here is tuned to the claim).
@@ -149,6 +149,6 @@ def assumptions(act_bits: int, guard_bits: int, acc_bits: int | None, style: Int
         "optimistic; the ratios between designs are the result",
         "equal throughput at a common clock = equal unit count (area ratio = unit area ratio); at each "
         "array's own max clock the faster array needs fewer units (area ratio / clock ratio)",
-        "no published 28 nm synthesis of PoT vs INT MACs was found (cost-data.md 5a); these ratios are model "
+        "no published 28 nm synthesis of PoT vs INT MACs was found; these ratios are model "
         "outputs, not measurements",
     )

@@ -1,7 +1,7 @@
 """Technology-node scaling of the base (45 nm) table: area, energy and delay factors.
 
 Two energy rules, chosen by the caller (``ScalingRule``), because the sources disagree by
-3-6x at 7 nm (cost-data.md 1d, 2b):
+3-6x at 7 nm (Jouppi et al. ISCA 2021 against Stillmaker & Baas 2017):
 
 ``STILLMAKER``
     Stillmaker & Baas (2017) fits, used the way Accelergy/hwcomponents use them: energy

@@ -1,6 +1,6 @@
 """A number with its provenance: every figure in the cost tables carries one.
 
-``Confidence`` follows the tags of ``/work/shared/reference/cost-data.md`` plus ``A`` for a
+``Confidence`` says how a number was read (V, S, R, D: see the enum) plus ``A`` for a
 value simlow assumes (a modelling choice, stated where it is made).
 """
 

@@ -1,7 +1,7 @@
 """FP8 tensor core with a narrow accumulator (``FpNarrowAccUnit``), the Hopper model.
 
-Semantics (../shared/reference/bitexact-notes.md section 6.2, from Khattak & Mikaitis,
-arXiv 2512.07004; it reproduces every recorded H100 bit), per output (m, n):
+Semantics (after Khattak & Mikaitis, "Accurate models of NVIDIA tensor cores",
+arXiv 2512.07004; it reproduces every bit of tests/vectors/h100_tc_dev_vectors.npz), per output (m, n):
 
 1. Walk K in order in blocks of ``block_k`` (the last may be shorter). Products are exact.
 2. A product's exponent is ``e(a) + e(b)`` with ``e`` the unbiased exponent field (``emin``

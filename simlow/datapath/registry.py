@@ -12,7 +12,7 @@ from simlow.datapath.configs import (
 )
 from simlow.errors import unknown_name
 
-_NOTES = "../shared/reference/bitexact-notes.md"
+_VECTORS = "H100 outputs in tests/vectors/h100_tc_dev_vectors.npz"
 _ASSUMED = "assumed design point (not a measured chip)"
 
 _PRESETS: tuple[Unit, ...] = (
@@ -23,12 +23,12 @@ _PRESETS: tuple[Unit, ...] = (
     IntMacUnit("int8_mac_acc20", 8, 8, 20, Overflow.SATURATE_EACH_STEP, source=_ASSUMED),
     IntMacUnit("int4_mac_acc16", 4, 4, 16, Overflow.SATURATE_EACH_STEP, source=_ASSUMED),
     IntMacUnit("h100-int8", 8, 8, 32, Overflow.SATURATE_EACH_STEP, step_k=32,
-               source=f"H100 torch._int_mm (cuBLASLt) saturates at intermediate steps; {_NOTES} "
-                      "6.1, 6.2 (k-step 32 = MMA k-step, the notes' default)"),
+               source=f"H100 torch._int_mm (cuBLASLt) saturates at intermediate steps; {_VECTORS} "
+                      "(k-step 32 = MMA k-step, assumed: a clamp per element or at the end matches too)"),
     FpNarrowAccUnit("h100-fp8-fast", frac_bits=13, block_k=32, promote_every=None,
-                    source=f"H100 torch._scaled_mm use_fast_accum=True; {_NOTES} 6.2"),
+                    source=f"H100 torch._scaled_mm use_fast_accum=True; model of arXiv 2512.07004, {_VECTORS}"),
     FpNarrowAccUnit("h100-fp8-slow", frac_bits=13, block_k=32, promote_every=128,
-                    source=f"H100 torch._scaled_mm use_fast_accum=False; {_NOTES} 6.2"),
+                    source=f"H100 torch._scaled_mm use_fast_accum=False; model of arXiv 2512.07004, {_VECTORS}"),
     FpMacUnit("bf16_mac_fp32", "bf16", source="baseline: bf16 products, fp32 accumulate in K order"),
     FpMacUnit("fp16_mac_fp32", "fp16", source="baseline: fp16 products, fp32 accumulate in K order"),
     ShiftAddUnit("pot_shift_add", a_bits=8, terms=1, exp_min=-7, exp_max=0, frac_bits=0,
@@ -38,12 +38,12 @@ _PRESETS: tuple[Unit, ...] = (
                  shared_sign=True, source=f"{_ASSUMED}; APoT (Li et al. ICLR 2020) two-term levels"),
     ShiftAddUnit("residual_pot_shift_add", a_bits=8, terms=2, exp_min=-7, exp_max=0, frac_bits=0,
                  shared_sign=False,
-                 source=f"{_ASSUMED}; simlow's reading of the OrpQuant seed (PoT code + PoT residual)"),
+                 source=f"{_ASSUMED}; simlow's reading of the OrpQuant article (PoT code + PoT residual)"),
     TernaryTreeUnit("ternary_tree", a_bits=8, tile=64, skip_zeros=True, source=_ASSUMED),
     TernaryLutUnit("ternary_lut_tl1", a_bits=8, group=2, mirror=False, entry_bits=16,
-                   source="bitnet.cpp TL1 as described in arXiv 2502.11880 [MEM in the notes 4.3]"),
+                   source="bitnet.cpp TL1 as described in arXiv 2502.11880 (recalled, not re-read)"),
     TernaryLutUnit("ternary_lut_tl2", a_bits=8, group=3, mirror=True, entry_bits=16,
-                   source="bitnet.cpp TL2 as described in arXiv 2502.11880 [MEM in the notes 4.3]"),
+                   source="bitnet.cpp TL2 as described in arXiv 2502.11880 (recalled, not re-read)"),
 )
 
 UNITS: dict[str, Unit] = {u.name: u for u in _PRESETS}

@@ -16,7 +16,7 @@ applied after the shift, as a shifter feeding an add/subtract unit does: with FL
 
 Variants: PoT (``terms=1``); APoT (``terms=2, shared_sign=True``: both terms carry the
 weight's sign, Li et al. ICLR 2020); residual lattice (``terms=2, shared_sign=False``).
-The OrpQuant seed (../shared/seeds/000_e167e7090fc029af.txt) gives no formula: "a second
+The OrpQuant article (an unsigned web article, no URL) gives no formula: "a second
 orthogonal residual projection lattice ... implemented entirely with shift and add". simlow
 reads it as a PoT code plus a PoT code of the residual ``w - s1*2^e1`` with its own sign,
 so each weight costs two shifts and two adds; the "orthogonal projection" is read as a

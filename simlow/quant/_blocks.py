@@ -21,7 +21,7 @@ Speed without changing bits (measured on a 2-core EPYC VM, XLA CPU 0.10.2):
 * **One fused kernel per format** (``run_blocked``): codes, scales and the packed GGUF
   bytes come out of the same jitted call, so nothing goes back to the host between stages;
   the finiteness check is a by-product of the block maxima.
-* **FMA contraction** (bitexact-notes 0.1): XLA's LLVM backend fuses ``a*b + c`` into an FMA
+* **FMA contraction** (measured, jax 0.10.2 on CPU): XLA's LLVM backend fuses ``a*b + c`` into an FMA
   under jit. ``launder`` passes a product through an integer XOR with a zero the compiler
   cannot see (a runtime argument), so the later add receives an opaque value, not a product,
   and both roundings happen as in NumPy. (Barriers, ``reduce_precision`` and XOR with a

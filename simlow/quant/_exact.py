@@ -2,7 +2,7 @@
 
 Layering: used by every quantizer in ``simlow.quant``; imports only JAX.
 
-Hazard (bitexact-notes §0.1): under ``jax.jit`` on CPU, XLA contracts ``a*b + c`` into a
+Hazard (measured with jax 0.10.2): under ``jax.jit`` on CPU, XLA contracts ``a*b + c`` into a
 fused multiply-add (one rounding), which differs from NumPy/gguf (two roundings) on a few
 percent of inputs. Flags that stop it are environment switches a user would not know to
 set, so instead every quantizer here *materialises* a rounded product by computing it in its
@@ -72,7 +72,7 @@ def is_nonzero(x: jax.Array) -> jax.Array:
 def floor_log2(x: jax.Array) -> jax.Array:
     """floor(log2|x|) exactly, from the float32 bits (int32; -149.. for subnormals).
 
-    Float32 ``log2`` is wrong a few ulps below powers of two (bitexact-notes §0.2); the
+    Float32 ``log2`` is wrong a few ulps below powers of two (``log2(nextafter(16, 0)) == 4``); the
     exponent field is not. ``x == 0`` gives -150 (callers treat zero separately).
     """
     u = f32_bits(x) & jnp.uint32(0x7FFFFFFF)

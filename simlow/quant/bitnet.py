@@ -2,7 +2,8 @@
 
 Layering: uses ``_exact``, ``base``; registered in ``registry``.
 
-Reference: the BitNet "training tips, code & FAQ" functions (bitexact-notes §4.1)::
+Reference: "The Era of 1-bit LLMs: Training Tips, Code and FAQ" (microsoft/unilm,
+``bitnet/The-Era-of-1-bit-LLMs__Training_Tips_Code_FAQ.pdf``)::
 
     weight_quant:      s = 1 / max(mean|w|, 1e-5);  q = clip(RNE(w * s), -1, 1);  w~ = q / s
     activation_quant:  s = 127 / max(max|x| per token, 1e-5);  q = clip(RNE(x * s), -128, 127);  x~ = q / s

@@ -2,7 +2,7 @@
 
 Layering: uses ``base``, ``_exact``, ``qtensor``; registered in ``registry``.
 
-Semantics (gguf ``quants.py`` = ggml ``quantize_row_*_ref``; bitexact-notes §1.3). A block
+Semantics (gguf-py 0.19.0 ``quants.py`` = ggml ``ggml-quants.c`` ``quantize_row_*_ref``). A block
 is 32 consecutive elements of a row. ``d`` is computed in float32 and codes use the
 *unrounded* ``id = 1/d`` (``id = 0`` when ``d == 0``); only the stored ``d`` (and ``m``) is
 rounded to float16 (RNE). "max" is the signed value of largest magnitude, first occurrence.

@@ -9,7 +9,7 @@ Codes: int8 t. Dequantize ``d * t``.
 
 TQ2_0 bytes ``[qs 64][d f16]``: u = t+1 (2 bits); element i = c*128 + s*32 + j sits in byte
 c*32 + j at bits 2s..2s+1 (LSB first).
-TQ1_0 bytes ``[qs 48][qh 4][d f16]`` (bitexact-notes §1.4): bytes 0..31 pack elements
+TQ1_0 bytes ``[qs 48][qh 4][d f16]`` (ggml ``quantize_row_tq1_0_ref``): bytes 0..31 pack elements
 m + 32n (n = 0..4), bytes 32..47 elements 160 + m + 16n, qh bytes m elements 240 + m + 4n
 (n = 0..3); a byte holds ``q = sum u_n 3**(4-n)`` as ``ceil(q * 256 / 243)``, and trit n is
 ``((uint8)(byte * 3**n) * 3) >> 8``.

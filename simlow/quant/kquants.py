@@ -14,7 +14,7 @@ are exact. A 256-element super-block is split into sub-blocks of 16 (Q2_K, Q3_K,
 * ``aux["min"]``: float32 ``ml`` per sub-block (Q2_K, Q4_K, Q5_K); ``aux["raw"]``: the bytes.
 
 Dequantize: ``dl*q - ml`` (or ``dl*q``), float32 with two roundings (no FMA).
-Byte layouts (bitexact-notes §1.3): Q2_K ``[scales 16: lo4 sc, hi4 m][qs 64][d][dmin]``;
+Byte layouts (gguf-py 0.19.0 ``quants.py``): Q2_K ``[scales 16: lo4 sc, hi4 m][qs 64][d][dmin]``;
 Q3_K ``[hmask 32][qs 64][scales 12, 6-bit, -32][d]``; Q4_K ``[d][dmin][scales 12][qs 128]``;
 Q5_K ``[d][dmin][scales 12][qh 32][qs 128]``; Q6_K ``[ql 128][qh 64][scales 16 x int8][d]``.
 """

@@ -3,7 +3,7 @@
 Layering: NumPy only (float64); used by ``turboquant``.
 
 After a uniformly random rotation, each coordinate ``x_j`` of a unit vector in R^d has the
-density (TurboQuant, arXiv 2504.19874, sec. 3; bitexact-notes 5.3)
+density (TurboQuant, Zandieh, Daliri, Hadian, Mirrokni 2025, arXiv 2504.19874, sec. 3)
 
     f(x) = Gamma(d/2) / (sqrt(pi) Gamma((d-1)/2)) * (1 - x**2) ** ((d-3)/2),   -1 <= x <= 1
 
@@ -26,7 +26,7 @@ Lloyd-Max iteration (Lloyd 1957 / Max 1960), on a fixed grid:
 
 The result is deterministic (float64 NumPy, no randomness) and is rounded to float32 once,
 so it is a fixed constant table for each (b, d). For large d it reproduces Max's Gaussian
-table (b = 1..4: MSE 0.3634, 0.1175, 0.03454, 0.00950; bitexact-notes 5.3).
+table (b = 1..4: MSE 0.3634, 0.1175, 0.03454, 0.00950; Max, IRE Trans. Inf. Theory IT-6, 1960).
 """
 
 from __future__ import annotations

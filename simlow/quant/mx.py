@@ -8,7 +8,7 @@ https://www.opencompute.org/documents/ocp-microscaling-formats-mx-v1-0-spec-fina
 nearest E8M0 cast of ``numerics``), clipped to E8M0's [-127, 127], with the exponent read
 from the float bits (float32 subnormal amax included)
 (exact; the float32 ``log2`` of references is wrong a few ulps below powers of two, see
-bitexact-notes §0.2; torchao's FLOOR mode reads the bits too). An all-zero block uses the
+float32 ``log2(nextafter(16, 0)) == 4``; torchao's FLOOR mode reads the bits too). An all-zero block uses the
 smallest scale (shared = -127). Elements: ``P = RNE(V / X)`` with saturation of overflow to
 +-max normal (spec Algorithm 1, microxcaling ``round="even"``); ``V / X`` is applied as an
 exponent offset inside the integer cast, so it never rounds twice.
@@ -18,7 +18,7 @@ MXINT8: ``q = clip(RNE(V / X * 64), -127, 127)``, value ``q * X / 64`` (emax_ele
 Codes: uint8 element bit patterns (E4M3/E5M2/E3M2/E2M3/E2M1, right-aligned) or int8 for
 MXINT8; ``scales``: uint8 E8M0 codes, one per block, shape (..., n/32).
 
-NVFP4 (``nvfp4``; torchao ``_nvfp4_quantize`` with a per-tensor scale; bitexact-notes §3.4):
+NVFP4 (``nvfp4``; torchao ``nvfp4_tensor.py::_nvfp4_quantize`` with a per-tensor scale):
 block 16, per-tensor ``pts = amax_tensor / 2688`` (448*6; 1 for an all-zero tensor),
 ``s = e4m3_RNE(clip(amax_block / 6 / pts, 2**-6, 448))`` (the lower clip is torchao's
 ``E4M3_EPS``, recalled as ``finfo(e4m3fn).tiny``: an assumption), ``total = pts * s``,

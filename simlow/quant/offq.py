@@ -1,9 +1,9 @@
-"""OffQ (seed 001_e99170b1f9c3d0b8.txt): a top-1 PCA outlier rotation with a shared offset.
+"""OffQ (an unsigned web article, no URL): a top-1 PCA outlier rotation with a shared offset.
 
 Layering: uses ``base``, ``_exact``, ``uniform``; a fitted ``OffQ`` is a format object that
 ``quantize`` accepts (it is not in the registry: it needs calibration data).
 
-The seed says: "Run top-1 PCA on activation distributions. Rotate the activation space so
+The article says: "Run top-1 PCA on activation distributions. Rotate the activation space so
 all outlier magnitude lands on exactly one channel. Then absorb that entire channel into a
 single shared offset", followed by plain per-tensor uniform 4-bit quantization. It gives no
 formula. simlow implements this reading:
@@ -15,9 +15,9 @@ formula. simlow implements this reading:
 2. The rotation is the Householder reflection ``H = I - 2 w w^T / (w^T w)``, ``w = v - e_0``
    (``H = I`` if v = e_0): orthogonal, symmetric, ``H v = e_0``, so ``z = H x`` puts the
    outlier direction on channel 0 (``z_0 = <v, x>``). Applied in O(d) per row, never as a
-   dense matrix. (A reflection, det -1; "rotation" in the seed's loose sense.)
+   dense matrix. (A reflection, det -1; "rotation" in the article's loose sense.)
 3. The shared offset ``c`` = mean of ``z_0`` over the calibration rows (one float32 scalar).
-   Quantize: channel 0 is dropped and replaced by ``c`` for every row (the seed's "absorb
+   Quantize: channel 0 is dropped and replaced by ``c`` for every row (the article's "absorb
    the channel into a single shared offset"; in a matmul ``W x`` it becomes the constant
    bias ``c W v``); the other d - 1 channels go to ``inner`` (default: symmetric 4-bit,
    one scale per tensor, RNE: "plain uniform 4-bit, no groups, no per-token scaling").
@@ -25,7 +25,7 @@ formula. simlow implements this reading:
    reading, one extra float16 per row), so both readings can be measured.
 4. Dequantize ``x~ = H [c (or z_0 float16), inner.dequantize(z_1..)]``.
 
-Whether this gives the seed's "W4A4KV4 within 1% perplexity" is not checked here; the
+Whether this gives the article's "W4A4KV4 within 1% perplexity" is not checked here; the
 arithmetic is, so its error and kurtosis can be measured.
 
 QTensor: ``codes``/``scales``/``aux`` of the inner format over ``(..., d - 1)``, plus

@@ -18,14 +18,14 @@ non-zero level) codes to 0. Dequantize ``sign * level * alpha`` (float32, one ro
   B=4 {0,1,2,3,4,6,8,9,12,16,18,24,32,33,36,48}/32. (The paper normalises the top to 1; the
   scale absorbs that.) Codes: int8 ``sign * (index + 1)`` into the level table, 0 = zero.
   The paper's weight standardisation and learned clipping are training-time and not here.
-* ``orp{b}`` (OrpQuant, seed 000): the seed describes "a second orthogonal residual
+* ``orp{b}`` (OrpQuant, an unsigned web article): it describes "a second orthogonal residual
   projection lattice ... implemented entirely with shift and add operations" without a
   formula. simlow implements this reading: ``W ~ P1 + P2 H`` where ``P1 = pot_b(W)``,
   the residual ``R = W - deq(P1)`` is rotated by the orthonormal Walsh-Hadamard transform
   along the row (``R H^T``, adds/subtracts only), and ``P2 = pot_b(R H^T)``; dequantize
   ``deq(P1) + deq(P2) H`` (``H`` orthonormal). A matmul ``W x`` becomes two shift-add passes, one on ``x`` and
   one on ``H x`` (an FWHT of the activation). Storage 2b bits per weight + two scales per
-  row. The seed's perplexity and area claims are not reproduced here; this is the
+  row. The article's perplexity and area claims are not reproduced here; this is the
   arithmetic, so its error can be measured. Row length must suit ``rotations.hadamard``.
 """
 

@@ -30,7 +30,7 @@ table entry. Float16 rounding of n and gamma scales an estimate by at most 2**-1
 
 Codes: ``codes`` uint8 centroid indices (shape of x); ``scales`` float16 norms (..., 1);
 ``aux["qjl"]`` int8 +-1 and ``aux["gamma"]`` float16 (..., 1) for the ip variant. Not
-bit-exact against an outside reference (none exists, bitexact-notes 5.3): deterministic for
+bit-exact against an outside reference (no official code was found): deterministic for
 a given seed, dimension and XLA build.
 """
 

@@ -59,7 +59,7 @@ def test_every_verdict_carries_its_numbers(seeds):
 def test_quotes_are_exact(seeds):
     f, _ = seeds
     for entry in (*f.claims, *f.not_checked):
-        text = (SEED_DOCS / entry.source).read_text()
+        text = (SEED_DOCS / f"{entry.seed}.txt").read_text()
         assert " ".join(entry.quote.split()) in " ".join(text.split()), entry.id
 
 

@@ -60,7 +60,7 @@ def test_horowitz_values_are_the_published_ones():
 
 
 def test_aladdin_ratios_preserved_after_normalisation():
-    # cost-data.md 3b (D): Aladdin 32-bit shifter / adder = 2.0x energy, 0.9x area.
+    # Derived from Aladdin 40 nm (shifter.csv, aladdin_adder.csv): 32-bit shifter / adder = 2.0x energy, 0.9x area.
     t = load_primitives()
     sh = t.get("shift")
     add32 = next(a for a in t.get("int_add").energy_pJ.anchors if a.shape.width == 32)
@@ -112,7 +112,7 @@ def _load_modified(tmp_path, old: str, new: str):
 
 
 def test_missing_source_names_file_and_key(tmp_path):
-    old = '{width: 16, value: 0.05, confidence: S, source: "Horowitz ISSCC 2014 45 nm table, via Stillwater universal generic_45nm.hpp (cost-data.md 1a)"}'
+    old = '{width: 16, value: 0.05, confidence: S, source: "Horowitz ISSCC 2014 45 nm table, via Stillwater universal generic_45nm.hpp"}'
     with pytest.raises(SimlowError, match=r"bad\.yaml: primitives\.int_add\.energy_pJ\[1\]\.source: missing"):
         _load_modified(tmp_path, old, "{width: 16, value: 0.05, confidence: S}")
 

@@ -87,7 +87,7 @@ def test_ternary_and_fp_units():
 
 def test_fp8_mac_against_int8_mac_lies_in_van_baalen_range():
     # Not a fit: an independent published range. van Baalen et al. 2023: an FP8 MAC costs
-    # 1.5-2.8x an INT8 MAC in dedicated hardware (cost-data.md 5c). Report if it ever leaves.
+    # 1.5-2.8x an INT8 MAC in dedicated hardware (van Baalen et al., arXiv 2303.17951). Report if it ever leaves.
     t = Tech(28)
     r = unit_cost(FP8_MAC_NARROW_ACC, t).energy_pJ_per_op / unit_cost(IntMac(8, 8, 32), t).energy_pJ_per_op
     assert 1.2 < r < 3.5

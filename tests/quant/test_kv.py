@@ -21,7 +21,7 @@ from simlow.quant.lloyd import lloyd_max
 
 from .conftest import same_floats
 
-# Max (1960) Gaussian Lloyd-Max table, as in bitexact-notes 5.3: positive centroids, MSE.
+# Max (1960, IRE Trans. Inf. Theory IT-6) Gaussian Lloyd-Max table: positive centroids, MSE.
 MAX_TABLE = {1: ((0.7979,), 0.3634), 2: ((0.4528, 1.5104), 0.1175),
              3: ((0.2451, 0.7560, 1.3440, 2.1520), 0.03454),
              4: ((0.1284, 0.3881, 0.6568, 0.9424, 1.2562, 1.6181, 2.0690, 2.7326), 0.00950)}
@@ -43,7 +43,7 @@ def test_lloyd_max_codebooks():
         np.testing.assert_allclose(got, pos, rtol=2e-3)
         assert cb.mse == pytest.approx(mse, rel=3e-3)
         assert np.array_equal(cb.centroids, [-c for c in cb.centroids[::-1]])
-    # exact finite-d values (bitexact-notes 5.3) and the d = 3 case (uniform coordinate)
+    # exact finite-d values (a numerical Lloyd-Max solve) and the d = 3 case (uniform coordinate)
     for b, d, pos in [(2, 128, (0.4524, 1.5052)), (3, 128, (0.2443, 0.7532, 1.3365, 2.1314)),
                       (2, 64, (0.4521, 1.5000))]:
         got = np.array(lloyd_max(b, d).centroids[2 ** (b - 1):]) * math.sqrt(d)
