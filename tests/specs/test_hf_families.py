@@ -20,7 +20,7 @@ import pytest
 
 from simlow import formats
 from simlow.errors import SimlowError
-from simlow.memory import fit, weight_bytes
+from simlow.memory import fit, weight_bytes_by_part
 from simlow.specs import load_model, load_scheme
 from simlow.specs.hf import read_hf_config
 from simlow.specs.hf_quant import group_format, hf_scheme
@@ -159,7 +159,7 @@ def test_awq_w4g128_is_the_shipped_awq_scheme(tmp_path):
                                         "version": "gemm"})
     m = load_model(path)
     r = fit(path, "rtx-4090")
-    assert r.footprint.weights_bytes == weight_bytes(m, load_scheme("awq-w4g128"))
+    assert r.footprint.weights_bytes == weight_bytes_by_part(m, load_scheme("awq-w4g128"))
     assert r.scheme == "awq-w4g128" and "awq 4-bit, group 128, with zero points" in r.notes[0]
 
 
@@ -167,7 +167,7 @@ def test_gptq_counts_zeros_even_when_symmetric(tmp_path):
     path = _quantized(tmp_path, "gptq", {"quant_method": "gptq", "bits": 4, "group_size": 128, "sym": True,
                                          "desc_act": False})
     r = fit(path, "rtx-4090")
-    assert r.footprint.weights_bytes == weight_bytes(load_model(path), load_scheme("gptq-w4g128"))
+    assert r.footprint.weights_bytes == weight_bytes_by_part(load_model(path), load_scheme("gptq-w4g128"))
     assert any("g_idx" in n for n in r.notes)
 
 
@@ -181,7 +181,7 @@ def test_awq_group_64_by_hand(tmp_path):
     for t in m.weight_tensors():
         n = t.rows * t.cols * t.count
         want += {"embedding": 2 * n, "lm_head": 2 * n, "norm": 4 * n}.get(t.cls.value, n * 345 // 640)
-    assert sum(weight_bytes(m, scheme).values()) == want
+    assert sum(weight_bytes_by_part(m, scheme).values()) == want
 
 
 def test_group_formats():
