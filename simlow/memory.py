@@ -29,7 +29,7 @@ from typing import Mapping
 
 from simlow.errors import SimlowError
 from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
-from simlow.specs.scheme import tensor_formats
+from simlow.specs.scheme import SchemeKind, tensor_formats
 
 UBATCH = 512          # llama.cpp's default n_ubatch: tokens per prefill micro-batch
 ACT_BYTES = 4         # float32 activations in the compute buffer
@@ -94,7 +94,7 @@ class FitResult:
 def weight_bytes_by_part(model: ModelSpec, scheme: Scheme) -> dict[str, int]:
     """Weight bytes by part of the model (embedding, attention, ffn, experts, lm_head...);
     their sum is ``simlow.specs.scheme.weight_bytes``."""
-    if scheme.kind != "weights":
+    if scheme.kind is not SchemeKind.WEIGHTS:
         raise SimlowError(f"{scheme.name!r} is a KV-cache scheme; give a weight scheme (and it as --kv-scheme)")
     parts: dict[str, int] = {}
     for t, _, nbytes in tensor_formats(model, scheme):

@@ -69,6 +69,7 @@ from simlow.claims.claimed import Claimed, read_claimed
 from simlow.claims.metrics import Kind, Metric
 from simlow.errors import SimlowError
 from simlow.specs import load_hw, load_model, load_scheme
+from simlow.specs.scheme import SchemeKind
 from simlow.specs.yamlfile import Reader, load_yaml
 from simlow.quantities import Dim
 
@@ -336,9 +337,9 @@ def _check_resolves(r: Reader, c: Config) -> None:
             load_hw(c.hw, c.memory)
         except SimlowError as err:
             r.fail(str(err), "memory")
-    if c.kv_scheme is not None and load_scheme(c.kv_scheme).kind != "kv":
+    if c.kv_scheme is not None and load_scheme(c.kv_scheme).kind is not SchemeKind.KV:
         r.fail(f"{c.kv_scheme!r} is not a KV-cache scheme", "kv_scheme")
-    if c.scheme is not None and load_scheme(c.scheme).kind != "weights":
+    if c.scheme is not None and load_scheme(c.scheme).kind is not SchemeKind.WEIGHTS:
         r.fail(f"{c.scheme!r} is a KV-cache scheme; give it as kv_scheme", "scheme")
 
 

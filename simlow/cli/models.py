@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simlow.cli.output import add_json_flag, print_json, print_table
 from simlow.specs import load_model, load_scheme, names
+from simlow.specs.scheme import SchemeKind
 
 
 def register(sub) -> None:
@@ -17,7 +18,7 @@ def run(args) -> int:
     if args.schemes:
         schemes = [load_scheme(n) for n in names("scheme")]
         rows = [{"name": s.name, "title": s.title, "kind": s.kind,
-                 "default": s.weights["default"].name if s.kind == "weights" else None,
+                 "default": s.weights["default"].name if s.kind is SchemeKind.WEIGHTS else None,
                  "kv_cache": s.kv_cache.name, "compute": s.compute} for s in schemes]
         title = "schemes"
     else:

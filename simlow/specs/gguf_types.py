@@ -23,7 +23,7 @@ from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
 from simlow.specs.gguf_file import GGUFHeader, GGUFTensor
 from simlow.specs.model import ModelSpec, TensorClass as C, WeightTensor
-from simlow.specs.scheme import LayerSelector, Override, Scheme, weight_bytes
+from simlow.specs.scheme import LayerSelector, Override, Scheme, SchemeKind, weight_bytes
 
 _MERGED = (C.NORM, C.BIAS)   # simlow sums these per layer; the file stores them one by one
 
@@ -104,7 +104,7 @@ def _scheme(h: GGUFHeader, chosen: dict[tuple[C, int | None], list[StorageFormat
         by_bytes[t.type] += t.n_bytes
     main = formats.get(by_bytes.most_common(1)[0][0]) if by_bytes else formats.get("f32")
     weights["default"] = main
-    return Scheme(name=f"file:{main.name}", title=f"the types stored in {h.path.name} ({type_counts(h)})", kind="weights",
+    return Scheme(name=f"file:{main.name}", title=f"the types stored in {h.path.name} ({type_counts(h)})", kind=SchemeKind.WEIGHTS,
                   weights=MappingProxyType(weights), overrides=tuple(overrides), activations="fp16",
                   kv_cache=formats.get("f16"), compute=main.compute,
                   source=f"tensor types read from the GGUF header of {h.path.name}", origin=str(h.path))

@@ -110,6 +110,18 @@ class TensorClass(enum.Enum):
         return v
 
 
+class FfnKind(str, enum.Enum):
+    """The feed-forward block: ``gated`` (gate, up, down: SwiGLU / GeGLU) or ``plain`` (up, down)."""
+    GATED = "gated"
+    PLAIN = "plain"
+
+
+class NormKind(str, enum.Enum):
+    """The norm: ``rms`` (weight only) or ``layer`` (LayerNorm: weight and bias)."""
+    RMS = "rms"
+    LAYER = "layer"
+
+
 @dataclass(frozen=True)
 class WeightTensor:
     """``count`` tensors of ``rows x cols`` (rows = output features; blocks run along cols)."""
@@ -160,12 +172,12 @@ class ModelSpec:
     head_dim: int
     intermediate_size: int
     max_context: int
-    ffn: str = "gated"
+    ffn: FfnKind = FfnKind.GATED
     tied_embeddings: bool = False
     attention_bias: bool = False
     attention_out_bias: bool = False
     mlp_bias: bool = False
-    norm: str = "rms"
+    norm: NormKind = NormKind.RMS
     norms_per_layer: int = 2
     qk_norm: bool = False
     ffn_sub_norm: bool = False
@@ -180,6 +192,8 @@ class ModelSpec:
     origin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "ffn", FfnKind(self.ffn))      # a reader may pass the text
+        object.__setattr__(self, "norm", NormKind(self.norm))
         parts = {"": self, "moe.": self.moe, "sliding_window.": self.sliding_window}
         for key, bound in LIMITS.items():
             prefix, _, attr = key.rpartition(".")
@@ -278,12 +292,12 @@ def read_model(path: Path | str) -> ModelSpec:
         head_dim=r.int("head_dim", default=hidden // heads, minimum=1),
         intermediate_size=r.int("intermediate_size", minimum=0),
         max_context=r.int("max_context", minimum=1),
-        ffn=r.str("ffn", default="gated", choices=("gated", "plain")),
+        ffn=FfnKind(r.str("ffn", default="gated", choices=tuple(k.value for k in FfnKind))),
         tied_embeddings=r.bool("tied_embeddings", default=False),
         attention_bias=r.bool("attention_bias", default=False),
         attention_out_bias=r.bool("attention_out_bias", default=False),
         mlp_bias=r.bool("mlp_bias", default=False),
-        norm=r.str("norm", default="rms", choices=("rms", "layer")),
+        norm=NormKind(r.str("norm", default="rms", choices=tuple(k.value for k in NormKind))),
         norms_per_layer=r.int("norms_per_layer", default=2, minimum=0),
         qk_norm=r.bool("qk_norm", default=False),
         ffn_sub_norm=r.bool("ffn_sub_norm", default=False),

@@ -42,6 +42,7 @@ Formats are names from ``simlow.formats``.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -128,11 +129,17 @@ _FALLBACK = {"q2_k": "q4_0", "q3_k": "q4_0", "tq1_0": "q4_0", "tq2_0": "q4_0", "
              "iq1_s": "iq4_nl", "iq1_m": "iq4_nl"}
 
 
+class SchemeKind(str, enum.Enum):
+    """A scheme of weight formats (``weights``) or of a KV-cache format only (``kv``)."""
+    WEIGHTS = "weights"
+    KV = "kv"
+
+
 @dataclass(frozen=True)
 class Scheme:
     name: str
     title: str
-    kind: str                                 # "weights" or "kv"
+    kind: SchemeKind
     weights: Mapping[str, StorageFormat]      # class / group / default -> format
     overrides: tuple[Override, ...]
     activations: str
@@ -142,6 +149,9 @@ class Scheme:
     origin: str = field(default="", compare=False)
     tied_embedding: str = "embedding"         # or "lm_head"
     gguf_fallback: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", SchemeKind(self.kind))  # a reader may pass the text
 
     def weight_format(self, cls: TensorClass, layer: int | None, n_layers: int,
                       model: ModelSpec | None = None) -> StorageFormat:
@@ -175,7 +185,7 @@ class Scheme:
 
     def with_kv(self, kv: "Scheme") -> "Scheme":
         """This weight scheme with the KV cache format of the kv scheme ``kv``."""
-        if kv.kind != "kv":
+        if kv.kind is not SchemeKind.KV:
             raise SimlowError(f"{kv.name!r} is a {kv.kind} scheme, not a KV-cache scheme")
         from dataclasses import replace
 
@@ -199,10 +209,10 @@ def weight_bytes(model: ModelSpec, scheme: Scheme) -> int:
 def read_scheme(path: Path | str) -> Scheme:
     """Read and validate one scheme YAML file."""
     r, name = open_spec(path, SCHEMA_VERSION)
-    kind = r.str("kind", default="weights", choices=("weights", "kv"))
+    kind = SchemeKind(r.str("kind", default="weights", choices=tuple(k.value for k in SchemeKind)))
     weights: dict[str, StorageFormat] = {}
     overrides: tuple[Override, ...] = ()
-    if kind == "weights":
+    if kind is SchemeKind.WEIGHTS:
         w = r.sub("weights")
         for key in w.keys():
             if key not in _WEIGHT_KEYS:

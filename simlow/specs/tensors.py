@@ -6,7 +6,7 @@ features``: quantization blocks run along ``cols``. Norm weights and biases are 
 
 from __future__ import annotations
 
-from simlow.specs.model import ModelSpec, TensorClass as C, WeightTensor
+from simlow.specs.model import FfnKind, ModelSpec, NormKind, TensorClass as C, WeightTensor
 
 
 def weight_tensors(m: ModelSpec) -> list[WeightTensor]:
@@ -17,7 +17,7 @@ def weight_tensors(m: ModelSpec) -> list[WeightTensor]:
         out += _attention(m, i)
         out += _ffn(m, i)
         out += _norms(m, i)
-    out.append(WeightTensor("output_norm", C.NORM, None, 1, m.hidden_size, 2 if m.norm == "layer" else 1))
+    out.append(WeightTensor("output_norm", C.NORM, None, 1, m.hidden_size, 2 if m.norm is NormKind.LAYER else 1))
     if not m.tied_embeddings:
         out.append(WeightTensor("output", C.LM_HEAD, None, m.vocab_size, m.hidden_size))
     return out
@@ -66,18 +66,18 @@ def _dense_ffn(m: ModelSpec, i: int, width: int, stem: str, classes: tuple[C, C,
         return f"blk.{i}." + (stem.format(part) if "{}" in stem else f"{stem}_{part}")
 
     out = []
-    if m.ffn == "gated":
+    if m.ffn is FfnKind.GATED:
         out.append(WeightTensor(name("gate"), gate_c, i, width, h, count))
     out.append(WeightTensor(name("up"), up_c, i, width, h, count))
     out.append(WeightTensor(name("down"), down_c, i, h, width, count))
     if bias:
-        n_in = (2 if m.ffn == "gated" else 1) * width
+        n_in = (2 if m.ffn is FfnKind.GATED else 1) * width
         out.append(WeightTensor(name("bias"), C.BIAS, i, 1, (n_in + h) * count))
     return out
 
 
 def _norms(m: ModelSpec, i: int) -> list[WeightTensor]:
-    per = 2 if m.norm == "layer" else 1
+    per = 2 if m.norm is NormKind.LAYER else 1
     width = m.hidden_size * m.norms_per_layer
     if m.attn_sub_norm:
         width += m.hidden_size

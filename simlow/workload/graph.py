@@ -56,8 +56,8 @@ import networkx as nx
 
 from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
-from simlow.specs.model import ModelSpec, TensorClass as C
-from simlow.specs.scheme import Scheme, tensor_formats
+from simlow.specs.model import FfnKind, ModelSpec, NormKind, TensorClass as C
+from simlow.specs.scheme import Scheme, SchemeKind, tensor_formats
 
 FEATURES = ("one", "tokens", "seqs", "pairs", "cached", "experts")
 QUANTITIES = ("flops", "weight_read", "kv_read", "kv_write", "act_read", "act_write", "params")
@@ -249,7 +249,7 @@ def _layer_templates(m: ModelSpec, s: Scheme, i: int, tf: _Tensors) -> list[OpTe
     """The ops of layer ``i`` (names without the layer-group prefix)."""
     act = VALUE_BYTES[s.activations]
     h, q, kv = m.hidden_size, m.q_dim, m.kv_dim
-    per = 2 if m.norm == "layer" else 1
+    per = 2 if m.norm is NormKind.LAYER else 1
     attn_norm = tf.fmt[f"blk.{i}.norms"].tensor_bytes(1, h) * per
     out = [_vector("attn_norm", h, act, 5.0, 3, attn_norm)]
     for name, rows in (("attn_q", q), ("attn_k", kv), ("attn_v", kv)):
@@ -318,11 +318,11 @@ def _gated(stem: str, m: ModelSpec, s: Scheme, i: int, width: int, tensor: str, 
     h = m.hidden_size
     kw = dict(count=count, weight_feature=weight_feature)
     out = []
-    for part in (("gate", "up") if m.ffn == "gated" else ("up",)):
+    for part in (("gate", "up") if m.ffn is FfnKind.GATED else ("up",)):
         name = tensor.format(part)
         out.append(_matmul(f"{stem}_{part}", width, h, tf.fmt[name], s.compute, act, tensors=(name,), **kw))
-    out.append(_vector(f"{stem}_act", width * count, act, 8.0 if m.ffn == "gated" else 6.0,
-                       2 if m.ffn == "gated" else 1))
+    out.append(_vector(f"{stem}_act", width * count, act, 8.0 if m.ffn is FfnKind.GATED else 6.0,
+                       2 if m.ffn is FfnKind.GATED else 1))
     if m.ffn_sub_norm:
         out.append(_vector(f"{stem}_sub_norm", width * count, act, 5.0, 2))
     name = tensor.format("down")
@@ -344,7 +344,7 @@ def templates(m: ModelSpec, s: Scheme) -> tuple[tuple[OpTemplate, ...], tuple[in
     Layers are grouped by signature (format per weight tensor, dense or MoE, windowed or
     global); group ``g`` contributes templates named ``layers{g}.<op>`` with ``repeat`` = the
     number of its layers. ``sequence[i]`` is the group layer ``i`` belongs to."""
-    if s.kind != "weights":
+    if s.kind is not SchemeKind.WEIGHTS:
         raise SimlowError(f"scheme {s.name!r} is a KV-cache scheme; give a weight scheme "
                           f"(and pass it as kv_scheme)")
     act = VALUE_BYTES[s.activations]
