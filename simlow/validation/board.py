@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.validation.measured import RowKind
 
 MODELLED = (
     "decode time per token: the roofline of the op graph over the device spec under the row's software stack "
@@ -96,7 +97,7 @@ def compare_decode_energy(data_dir: Path | str | None = None, device: str = "str
     ok, _ = mapped_rows(data_dir)
     rows, skipped, cache = [], [], {}
     for row, case in ok:
-        if case.hw != device or case.kind != "tg":
+        if case.hw != device or case.kind is not RowKind.TG:
             continue
         if not row.power_w or row.tok_s <= 0:
             skipped.append((row.line, "no measured average power"))

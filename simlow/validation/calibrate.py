@@ -42,7 +42,7 @@ import numpy as np
 from simlow.errors import SimlowError
 from simlow.workload.graph import OpClass, features, templates
 from simlow.sim.machine import issue_rate, mac_energy_per_op, machine, run_format
-from simlow.validation.measured import SIZE_MATCHED, Case, Measured, case_scheme
+from simlow.validation.measured import SIZE_MATCHED, Case, Measured, RowKind, case_scheme
 from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms, tile_fill
 from simlow.sim.stacks import FitSplit, GroupBy, Stack, load_stack
@@ -151,9 +151,9 @@ def predicted(case: Case, terms, theta, vector_eff: float) -> float:
     pre, dec = terms
     tp = _time(pre, theta, vector_eff) if pre else 0.0
     td = _time(dec, theta, vector_eff) if dec else 0.0
-    if case.kind == "pp":
+    if case.kind is RowKind.PP:
         return case.batch * case.prompt / tp
-    if case.kind == "tg":
+    if case.kind is RowKind.TG:
         return case.batch * case.gen / td
     return case.batch * case.gen / (tp + td)
 
@@ -216,7 +216,7 @@ def _free(cases: list[Case], fixed: tuple[str, ...]) -> np.ndarray:
     for p in fixed:
         if p not in PARAMS:
             raise SimlowError(f"unknown calibration parameter {p!r} (valid: {', '.join(PARAMS)})")
-    prefill = any(c.kind != "tg" for c in cases)
+    prefill = any(c.kind is not RowKind.TG for c in cases)
     return np.array([p not in fixed and (prefill or p in ("bandwidth", "kernel")) for p in PARAMS])
 
 

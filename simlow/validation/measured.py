@@ -10,12 +10,13 @@ Tests (llama-bench conventions): ``ppP`` = prefill of P tokens at depth 0; ``tgG
 decode steps from an empty cache; ``... @ dD`` = the same on top of D cached tokens;
 llama-batched-bench ``S_PP (PP=P)`` / ``S_TG (TG=G after PP=P)`` = the same with the
 prompt in the cache; LMDeploy's "throughput(out tok/s)" = G / (prefill + decode time),
-counted with decode (``kind == "e2e"``).
+counted with decode (``RowKind.E2E``).
 """
 
 from __future__ import annotations
 
 import csv
+import enum
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -153,13 +154,21 @@ class Measured:
     ubatch: int | None = None     # llama-bench -ub (prompt tokens per step), when stated
 
 
+class RowKind(str, enum.Enum):
+    """What a measured row times: prompt processing (``pp``, prefill), token generation
+    (``tg``, decode) or a whole request (``e2e``: prefill and decode together)."""
+    PP = "pp"
+    TG = "tg"
+    E2E = "e2e"
+
+
 @dataclass(frozen=True)
 class Case:
     hw: str
     model: str
     scheme: str
     stack: str
-    kind: str            # pp | tg | e2e
+    kind: RowKind
     batch: int
     prompt: int
     gen: int
@@ -169,9 +178,12 @@ class Case:
     size_scale: float = 1.0       # SIZE_MATCHED: file bytes / the scheme's bytes
     note: str = ""                # why a BY_SIZE / SIZE_MATCHED row was mapped as it was
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", RowKind(self.kind))
+
     @property
     def metric(self) -> str:
-        return "prefill" if self.kind == "pp" else "decode"
+        return "prefill" if self.kind is RowKind.PP else "decode"
 
 
 _PP = re.compile(r"^pp(\d+)(?: @ d(\d+))?$")
@@ -180,17 +192,17 @@ _S_PP = re.compile(r"^S_PP \(PP=(\d+)\)$")
 _S_TG = re.compile(r"^S_TG \(TG=(\d+) after PP=(\d+)\)$")
 
 
-def parse_test(test: str, batch: int = 1) -> tuple[str, int, int, int] | str:
+def parse_test(test: str, batch: int = 1) -> tuple[RowKind, int, int, int] | str:
     """(kind, prompt, gen, depth) of a test name, or the reason it is not understood."""
     t = test.strip()
     if m := _PP.match(t):
-        return "pp", int(m[1]), 0, int(m[2] or 0)
+        return RowKind.PP, int(m[1]), 0, int(m[2] or 0)
     if m := _TG.match(t):
-        return "tg", 0, int(m[1]), int(m[2] or 0)
+        return RowKind.TG, 0, int(m[1]), int(m[2] or 0)
     if m := _S_PP.match(t):
-        return "pp", int(m[1]), 0, 0
+        return RowKind.PP, int(m[1]), 0, 0
     if m := _S_TG.match(t):
-        return "tg", 0, int(m[1]), int(m[2])
+        return RowKind.TG, 0, int(m[1]), int(m[2])
     return f"test {test!r} is not a llama-bench / batched-bench test simlow reads"
 
 
@@ -300,7 +312,7 @@ def map_row(row: Measured) -> Case | str:
 
 def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case | str:
     if m := _E2E.match(row.test):
-        return Case(hw, model, scheme, stack, "e2e", int(m[1]), int(m[2]), int(m[3]), 0)
+        return Case(hw, model, scheme, stack, RowKind.E2E, int(m[1]), int(m[2]), int(m[3]), 0)
     parsed = parse_test(row.test)
     if isinstance(parsed, str):
         return parsed

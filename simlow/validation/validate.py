@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.validation.measured import SIZE_MATCHED, Case, Measured, case_scheme, map_row, read_dir
+from simlow.validation.measured import SIZE_MATCHED, Case, Measured, RowKind, case_scheme, map_row, read_dir
 from simlow.specs.registry import data_root
 
 METRICS = ("decode", "prefill")
@@ -100,9 +100,9 @@ def predicted_rate(case: Case, stack=None) -> tuple[float, float | None]:
 
     p = predict(case.model, case.hw, case_scheme(case), batch=case.batch, prompt=case.prompt, gen=case.gen,
                 depth=case.depth, stack=stack if stack is not None else case.stack, ubatch=case.ubatch)
-    if case.kind == "pp":
+    if case.kind is RowKind.PP:
         return p.prefill_tok_s, p.energy.get("prefill_avg_w")
-    if case.kind == "tg":
+    if case.kind is RowKind.TG:
         return p.decode_tok_s, p.energy.get("decode_avg_w")
     return case.batch * case.gen / (p.prefill_s + p.decode_s), None
 
