@@ -120,19 +120,20 @@ def f32_value(bits: int):
     return Fraction(-k if s else k, 1 << SHIFT)
 
 
-def _round_mag(t: Table, k: int) -> int | None:
-    """Magnitude code nearest to scaled magnitude ``k`` (>= 0); None when it overflows."""
+def _round_mag(t: Table, k2: int) -> int | None:
+    """Magnitude code nearest to a magnitude given as ``k2`` = twice its scaled value (even
+    when exact on the grid, odd when strictly between two grid points); None on overflow."""
     keys, mags = t.keys, t.mags
-    i = bisect_left(keys, k)
-    if i < len(keys) and keys[i] == k:
+    i = bisect_left(keys, (k2 + 1) // 2)              # first value >= the magnitude
+    if k2 % 2 == 0 and i < len(keys) and keys[i] == k2 // 2:
         return mags[i]
     if i == 0:
         return mags[0]                  # below the smallest value (only E8M0: no zero)
     lo, lo_mag = keys[i - 1], mags[i - 1]
     hi, hi_mag = (keys[i], mags[i]) if i < len(keys) else (t.over_key, mags[-1] + 1)
-    if k > hi:
+    if k2 > 2 * hi:
         return None                     # above the virtual value: overflow
-    d_lo, d_hi = k - lo, hi - k
+    d_lo, d_hi = k2 - 2 * lo, 2 * hi - k2
     if d_lo != d_hi:
         pick = lo_mag if d_lo < d_hi else hi_mag
     elif t.spec.ties_away:
@@ -140,6 +141,18 @@ def _round_mag(t: Table, k: int) -> int | None:
     else:
         pick = lo_mag if lo_mag % 2 == 0 else hi_mag
     return None if pick > mags[-1] else pick
+
+
+def encode_value(t: Table, sign: int, v: Fraction, saturate: bool = False) -> int:
+    """Code of the exact magnitude ``v`` >= 0 with ``sign`` (signed formats; RNE; overflow
+    saturates when ``saturate``, else follows the format's rule)."""
+    scaled = v * (1 << SHIFT)
+    fl = scaled.numerator // scaled.denominator
+    mag = _round_mag(t, 2 * fl + (scaled.denominator != 1))
+    if mag is None:
+        mag = t.mags[-1] if saturate else {"saturate": t.mags[-1], "nan": t.spec.nan_mag,
+                                          "inf": t.spec.inf_mag}[t.spec.overflow]
+    return (sign << (t.spec.ebits + t.spec.mbits)) | mag
 
 
 def encode(t: Table, bits: int) -> int:
@@ -150,13 +163,13 @@ def encode(t: Table, bits: int) -> int:
     if not spec.signed:
         if kind != "finite" or s or k == 0:
             return spec.nan_mag          # NaN, inf, negative, zero: no such value
-        mag = _round_mag(t, k)
+        mag = _round_mag(t, 2 * k)
         return spec.nan_mag if mag is None else mag
     if kind == "nan":
         if spec.nan_mag is None:
             return (sbit if s == 0 else 0)   # documented choice: zero with the sign inverted
         return (sbit if s else 0) | spec.nan_mag
-    mag = None if kind == "inf" else _round_mag(t, k)
+    mag = None if kind == "inf" else _round_mag(t, 2 * k)
     if mag is None:
         mag = {"saturate": t.mags[-1], "nan": spec.nan_mag, "inf": spec.inf_mag}[spec.overflow]
     return (sbit if s else 0) | mag
