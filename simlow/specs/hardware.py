@@ -211,7 +211,7 @@ def read_hardware(path: Path | str) -> HardwareSpec:
         title=r.str("title"),
         kind=kind,
         vendor=Vendor(r.str("vendor", choices=tuple(v.value for v in Vendor))) if r.has("vendor") else None,
-        node_m=book.quantity(r, "node", Dim.LENGTH, src),
+        node_m=book.quantity(r, "node", Dim.LENGTH, src, positive=True),
         power=_power(r.sub("power"), book, src),
         memories=tuple(_memory(m, book, src) for m in r.readers("memories")),
         engines=tuple(_engine(e, book, src) for e in r.readers("engines")),
@@ -226,32 +226,34 @@ def read_hardware(path: Path | str) -> HardwareSpec:
 
 def _power(r: Reader, book: SourceBook, src: str | None) -> Power:
     src = book.section_source(r, src)
-    p = Power(tdp_w=book.quantity(r, "tdp", Dim.POWER, src),
-              idle_w=book.quantity(r, "idle", Dim.POWER, src))
+    p = Power(tdp_w=book.quantity(r, "tdp", Dim.POWER, src, positive=True),
+              idle_w=book.quantity(r, "idle", Dim.POWER, src, positive=True))
+    if p.idle_w is not None and p.idle_w > p.tdp_w:
+        r.fail(f"idle {p.idle_w:g} W is above tdp {p.tdp_w:g} W: a device idles below its power limit", "idle")
     r.done()
     return p
 
 
 def _memory(r: Reader, book: SourceBook, src: str | None) -> Memory:
     src = book.section_source(r, src)
-    capacity = book.quantity(r, "capacity", Dim.BYTES, src)
+    capacity = book.quantity(r, "capacity", Dim.BYTES, src, positive=True)
     options = tuple(parse_item(r, "capacity_options", x, Dim.BYTES)
                     for x in r.list("capacity_options", required=False))
+    if any(o <= 0 for o in options):
+        r.fail("every configuration must be greater than zero", "capacity_options")
     if options and not any(abs(capacity - o) < 1 for o in options):
         r.fail("capacity must be one of capacity_options", "capacity")
     m = Memory(
         name=r.str("name"),
         type=r.str("type"),
         capacity_bytes=capacity,
-        bandwidth_Bps=book.quantity(r, "bandwidth", Dim.BANDWIDTH, src),
+        bandwidth_Bps=book.quantity(r, "bandwidth", Dim.BANDWIDTH, src, positive=True),
         shared_by=r.str_list("shared_by"),
         usable_fraction=book.number(r, "usable", src, default=1.0, lo=0.05, hi=1.0),
         capacity_options=options,
-        latency_s=book.quantity(r, "latency", Dim.TIME, src),
-        energy_J_per_bit=book.quantity(r, "energy_per_bit", Dim.ENERGY_PER_BIT, src),
+        latency_s=book.quantity(r, "latency", Dim.TIME, src, positive=True),
+        energy_J_per_bit=book.quantity(r, "energy_per_bit", Dim.ENERGY_PER_BIT, src, positive=True),
     )
-    if m.capacity_bytes <= 0 or m.bandwidth_Bps <= 0:
-        r.fail("capacity and bandwidth must be positive")
     r.done()
     return m
 
@@ -262,8 +264,8 @@ def _engine(r: Reader, book: SourceBook, src: str | None) -> Engine:
     kind = EngineKind(r.str("kind", choices=tuple(k.value for k in EngineKind)))
     memory = r.str("memory")
     default_stack = r.str("default_stack") if r.has("default_stack") else None
-    clock = book.quantity(r, "clock", Dim.FREQUENCY, src)
-    units = r.int("units", default=0, minimum=0) or None
+    clock = book.quantity(r, "clock", Dim.FREQUENCY, src, positive=True)
+    units = r.int("units", minimum=1) if r.has("units") else None
     peak_r = r.sub("peak")
     peak_src = book.section_source(peak_r, src)
     peak = {}
@@ -272,7 +274,7 @@ def _engine(r: Reader, book: SourceBook, src: str | None) -> Engine:
             continue
         if fmt not in COMPUTE_FORMATS:
             peak_r.fail(f"unknown compute format (valid: {', '.join(COMPUTE_FORMATS)})", fmt)
-        peak[fmt] = book.quantity(peak_r, fmt, Dim.OPS_RATE, peak_src)
+        peak[fmt] = book.quantity(peak_r, fmt, Dim.OPS_RATE, peak_src, positive=True)
     peak_r.done()
     if not peak:
         r.fail("needs at least one peak rate", "peak")
@@ -289,9 +291,9 @@ def _link(r: Reader, book: SourceBook, src: str | None) -> Link:
         name=r.str("name"),
         kind=r.str("kind"),
         between=(between[0], between[1]),
-        bandwidth_Bps=book.quantity(r, "bandwidth", Dim.BANDWIDTH, src),
-        latency_s=book.quantity(r, "latency", Dim.TIME, src),
-        energy_J_per_bit=book.quantity(r, "energy_per_bit", Dim.ENERGY_PER_BIT, src),
+        bandwidth_Bps=book.quantity(r, "bandwidth", Dim.BANDWIDTH, src, positive=True),
+        latency_s=book.quantity(r, "latency", Dim.TIME, src, positive=True),
+        energy_J_per_bit=book.quantity(r, "energy_per_bit", Dim.ENERGY_PER_BIT, src, positive=True),
     )
     r.done()
     return link

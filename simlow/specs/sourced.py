@@ -37,8 +37,11 @@ class SourceBook:
         return own or inherited
 
     def quantity(self, r: Reader, key: str, dim: Dim, inherited: str | None,
-                 default: float | None = None) -> float | None:
-        """Read ``key`` of ``r`` as a quantity of ``dim``, recording its source."""
+                 default: float | None = None, positive: bool = False) -> float | None:
+        """Read ``key`` of ``r`` as a quantity of ``dim``, recording its source.
+
+        ``positive`` refuses zero (the unit parser already refuses negative amounts): no
+        device has a zero clock, bandwidth, capacity, peak rate or power."""
         if not r.has(key):
             return default
         raw = r.data[key]
@@ -55,6 +58,8 @@ class SourceBook:
         if not source:
             r.fail("has no source: give it inline ({value: ..., source: ...}) or a source: "
                    "in the mapping that holds it", key)
+        if positive and not value > 0:
+            r.fail(f"{text} is not possible: must be greater than zero", key)
         self.entries[r.where(key).split(": ", 1)[-1]] = (text, source)
         return value
 

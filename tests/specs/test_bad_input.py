@@ -111,3 +111,45 @@ def test_capacity_option(tmp_path):
     assert load_hw("m4-max", memory="64 GiB").main_memory.capacity_bytes == 64 * 2**30
     with pytest.raises(SimlowError, match="not a configuration"):
         load_hw("m4-max", memory="100 GB")
+
+
+# -- specs no device can have (issue 19): zero or negative rates, sizes and powers, idle > tdp --
+
+@pytest.mark.parametrize("old,new,key", [
+    ("    clock: 2.52 GHz\n", "    clock: 0 GHz\n", "engines[0].clock"),
+    ("    clock: 2.52 GHz\n", "    clock: -1 GHz\n", "engines[0].clock"),
+    ("    bandwidth: 1008 GB/s\n", "    bandwidth: 0 GB/s\n", "memories[0].bandwidth"),
+    ("capacity: {value: 24564 MiB,", "capacity: {value: 0 MiB,", "memories[0].capacity"),
+    ("      fp16: 165.2 TFLOP/s\n", "      fp16: 0 TFLOP/s\n", "engines[0].peak.fp16"),
+    ("      int8: 10.24 TOP/s\n", "      int8: -3 TOP/s\n", "engines[1].peak.int8"),
+    ("  tdp: 450 W\n", "  tdp: 0 W\n", "power.tdp"),
+    ("{value: 20 W,", "{value: 0 W,", "power.idle"),
+    ("{value: 31.5 GB/s,", "{value: 0 GB/s,", "links[0].bandwidth"),
+    ("{value: 7.25 pJ/bit,", "{value: 0 pJ/bit,", "memories[0].energy_per_bit"),
+    ("node: {value: 4 nm,", "node: {value: 0 nm,", "node"),
+    ("    units: 128\n", "    units: 0\n", "engines[0].units"),
+])
+def test_impossible_value_refused_with_its_key(tmp_path, old, new, key):
+    assert HW.count(old) >= 1, old
+    msg = _fails(load_hw, _file(tmp_path, "rtx-4090", HW.replace(old, new, 1)), key)
+    assert any(w in msg for w in ("greater than zero", "non-negative", "below the minimum")), msg
+
+
+def test_idle_above_tdp_refused(tmp_path):
+    text = HW.replace("{value: 20 W,", "{value: 500 W,", 1)
+    _fails(load_hw, _file(tmp_path, "rtx-4090", text), "power.idle", "above tdp 450 W")
+
+
+def test_zero_capacity_option_refused(tmp_path):
+    m4 = (data_root() / "hwspecs" / "m4-max.yaml").read_text()
+    text = m4.replace("capacity_options: [48 GiB,", "capacity_options: [0 GiB, 48 GiB,", 1)
+    _fails(load_hw, _file(tmp_path, "m4-max", text), "capacity_options", "greater than zero")
+
+
+def test_zero_clock_exits_2_through_the_cli(tmp_path, capsys):
+    from simlow.cli import main
+    path = _file(tmp_path, "rtx-4090", HW.replace("    clock: 2.52 GHz\n", "    clock: 0 GHz\n", 1))
+    code = main(["predict", "--model", "llama-3-8b", "--hw", str(path), "--scheme", "q4_k_m"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "engines[0].clock" in err and "greater than zero" in err and "Traceback" not in err
