@@ -12,7 +12,8 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help="model name, YAML, HF config.json or .gguf")
     p.add_argument("--hw", required=True, help="device name or YAML path")
     p.add_argument("--scheme", default=None,
-                   help="weight quantization scheme (default: a .gguf file's own tensor types, else q4_0)")
+                   help="weight quantization scheme (default: a .gguf file's own tensor types or a config.json's "
+                        "quantization_config, else q4_0)")
     p.add_argument("--ctx", type=int, default=None, help="context length (default min(4096, model max))")
     p.add_argument("--batch", type=int, default=1, help="concurrent sequences (default 1)")
     p.add_argument("--kv-scheme", default=None, help="KV-cache scheme, e.g. kv-q8_0")

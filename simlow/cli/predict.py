@@ -11,7 +11,8 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help="model name or path")
     p.add_argument("--hw", required=True, help="hardware name or path")
     p.add_argument("--scheme", default=None,
-                   help="weight quantization scheme (default: a .gguf file's own tensor types, else q4_0)")
+                   help="weight quantization scheme (default: a .gguf file's own tensor types or a config.json's "
+                        "quantization_config, else q4_0)")
     p.add_argument("--kv-scheme", default=None, help="KV-cache scheme applied on top")
     p.add_argument("--stack", default=None, help="software stack (default: llama.cpp for the vendor)")
     p.add_argument("--engine", default=None, help="engine of the device to run on")

@@ -25,7 +25,8 @@ def register(sub) -> None:
     n = p.add_argument_group("predict now (instead of --prediction)")
     n.add_argument("--model")
     n.add_argument("--hw")
-    n.add_argument("--scheme", default="q4_0")
+    n.add_argument("--scheme", default=None, help="default: a .gguf file's own tensor types or a "
+                   "config.json's quantization_config, else q4_0")
     n.add_argument("--kv-scheme", default=None)
     n.add_argument("--stack", default=None)
     n.add_argument("--fidelity", default="roofline")

@@ -100,7 +100,13 @@ def resolve(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
     if ctx > m.max_context:
         raise SimlowError(f"context {ctx} exceeds {m.name}'s maximum of {m.max_context} tokens")
     st = load_stack(stack if stack is not None else default_stack(h, engine))
-    st.check_scheme(s)
+    try:
+        st.check_scheme(s)
+    except SimlowError as err:
+        if scheme is None and scheme_notes:  # the scheme is the model file's own storage
+            raise SimlowError(f"{err}; that scheme is how {m.origin} stores its weights: pass --stack, or "
+                              "--scheme to size it otherwise") from None
+        raise
     eng = pick_engine(h, st, engine)
     ub = st.ubatch if ubatch is None else _whole("ubatch", ubatch, 1)
     if offload is not None:

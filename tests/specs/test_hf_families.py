@@ -229,3 +229,13 @@ def test_cli_unknown_quant_method_exits_2(tmp_path):
     r = subprocess.run([sys.executable, "-m", "simlow.cli", "fit", "--model", str(path), "--hw", "rtx-4090"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "quant_method" in r.stderr and "--scheme" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_predict_says_where_an_unrunnable_scheme_came_from(tmp_path):
+    from simlow.sim.predict import predict
+
+    path = _quantized(tmp_path, "awqp", {"quant_method": "awq", "bits": 4, "group_size": 128})
+    with pytest.raises(SimlowError, match="cannot run format w4g128.*how .*config.json stores its weights"):
+        predict(path, "rtx-4090", prompt=16, gen=4)
+    p = predict(path, "rtx-4090", prompt=16, gen=4, stack="vllm")
+    assert p.scheme == "awq-w4g128" and "quantization_config: awq 4-bit" in p.notes[0]
