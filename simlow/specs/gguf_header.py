@@ -19,7 +19,7 @@ from pathlib import Path
 
 from simlow.errors import SimlowError
 from simlow.specs.gguf_file import GGUFHeader, GGUFTensor, Skipped, read_header
-from simlow.specs.model import MoE, ModelSpec, SlidingWindow
+from simlow.specs.model import FfnKind, MoE, ModelSpec, NormKind, SlidingWindow
 
 __all__ = ["GGUFSummary", "GGUFTensor", "gguf_summary", "gguf_tensors", "model_from_header",
            "read_gguf_model"]
@@ -103,11 +103,11 @@ def model_from_header(h: GGUFHeader) -> ModelSpec:
         hidden_size=hidden, layers=layers, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
         intermediate_size=meta.int(f"{arch}.feed_forward_length", 0, minimum=0),
         max_context=meta.int(f"{arch}.context_length"),
-        ffn="gated" if (has("ffn_gate.weight") or has("ffn_gate_exps.weight") or experts) else "plain",
+        ffn=FfnKind.GATED if (has("ffn_gate.weight") or has("ffn_gate_exps.weight") or experts) else FfnKind.PLAIN,
         tied_embeddings="output.weight" not in names,
         attention_bias=has("attn_q.bias"), attention_out_bias=has("attn_output.bias"),
         mlp_bias=has("ffn_up.bias"),
-        norm="layer" if has("attn_norm.bias") else "rms",
+        norm=NormKind.LAYER if has("attn_norm.bias") else NormKind.RMS,
         norms_per_layer=sum(has(f"{n}.weight") for n in _HIDDEN_NORMS),
         qk_norm=has("attn_q_norm.weight"), attn_sub_norm=has("attn_sub_norm.weight"),
         ffn_sub_norm=has("ffn_sub_norm.weight"),

@@ -33,7 +33,7 @@ from simlow import formats
 from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
 from simlow.specs.hf import load_config, need_int
-from simlow.specs.scheme import Scheme
+from simlow.specs.scheme import Scheme, SchemeKind
 from simlow.specs.yamlfile import Reader
 
 METHODS = ("awq", "gptq", "mxfp4", "bitnet", "fp8")
@@ -89,7 +89,7 @@ def _grouped(r: Reader, method: str, dense: StorageFormat, path: Path) -> tuple[
     if skipped:
         notes.append(f"modules_to_not_convert {skipped[:4]} are sized as quantized")
     scheme = Scheme(name=f"{method}-{fmt.name}", title=f"{method.upper()} {bits}-bit group {group} ({path.name})",
-                    kind="weights", weights=MappingProxyType({"default": fmt, "embedding": dense, "lm_head": dense}),
+                    kind=SchemeKind.WEIGHTS, weights=MappingProxyType({"default": fmt, "embedding": dense, "lm_head": dense}),
                     overrides=(), activations="fp16", kv_cache=formats.get("f16"), compute="fp16",
                     source=f"quantization_config of {path}", origin=str(path))
     return scheme, tuple(notes)

@@ -17,6 +17,7 @@ from simlow.errors import SimlowError
 from simlow.memory import resolve_scheme
 from simlow.specs.hf import read_hf_config
 from simlow.specs.model import ModelSpec
+from simlow.specs.scheme import SchemeKind
 
 from .test_hf_families import DEEPSEEK_V2_LITE, FAMILIES, GEMMA3_4B, LLAMA2_7B
 
@@ -43,7 +44,7 @@ def _check(text: str) -> None:
             assert isinstance(m, ModelSpec)
             assert m.param_count() >= 0 and m.layers >= 1
             scheme, _ = resolve_scheme(m, None)
-            assert scheme.kind == "weights"
+            assert scheme.kind is SchemeKind.WEIGHTS
         except SimlowError as err:
             assert path in str(err)
     finally:
