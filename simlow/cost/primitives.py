@@ -95,7 +95,7 @@ def _jouppi(raw: Any, ctx: Ctx) -> str:
 def _library_ref(raw: Any, ctx: Ctx, built: dict[str, Primitive]) -> dict[str, tuple[float, str, Any]]:
     """Normalisation ``{energy_pJ|area_um2: (factor, note, confidence)}`` from a same-library reference."""
     m = mapping(raw, ctx, ("primitive", "width", "energy_pJ", "area_um2"))
-    if m["primitive"] not in built:
+    if text(m["primitive"], ctx.at("primitive")) not in built:
         raise ctx.at("primitive").error(f"reference primitive {m['primitive']!r} is not defined")
     base = built[m["primitive"]]
     width = integer(m["width"], ctx.at("width"), minimum=1)

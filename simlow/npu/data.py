@@ -93,8 +93,9 @@ def load_npu_data(path: Path = NPU_FILE) -> NpuData:
     if not low <= pj_src.value <= high:
         raise pc.at("pJ_per_bit").error(f"expected low <= value <= high, got {low} <= {pj_src.value} <= {high}")
     caps = mapping(top["capacities_GB"], ctx.at("capacities_GB"), ("value", "source", "confidence"))
-    cap_list = caps["value"]
-    if not isinstance(cap_list, list) or not cap_list or sorted(cap_list) != cap_list:
+    cap_list = caps["value"] if isinstance(caps["value"], list) else []
+    sizes = tuple(number(c, ctx.at("capacities_GB").at(i), positive=True) for i, c in enumerate(cap_list))
+    if not sizes or sorted(sizes) != list(sizes):
         raise ctx.at("capacities_GB").error("expected an ascending, non-empty list of sizes in GB")
     return NpuData(
         str(path), cells,
@@ -104,7 +105,7 @@ def load_npu_data(path: Path = NPU_FILE) -> NpuData:
                                                      "vector_stage_register_bits", "dram_latency_s")),
         parse_sourced(phy["area_mm2_per_16bit"], pc.at("area_mm2_per_16bit")), pj_src, (low, high),
         _drams(top["dram"], ctx.at("dram")),
-        tuple(number(c, ctx.at("capacities_GB").at(i), positive=True) for i, c in enumerate(cap_list)),
+        sizes,
         text(caps["source"], ctx.at("capacities_GB").at("source")))
 
 

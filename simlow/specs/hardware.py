@@ -226,7 +226,7 @@ def read_hardware(path: Path | str) -> HardwareSpec:
 
 def _power(r: Reader, book: SourceBook, src: str | None) -> Power:
     src = book.section_source(r, src)
-    p = Power(tdp_w=book.quantity(r, "tdp", Dim.POWER, src, positive=True),
+    p = Power(tdp_w=book.quantity(r, "tdp", Dim.POWER, src, positive=True, required=True),
               idle_w=book.quantity(r, "idle", Dim.POWER, src, positive=True))
     if p.idle_w is not None and p.idle_w > p.tdp_w:
         r.fail(f"idle {p.idle_w:g} W is above tdp {p.tdp_w:g} W: a device idles below its power limit", "idle")
@@ -236,7 +236,7 @@ def _power(r: Reader, book: SourceBook, src: str | None) -> Power:
 
 def _memory(r: Reader, book: SourceBook, src: str | None) -> Memory:
     src = book.section_source(r, src)
-    capacity = book.quantity(r, "capacity", Dim.BYTES, src, positive=True)
+    capacity = book.quantity(r, "capacity", Dim.BYTES, src, positive=True, required=True)
     options = tuple(parse_item(r, "capacity_options", x, Dim.BYTES)
                     for x in r.list("capacity_options", required=False))
     if any(o <= 0 for o in options):
@@ -247,7 +247,7 @@ def _memory(r: Reader, book: SourceBook, src: str | None) -> Memory:
         name=r.str("name"),
         type=r.str("type"),
         capacity_bytes=capacity,
-        bandwidth_Bps=book.quantity(r, "bandwidth", Dim.BANDWIDTH, src, positive=True),
+        bandwidth_Bps=book.quantity(r, "bandwidth", Dim.BANDWIDTH, src, positive=True, required=True),
         shared_by=r.str_list("shared_by"),
         usable_fraction=book.number(r, "usable", src, default=1.0, lo=0.05, hi=1.0),
         capacity_options=options,
@@ -291,7 +291,7 @@ def _link(r: Reader, book: SourceBook, src: str | None) -> Link:
         name=r.str("name"),
         kind=r.str("kind"),
         between=(between[0], between[1]),
-        bandwidth_Bps=book.quantity(r, "bandwidth", Dim.BANDWIDTH, src, positive=True),
+        bandwidth_Bps=book.quantity(r, "bandwidth", Dim.BANDWIDTH, src, positive=True, required=True),
         latency_s=book.quantity(r, "latency", Dim.TIME, src, positive=True),
         energy_J_per_bit=book.quantity(r, "energy_per_bit", Dim.ENERGY_PER_BIT, src, positive=True),
     )

@@ -37,12 +37,16 @@ class SourceBook:
         return own or inherited
 
     def quantity(self, r: Reader, key: str, dim: Dim, inherited: str | None,
-                 default: float | None = None, positive: bool = False) -> float | None:
+                 default: float | None = None, positive: bool = False,
+                 required: bool = False) -> float | None:
         """Read ``key`` of ``r`` as a quantity of ``dim``, recording its source.
 
         ``positive`` refuses zero (the unit parser already refuses negative amounts): no
-        device has a zero clock, bandwidth, capacity, peak rate or power."""
+        device has a zero clock, bandwidth, capacity, peak rate or power. ``required``
+        refuses a missing key."""
         if not r.has(key):
+            if required:
+                r.fail("missing required key", key)
             return default
         raw = r.data[key]
         if isinstance(raw, dict):

@@ -186,6 +186,8 @@ class Reader:
             if required:
                 self.fail("missing required key", key)
             return None
+        if required and self.data[key] is None:
+            self.fail("needs a value, got nothing", key)
         return self.data[key]
 
     def str(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:

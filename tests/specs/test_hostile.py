@@ -201,3 +201,20 @@ def test_hardware_nan_fraction_names_the_key(tmp_path):
     path.write_text(text.replace("usable: {value: 0.96,", "usable: {value: .nan,", 1))
     with pytest.raises(SimlowError, match=r"memories\[0\]\.usable\.value: expected a finite number"):
         load_hw(path)
+
+
+def test_a_required_key_given_as_null_is_refused():
+    r = Reader(loads_yaml("evaluate: null\nname: ~\n", "f.yaml"), "f.yaml")
+    with pytest.raises(SimlowError, match="f.yaml: evaluate: needs a value, got nothing"):
+        r.str("evaluate", choices=("fit", "predict"))
+    assert r.str("name", default="x") == "x"          # an optional key given as null takes its default
+
+
+def test_hardware_capacity_and_bandwidth_are_required(tmp_path):
+    text = (data_root() / "hwspecs" / "rtx-4090.yaml").read_text()
+    for line in ("    bandwidth: 1008 GB/s\n", "  tdp: "):
+        assert line in text
+    path = tmp_path / "rtx-4090.yaml"
+    path.write_text(text.replace("    bandwidth: 1008 GB/s\n", "", 1))
+    with pytest.raises(SimlowError, match=r"memories\[0\]\.bandwidth: missing required key"):
+        load_hw(path)
