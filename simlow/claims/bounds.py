@@ -34,6 +34,7 @@ from simlow.memory import activation_bytes, kv_bytes_per_sequence, largest, weig
 from simlow.specs.scheme import weight_bytes
 from simlow.claims.text import si
 from simlow.specs import HardwareSpec, ModelSpec, Scheme
+from simlow.sim.des.offload import HostMode
 
 _SIXTEEN_BIT = ("fp16", "bf16")
 
@@ -169,7 +170,7 @@ def _layer_limits(s: Setup, link, kv: int, compute: Limit) -> list[Limit]:
     split = O.layer_split(s.model, s.scheme, off.device_layers, off.host, decode_context(w))
     mem = hw.main_memory
     device = split.device_weights / w.batch + split.device_kv
-    if off.host == "stream":
+    if HostMode(off.host).for_step(w.batch) is HostMode.STREAM:
         return [Limit("bandwidth roofline", device, mem.bandwidth_Bps, "B/s", "device-layer weight and KV reads"),
                 compute, Limit("host link", split.host_weights / w.batch, link.bandwidth_Bps, "B/s",
                                f"streamed host-layer weights over {link.kind}")]

@@ -19,6 +19,8 @@ head, stay on the device, as in ``simlow.sim.des.offload``). With ``host: stream
 weights cross the host link every step; with ``host: cpu`` those layers run on the host
 CPU from host memory, KV cache included, and since a token's layers run one after another,
 a step takes at least ``device bytes / device bandwidth + host bytes / host bandwidth``.
+``host: auto`` (llama.cpp's default) decodes as ``cpu`` below 32 sequences and as
+``stream`` from 32 (``simlow.sim.des.offload.HostMode``), its KV cache in host memory.
 
 Decode weight bytes count every matrix a token multiplies (embedding rows are a lookup;
 a tied embedding is read in full as the head) and ``top_k`` of ``experts`` experts per
@@ -126,7 +128,8 @@ class LayerSplit:
 
 
 def layer_split(model: ModelSpec, scheme: Scheme, device_layers: int, host: str, ctx: int) -> LayerSplit:
-    """Per-step reads of a ``-ngl device_layers`` offload at decode position ``ctx``."""
+    """Per-step reads of a ``-ngl device_layers`` offload at decode position ``ctx``
+    (``host``: auto | cpu | stream; auto and cpu keep the host layers' KV cache on the host)."""
     if not 0 <= device_layers <= model.layers:
         raise SimlowError(f"device_layers must be in [0, {model.layers}], got {device_layers}")
     first_device = model.layers - device_layers
@@ -143,5 +146,5 @@ def layer_split(model: ModelSpec, scheme: Scheme, device_layers: int, host: str,
         else:
             dev_w += read
     kv = float(model.kv_bytes(scheme.kv_cache, ctx))
-    host_kv = float(model.kv_bytes(scheme.kv_cache, ctx, range(first_device))) if host == "cpu" else 0.0
+    host_kv = float(model.kv_bytes(scheme.kv_cache, ctx, range(first_device))) if host != "stream" else 0.0
     return LayerSplit(dev_w, host_w, kv - host_kv, host_kv, resident)

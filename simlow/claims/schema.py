@@ -77,7 +77,7 @@ SCHEMA_VERSION = 1
 CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "routing",
                "reading", "assume_fits", "part", "cost")
 EXPERT_POLICIES = ("static", "lru", "lfu")
-HOST_MODES = ("cpu", "stream")
+HOST_MODES = ("auto", "cpu", "stream")
 PARTS = ("weights", "kv_cache", "total")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 
@@ -108,7 +108,7 @@ class Offload:
     """
 
     device_layers: int | None = None
-    host: str = "cpu"
+    host: str = "auto"                  # auto (llama.cpp's per-step choice) | cpu | stream
     experts: str | None = None
     fraction: float = 0.08
     ring: int = 0
@@ -362,7 +362,7 @@ def _offload(r: Reader) -> Offload:
         if key not in keys:
             r.fail(f"unknown key (valid here: {', '.join(keys)})", key)
     layers = r.int("device_layers", minimum=0) if r.has("device_layers") else None
-    host = r.str("host", default="cpu", choices=HOST_MODES)
+    host = r.str("host", default="auto", choices=HOST_MODES)
     experts = r.str("experts", choices=EXPERT_POLICIES) if r.has("experts") else None
     if experts is None:
         for key in ("fraction", "ring", "seed"):

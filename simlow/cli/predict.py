@@ -24,7 +24,9 @@ def register(sub) -> None:
     p.add_argument("--routing", default="uniform", help="MoE routing: uniform, zipf or zipf:S")
     p.add_argument("--fidelity", default="roofline", choices=("roofline", "des"))
     p.add_argument("--offload", default=None, metavar="K=V,...",
-                   help="offload (runs the DES): device_layers=N[,host=cpu|stream] or "
+                   help="offload (runs the DES): device_layers=N[,host=auto|cpu|stream] (auto, the default: "
+                        "as llama.cpp, steps of >= 32 tokens stream host layers to the GPU, smaller ones run "
+                        "them on the CPU) or "
                         "experts=lru|lfu|static[,fraction=0.08][,ring=N][,seed=N]")
     p.add_argument("--prefetch", type=int, default=0, help="weight prefetch depth in ops (runs the DES)")
     p.add_argument("--timeline", action="store_true", help="print the per-op timeline")

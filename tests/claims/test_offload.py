@@ -122,3 +122,12 @@ def test_at_most_claim_agrees_with_any_slower_value(claims_file, specs, small_gp
     assert v.relative and v.simulated is not None and v.simulated < 0.99
     assert v.outcome is Outcome.PLAUSIBLE and math.isclose(v.claimed_over_simulated, 1.0)
     assert "at most 0.99x" in v.sentence
+
+
+def test_auto_layer_offload_decodes_like_host_cpu_below_32_sequences(claims_file, specs):
+    """host: auto (the default) is llama.cpp's choice: decode steps of 1 token run the host
+    layers on the CPU, so the ceiling is host=cpu's."""
+    [cpu] = check_claims(claims_file(_dense_claim(specs, "{device_layers: 2, host: cpu}")))
+    for offload in ("{device_layers: 2, host: auto}", "{device_layers: 2}"):
+        [v] = check_claims(claims_file(_dense_claim(specs, offload)))
+        assert (v.bound_name, v.bound) == (cpu.bound_name, cpu.bound)

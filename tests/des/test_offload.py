@@ -13,7 +13,7 @@ from simlow.errors import SimlowError
 from simlow.sim.des import experts
 from simlow.sim.des.cache import ExpertCache
 from simlow.sim.des.expert_phase import simulate_phase
-from simlow.sim.des.offload import ExpertCacheSpec, Offload, _expert_cost
+from simlow.sim.des.offload import OFFLOAD_MIN_BATCH, ExpertCacheSpec, HostMode, Offload, _expert_cost, offload_from
 from simlow.sim.des.plan import device_setup
 from simlow.sim.des.predict import predict_des
 from simlow.sim.des.unified import Agent, corun
@@ -128,3 +128,50 @@ def test_unified_memory_corun_slows_each_agent_and_conserves_bytes():
     assert solo.slowdown == 1.0
     with pytest.raises(SimlowError, match="distinct engines"):
         corun([Agent(gpu_req, 1), Agent(gpu_req, 1)])
+
+
+# -- host="auto": llama.cpp's per-step choice (ggml-cuda offloads ops of >= 32 tokens) --------
+
+def _modes(batch, prompt, gen, layers=16):
+    req = resolve("llama-2-7b", "rtx-3060-12gb", "q4_0", batch=batch, prompt=prompt, gen=gen)
+    return {h: predict_des(req, offload=Offload(layers, h)) for h in ("auto", "cpu", "stream")}
+
+
+def test_auto_offload_prefills_streamed_and_decodes_on_the_cpu():
+    p = _modes(1, 64, 4)
+    assert p["auto"].prefill_tok_s == p["stream"].prefill_tok_s
+    assert p["auto"].decode_tok_s == p["cpu"].decode_tok_s
+    assert p["cpu"].prefill_tok_s != p["stream"].prefill_tok_s       # the modes differ at all
+    assert p["cpu"].decode_tok_s != p["stream"].decode_tok_s
+    assert p["auto"].bound == {"prefill": p["stream"].bound["prefill"], "decode": p["cpu"].bound["decode"]}
+    # the host layers' KV cache lives in host memory, as with host=cpu
+    assert p["auto"].memory["device_bytes"] == p["cpu"].memory["device_bytes"]
+    assert p["auto"].memory["device_bytes"] < p["stream"].memory["device_bytes"]
+
+
+@pytest.mark.parametrize("batch,prompt,mode", [
+    (1, 31, "cpu"),        # 31 tokens: below ggml-cuda's 32, the host layers run on the CPU
+    (1, 32, "stream"),     # 32 tokens: streamed to the GPU
+    (2, 16, "stream"),     # the threshold counts the micro-batch's tokens over all sequences
+])
+def test_auto_prefill_follows_the_32_token_threshold(batch, prompt, mode):
+    p = _modes(batch, prompt, 0)
+    assert p["auto"].prefill_tok_s == p[mode].prefill_tok_s
+    other = "stream" if mode == "cpu" else "cpu"
+    assert p["auto"].prefill_tok_s != p[other].prefill_tok_s
+
+
+def test_auto_decode_streams_from_32_sequences():
+    p = _modes(32, 0, 2)
+    assert p["auto"].decode_tok_s == p["stream"].decode_tok_s != p["cpu"].decode_tok_s
+
+
+def test_host_mode_text_and_default():
+    assert Offload(10) == Offload(10, "auto") == Offload(10, HostMode.AUTO)
+    assert Offload(10, "cpu").host is HostMode.CPU
+    assert offload_from("device_layers=20").host is HostMode.AUTO
+    assert HostMode.AUTO.for_step(OFFLOAD_MIN_BATCH - 1) is HostMode.CPU
+    assert HostMode.AUTO.for_step(OFFLOAD_MIN_BATCH) is HostMode.STREAM
+    assert HostMode.CPU.for_step(4096) is HostMode.CPU and HostMode.STREAM.for_step(1) is HostMode.STREAM
+    with pytest.raises(SimlowError, match="auto, cpu, stream"):
+        Offload(10, "gpu")

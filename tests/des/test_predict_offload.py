@@ -15,6 +15,7 @@ def test_offload_from_text_and_mapping_agree():
     mapping = offload_from({"experts": "static", "fraction": 0.25, "ring": 4, "seed": 3})
     assert text == mapping == Offload(expert_cache=ExpertCacheSpec("static", 0.25, 4, 3))
     assert offload_from("device_layers=20,host=stream") == Offload(device_layers=20, host="stream")
+    assert offload_from("device_layers=20") == Offload(device_layers=20, host="auto")
 
 
 @pytest.mark.parametrize("bad,fragment", [

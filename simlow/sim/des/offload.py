@@ -1,14 +1,23 @@
 """Offload over a host link: partial layer offload and the MoE expert cache.
 
-``Offload(device_layers=n, host="cpu" | "stream")`` is llama.cpp's partial offload
+``Offload(device_layers=n, host="auto" | "cpu" | "stream")`` is llama.cpp's partial offload
 (``-ngl n``): the *last* n layers sit in device memory (llama.cpp offloads from the end),
-the first ``layers - n`` in host memory, and either
+the first ``layers - n`` in host memory, and the host layers run
 
-* ``host="cpu"``: run on the device's CPU engine from host memory (llama.cpp's default for
-  layers it does not offload); the hidden state crosses the link where the placement
-  changes; or
-* ``host="stream"``: run on the GPU, their weights streamed over the link every step (the
-  KV cache stays in device memory).
+* ``host="cpu"``: on the device's CPU engine from host memory, KV cache included; the
+  hidden state crosses the link where the placement changes;
+* ``host="stream"``: on the GPU, their weights streamed over the link every step (the KV
+  cache stays in device memory);
+* ``host="auto"`` (the default): as llama.cpp does it, step by step. ggml's scheduler asks
+  the GPU backend to take an op whose weights live in host memory, and ggml-cuda accepts
+  when the op's batch is at least 32 tokens (``ggml_backend_cuda_device_offload_op``:
+  ``get_op_batch_size(op) >= min_batch_size``, 32 by default, ``GGML_OP_OFFLOAD_MIN_BATCH``;
+  ``get_op_batch_size`` of a ``MUL_MAT`` is ``ne[1]``, the micro-batch's tokens). So a
+  prefill micro-batch of >= ``OFFLOAD_MIN_BATCH`` tokens (all sequences together) streams
+  the host layers' weights to the GPU, and a smaller step (decode below 32 sequences, a
+  short last micro-batch) runs them on the CPU. The host layers' KV cache is sized in host
+  memory, as llama.cpp keeps it; a streamed step reads it as device memory (the model
+  streams weights only).
 
 ``Offload(expert_cache=ExpertCacheSpec(...))`` keeps every MoE expert in host memory and a
 cache of ``fraction`` of them in device memory (policies in ``cache``; copies and the async
@@ -25,6 +34,7 @@ expert cache slots, the KV cache and the compute buffer) fits in device memory.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +46,7 @@ from simlow.sim.des.cache import POLICIES, ExpertCache
 from simlow.sim.des.clock import ps
 from simlow.sim.des.expert_phase import ExpertCost, simulate_phase
 from simlow.sim.des.plan import Setup, device_setup, step_blocks
-from simlow.sim.des.predict import PhaseRun, _names, _vector, assemble, run_prefill, TOL_PS_PER_OP
+from simlow.sim.des.predict import PhaseRun, _distinct, _names, _vector, assemble, run_prefill, TOL_PS_PER_OP
 from simlow.sim.des.series import affine_sum
 from simlow.sim.des.step import FOLD, simulate_step
 from simlow.sim.des.work import Place
@@ -62,15 +72,34 @@ class ExpertCacheSpec:
             raise SimlowError(f"ring must be >= 0 slots, got {self.ring}")
 
 
+OFFLOAD_MIN_BATCH = 32   # ggml-cuda: tokens from which an op on host weights runs on the GPU
+
+
+class HostMode(enum.Enum):
+    """Where the layers kept in host memory run (module docstring)."""
+    AUTO = "auto"          # llama.cpp: stream for steps of >= OFFLOAD_MIN_BATCH tokens, else cpu
+    CPU = "cpu"
+    STREAM = "stream"
+
+    def for_step(self, tokens: int) -> "HostMode":
+        """The mode a step of ``tokens`` tokens (all sequences) runs in: CPU or STREAM."""
+        if self is HostMode.AUTO:
+            return HostMode.STREAM if tokens >= OFFLOAD_MIN_BATCH else HostMode.CPU
+        return self
+
+
 @dataclass(frozen=True)
 class Offload:
     device_layers: int | None = None          # None: all layers on the device
-    host: str = "cpu"                         # cpu | stream
+    host: HostMode = HostMode.AUTO            # text ("auto", "cpu", "stream") is accepted
     expert_cache: ExpertCacheSpec | None = None
 
     def __post_init__(self) -> None:
-        if self.host not in ("cpu", "stream"):
-            raise SimlowError(f"offload host mode must be 'cpu' or 'stream', got {self.host!r}")
+        if not isinstance(self.host, HostMode):
+            valid = ", ".join(m.value for m in HostMode)
+            if self.host not in {m.value for m in HostMode}:
+                raise SimlowError(f"offload host mode must be one of {valid}, got {self.host!r}")
+            object.__setattr__(self, "host", HostMode(self.host))
 
 
 def _link(hw):
@@ -82,14 +111,15 @@ def _link(hw):
     return link, host
 
 
-def _setup(req, off: Offload, background) -> Setup:
+def _setup(req, off: Offload, background, mode: HostMode) -> Setup:
+    """The setup with host layers run in ``mode`` (CPU or STREAM)."""
     link, host = _link(req.hw)
     dev_mem = req.engine.memory
     n = req.model.layers if off.device_layers is None else off.device_layers
     if not 0 <= n <= req.model.layers:
         raise SimlowError(f"device_layers must be in [0, {req.model.layers}], got {n}")
     places = {}
-    if off.host == "stream":
+    if mode is HostMode.STREAM:
         places["host"] = Place(req.engine.name, machine(req.hw, req.stack, req.engine), dev_mem,
                                weight_path=(host, link.name))
     elif n < req.model.layers:
@@ -109,7 +139,7 @@ def _device_fit(req, off: Offload, cache_slots: int, expert_bytes: float):
     for t, _, nbytes in tensor_formats(req.model, req.scheme):
         if t.layer in host_layers or (off.expert_cache is not None and "_exps" in t.name):
             host_w += nbytes
-    host_kv = fp.kv_cache_bytes * len(host_layers) / req.model.layers if off.host == "cpu" else 0.0
+    host_kv = fp.kv_cache_bytes * len(host_layers) / req.model.layers if off.host is not HostMode.STREAM else 0.0
     device = fp.total_bytes - host_w - host_kv + cache_slots * expert_bytes
     extra = {"device_bytes": device, "host_bytes": host_w + host_kv, "fits": device <= fp.usable_bytes,
              "shortfall_bytes": max(0.0, device - fp.usable_bytes), "expert_cache_slots": cache_slots}
@@ -119,16 +149,44 @@ def _device_fit(req, off: Offload, cache_slots: int, expert_bytes: float):
 def predict_offload(req, off: Offload, prefetch: int, background, fold=FOLD):
     if prefetch:
         raise SimlowError("offload runs with prefetch depth 0 (its steps are summed part by part)")
-    setup = _setup(req, off, background)
     if off.expert_cache is None or req.model.moe is None:
         if off.expert_cache is not None:
             raise SimlowError(f"{req.model.name} has no MoE experts to cache")
         from simlow.sim.des.predict import run_decode
 
+        setups = {mode: _setup(req, off, background, mode) for mode in (HostMode.CPU, HostMode.STREAM)
+                  if off.host in (mode, HostMode.AUTO)}
+        dec_setup = setups[off.host.for_step(req.batch)]
         fp, extra = _device_fit(req, off, 0, 0.0)
-        note = f"offload: {req.model.layers - (off.device_layers if off.device_layers is not None else req.model.layers)} layers on the host ({off.host})"
-        return assemble(setup, run_prefill(setup, fold), run_decode(setup, fold), (note,), fp, extra)
-    return _predict_expert_cache(req, off, setup, fold)
+        return assemble(dec_setup, _prefill(setups, off.host, fold), run_decode(dec_setup, fold),
+                        (_layer_note(req, off),), fp, extra)
+    return _predict_expert_cache(req, off, _setup(req, off, background, off.host.for_step(req.batch)), fold)
+
+
+def _prefill(setups: dict, host: HostMode, fold) -> PhaseRun | None:
+    """Prefill micro-batch by micro-batch, each in the mode its token count selects."""
+    any_setup = next(iter(setups.values()))
+    req = any_setup.req
+    if req.prompt == 0:
+        return None
+    names, res = _names(any_setup), tuple(any_setup.fab.capacities_Bps)
+    rows = []
+    for start in range(0, req.prompt, req.stack.ubatch):
+        size = min(req.stack.ubatch, req.prompt - start)
+        setup = setups[host.for_step(req.batch * size)]
+        blocks = step_blocks(setup, req.batch, size, req.depth + start, _distinct(req, req.batch * size))
+        rows.append(_vector(simulate_step(blocks, setup.fab, setup.prefetch, setup.tail_ps, fold), names, res))
+    return PhaseRun(np.array(rows), names, res, len(rows))
+
+
+def _layer_note(req, off: Offload) -> str:
+    n = req.model.layers - (off.device_layers if off.device_layers is not None else req.model.layers)
+    if off.host is not HostMode.AUTO:
+        return f"offload: {n} layers on the host ({off.host.value})"
+    link = req.hw.host_link()
+    return (f"offload: {n} layers on the host (auto, as llama.cpp: steps of >= {OFFLOAD_MIN_BATCH} tokens stream "
+            f"their weights to the {req.engine.name} over {link.kind}, smaller steps run them on the cpu; "
+            f"decode at batch {req.batch}: {off.host.for_step(req.batch).value})")
 
 
 def _expert_cost(setup: Setup, group: int) -> ExpertCost:
@@ -203,7 +261,8 @@ _OFFLOAD_KEYS = ("device_layers", "host", "experts", "fraction", "ring", "seed")
 def offload_from(value) -> Offload | None:
     """An ``Offload`` from a mapping (claim files, JSON) or CLI text ``key=value,...``.
 
-    Keys: ``device_layers`` (layers kept on the device), ``host`` (cpu | stream),
+    Keys: ``device_layers`` (layers kept on the device), ``host`` (auto | cpu | stream;
+    default auto, llama.cpp's per-step choice),
     ``experts`` (expert cache policy: lru | lfu | static), ``fraction`` (share of experts
     cached on the device, default 0.08), ``ring`` (async prefetch slots), ``seed``.
     ``None`` or an ``Offload`` pass through.
@@ -236,4 +295,4 @@ def offload_from(value) -> Offload | None:
         raise SimlowError("offload: fraction, ring and seed describe an expert cache; add experts=lru|lfu|static")
     layers = value.get("device_layers")
     return Offload(device_layers=None if layers is None else number("device_layers", int, 0),
-                   host=str(value.get("host", "cpu")), expert_cache=cache)
+                   host=str(value.get("host", "auto")), expert_cache=cache)
