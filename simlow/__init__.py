@@ -6,6 +6,7 @@ Public face (see README.md and DESIGN.md)::
     m = simlow.load_model("llama-2-7b")
     f = simlow.fit(m, hw, scheme="q4_0", ctx=4096)
     p = simlow.predict(m, hw, scheme="q4_0", batch=1, prompt=512, gen=128)
+    s = simlow.simulate_serving(m, hw, scheme="f16", rate=10, requests=1000)
     simlow.check_claims("workloads/claims/seeds.yaml")
 
 ``simlow.quant`` and ``simlow.datapath`` (JAX) and the other heavier parts are imported on
@@ -24,7 +25,7 @@ __version__ = "0.1.0"
 
 _LAZY_MODULES = ("quant", "datapath", "cost")
 # Public functions that live in heavier modules: name -> module.
-_LAZY_FUNCTIONS = {"predict": "simlow.sim", "check_claims": "simlow.claims", "report": "simlow.report"}
+_LAZY_FUNCTIONS = {"predict": "simlow.sim", "simulate_serving": "simlow.serving", "check_claims": "simlow.claims", "report": "simlow.report"}
 
 __all__ = ["SimlowError", "__version__", "fit", "load_hw", "load_model", "load_scheme",
            *_LAZY_MODULES, *_LAZY_FUNCTIONS]

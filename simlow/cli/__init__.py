@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "fit",
     "bench",
     "predict",
+    "serving",
     "validate",
     "cost",
     "sweep",

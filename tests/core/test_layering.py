@@ -25,14 +25,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("specs",),
     ("quant", "datapath", "cost", "memory", "workload"),
     ("sim",),
-    ("npu", "validation", "claims"),
+    ("npu", "validation", "claims", "serving"),
     ("sweep",),
     ("report",),
     ("bench",),
     ("cli",),
     ("__init__", "__main__"),
 )
-NO_JAX = ("sim", "cost", "npu", "workload", "validation", "memory", "specs", "formats", "quantities", "events")
+NO_JAX = ("sim", "serving", "cost", "npu", "workload", "validation", "memory", "specs", "formats", "quantities", "events")
 
 
 def _package(module: str) -> str:

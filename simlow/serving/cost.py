@@ -1,0 +1,192 @@
+"""The time of one forward step of a mixed batch, from simlow's op graph and stack.
+
+A serving step runs ``parts``: request ``i`` adds ``n_i`` new tokens on top of ``L_i``
+tokens already in its KV cache (a decode is ``n_i = 1``, a prefill chunk ``n_i > 1``).
+The op templates (``simlow.workload.graph.templates``) split three ways by the features
+their coefficients use:
+
+* **dense** ops (projections, FFN, experts, norms, embedding; features ``one``, ``tokens``,
+  ``experts``) see the batch's total token count ``T = sum n_i``: their roofline time
+  (``simlow.sim.roofline.step`` at batch 1, ``T`` tokens, including GEMM tile padding and
+  MoE distinct experts for ``T`` routed tokens) is tabulated once for every ``T`` up to
+  the largest step;
+* **head** ops (``seqs``: output norm, lm_head) see one row per request part (vLLM v1
+  computes logits at the last position of every scheduled request); tabulated over parts;
+* **attention** ops (``pairs``, ``cached``) run per request at its own context:
+  ``sum_i max(t_compute_i, t_memory_i)`` over the parts, plus the op's kernel launches once
+  per step (one varlen attention call for the batch). The templates are linear in their
+  features, so each attention op's compute, memory, flop and byte terms are taken from
+  ``simlow.sim.roofline.op_terms`` at unit features once and scaled per part.
+
+Plus the stack's ``step_overhead`` per forward step. With one part this is exactly
+``roofline.step`` of the same phase (tested against ``simlow.predict``), so nothing here
+is a separate latency formula; every efficiency is the stack's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from simlow.errors import SimlowError
+from simlow.sim import roofline
+from simlow.workload.graph import FEATURES, OpTemplate, attended_pairs
+
+_ATTN = ("pairs", "cached")
+
+
+def _features_of(t: OpTemplate) -> set[str]:
+    return {f for coefs in t.coef.values() for f in coefs}
+
+
+@dataclass(frozen=True)
+class _Attention:
+    """One attention template's terms per unit of each feature it uses: ``c_*`` compute
+    seconds, ``m_*`` memory seconds, ``b_*`` bytes, ``i_*`` seconds at 100% of peak compute."""
+    window: int | None
+    repeat: int
+    launch_s: float
+    c_pairs: float = 0.0
+    c_tokens: float = 0.0
+    c_cached: float = 0.0
+    m_pairs: float = 0.0
+    m_tokens: float = 0.0
+    m_cached: float = 0.0
+    b_pairs: float = 0.0
+    b_tokens: float = 0.0
+    b_cached: float = 0.0
+    i_pairs: float = 0.0
+    i_tokens: float = 0.0
+    i_cached: float = 0.0
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """Tabulated dense/head terms and per-unit attention terms of one model on one machine.
+
+    Index ``[k]`` of a ``dense_*`` array is ``T = k`` tokens; of a ``head_*`` array ``k``
+    request parts. Each tuple holds (seconds, at-peak compute s, at-peak memory s, bytes)."""
+
+    dense: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    head: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    attention: tuple[_Attention, ...]
+    step_overhead_s: float
+    bandwidth_Bps: float
+
+    @property
+    def max_tokens(self) -> int:
+        return len(self.dense[0]) - 1
+
+    @property
+    def max_parts(self) -> int:
+        return len(self.head[0]) - 1
+
+    def step(self, n: np.ndarray, L: np.ndarray) -> tuple[float, float, float, float]:
+        """(seconds, at-peak compute s, at-peak memory s, bytes) of one forward step whose
+        parts add ``n`` tokens on ``L`` cached tokens each (int arrays, ``n >= 1``).
+
+        Only the attention op's ``max(compute, memory)`` needs the parts one by one; every
+        other term is linear in the features, so their sums suffice."""
+        T, S = int(n.sum()), len(n)
+        if T > self.max_tokens or S > self.max_parts:
+            raise SimlowError(f"step of {T} tokens / {S} requests exceeds the tabulated "
+                              f"{self.max_tokens} / {self.max_parts}")
+        d, h = self.dense, self.head
+        t = d[0][T] + h[0][S] + self.step_overhead_s
+        ic, im, nb = d[1][T] + h[1][S], d[2][T] + h[2][S], d[3][T] + h[3][S]
+        for a in self.attention:
+            if a.window is None:
+                pairs = n * (L + 0.5 * (n + 1))
+                cached = n + L
+            else:
+                pairs = attended_pairs(1.0, n, L, a.window)
+                cached = np.minimum(L + n, a.window)
+            comp = a.c_pairs * pairs + a.c_tokens * n + a.c_cached * cached
+            mem = a.m_pairs * pairs + a.m_tokens * n + a.m_cached * cached
+            sp, sc = float(pairs.sum()), float(cached.sum())
+            t += a.repeat * (float(np.maximum(comp, mem).sum()) + a.launch_s)
+            by = a.repeat * (a.b_pairs * sp + a.b_tokens * T + a.b_cached * sc)
+            ic += a.repeat * (a.i_pairs * sp + a.i_tokens * T + a.i_cached * sc)
+            im += by / self.bandwidth_Bps
+            nb += by
+        return float(t), float(ic), float(im), float(nb)
+
+
+    def decode_steps(self, L: np.ndarray, k: int) -> np.ndarray:
+        """The next ``k`` steps of a decode-only batch whose requests hold ``L`` cached
+        tokens at the first: each column as ``step`` returns it, per step (shape (4, k)).
+        Equal to ``k`` calls of ``step`` with ``n = 1`` and ``L, L + 1, ...``."""
+        S = len(L)
+        d, h = self.dense, self.head
+        out = np.empty((4, k))
+        out[0] = d[0][S] + h[0][S] + self.step_overhead_s
+        out[1], out[2], out[3] = d[1][S] + h[1][S], d[2][S] + h[2][S], d[3][S] + h[3][S]
+        ctx = L[None, :] + np.arange(k)[:, None] + 1.0         # n = 1: pairs = cached = L + 1
+        for a in self.attention:
+            c = ctx if a.window is None else np.minimum(ctx, a.window)
+            comp = (a.c_pairs + a.c_cached) * c + a.c_tokens
+            mem = (a.m_pairs + a.m_cached) * c + a.m_tokens
+            sc = c.sum(axis=1)
+            out[0] += a.repeat * (np.maximum(comp, mem).sum(axis=1) + a.launch_s)
+            by = a.repeat * ((a.b_pairs + a.b_cached) * sc + a.b_tokens * S)
+            out[1] += a.repeat * ((a.i_pairs + a.i_cached) * sc + a.i_tokens * S)
+            out[2] += by / self.bandwidth_Bps
+            out[3] += by
+        return out
+
+
+def _table(temps, mach, n: int, batch_axis: bool, distinct):
+    if not temps:
+        z = np.zeros(n + 1)
+        return z, z, z, z
+    k = np.arange(n + 1, dtype=np.float64)
+    if batch_axis:
+        st = roofline.step(temps, mach, np.maximum(k, 1.0), 1, 0)
+    else:
+        st = roofline.step(temps, mach, 1, np.maximum(k, 1.0), 0, distinct(np.maximum(k, 1.0)))
+    out = tuple(np.array(np.broadcast_to(x, k.shape), dtype=np.float64)
+                for x in (st.total_s, st.at_peak_compute_s, st.at_peak_memory_s, st.bytes))
+    for x in out:
+        x[0] = 0.0
+    return out
+
+
+def _attention(t: OpTemplate, mach) -> _Attention:
+    used = _features_of(t)
+    extra = used - {"pairs", "tokens", "cached"}
+    if extra:
+        raise SimlowError(f"attention op {t.name} uses features {sorted(extra)} the serving step cost "
+                          "does not split per request")
+    peak = float(np.asarray(mach.peak_for(t), dtype=np.float64))
+    terms = {}
+    for f in ("pairs", "tokens", "cached"):
+        unit = {g: np.float64(1.0 if g == f else 0.0) for g in FEATURES}
+        fl, by, tc, tm = (float(x) for x in roofline.op_terms(t, unit, mach))
+        terms.update({f"c_{f}": tc, f"m_{f}": tm, f"b_{f}": by, f"i_{f}": fl / peak if peak > 0 else 0.0})
+    return _Attention(t.window, t.repeat, t.kernels * float(mach.kernel_overhead_s), **terms)
+
+
+def step_cost(temps: tuple[OpTemplate, ...], mach, max_tokens: int, max_parts: int, distinct=None) -> StepCost:
+    """Precompute the step cost of ``temps`` on ``mach`` for steps of at most ``max_tokens``
+    tokens and ``max_parts`` requests; ``distinct(T)`` is E[distinct experts] for ``T``
+    routed tokens (MoE models; None for dense ones)."""
+    dense, head, attn = [], [], []
+    for t in temps:
+        used = _features_of(t)
+        if used & set(_ATTN):
+            attn.append(t)
+        elif "seqs" in used:
+            if "tokens" in used:
+                raise SimlowError(f"op {t.name} uses both tokens and seqs; the serving step cost cannot split it")
+            head.append(t)
+        else:
+            dense.append(t)
+    bare = replace(mach, step_overhead_s=0.0)
+    if distinct is None:
+        def distinct(k):
+            return None
+    return StepCost(_table(tuple(dense), bare, max_tokens, False, distinct),
+                    _table(tuple(head), bare, max_parts, True, None),
+                    tuple(_attention(t, bare) for t in attn),
+                    float(mach.step_overhead_s), float(np.asarray(mach.bandwidth_Bps)))

@@ -1,0 +1,145 @@
+"""The record of one serving run: per-request progress and token times, per-step series.
+
+Every engine loop (``vllm``, ``static``, ``llamacpp``) drives one ``Run``: it moves arrived
+requests into its queue (``arrive``), runs forward steps through the step cost
+(``forward``: advances the clock, records the step) and reports tokens produced at the
+end of a step (``emit``: first-token time, inter-token gaps, completion). A closed-loop
+workload issues a client's next request when one finishes. Token conservation is checked
+here: a request emitting past its output length is an error, not a silent extra token.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simlow.errors import SimlowError
+
+
+def split(n: np.ndarray, L: np.ndarray, size: int):
+    """Cut a batch's parts (``n`` new tokens on ``L`` cached each, in order) into forward
+    steps of at most ``size`` tokens (llama.cpp's ubatches; a static engine's context
+    chunks): yields ``(index, n, L)`` of the parts each step holds."""
+    cum = np.cumsum(n)
+    start = cum - n
+    for a in range(0, int(cum[-1]), size):
+        b = a + size
+        take = np.minimum(cum, b) - np.maximum(start, a)
+        idx = np.nonzero(take > 0)[0]
+        yield idx, take[idx], L[idx] + np.maximum(a - start[idx], 0)
+
+
+class Run:
+    """Mutable state of one simulation (owned by one engine loop)."""
+
+    def __init__(self, wl, cost):
+        self.wl, self.cost = wl, cost
+        n = wl.n
+        self.arrival = wl.arrival_s.astype(np.float64).copy()
+        self.prompt, self.out = wl.prompt, wl.output
+        self.gen = np.zeros(n, dtype=np.int64)
+        self.comp = np.zeros(n, dtype=np.int64)
+        self.first = np.full(n, np.nan)
+        self.last = np.full(n, np.nan)
+        self.finish = np.full(n, np.nan)
+        self.itl: list[np.ndarray] = []
+        self.steps: list[tuple] = []   # (start s, seconds, at-peak compute s, at-peak memory s, bytes, parts, tokens)
+        self.series: list[tuple] = []  # (time s, running requests, KV occupancy 0..1) per scheduler iteration
+        self.now = 0.0
+        self.next = 0                  # next request not yet queued
+        self.done = 0
+        self.emitted = 0
+        self.computed_tokens = 0
+        self.preemptions = 0
+        self.prefix_hit_tokens = 0
+        self.issued = min(wl.concurrency, n) if wl.concurrency else n
+
+    @property
+    def n(self) -> int:
+        return self.wl.n
+
+    @property
+    def finished(self) -> bool:
+        return self.done == self.n
+
+    def arrive(self, queue) -> None:
+        """Queue every request that has arrived by now."""
+        while self.next < self.issued and self.arrival[self.next] <= self.now:
+            queue.append(self.next)
+            self.next += 1
+
+    def idle_until_next(self) -> None:
+        """Nothing to run: jump the clock to the next arrival."""
+        if self.next >= self.issued:
+            raise SimlowError("internal: the server is idle with requests outstanding and none to arrive")
+        self.now = max(self.now, float(self.arrival[self.next]))
+
+    def forward(self, n: np.ndarray, L: np.ndarray) -> float:
+        t, ic, im, nb = self.cost.step(n, L)
+        self.steps.append((self.now, t, ic, im, nb, len(n), int(n.sum())))
+        self.computed_tokens += int(n.sum())
+        self.now += t
+        return t
+
+    def decode_window(self, r: np.ndarray, k: int, occupancy: np.ndarray, until: float = np.inf):
+        """Run up to ``k`` decode steps of the fixed batch ``r`` at once (each request adds
+        one token per step), stopping before a step that would start at or after ``until``
+        (an arrival the scheduler must see). Records every step, series sample and token as
+        ``k`` single steps would; ``occupancy[j]`` is the KV occupancy at step ``j``.
+        Returns the number of steps run (at least 1) and the requests that finished."""
+        L = self.comp[r]
+        c = self.cost.decode_steps(L, k)
+        starts = self.now + np.concatenate(([0.0], np.cumsum(c[0][:-1])))
+        k = max(1, int(np.searchsorted(starts, until, side="left")))
+        c, starts = c[:, :k], starts[:k]
+        ends = starts + c[0]
+        S = len(r)
+        self.steps.extend(zip(starts.tolist(), c[0].tolist(), c[1].tolist(), c[2].tolist(), c[3].tolist(),
+                              [S] * k, [S] * k))
+        self.series.extend(zip(starts.tolist(), [S] * k, occupancy[:k].tolist()))
+        self.computed_tokens += S * k
+        self.comp[r] = L + k
+        g = self.gen[r]
+        if np.any(g < 1) or np.any(g + k > self.out[r]):
+            raise SimlowError("internal: a decode window past a request's output length")
+        self.itl.append(ends[0] - self.last[r])
+        if k > 1:
+            self.itl.append(np.repeat(c[0][1:], S))
+        self.gen[r] = g + k
+        self.emitted += S * k
+        self.now = float(ends[-1])
+        self.last[r] = self.now
+        done = r[g + k == self.out[r]]
+        self.finish[done] = self.now
+        self.done += done.size
+        self._issue(done.size)
+        return k, done
+
+    def _issue(self, finished: int) -> None:
+        if self.wl.concurrency:                 # closed loop: each finish sends the next request
+            for _ in range(finished):
+                if self.issued < self.n:
+                    self.arrival[self.issued] = self.now
+                    self.issued += 1
+
+    def sample(self, running: int, occupancy: float) -> None:
+        self.series.append((self.now, running, occupancy))
+
+    def emit(self, rids: np.ndarray) -> np.ndarray:
+        """Requests ``rids`` each produce one token now; returns those that finished."""
+        if rids.size == 0:
+            return rids
+        g = self.gen[rids]
+        if np.any(g >= self.out[rids]):
+            raise SimlowError("internal: a request produced more tokens than its output length")
+        self.gen[rids] = g + 1
+        self.emitted += rids.size
+        self.first[rids[g == 0]] = self.now
+        old = rids[g > 0]
+        if old.size:
+            self.itl.append(self.now - self.last[old])
+        self.last[rids] = self.now
+        done = rids[g + 1 == self.out[rids]]
+        self.finish[done] = self.now
+        self.done += done.size
+        self._issue(done.size)
+        return done

@@ -1,0 +1,229 @@
+"""Serving simulation: hand-checkable cases against simlow.predict and by hand.
+
+One request alone must cost exactly what ``simlow.predict`` says for the same prompt and
+generation (the step cost is the op graph's roofline, nothing else); the KV block count is
+checked against the arithmetic written out; scheduling properties (no queueing below
+capacity, preemption, prefix caching, token conservation, determinism) on small runs.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from simlow.errors import SimlowError
+from simlow.serving import simulate_serving
+from simlow.serving.kv import kv_budget
+from simlow.sim.predict import predict, resolve
+from simlow.specs import load_hw, load_model, load_scheme
+from simlow.specs.scheme import weight_bytes
+
+M, HW = "llama-2-7b", "h100-sxm"
+
+
+def _one(engine="vllm", prompt=300, out=40, **kw):
+    return simulate_serving(M, HW, engine=engine, arrivals="constant", rate=1.0, requests=1,
+                            prompt_len=prompt, output_len=out, **kw)
+
+
+def test_one_request_alone_equals_predict():
+    r = _one()
+    pre = predict(M, HW, "f16", prompt=300, gen=39, stack="vllm", ubatch=300)
+    assert r.ttft_s.mean == pytest.approx(pre.prefill_s, rel=1e-12)
+    assert r.tpot_s.mean == pytest.approx(pre.decode_s / 39, rel=1e-12)
+    assert r.e2e_s.mean == pytest.approx(pre.prefill_s + pre.decode_s, rel=1e-12)
+    assert r.steps == 40 and r.computed_tokens == 300 + 39
+
+
+def test_llamacpp_slots_one_request_equals_predict():
+    # 1,200 prompt tokens run as ubatches of 512, exactly as predict's prefill micro-batches
+    r = simulate_serving(M, "rtx-4090", engine="llama.cpp-server", arrivals="constant", rate=1.0,
+                         requests=1, prompt_len=1200, output_len=17)
+    pre = predict(M, "rtx-4090", prompt=1200, gen=16)
+    assert r.stack == pre.stack
+    assert r.ttft_s.mean == pytest.approx(pre.prefill_s, rel=1e-12)
+    assert r.tpot_s.mean == pytest.approx(pre.decode_s / 16, rel=1e-12)
+
+
+def test_static_one_request_equals_vllm_on_the_same_stack():
+    a, b = _one("static", stack="vllm"), _one("vllm")
+    assert a.ttft_s.mean == pytest.approx(b.ttft_s.mean, rel=1e-12)
+    assert a.e2e_s.mean == pytest.approx(b.e2e_s.mean, rel=1e-12)
+
+
+def test_kv_blocks_by_hand():
+    m, hw, s = load_model(M), load_hw(HW), load_scheme("f16")
+    req = resolve(M, HW, "f16", stack="vllm")
+    b = kv_budget(m, hw, s, req.engine, 16, 0.9, 8192, 1024)
+    block = 16 * 32 * 2 * 32 * 128 * 2                        # tokens x layers x (K,V) x heads x dim x fp16
+    act = 8192 * (3 * 4096 + 2 * 11008 + 4096 + 2 * 4096) * 2 + 1024 * 32000 * 4
+    cap = 81559 * 2**20
+    avail = 0.9 * cap - weight_bytes(m, s) - act - cap * (1 - 0.96)
+    assert b.block_bytes == block == 8_388_608
+    assert b.blocks == int(avail // block)
+    fp8 = kv_budget(m, hw, s.with_kv(load_scheme("kv-fp8")), req.engine, 16, 0.9, 8192, 1024)
+    assert fp8.block_bytes == block // 2 and fp8.blocks == int(avail // (block // 2))
+    assert kv_budget(m, hw, s, req.engine, kv_blocks=77).blocks == 77
+
+
+def test_result_reports_the_vllm_block_count():
+    r = _one()
+    assert r.kv["blocks"] > 5000 and not r.kv["overridden"]
+
+
+def test_constant_arrivals_far_below_capacity_never_queue():
+    alone = _one(prompt=256, out=32)
+    r = simulate_serving(M, HW, arrivals="constant", rate=1.0, requests=20, prompt_len=256, output_len=32)
+    pr = r.per_request
+    assert np.allclose(pr["ttft_s"], alone.ttft_s.mean, rtol=1e-12)
+    assert np.allclose(pr["e2e_s"], alone.e2e_s.mean, rtol=1e-12)
+    assert r.throughput_requests_per_s == pytest.approx(20 / (19 + alone.e2e_s.mean))
+
+
+def test_constant_arrivals_below_capacity_wait_at_most_one_step():
+    r = simulate_serving(M, HW, arrivals="constant", rate=20.0, requests=200, prompt_len=256, output_len=64)
+    assert r.ttft_s.max <= 2 * r.step_s.max       # waits out the running step, prefilled in the next
+    assert r.preemptions == 0
+
+
+def test_preemption_when_blocks_are_few_and_everything_completes():
+    r = simulate_serving(M, HW, arrivals="constant", rate=1000.0, requests=24, prompt_len=200, output_len=120,
+                         kv_blocks=60)
+    assert r.preemptions > 0
+    assert r.output_tokens == 24 * 120 and r.itl_s.n == 24 * 119 and r.ttft_s.n == 24
+    assert r.computed_tokens > 24 * (200 + 119)    # recomputed after preemption
+    assert np.all(np.isfinite(r.per_request["e2e_s"]))
+    assert max(r.series["kv_occupancy"]) <= 1.0
+
+
+def test_a_request_larger_than_the_cache_is_a_clear_error():
+    with pytest.raises(SimlowError, match="needs 32 KV blocks .* the cache has 10"):
+        _one(prompt=400, out=100, kv_blocks=10)
+
+
+def _trace(tmp_path, n=30, shared=True):
+    p = tmp_path / "t.jsonl"
+    rows = [{"arrival_s": 0.05 * i, "prompt_len": 600, "output_len": 20,
+             **({"prefix_id": "sys", "prefix_len": 512} if shared else {})} for i in range(n)]
+    p.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return p
+
+
+def test_prefix_caching_reduces_prefill_tokens(tmp_path):
+    t = _trace(tmp_path)
+    on = simulate_serving(M, HW, trace=t)
+    off = simulate_serving(M, HW, trace=t, prefix_caching=False)
+    assert off.computed_tokens == 30 * (600 + 19) and off.prefix_hit_tokens == 0
+    assert on.prefix_hit_tokens == 29 * 512           # every request after the first hits 32 blocks
+    assert on.computed_tokens == off.computed_tokens - 29 * 512
+    assert on.ttft_s.mean < off.ttft_s.mean
+    private = simulate_serving(M, HW, trace=_trace(tmp_path, shared=False))
+    assert private.prefix_hit_tokens == 0
+
+
+def test_same_seed_same_result_other_seed_other_result():
+    kw = dict(arrivals="poisson", rate=15.0, requests=150, prompt_len=400, output_len=50)
+    a, b = simulate_serving(M, HW, seed=3, **kw), simulate_serving(M, HW, seed=3, **kw)
+    c = simulate_serving(M, HW, seed=4, **kw)
+    assert a.to_dict(per_request=True) == b.to_dict(per_request=True)
+    assert a.to_dict() != c.to_dict()
+
+
+@pytest.mark.parametrize("kw", [dict(arrivals="poisson", rate=30.0), dict(arrivals="gamma", rate=30.0, cv=3.0),
+                                dict(concurrency=16), dict(arrivals="constant", rate=200.0, kv_blocks=400)])
+def test_decode_windows_equal_single_steps(kw):
+    base = dict(requests=120, prompt_len=300, output_len=60, seed=1, **kw)
+    fast = simulate_serving(M, HW, **base).to_dict(per_request=True)
+    slow = simulate_serving(M, HW, decode_windows=False, **base).to_dict(per_request=True)
+    _same(fast, slow)      # same schedule; times equal to rounding (sums taken in another order)
+
+
+def _same(a, b, path=""):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list) and a and isinstance(a[0], float):
+        assert np.allclose(a, b, rtol=1e-9, atol=0), path
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-9), path
+    else:
+        assert a == b, path
+
+
+@pytest.mark.parametrize("engine", ["vllm", "static", "llama.cpp-server"])
+def test_every_output_token_exactly_once(engine):
+    r = simulate_serving(M, "rtx-4090" if engine == "llama.cpp-server" else HW, engine=engine,
+                         arrivals="gamma", cv=2.0, rate=8.0, requests=60, prompt_len=128, output_len=33, seed=2)
+    assert r.output_tokens == 60 * 33
+    assert r.ttft_s.n == 60 and r.tpot_s.n == 60 and r.itl_s.n == 60 * 32
+    assert r.energy_j > 0 and r.energy_j_per_output_token == pytest.approx(r.energy_j / (60 * 33))
+
+
+def test_closed_loop_keeps_at_most_concurrency_in_flight():
+    r = simulate_serving(M, HW, concurrency=8, requests=100, prompt_len=200, output_len=30)
+    a, f = r.per_request["arrival_s"], r.per_request["finish_s"]
+    for t in np.concatenate((a, f)):
+        assert np.sum((a <= t) & (f > t)) <= 8
+    assert r.arrivals == "closed (8 clients)"
+
+
+def test_static_batch_admits_nobody_until_the_batch_completes(tmp_path):
+    t = tmp_path / "burst.jsonl"
+    t.write_text("".join(json.dumps({"arrival_s": 0.0, "prompt_len": 100, "output_len": o}) + "\n"
+                         for o in (50, 10, 30, 20, 5)))
+    r = simulate_serving(M, HW, engine="static", trace=t, max_num_seqs=4)
+    first, fin = r.per_request["ttft_s"] + r.per_request["arrival_s"], r.per_request["finish_s"]
+    assert np.allclose(first[:4], first[0])                 # one context phase for the batch
+    assert first[4] > fin[:4].max()                         # the fifth waits for the whole batch
+
+
+def test_goodput_counts_requests_within_the_slo():
+    r = simulate_serving(M, HW, arrivals="poisson", rate=40.0, requests=200, prompt_len=512, output_len=64,
+                         slo_ttft=0.2, slo_tpot=0.05)
+    pr = r.per_request
+    tpot = (pr["e2e_s"] - pr["ttft_s"]) / 63
+    ok = (pr["ttft_s"] <= 0.2) & (tpot <= 0.05)
+    assert r.goodput_requests_per_s == pytest.approx(ok.sum() / r.duration_s)
+    assert r.goodput_requests_per_s <= r.throughput_requests_per_s
+
+
+def test_arrival_processes():
+    from simlow.serving.arrivals import synthetic
+
+    c = synthetic("constant", 100, 10, 10, rate=4.0)
+    assert np.allclose(np.diff(c.arrival_s), 0.25) and c.arrival_s[0] == 0
+    p = synthetic("poisson", 20000, 10, 10, rate=4.0, seed=0)
+    assert np.diff(p.arrival_s).mean() == pytest.approx(0.25, rel=0.03)
+    g = np.diff(synthetic("gamma", 20000, 10, 10, rate=4.0, seed=0, cv=3.0).arrival_s)
+    assert g.mean() == pytest.approx(0.25, rel=0.05) and g.std() / g.mean() == pytest.approx(3.0, rel=0.1)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(engine="sglang"), "unknown serving engine 'sglang' .*vllm, static, llama.cpp-server"),
+    (dict(rate=-1.0), "rate must be a number > 0"),
+    (dict(arrivals="uniform", rate=1.0), "unknown arrivals 'uniform'"),
+    (dict(rate=1.0, max_num_seqs=0), "max_num_seqs must be a whole number >= 1"),
+    (dict(rate=1.0, prompt_len=5000), "exceeds llama-2-7b's maximum of 4096"),
+    (dict(rate=1.0, slo_ttft=-2), "slo_ttft must be a time"),
+])
+def test_bad_input(kw, match):
+    with pytest.raises(SimlowError, match=match):
+        simulate_serving(M, HW, requests=3, **kw)
+
+
+@pytest.mark.parametrize("line, match", [
+    ('{"arrival_s": 0, "prompt_len": 10}', "line 1: missing key 'output_len'"),
+    ('{"arrival_s": 0, "prompt_len": 10, "output_len": 2.5}', "line 1: output_len must be a whole number"),
+    ('{"arrival_s": 0, "prompt_len": 10, "output_len": 2, "colour": 1}', "line 1: unknown key 'colour'"),
+    ('[1, 2]', "line 1: expected a JSON object"),
+    ('{"arrival_s": 0, "prompt_len": 10, "output_len": 2, "prefix_id": "a"}', "prefix_id and prefix_len together"),
+    ('{"arrival_s": 0, "prompt_len": 10, "output_len": 2, "prefix_id": "a", "prefix_len": 11}', "exceeds prompt_len"),
+    ('not json', "line 1: not JSON"),
+])
+def test_bad_trace(tmp_path, line, match):
+    p = tmp_path / "bad.jsonl"
+    p.write_text(line + "\n")
+    with pytest.raises(SimlowError, match=match) as e:
+        simulate_serving(M, HW, trace=p)
+    assert str(p) in str(e.value)
