@@ -33,7 +33,7 @@ import numpy as np
 from simlow.errors import SimlowError
 from simlow.workload.graph import OpClass, OpTemplate
 from simlow.sim.roofline import Machine
-from simlow.sim.stacks import Stack
+from simlow.sim.stacks import BandwidthMode, Stack
 from simlow.specs.hardware import Engine, HardwareSpec
 
 
@@ -144,7 +144,7 @@ def machine(hw: HardwareSpec, stack: Stack, engine: Engine) -> Machine:
                    compute_eff=stack.compute_efficiency, kernel_overhead_s=stack.kernel_overhead_s,
                    step_overhead_s=stack.step_overhead_s, format_for=fmt_for,
                    cap_for=_matmul_cap(stack, hw, engine, place), tile_rows=stack.matmul_tile_rows,
-                   bandwidth_rate_cap=stack.bandwidth_mode == "rate_cap")
+                   bandwidth_rate_cap=stack.bandwidth_mode is BandwidthMode.RATE_CAP)
 
 
 def issue_rate(stack: Stack, engine: Engine) -> float | None:

@@ -25,15 +25,12 @@ from simlow.workload.graph import OpTemplate, templates
 from simlow.memory import footprint, resolve_scheme
 from simlow.sim import energy, roofline
 from simlow.sim.machine import machine, pick_engine, placed_elsewhere
-from simlow.sim.results import Prediction, TimelineEntry
+from simlow.sim.results import Fidelity, Prediction, TimelineEntry
 from simlow.workload.routing import Uniform
 from simlow.sim.stacks import Stack, load_stack
 from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
 from simlow.specs.hardware import Engine, EngineKind
 
-FIDELITIES = ("roofline", "des")
-
-# Default stack per engine kind, by vendor word in the device title.
 # The stack of an engine whose spec names none (a user's spec, a simlow NPU design): the
 # engine kind's roofline bound, or llama.cpp on a CPU.
 KIND_DEFAULT_STACKS = {EngineKind.GPU: "ideal", EngineKind.NPU: "ideal-npu", EngineKind.CPU: "llama.cpp-cpu"}
@@ -129,13 +126,12 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
     ``offload`` (an ``Offload``, a mapping or ``"key=value,..."`` text; see
     ``simlow.sim.des.offload.offload_from``), ``prefetch`` and ``background`` are simulated
     by the discrete-event model only: giving any of them runs ``fidelity="des"``."""
-    if fidelity not in FIDELITIES:
-        raise SimlowError(f"unknown fidelity {fidelity!r} (valid: {', '.join(FIDELITIES)})")
+    fidelity = Fidelity.parse(fidelity)
     req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing, ubatch,
                   offload, prefetch, background)
     if req.offload is not None or req.prefetch or req.background:
-        fidelity = "des"
-    if fidelity == "des":
+        fidelity = Fidelity.DES
+    if fidelity is Fidelity.DES:
         from simlow.sim.des import predict_des   # the DES imports this module's request types
 
         return predict_des(req, prefetch=req.prefetch, background=req.background)
@@ -174,13 +170,13 @@ def predict_roofline(req: Request) -> Prediction:
         notes.append(f"does not fit: needs {fp.total_bytes / 1e9:.2f} GB of {fp.usable_bytes / 1e9:.2f} GB usable; "
                      "speeds are as if it fitted (the roofline does not model offload)")
     return make_prediction(
-        req, "roofline", temps, pre.total_s if pre else None, dec.total_s if dec else None,
+        req, Fidelity.ROOFLINE, temps, pre.total_s if pre else None, dec.total_s if dec else None,
         energy.energy(req.hw, req.engine, pre, dec), fp.to_dict(), fp.fits, fp.shortfall_bytes,
         {k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
         _timeline(temps, mach, pre, dec), tuple(notes))
 
 
-def make_prediction(req: Request, fidelity: str, temps, prefill_steps_s, decode_steps_s, energy_parts: dict,
+def make_prediction(req: Request, fidelity: Fidelity, temps, prefill_steps_s, decode_steps_s, energy_parts: dict,
                     memory: dict, fits: bool, shortfall_bytes: float, bound: dict, timeline, notes) -> Prediction:
     """A ``Prediction`` from per-step phase times (seconds; ``None`` for a phase not run).
 

@@ -12,8 +12,24 @@ layer instances and steps) in execution order.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass, field, fields
 from typing import Mapping
+
+from simlow.errors import SimlowError
+
+
+class Fidelity(enum.StrEnum):
+    """Which model of the machine answered: the vectorized ``roofline`` or the SimPy ``des``."""
+    ROOFLINE = "roofline"
+    DES = "des"
+
+    @classmethod
+    def parse(cls, value: "Fidelity | str") -> "Fidelity":
+        try:
+            return cls(value)
+        except ValueError:
+            raise SimlowError(f"unknown fidelity {value!r} (valid: {', '.join(f.value for f in cls)})") from None
 
 
 @dataclass(frozen=True)
@@ -35,7 +51,7 @@ class Prediction:
     scheme: str
     stack: str
     engine: str
-    fidelity: str
+    fidelity: Fidelity
     batch: int
     prompt: int
     gen: int

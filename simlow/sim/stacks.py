@@ -89,7 +89,7 @@ YAML schema (version 1)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -107,7 +107,14 @@ SCHEMA_VERSION = 1
 _CLASSES = tuple(c.value for c in OpClass)
 FLOAT_FALLBACK = ("fp16", "bf16", "fp32")          # matmul / attention after dequantize_to
 VECTOR_FORMATS = ("fp32", "fp16", "bf16")          # default vector_formats
-BANDWIDTH_MODES = ("occupancy", "rate_cap")        # bandwidth_mode values, default first
+
+
+class BandwidthMode(StrEnum):
+    """What a stack's bandwidth fractions mean on a shared bus (the DES only; the
+    roofline is the same): ``occupancy`` (each byte holds 1/fraction bytes of bus time)
+    or ``rate_cap`` (the engine's own port moves at most fraction x bus bandwidth)."""
+    OCCUPANCY = "occupancy"
+    RATE_CAP = "rate_cap"
 
 
 class GroupBy(Enum):
@@ -150,8 +157,11 @@ class Stack:
     vector_formats: tuple[str, ...] = VECTOR_FORMATS  # vector / gather op formats, preferred first
     fallback_engine: EngineKind | None = None  # engine kind running ops this engine has no format for
     native_formats: frozenset[str] | None = None  # weight formats with native-compute matmuls (None: all)
-    bandwidth_mode: str = "occupancy"          # what ``bandwidth`` means on a shared bus (BANDWIDTH_MODES)
+    bandwidth_mode: BandwidthMode = BandwidthMode.OCCUPANCY  # what ``bandwidth`` means on a shared bus
     fitted_on: FitSplit | None = None          # the calibration split (None: nothing fitted)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bandwidth_mode", BandwidthMode(self.bandwidth_mode))
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -242,7 +252,8 @@ def _read_stack(path: Path) -> Stack:
         fallback_engine=(EngineKind(r.str("fallback_engine", choices=tuple(k.value for k in EngineKind)))
                          if r.has("fallback_engine") else None),
         native_formats=_native(r) if r.has("native_formats") else None,
-        bandwidth_mode=r.str("bandwidth_mode", choices=BANDWIDTH_MODES) if r.has("bandwidth_mode") else "occupancy",
+        bandwidth_mode=BandwidthMode(r.str("bandwidth_mode", default="occupancy",
+                                           choices=tuple(m.value for m in BandwidthMode))),
         fitted_on=_fit_split(r) if r.has("fitted_on") else None,
     )
     if stack.fallback_engine is stack.engine:

@@ -110,13 +110,13 @@ class TensorClass(enum.Enum):
         return v
 
 
-class FfnKind(str, enum.Enum):
+class FfnKind(enum.StrEnum):
     """The feed-forward block: ``gated`` (gate, up, down: SwiGLU / GeGLU) or ``plain`` (up, down)."""
     GATED = "gated"
     PLAIN = "plain"
 
 
-class NormKind(str, enum.Enum):
+class NormKind(enum.StrEnum):
     """The norm: ``rms`` (weight only) or ``layer`` (LayerNorm: weight and bias)."""
     RMS = "rms"
     LAYER = "layer"

@@ -129,7 +129,7 @@ _FALLBACK = {"q2_k": "q4_0", "q3_k": "q4_0", "tq1_0": "q4_0", "tq2_0": "q4_0", "
              "iq1_s": "iq4_nl", "iq1_m": "iq4_nl"}
 
 
-class SchemeKind(str, enum.Enum):
+class SchemeKind(enum.StrEnum):
     """A scheme of weight formats (``weights``) or of a KV-cache format only (``kv``)."""
     WEIGHTS = "weights"
     KV = "kv"

@@ -154,7 +154,7 @@ class Measured:
     ubatch: int | None = None     # llama-bench -ub (prompt tokens per step), when stated
 
 
-class RowKind(str, enum.Enum):
+class RowKind(enum.StrEnum):
     """What a measured row times: prompt processing (``pp``, prefill), token generation
     (``tg``, decode) or a whole request (``e2e``: prefill and decode together)."""
     PP = "pp"

@@ -19,6 +19,7 @@ from simlow.sim.des.predict import predict_des
 from simlow.sim.des.step import simulate_step
 from simlow.sim.des.unified import Agent, corun
 from simlow.sim.predict import predict, resolve
+from simlow.sim.stacks import BandwidthMode
 
 CAP = 1e12                                   # 1 byte per ps
 
@@ -102,7 +103,7 @@ def test_one_port_with_one_efficiency_equals_the_occupancy_model(flows):
 
 
 def _occupancy(req):
-    return dataclasses.replace(req, stack=dataclasses.replace(req.stack, bandwidth_mode="occupancy"))
+    return dataclasses.replace(req, stack=dataclasses.replace(req.stack, bandwidth_mode=BandwidthMode.OCCUPANCY))
 
 
 @pytest.mark.parametrize("model", ["llama-3.1-8b", "gemma-3-4b"])

@@ -26,7 +26,7 @@ from simlow.sim.des.runner import BOUNDS
 from simlow.sim.des.series import affine_sum
 from simlow.sim.des.step import FOLD, Background, StepResult, simulate_step
 from simlow.sim.machine import machine
-from simlow.sim.results import Prediction, TimelineEntry
+from simlow.sim.results import Fidelity, Prediction, TimelineEntry
 
 TOL_PS_PER_OP = 4      # chord tolerance per op instance: a few 1-ps roundings per op
 
@@ -134,7 +134,7 @@ def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tu
     memory.update(extra_memory or {})
     sim = [f"{name}: {run.simulated} distinct steps simulated" for name, run in (("prefill", pre), ("decode", dec)) if run]
     return make_prediction(
-        req, "des", temps, pre.step_s if pre else None, dec.step_s if dec else None, e, memory,
+        req, Fidelity.DES, temps, pre.step_s if pre else None, dec.step_s if dec else None, e, memory,
         bool(memory.get("fits", fp.fits)), float(memory.get("shortfall_bytes", fp.shortfall_bytes)),
         {k: _bound(run) for k, run in (("prefill", pre), ("decode", dec)) if run is not None},
         _timeline(temps, pre, dec, rpre, rdec), (*sim, *notes))
