@@ -44,9 +44,10 @@ shared scale, §6.3 Algorithm 1: ``shared_exp <- floor(log2(max_i(|V_i|))) - ema
 quantizers do exactly that (``mx``, with the exponent read from the float bits, so also for
 a float32 subnormal amax: 1.25 * 2**-127 -> shared exponent -127, code 0). The spec defines
 no generic cast of a scalar to E8M0; libraries differ (ml_dtypes 0.5.0 ties to even codes,
-0.5.4-0.6 round subnormals up, 0.7 to nearest; CUDA ``__nv_cvt_float_to_e8m0`` rounds toward
-+inf). simlow's generic cast ``minifloat.encode_e8m0`` is chosen to be a *cast* like every
-other format here -- round to the nearest value:
+0.5.1-0.6.0 round float32 subnormals up, 0.7.0 to the nearest; CUDA
+``__nv_cvt_float_to_e8m0`` rounds toward +inf). simlow's generic cast
+``minifloat.encode_e8m0`` is chosen to be a *cast* like every other format here -- round to
+the nearest value:
 
 * positive finite x -> the nearest 2**k; a tie (x = 1.5 * 2**k) goes **up** in magnitude
   (roundTiesToAway: roundTiesToEven is undefined for a 1-bit significand, both neighbours
