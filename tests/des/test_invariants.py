@@ -119,3 +119,16 @@ def test_background_traffic_slows_and_bound_stays_memory():
 def test_kv_cache_growth_slows_later_steps():
     req = resolve("llama-2-7b", "rtx-4090", "q4_0", prompt=0, gen=1)
     assert _step(req, 4000).time_ps > _step(req, 10).time_ps
+
+
+def test_des_and_roofline_timelines_name_the_same_formats():
+    """Both fidelities label each op with the format it runs in on the machine (the P40 has
+    no fast fp16: llama.cpp computes its float work in fp32, and both timelines say so)."""
+    kw = dict(scheme="q4_0", batch=1, prompt=64, gen=4)
+    roof = predict("llama-2-7b", "p40", fidelity="roofline", **kw)
+    des = predict("llama-2-7b", "p40", fidelity="des", **kw)
+    fmt_roof = {(e.phase, e.op): e.format for e in roof.timeline}
+    fmt_des = {(e.phase, e.op): e.format for e in des.timeline}
+    shared = set(fmt_roof) & set(fmt_des)
+    assert shared and {fmt_des[k] for k in shared} >= {"fp32"}
+    assert {k: fmt_des[k] for k in shared} == {k: fmt_roof[k] for k in shared}

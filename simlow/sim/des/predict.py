@@ -137,7 +137,7 @@ def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tu
         req, Fidelity.DES, temps, pre.step_s if pre else None, dec.step_s if dec else None, e, memory,
         bool(memory.get("fits", fp.fits)), float(memory.get("shortfall_bytes", fp.shortfall_bytes)),
         {k: _bound(run) for k, run in (("prefill", pre), ("decode", dec)) if run is not None},
-        _timeline(temps, pre, dec, rpre, rdec), (*sim, *notes))
+        _timeline(temps, mach, pre, dec, rpre, rdec), (*sim, *notes))
 
 
 def _bound(run: PhaseRun) -> str:
@@ -145,14 +145,16 @@ def _bound(run: PhaseRun) -> str:
     return BOUNDS[int(np.argmax(tot))]
 
 
-def _timeline(temps, pre, dec, rpre, rdec) -> tuple[TimelineEntry, ...]:
+def _timeline(temps, mach, pre, dec, rpre, rdec) -> tuple[TimelineEntry, ...]:
+    """Per op of each phase, in execution order; an op's format is the one it runs in on
+    the machine (``Machine.format_for``, as the roofline's timeline says)."""
     out, clock = [], 0.0
     for phase, run, roof in (("prefill", pre, rpre), ("decode", dec, rdec)):
         if run is None:
             continue
         per = run.op_ps()
         split = {t.name: s for t, s in zip(temps, roof.op_split)}
-        fmt = {t.name: t.compute for t in temps}
+        fmt = {t.name: mach.format_for(t) for t in temps}
         for name in run.names:
             v = per[name]
             if not v.any():
