@@ -283,3 +283,26 @@ def mx_block(spec: oracle.Spec, emax: int, block_bits):
         s, mag = oracle.decode(spec, c)
         vals.append((s, mag * scale))
     return shared + 127, codes, vals
+
+
+def nvfp4(x_bits: list[int]):
+    """NVFP4 as ``simlow.quant.mx`` defines it (torchao's two-level scaling, float32, one
+    rounding per operation): (per-tensor scale, E4M3 scale codes, E2M1 codes, values)."""
+    x = _f32s(x_bits)
+    amax = max(v[1] for v in x)
+    pts = div((0, amax), const(2688)) if amax else const(1)
+    e4m3, e2m1 = oracle.table(oracle.E4M3FN), oracle.table(oracle.E2M1)
+    s_codes, codes, vals = [], [], []
+    for i in range(0, len(x), 16):
+        s = div(div((0, max(v[1] for v in x[i:i + 16])), const(6)), pts)
+        s = (0, min(max(s[1], Fraction(1, 64)), Fraction(448)))
+        s_code = oracle.encode_value(e4m3, 0, s[1])
+        total = mul(pts, (0, oracle.decode(oracle.E4M3FN, s_code)[1]))
+        s_codes.append(s_code)
+        for v in x[i:i + 16]:
+            q = div(v, total)
+            c = oracle.encode_value(e2m1, q[0], min(q[1], Fraction(6)))
+            codes.append(c)
+            sign, mag = oracle.decode(oracle.E2M1, c)
+            vals.append(mul((sign, mag), total))
+    return pts, s_codes, codes, vals

@@ -1,4 +1,4 @@
-"""GGUF legacy types, GGUF MXFP4 and the OCP MX formats against the exact per-block
+"""GGUF legacy types, GGUF MXFP4, the OCP MX formats and NVFP4 against the exact per-block
 references of ``oracle_blocks.py`` on edge blocks (ties, zeros, all-equal, the largest
 magnitude negative vs positive, f16-subnormal and f16-overflowing scales, float32
 subnormals) and seeded random blocks: equal bytes and equal dequantized float32 bits."""
@@ -117,3 +117,27 @@ def test_mx_blocks_equal_exact_reference(fmt, spec):
     want = np.array(codes, np.int64).astype(got.dtype)
     assert np.array_equal(got, want), f"{int((got != want).sum())} element codes differ"
     assert same_floats(np.asarray(q.dequantize()).reshape(-1), _values_f32(vals))
+
+
+def _nvfp4_tensors(rng) -> list[np.ndarray]:
+    t = (rng.standard_t(3, (16, 64)) * 0.02).astype(F)
+    t[0, :16] = 0.0
+    t[0, 16:32] = -0.0
+    t[1, :16] = t[1, :16].max()                             # all-equal block
+    t[2, :16] = np.abs(t).max() * 2                         # the tensor max: s = 448
+    t[3, :16] = F(1e-9)                                      # s clipped up to 2**-6
+    mids = np.array([0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0], F)      # E2M1 midpoints
+    ties = (rng.choice(mids, (8, 64)) * rng.choice(np.array([-1, 1], F), (8, 64))).astype(F)
+    ties[:, ::16] = 6.0                       # block amax 6 -> s = 1, total = pts = 1 exactly
+    ties[0, 0] = 2688.0                       # the tensor amax: pts = 2688 / 2688 = 1
+    return [t, ties, np.zeros((2, 32), F), -t]
+
+
+def test_nvfp4_equals_exact_reference():
+    for x in _nvfp4_tensors(np.random.default_rng(23)):
+        pts, s_codes, codes, vals = ob.nvfp4(x.reshape(-1).view(np.uint32).tolist())
+        q = quantize(x, "nvfp4")
+        assert np.asarray(q.aux["tensor_scale"]).reshape(1).view(np.uint32)[0] == ob.f32_bits(pts)
+        assert np.asarray(q.scales).reshape(-1).tolist() == s_codes
+        assert np.asarray(q.codes).reshape(-1).tolist() == codes
+        assert same_floats(np.asarray(q.dequantize()).reshape(-1), _values_f32(vals))
