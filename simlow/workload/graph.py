@@ -108,7 +108,10 @@ class OpTemplate:
 
     ``window`` is the attention window of the layers it stands for (None: full context),
     ``moe`` whether the ``experts`` feature applies; ``repeat == len(layers)`` instances run
-    per step (0 layers, repeat 1 for embedding and lm_head)."""
+    per step (0 layers, repeat 1 for embedding and lm_head). ``group`` is the layer group
+    it belongs to (``templates``; None outside the layers) and ``expert`` whether it is part
+    of the routed experts' work (their matmuls and activation), so callers never parse
+    ``name``, which is for display."""
 
     name: str
     op_class: OpClass
@@ -120,6 +123,8 @@ class OpTemplate:
     window: int | None = None
     weight_format: str | None = None
     tensors: tuple[str, ...] = ()
+    group: int | None = None
+    expert: bool = False
 
     def value(self, quantity: str, features: Mapping[str, float]) -> float:
         return sum(c * features[f] for f, c in self.coef.get(quantity, {}).items())
@@ -290,8 +295,8 @@ def _ffn_templates(m: ModelSpec, s: Scheme, i: int, act: float, tf: _Tensors) ->
     router = f"blk.{i}.ffn_gate_inp"
     out = [_matmul("router", moe.experts, h, tf.fmt[router], VECTOR_FORMAT, act, tensors=(router,)),
            _vector("topk", moe.experts, act, 6.0, 4)]
-    out += _gated("experts", m, s, i, moe.expert_intermediate_size, f"blk.{i}.ffn_{{}}_exps", act, tf,
-                  moe.top_k, "experts")
+    out += [_replace(t, expert=True) for t in _gated("experts", m, s, i, moe.expert_intermediate_size,
+                                                   f"blk.{i}.ffn_{{}}_exps", act, tf, moe.top_k, "experts")]
     out.append(_combine(h, moe.top_k, act))
     if moe.shared_experts:
         width = moe.shared_intermediate_size * moe.shared_experts
@@ -362,7 +367,7 @@ def templates(m: ModelSpec, s: Scheme) -> tuple[tuple[OpTemplate, ...], tuple[in
     for sig, layers in groups.items():
         g = index[sig]
         for t in _layer_templates(m, s, layers[0], tf):
-            out.append(_replace(t, name=f"layers{g}.{t.name}", repeat=len(layers), layers=tuple(layers)))
+            out.append(_replace(t, name=f"layers{g}.{t.name}", repeat=len(layers), layers=tuple(layers), group=g))
     # the output norm and the rope frequency table: small tensors used once per step
     small = tf.bytes_of(None, (C.NORM, C.ROPE))
     out.append(_vector("output_norm", m.hidden_size, act, 5.0, 2, per="seqs", weight_bytes=small))

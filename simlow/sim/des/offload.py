@@ -191,7 +191,7 @@ def _layer_note(req, off: Offload) -> str:
 
 def _expert_cost(setup: Setup, group: int) -> ExpertCost:
     req = setup.req
-    temps = [t for t in setup.temps if t.name.startswith(f"layers{group}.experts_")]
+    temps = [t for t in setup.temps if t.group == group and t.expert]
     mach = setup.places["device"].machine
     k = req.model.moe.top_k
     one = {"one": 1.0, "tokens": 1.0, "seqs": 1.0, "pairs": 0.0, "cached": 0.0, "experts": 1.0}
@@ -241,7 +241,7 @@ def _base_decode(setup: Setup, names, res, fold) -> PhaseRun:
     """Decode steps without the expert kernels (they come from the cache's phases)."""
     req = setup.req
     instances = sum(t.repeat for t in setup.temps)
-    drop = {t.name for t in setup.temps if ".experts_" in t.name}
+    drop = {t.name for t in setup.temps if t.expert}
     temps = tuple(t for t in setup.temps if t.name not in drop)
     lean = dataclasses.replace(setup, temps=temps, prefetch=0)
     distinct = float(req.routing.distinct(req.batch, req.model.moe.experts, req.model.moe.top_k))

@@ -58,11 +58,6 @@ def device_setup(req, prefetch: int = 0, background: tuple[Background, ...] = ()
                  ps(req.stack.step_overhead_s), link_path)
 
 
-def _group(t: OpTemplate) -> int | None:
-    head = t.name.split(".", 1)[0]
-    return int(head[len("layers"):]) if head.startswith("layers") and "." in t.name else None
-
-
 def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float | None,
                 expert_units: Mapping[int, tuple[OpWork, ...]] | None = None) -> list[Block]:
     """The blocks of one step. ``expert_units`` (layer -> works), when given, replaces the
@@ -70,7 +65,7 @@ def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float
     cache: dict[tuple[str, str], OpWork] = {}
 
     def work(t: OpTemplate, where: str) -> OpWork:
-        if s.expert_place is not None and ".experts_" in t.name:
+        if s.expert_place is not None and t.expert:
             where = s.expert_place
         key = (t.name, where)
         if key not in cache:
@@ -80,7 +75,7 @@ def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float
     by_group: dict[int, list[OpTemplate]] = {}
     head, tail = [], []
     for t in s.temps:
-        g = _group(t)
+        g = t.group
         (by_group.setdefault(g, []) if g is not None else (head if not by_group else tail)).append(t)
 
     def unit(i: int) -> tuple[OpWork, ...]:
@@ -89,7 +84,7 @@ def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float
             return tuple(work(t, s.layer_place[i]) for t in ops)
         out, placed = [], False
         for t in ops:
-            if ".experts_" in t.name:
+            if t.expert:
                 if not placed:
                     out.extend(expert_units[i])
                     placed = True
