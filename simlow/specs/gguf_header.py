@@ -94,6 +94,8 @@ def model_from_header(h: GGUFHeader) -> ModelSpec:
         raise SimlowError(f"{path}: GGUF metadata key {arch}.attention.head_count_kv: {heads} heads are not "
                           f"a multiple of {kv_heads} kv heads")
 
+    ff = meta.int(f"{arch}.feed_forward_length", 0, minimum=0)
+
     def has(suffix: str) -> bool:
         return f"blk.0.{suffix}" in names
 
@@ -101,11 +103,12 @@ def model_from_header(h: GGUFHeader) -> ModelSpec:
         name=path.stem, title=meta.str("general.name", path.stem), family=arch,
         vocab_size=shapes["token_embd.weight"][-1],
         hidden_size=hidden, layers=layers, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
-        intermediate_size=meta.int(f"{arch}.feed_forward_length", 0, minimum=0),
+        intermediate_size=ff,
         max_context=meta.int(f"{arch}.context_length"),
-        ffn=FfnKind.GATED if (has("ffn_gate.weight") or has("ffn_gate_exps.weight") or experts) else FfnKind.PLAIN,
+        ffn=FfnKind.GATED if (has("ffn_gate.weight") or has("ffn_gate_exps.weight") or experts
+                              or _fused_gate_up(shapes, hidden, ff)) else FfnKind.PLAIN,
         tied_embeddings="output.weight" not in names,
-        attention_bias=has("attn_q.bias"), attention_out_bias=has("attn_output.bias"),
+        attention_bias=has("attn_q.bias") or has("attn_qkv.bias"), attention_out_bias=has("attn_output.bias"),
         mlp_bias=has("ffn_up.bias"),
         norm=NormKind.LAYER if has("attn_norm.bias") else NormKind.RMS,
         norms_per_layer=sum(has(f"{n}.weight") for n in _HIDDEN_NORMS),
@@ -116,6 +119,11 @@ def model_from_header(h: GGUFHeader) -> ModelSpec:
         moe=_moe(meta, arch, experts, has, layers, names),
         source=str(path), origin=str(path),
     )
+
+
+def _fused_gate_up(shapes: dict[str, tuple[int, ...]], hidden: int, ff: int) -> bool:
+    """phi3 stores gate and up as one ``ffn_up`` of twice the FFN width (and no ``ffn_gate``)."""
+    return "blk.0.ffn_gate.weight" not in shapes and shapes.get("blk.0.ffn_up.weight") == (hidden, 2 * ff)
 
 
 def _layers(meta: "_Meta", arch: str, names: set[str], path: Path) -> int:

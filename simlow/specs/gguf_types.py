@@ -3,7 +3,8 @@
 ``file_scheme(header, model)`` gives every weight tensor of ``model`` (the shape read from
 the same header) the GGML type its tensor has in the file: a matrix (``blk.3.attn_q``,
 ``token_embd``, ``ffn_up_exps``...) takes its own tensor's type, after its shape is checked
-against the file's; norms and biases, which simlow counts as one tensor per layer, take the
+against the file's (a fused tensor, phi3's ``attn_qkv`` or an ``ffn_up`` holding gate and up,
+gives its type to each part); norms and biases, which simlow counts as one tensor per layer, take the
 type of the file's norm / bias tensors of that layer. Types that differ between layers
 become layer overrides, so ``Scheme.tensor_format`` returns the file's type tensor by
 tensor. The notes say the type counts and whether simlow's tensors at these types add up
@@ -22,7 +23,7 @@ from simlow import formats
 from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
 from simlow.specs.gguf_file import GGUFHeader, GGUFTensor
-from simlow.specs.model import ModelSpec, TensorClass as C, WeightTensor
+from simlow.specs.model import FfnKind, ModelSpec, TensorClass as C, WeightTensor
 from simlow.specs.scheme import LayerSelector, Override, Scheme, SchemeKind, weight_bytes
 
 _MERGED = (C.NORM, C.BIAS)   # simlow sums these per layer; the file stores them one by one
@@ -42,10 +43,10 @@ def file_scheme(h: GGUFHeader, model: ModelSpec) -> tuple[Scheme, tuple[str, ...
                 fmt = _fmt(h, max(group, key=lambda g: g.n_bytes))
                 chosen[(t.cls, t.layer)].append(fmt)
             continue
-        ft = by_name.get(f"{t.name}.weight") or by_name.get(t.name)
+        ft, rows = _find(by_name, model, t)
         if ft is None:
             raise SimlowError(f"{h.path}: tensor {t.name}.weight missing (the header's metadata implies it)")
-        _check_shape(h, t, ft)
+        _check_shape(h, t, ft, rows)
         claimed.add(ft.name)
         chosen[(t.cls, t.layer)].append(_fmt(h, ft))
     scheme = _scheme(h, chosen)
@@ -77,9 +78,20 @@ def _fmt(h: GGUFHeader, t: GGUFTensor) -> StorageFormat:
                           "simlow.formats") from None
 
 
-def _check_shape(h: GGUFHeader, t: WeightTensor, ft: GGUFTensor) -> None:
-    if ft.shape[0] != t.cols or ft.n_elements != t.rows * t.cols * t.count:
-        want = [t.cols, t.rows] + ([t.count] if t.count > 1 else [])
+def _find(by_name: dict[str, GGUFTensor], m: ModelSpec, t: WeightTensor) -> tuple[GGUFTensor | None, int]:
+    """The file tensor holding ``t`` and its rows: fused tensors (phi3's ``attn_qkv``, and
+    ``ffn_up`` holding gate and up when there is no ``ffn_gate``) hold several of simlow's."""
+    stem, _, part = t.name.rpartition(".")
+    if part in ("attn_q", "attn_k", "attn_v") and f"{t.name}.weight" not in by_name:
+        return by_name.get(f"{stem}.attn_qkv.weight"), m.q_dim + 2 * m.kv_dim
+    if part in ("ffn_gate", "ffn_up") and m.ffn is FfnKind.GATED and f"{stem}.ffn_gate.weight" not in by_name:
+        return by_name.get(f"{stem}.ffn_up.weight"), 2 * t.rows
+    return by_name.get(f"{t.name}.weight") or by_name.get(t.name), t.rows
+
+
+def _check_shape(h: GGUFHeader, t: WeightTensor, ft: GGUFTensor, rows: int) -> None:
+    if ft.shape[0] != t.cols or ft.n_elements != rows * t.cols * t.count:
+        want = [t.cols, rows] + ([t.count] if t.count > 1 else [])
         raise SimlowError(f"{h.path}: tensor {ft.name} has shape {list(ft.shape)}, but the header's metadata "
                           f"implies {want}")
 

@@ -29,8 +29,9 @@ def tiny_gguf_bytes(tokens: int = V, tied: bool = False) -> bytes:
         os.unlink(name)
 
 
-def write_tiny_gguf(path, tokens: int = V, tied: bool = False):
-    w = GGUFWriter(str(path), "llama")
+def write_tiny_gguf(path, tokens: int = V, tied: bool = False, fused: bool = False):
+    """``fused``: a phi3 layout (one ``attn_qkv``, gate and up in one ``ffn_up`` of 2 x FFN)."""
+    w = GGUFWriter(str(path), "phi3" if fused else "llama")
     w.add_name("tiny-llama")
     w.add_block_count(L)
     w.add_context_length(256)
@@ -61,13 +62,17 @@ def write_tiny_gguf(path, tokens: int = V, tied: bool = False):
     add("token_embd.weight", V, H, Q.Q8_0)
     for i in range(L):
         add(f"blk.{i}.attn_norm.weight", 1, H, Q.F32)
-        add(f"blk.{i}.attn_q.weight", NH * 16, H, Q.Q4_1)
-        add(f"blk.{i}.attn_k.weight", NKV * 16, H, Q.Q4_1)
-        add(f"blk.{i}.attn_v.weight", NKV * 16, H, Q.Q8_0 if i == 0 else Q.Q4_1)
+        if fused:
+            add(f"blk.{i}.attn_qkv.weight", (NH + 2 * NKV) * 16, H, Q.Q8_0)
+        else:
+            add(f"blk.{i}.attn_q.weight", NH * 16, H, Q.Q4_1)
+            add(f"blk.{i}.attn_k.weight", NKV * 16, H, Q.Q4_1)
+            add(f"blk.{i}.attn_v.weight", NKV * 16, H, Q.Q8_0 if i == 0 else Q.Q4_1)
         add(f"blk.{i}.attn_output.weight", H, NH * 16, Q.Q4_1)
         add(f"blk.{i}.ffn_norm.weight", 1, H, Q.F32)
-        add(f"blk.{i}.ffn_gate.weight", FF, H, Q.Q4_1)
-        add(f"blk.{i}.ffn_up.weight", FF, H, Q.Q4_1)
+        if not fused:
+            add(f"blk.{i}.ffn_gate.weight", FF, H, Q.Q4_1)
+        add(f"blk.{i}.ffn_up.weight", 2 * FF if fused else FF, H, Q.Q4_1)
         add(f"blk.{i}.ffn_down.weight", H, FF, Q.F16)
     add("output_norm.weight", 1, H, Q.F32)
     if not tied:

@@ -209,3 +209,48 @@ def test_cli_scheme_note(tmp_path):
     r = subprocess.run([sys.executable, "-m", "simlow.cli", "fit", "--model", str(path), "--hw", "rtx-4090",
                         "--scheme", "q8_0"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "scheme q8_0 overrides the types stored in tiny.gguf" in r.stdout, r.stderr
+
+
+def test_every_ggml_type_is_a_storage_format():
+    from gguf.constants import GGML_QUANT_SIZES
+
+    from simlow.formats import from_gguf_type
+
+    for qtype, (block, size) in GGML_QUANT_SIZES.items():
+        fmt = from_gguf_type(int(qtype))
+        assert (fmt.name, fmt.block, fmt.block_bytes) == (qtype.name.lower(), block, size)
+    with pytest.raises(SimlowError, match="unknown GGML type id 99"):
+        from_gguf_type(99)
+
+
+def test_a_tensor_of_every_type_reads_as_gguf_py(tmp_path):
+    import numpy as np
+    from gguf import GGUFWriter
+    from gguf.constants import GGML_QUANT_SIZES
+
+    from simlow import formats
+
+    path = tmp_path / "types.gguf"
+    w = GGUFWriter(str(path), "llama")
+    for qtype, (_, size) in GGML_QUANT_SIZES.items():
+        raw = np.zeros((3, 2 * size), dtype=np.uint8)          # 3 rows of 2 blocks
+        w.add_tensor(f"t.{qtype.name}", raw, raw_shape=raw.shape, raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    _same_as_gguf_py(path)
+    h = read_header(path)
+    assert len(h.tensors) == len(GGML_QUANT_SIZES)
+    for t in h.tensors:
+        assert formats.get(t.type).tensor_bytes(3, t.shape[0]) == t.n_bytes, t.name
+
+
+def test_phi3_fused_tensors_sized_by_their_types(tmp_path):
+    h = read_header(write_tiny_gguf(tmp_path / "phi3.gguf", fused=True))
+    m = model_from_header(h)
+    assert m.ffn == "gated" and m.param_count() == sum(t.n_elements for t in h.tensors)
+    s, notes = file_scheme(h, m)
+    assert sum(weight_bytes_by_part(m, s).values()) == sum(t.n_bytes for t in h.tensors) and len(notes) == 1
+    fmt = {t.name: s.tensor_format(m, t).name for t in m.weight_tensors()}
+    assert (fmt["blk.1.attn_k"], fmt["blk.1.ffn_gate"], fmt["blk.1.ffn_up"]) == ("q8_0", "q4_1", "q4_1")
