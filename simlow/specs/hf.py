@@ -75,14 +75,15 @@ def load_config(path: Path | str) -> dict:
     return _whole(data)
 
 
-def _whole(data: dict) -> dict:
-    """``data`` (and its ``text_config``) with integral finite floats as ints."""
+def _whole(data: dict, depth: int = 0) -> dict:
+    """``data`` (and the mappings in it: ``text_config``, ``quantization_config``) with
+    integral finite floats as ints."""
     out = {}
     for k, v in data.items():
         if isinstance(v, float) and math.isfinite(v) and v.is_integer():
             v = int(v)
-        elif k == "text_config" and isinstance(v, dict):
-            v = _whole(v)
+        elif isinstance(v, dict) and depth < 1:
+            v = _whole(v, depth + 1)
         out[k] = v
     return out
 

@@ -239,3 +239,8 @@ def test_predict_says_where_an_unrunnable_scheme_came_from(tmp_path):
         predict(path, "rtx-4090", prompt=16, gen=4)
     p = predict(path, "rtx-4090", prompt=16, gen=4, stack="vllm")
     assert p.scheme == "awq-w4g128" and "quantization_config: awq 4-bit" in p.notes[0]
+
+
+def test_integral_floats_in_quantization_config(tmp_path):
+    path = _quantized(tmp_path, "awqf", {"quant_method": "awq", "bits": 4.0, "group_size": 128.0})
+    assert fit(path, "rtx-4090").scheme == "awq-w4g128"
