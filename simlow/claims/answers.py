@@ -174,7 +174,7 @@ def spec(claim: Claim, hw: HardwareSpec) -> Answer:
     source = hw.sources.get(f"memories[{index}].bandwidth")
     text = (f"{hw.name} {mem.name} bandwidth is {si(mem.bandwidth_Bps, 'B/s')} in its spec; "
             f"the claim says {claimed_text(claim.claimed, 'B/s')}")
-    notes = (f"spec source: {source[1]}",) if source else ()
+    notes = (f"spec source: {source.source}",) if source else ()
     return Answer(mem.bandwidth_Bps, "device spec", Simulated(mem.bandwidth_Bps, "hardware spec"), text, notes,
                   text, exact=True)
 

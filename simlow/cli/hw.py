@@ -45,7 +45,7 @@ def detail(hw: HardwareSpec) -> dict:
         "links": [{"name": x.name, "kind": x.kind, "between": list(x.between),
                    "bandwidth_Bps": x.bandwidth_Bps} for x in hw.links],
         "power": {"tdp_w": hw.power.tdp_w, "idle_w": hw.power.idle_w},
-        "sources": {k: {"value": v, "source": s} for k, (v, s) in hw.sources.items()},
+        "sources": {k: {"value": s.text, "source": s.source} for k, s in hw.sources.items()},
     }
 
 
@@ -67,5 +67,5 @@ def run_show(args) -> int:
         print_json(d)
         return 0
     print_table(f"{hw.name}: {hw.title}", ["key", "value", "source"],
-                [(k, value, source) for k, (value, source) in hw.sources.items()])
+                [(k, s.text, s.source) for k, s in hw.sources.items()])
     return 0

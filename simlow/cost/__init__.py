@@ -2,8 +2,9 @@
 
 Layering (each module imports only those above it):
 
-- ``strictyaml``, ``sourced``, ``fpformats``: strict YAML reading, numbers with provenance,
-  the floating-point format registry.
+- ``fpformats``: the floating-point format registry. (Strict YAML reading and numbers with
+  provenance are ``simlow.specs.yamlfile`` and ``simlow.specs.sourced``, shared with the
+  hardware specs.)
 - ``widthmodel``: how cost grows with width (the documented models) and anchor curves.
 - ``primitives``, ``memory``, ``scaling``: the tables in ``simlow/data/cost/*.yaml``
   (every number with its source and a confidence tag) and node scaling rules.

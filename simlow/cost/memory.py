@@ -12,12 +12,10 @@ import enum
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
 from simlow.cost.primitives import DATA_DIR
-from simlow.cost.sourced import Confidence, parse_confidence
-from simlow.cost.strictyaml import Ctx, mapping, number, read_yaml, text
 from simlow.errors import unknown_name
+from simlow.specs.sourced import Confidence, read_confidence
+from simlow.specs.yamlfile import Reader, check_version, load_yaml
 
 MEMORY_FILE = DATA_DIR / "memory.yaml"
 
@@ -61,31 +59,27 @@ class MemoryTable:
 
 @lru_cache(maxsize=8)
 def load_memory(path: Path = MEMORY_FILE) -> MemoryTable:
-    ctx = Ctx(str(path))
-    top = mapping(read_yaml(Path(path)), ctx, ("version", "dram", "link"))
-    if top["version"] != 1:
-        raise ctx.at("version").error(f"unsupported schema version {top['version']!r} (valid: 1)")
+    r = Reader(load_yaml(path), str(path))
+    check_version(r)
     out = []
     for kind in ("dram", "link"):
-        section = top[kind]
-        if not isinstance(section, dict) or not section:
-            raise ctx.at(kind).error("expected a non-empty mapping of interface names")
-        for name, raw in section.items():
-            out.append(_entry(str(name), kind, raw, ctx.at(kind).at(str(name))))
+        section = r.sub(kind)
+        if not section.data:
+            section.fail("expected a non-empty mapping of interface names")
+        out += [_entry(str(name), kind, section.sub(name)) for name in list(section.data)]
+        section.done()
+    r.done()
     return MemoryTable(str(path), tuple(out))
 
 
-def _entry(name: str, kind: str, raw: Any, ctx: Ctx) -> InterfaceEnergy:
-    m = mapping(raw, ctx, ("pJ_per_bit", "boundary", "confidence", "source"), ("low", "high"))
-    value = number(m["pJ_per_bit"], ctx.at("pJ_per_bit"), positive=True)
-    low = number(m.get("low", value), ctx.at("low"), positive=True)
-    high = number(m.get("high", value), ctx.at("high"), positive=True)
+def _entry(name: str, kind: str, r: Reader) -> InterfaceEnergy:
+    value = r.number("pJ_per_bit", positive=True)
+    low = r.number("low", default=value, positive=True)
+    high = r.number("high", default=value, positive=True)
     if not low <= value <= high:
-        raise ctx.error(f"expected low <= pJ_per_bit <= high, got {low} <= {value} <= {high}")
-    try:
-        boundary = Boundary(m["boundary"])
-    except ValueError:
-        valid = ", ".join(b.value for b in Boundary)
-        raise ctx.at("boundary").error(f"unknown boundary {m['boundary']!r} (valid: {valid})") from None
-    return InterfaceEnergy(name, kind, value, low, high, boundary, text(m["source"], ctx.at("source")),
-                           parse_confidence(m["confidence"], ctx.at("confidence")))
+        r.fail(f"expected low <= pJ_per_bit <= high, got {low} <= {value} <= {high}")
+    boundary = Boundary(r.str("boundary", choices=tuple(b.value for b in Boundary)))
+    entry = InterfaceEnergy(name, kind, value, low, high, boundary, r.str("source", nonempty=True),
+                            read_confidence(r))
+    r.done()
+    return entry

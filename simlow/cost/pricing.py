@@ -23,7 +23,7 @@ from typing import Mapping
 
 from simlow.cost.primitives import PrimitiveTable, load_primitives
 from simlow.cost.scaling import ScalingData, ScalingRule, area_factor, check_node, energy_factor, load_scaling
-from simlow.cost.sourced import Confidence, weakest
+from simlow.specs.sourced import Confidence, weakest
 from simlow.cost.widthmodel import Estimate, Shape, feature
 from simlow.events import Event, EventCounts, Op
 from simlow.errors import SimlowError

@@ -33,9 +33,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from simlow.cost.primitives import DATA_DIR, JOUPPI_CLASSES
-from simlow.cost.sourced import Sourced, parse_sourced
-from simlow.cost.strictyaml import Ctx, mapping, number, read_yaml, text
 from simlow.errors import SimlowError, unknown_name
+from simlow.specs.sourced import Sourced, read_confidence, read_sourced
+from simlow.specs.yamlfile import Reader, check_version, load_yaml
 
 SCALING_FILE = DATA_DIR / "scaling.yaml"
 BASE_NODE_NM = 45
@@ -86,46 +86,49 @@ class ScalingData:
 
 @lru_cache(maxsize=8)
 def load_scaling(path: Path = SCALING_FILE) -> ScalingData:
-    ctx = Ctx(str(path))
-    top = mapping(read_yaml(Path(path)), ctx, ("version", "stillmaker", "below_7nm", "jouppi7", "fo4"))
-    if top["version"] != 1:
-        raise ctx.at("version").error(f"unsupported schema version {top['version']!r} (valid: 1)")
-    sc = ctx.at("stillmaker")
-    s = mapping(top["stillmaker"], sc, ("source", "confidence", "vdd_V", "area_from_45", "energy", "delay"))
-    area = tuple((n, number(v, sc.at("area_from_45").at(n), positive=True))
-                 for n, v in _rows(s["area_from_45"], sc.at("area_from_45")))
-    energy = tuple((n, _coeffs(v, sc.at("energy").at(n), ("e2", "e1", "e0")))
-                   for n, v in _rows(s["energy"], sc.at("energy")))
-    delay = tuple((n, _coeffs(v, sc.at("delay").at(n), ("a", "b", "c", "d")))
-                  for n, v in _rows(s["delay"], sc.at("delay")))
-    b7 = mapping(top["below_7nm"], ctx.at("below_7nm"), ("source", "confidence"))
-    jc = ctx.at("jouppi7")
-    j = mapping(top["jouppi7"], jc, ("source", "confidence", "classes"))
-    classes = mapping(j["classes"], jc.at("classes"), (), JOUPPI_CLASSES)
+    r = Reader(load_yaml(path), str(path))
+    check_version(r)
+    s = r.sub("stillmaker")
+    read_confidence(s)
+    area = tuple((n, v.number(n, positive=True)) for n, v in _rows(s.sub("area_from_45")))
+    energy = tuple((n, _coeffs(v.sub(n), ("e2", "e1", "e0"))) for n, v in _rows(s.sub("energy")))
+    delay = tuple((n, _coeffs(v.sub(n), ("a", "b", "c", "d"))) for n, v in _rows(s.sub("delay")))
+    b7 = r.sub("below_7nm")
+    read_confidence(b7)
+    j = r.sub("jouppi7")
+    read_confidence(j)
+    classes = j.sub("classes")
     jrows = []
-    for name, raw in classes.items():
-        m = mapping(raw, jc.at("classes").at(name), ("e45_pJ", "e7_pJ"))
-        jrows.append((name, number(m["e45_pJ"], jc.at("classes").at(name).at("e45_pJ"), positive=True),
-                      number(m["e7_pJ"], jc.at("classes").at(name).at("e7_pJ"), positive=True)))
-    fo4 = mapping(top["fo4"], ctx.at("fo4"), ("ps_at_45nm",))
-    return ScalingData(str(path), text(s["source"], sc.at("source")), text(b7["source"], ctx.at("below_7nm")),
-                       text(j["source"], jc.at("source")), parse_sourced(s["vdd_V"], sc.at("vdd_V")),
-                       area, energy, delay, tuple(jrows), parse_sourced(fo4["ps_at_45nm"], ctx.at("fo4").at("ps_at_45nm")))
+    for name in list(classes.data):
+        if name not in JOUPPI_CLASSES:
+            classes.fail(f"unknown key (valid: {', '.join(JOUPPI_CLASSES)})", name)
+        m = classes.sub(name)
+        jrows.append((name, m.number("e45_pJ", positive=True), m.number("e7_pJ", positive=True)))
+        m.done()
+    fo4 = r.sub("fo4")
+    data = ScalingData(str(path), s.str("source", nonempty=True), b7.str("source", nonempty=True),
+                       j.str("source", nonempty=True), read_sourced(s, "vdd_V"), area, energy, delay,
+                       tuple(jrows), read_sourced(fo4, "ps_at_45nm"))
+    for sub in (s, b7, classes, j, fo4, r):
+        sub.done()
+    return data
 
 
-def _rows(raw, ctx: Ctx) -> list[tuple[int, object]]:
-    if not isinstance(raw, dict) or BASE_NODE_NM not in raw or 7 not in raw:
-        raise ctx.error("expected a mapping from node (nm) to values, including 45 and 7")
-    for k in raw:
+def _rows(r: Reader) -> list[tuple[int, Reader]]:
+    """(node, the reader holding it) for each row of a node table, descending node."""
+    if BASE_NODE_NM not in r.data or 7 not in r.data:
+        r.fail("expected a mapping from node (nm) to values, including 45 and 7")
+    for k in r.data:
         if isinstance(k, bool) or not isinstance(k, int):
-            raise ctx.error(f"node keys must be integers (nm), got {k!r}")
-    return sorted(raw.items(), reverse=True)
+            r.fail(f"node keys must be integers (nm), got {k!r}")
+    return [(n, r) for n in sorted(r.data, reverse=True)]
 
 
-def _coeffs(raw, ctx: Ctx, names: tuple[str, ...]) -> tuple[float, ...]:
-    m = mapping(raw, ctx, ("row",) + names)
-    text(m["row"], ctx.at("row"))
-    return tuple(number(m[n], ctx.at(n)) for n in names)
+def _coeffs(r: Reader, names: tuple[str, ...]) -> tuple[float, ...]:
+    r.str("row", nonempty=True)
+    out = tuple(r.number(n) for n in names)
+    r.done()
+    return out
 
 
 def _interp(rows, node_nm: int, fn) -> float:

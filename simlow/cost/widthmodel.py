@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from simlow.cost.fpformats import fp_format
-from simlow.cost.sourced import Confidence, Sourced, weakest
+from simlow.specs.sourced import Confidence, Sourced, weakest
 from simlow.errors import SimlowError
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from simlow.cost.primitives import DATA_DIR
 from simlow.cost.scaling import BASE_NODE_NM, MIN_NODE_NM, check_node
-from simlow.cost.sourced import Sourced, parse_confidence, parse_sourced
-from simlow.cost.strictyaml import Ctx, integer, mapping, number, read_yaml, text
 from simlow.errors import unknown_name
+from simlow.specs.sourced import Sourced, read_confidence, read_sourced
+from simlow.specs.yamlfile import Reader, check_number, check_version, load_yaml
 
 NPU_FILE = DATA_DIR / "npu.yaml"
 
@@ -74,66 +74,67 @@ class NpuData:
 
 @lru_cache(maxsize=4)
 def load_npu_data(path: Path = NPU_FILE) -> NpuData:
-    ctx = Ctx(str(path))
-    top = mapping(read_yaml(Path(path)), ctx, ("version", "sram", "leakage", "design", "phy", "dram", "capacities_GB"))
-    if top["version"] != 1:
-        raise ctx.at("version").error(f"unsupported schema version {top['version']!r} (valid: 1)")
-    sc = ctx.at("sram")
-    s = mapping(top["sram"], sc, ("bitcell_um2", "array_efficiency", "bank_bytes", "bank_width_bits"))
-    cells = _cells(s["bitcell_um2"], sc.at("bitcell_um2"))
-    lc, dc, pc = ctx.at("leakage"), ctx.at("design"), ctx.at("phy")
-    leak = mapping(top["leakage"], lc, ("logic_W_per_mm2", "sram_W_per_mm2", "node_rule"))
-    des = mapping(top["design"], dc, ("overhead_fraction", "guard_bits", "vector_stage_register_bits",
-                                      "dram_latency_s"))
-    phy = mapping(top["phy"], pc, ("area_mm2_per_16bit", "pJ_per_bit"))
-    pj = mapping(phy["pJ_per_bit"], pc.at("pJ_per_bit"), ("value", "source", "confidence"), ("low", "high"))
-    pj_src = parse_sourced({k: pj[k] for k in ("value", "source", "confidence")}, pc.at("pJ_per_bit"))
-    low = number(pj.get("low", pj_src.value), pc.at("pJ_per_bit").at("low"), positive=True)
-    high = number(pj.get("high", pj_src.value), pc.at("pJ_per_bit").at("high"), positive=True)
+    r = Reader(load_yaml(path), str(path))
+    check_version(r)
+    sram, leak, des, phy = (r.sub(k) for k in ("sram", "leakage", "design", "phy"))
+    cells = _cells(sram.sub("bitcell_um2"))
+    pj = phy.sub("pJ_per_bit")
+    pj_src = Sourced(pj.number("value", positive=True), pj.str("source", nonempty=True), read_confidence(pj))
+    low = pj.number("low", default=pj_src.value, positive=True)
+    high = pj.number("high", default=pj_src.value, positive=True)
     if not low <= pj_src.value <= high:
-        raise pc.at("pJ_per_bit").error(f"expected low <= value <= high, got {low} <= {pj_src.value} <= {high}")
-    caps = mapping(top["capacities_GB"], ctx.at("capacities_GB"), ("value", "source", "confidence"))
-    cap_list = caps["value"] if isinstance(caps["value"], list) else []
-    sizes = tuple(number(c, ctx.at("capacities_GB").at(i), positive=True) for i, c in enumerate(cap_list))
+        pj.fail(f"expected low <= value <= high, got {low} <= {pj_src.value} <= {high}")
+    pj.done()
+    caps = r.sub("capacities_GB")
+    sizes = tuple(_size(caps, i, c) for i, c in enumerate(caps.list("value")))
     if not sizes or sorted(sizes) != list(sizes):
-        raise ctx.at("capacities_GB").error("expected an ascending, non-empty list of sizes in GB")
-    return NpuData(
+        caps.fail("expected an ascending, non-empty list of sizes in GB")
+    read_confidence(caps)
+    data = NpuData(
         str(path), cells,
-        *(parse_sourced(s[k], sc.at(k)) for k in ("array_efficiency", "bank_bytes", "bank_width_bits")),
-        *(parse_sourced(leak[k], lc.at(k)) for k in ("logic_W_per_mm2", "sram_W_per_mm2", "node_rule")),
-        *(parse_sourced(des[k], dc.at(k)) for k in ("overhead_fraction", "guard_bits",
-                                                     "vector_stage_register_bits", "dram_latency_s")),
-        parse_sourced(phy["area_mm2_per_16bit"], pc.at("area_mm2_per_16bit")), pj_src, (low, high),
-        _drams(top["dram"], ctx.at("dram")),
-        sizes,
-        text(caps["source"], ctx.at("capacities_GB").at("source")))
+        *(read_sourced(sram, k) for k in ("array_efficiency", "bank_bytes", "bank_width_bits")),
+        *(read_sourced(leak, k) for k in ("logic_W_per_mm2", "sram_W_per_mm2", "node_rule")),
+        *(read_sourced(des, k) for k in ("overhead_fraction", "guard_bits", "vector_stage_register_bits",
+                                          "dram_latency_s")),
+        read_sourced(phy, "area_mm2_per_16bit"), pj_src, (low, high),
+        _drams(r.sub("dram")), sizes, caps.str("source", nonempty=True))
+    for sub in (sram, leak, des, phy, caps, r):
+        sub.done()
+    return data
 
 
-def _cells(raw: Any, ctx: Ctx) -> tuple[tuple[int, Sourced], ...]:
-    if not isinstance(raw, dict) or BASE_NODE_NM not in raw or MIN_NODE_NM not in raw:
-        raise ctx.error(f"expected a mapping from node (nm) to cell area, including {BASE_NODE_NM} and {MIN_NODE_NM}")
+def _size(caps: Reader, i: int, value: Any) -> float:
+    check_number(value, lambda m: caps.fail(f"item {i}: {m}", "value"))
+    if not value > 0:
+        caps.fail(f"item {i}: expected a number > 0, got {value!r}", "value")
+    return float(value)
+
+
+def _cells(r: Reader) -> tuple[tuple[int, Sourced], ...]:
+    if BASE_NODE_NM not in r.data or MIN_NODE_NM not in r.data:
+        r.fail(f"expected a mapping from node (nm) to cell area, including {BASE_NODE_NM} and {MIN_NODE_NM}")
     rows = []
-    for k, v in raw.items():
+    for k in list(r.data):
         if isinstance(k, bool) or not isinstance(k, int):
-            raise ctx.error(f"node keys must be integers (nm), got {k!r}")
-        rows.append((k, parse_sourced(v, ctx.at(k))))
-    rows.sort(key=lambda r: -r[0])
+            r.fail(f"node keys must be integers (nm), got {k!r}")
+        rows.append((k, read_sourced(r, k)))
+    rows.sort(key=lambda row: -row[0])
     for (n_hi, hi), (n_lo, lo) in zip(rows, rows[1:]):
         if lo.value > hi.value:
-            raise ctx.error(f"bit cell grows from {n_hi} nm ({hi.value}) to {n_lo} nm ({lo.value})")
+            r.fail(f"bit cell grows from {n_hi} nm ({hi.value}) to {n_lo} nm ({lo.value})")
+    r.done()
     return tuple(rows)
 
 
-def _drams(raw: Any, ctx: Ctx) -> tuple[DramType, ...]:
-    if not isinstance(raw, dict) or not raw:
-        raise ctx.error("expected a non-empty mapping of DRAM type names")
+def _drams(r: Reader) -> tuple[DramType, ...]:
+    if not r.data:
+        r.fail("expected a non-empty mapping of DRAM type names")
     out = []
-    for name, item in raw.items():
-        c = ctx.at(str(name))
-        m = mapping(item, c, ("memory_row", "max_MTps", "channel_bits", "confidence", "source"))
-        parse_confidence(m["confidence"], c.at("confidence"))
-        out.append(DramType(str(name), text(m["memory_row"], c.at("memory_row")),
-                            integer(m["max_MTps"], c.at("max_MTps"), minimum=1),
-                            integer(m["channel_bits"], c.at("channel_bits"), minimum=1),
-                            text(m["source"], c.at("source"))))
+    for name in list(r.data):
+        c = r.sub(name)
+        read_confidence(c)
+        out.append(DramType(str(name), c.str("memory_row", nonempty=True), c.int("max_MTps", minimum=1),
+                            c.int("channel_bits", minimum=1), c.str("source", nonempty=True)))
+        c.done()
+    r.done()
     return tuple(out)

@@ -51,7 +51,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from simlow.errors import SimlowError
-from simlow.specs.sourced import SourceBook
+from simlow.specs.sourced import SourceBook, Sourced
 from simlow.specs.yamlfile import Reader, open_spec
 from simlow.quantities import Dim, parse
 
@@ -146,7 +146,7 @@ class HardwareSpec:
     memories: tuple[Memory, ...]
     engines: tuple[Engine, ...]
     links: tuple[Link, ...] = ()
-    sources: Mapping[str, tuple[str, str]] = field(default_factory=dict, compare=False)  # key path -> (value, source)
+    sources: Mapping[str, Sourced] = field(default_factory=dict, compare=False)  # key path -> value, source, tag
     origin: str = field(default="", compare=False)
     vendor: Vendor | None = None
 

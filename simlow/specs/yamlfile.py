@@ -133,6 +133,13 @@ def open_spec(path: Path | str, version: int) -> tuple["Reader", str]:
     return r, name
 
 
+def check_version(r: "Reader", key: str = "version", version: int = 1) -> None:
+    """Refuse a table whose ``key`` (its schema version) is not ``version``."""
+    found = r.int(key)
+    if found != version:
+        r.fail(f"unsupported schema version {found!r} (valid: {version})", key)
+
+
 def loads_yaml(text: str, origin: str) -> Any:
     """Parse YAML text strictly (see the module doc); ``origin`` names it in errors."""
     if len(text) > MAX_BYTES:
@@ -167,11 +174,11 @@ class Reader:
         self._used: set = set()
 
     # -- errors ---------------------------------------------------------------------------
-    def where(self, key: str | None = None) -> str:
-        path = ".".join(p for p in (self.path, key) if p)
+    def where(self, key: Any = None) -> str:
+        path = ".".join(str(p) for p in (self.path, key) if p is not None and p != "")
         return f"{self.origin}: {path}" if path else self.origin
 
-    def fail(self, message: str, key: str | None = None) -> SimlowError:
+    def fail(self, message: str, key: Any = None) -> SimlowError:
         raise SimlowError(f"{self.where(key)}: {message}")
 
     # -- access ---------------------------------------------------------------------------
@@ -190,12 +197,15 @@ class Reader:
             self.fail("needs a value, got nothing", key)
         return self.data[key]
 
-    def str(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
+    def str(self, key: str, default: str | None = None, choices: tuple[str, ...] = (),
+            nonempty: bool = False) -> str:
         value = self._get(key, default is None)
         if value is None:
             return default  # type: ignore[return-value]
         if not isinstance(value, str):
             self.fail(f"expected text, got {_kind(value)}", key)
+        if nonempty and not value.strip():
+            self.fail("expected non-empty text", key)
         if choices and value not in choices:
             self.fail(f"{value!r} is not one of {', '.join(choices)}", key)
         return value
@@ -216,12 +226,14 @@ class Reader:
         return value
 
     def number(self, key: str, default: float | None = None, lo: float | None = None,
-               hi: float | None = None) -> float:
-        """A finite real number (``.nan`` and ``.inf`` are refused)."""
+               hi: float | None = None, positive: bool = False) -> float:
+        """A finite real number (``.nan`` and ``.inf`` are refused); ``positive``: > 0."""
         value = self._get(key, default is None)
         if value is None:
             return default  # type: ignore[return-value]
         check_number(value, lambda m: self.fail(m, key), lo, hi)
+        if positive and not value > 0:
+            self.fail(f"expected a number > 0, got {value!r}", key)
         return float(value)
 
     def bool(self, key: str, default: bool | None = None) -> bool:
@@ -286,7 +298,7 @@ class Reader:
             raise SimlowError(f"{self.where(str(extra[0]))}: unknown key (valid here: {known})")
 
     def _child(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
+        return f"{self.path}.{key}" if self.path else str(key)
 
 
 def as_whole(value: Any) -> Any:

@@ -10,7 +10,7 @@ import yaml
 from simlow.cost.memory import MEMORY_FILE, load_memory
 from simlow.cost.primitives import PRIMITIVES_FILE, load_primitives
 from simlow.cost.scaling import SCALING_FILE, load_scaling
-from simlow.cost.sourced import Confidence
+from simlow.specs.sourced import Confidence
 from simlow.cost.widthmodel import Shape
 from simlow.errors import SimlowError
 

@@ -95,7 +95,7 @@ def test_generated_spec_loads_and_simulates_like_any_other(tmp_path):
     path.write_text(to_yaml(d))
     loaded = load_hw(path)
     assert loaded == spec
-    assert all(src.startswith(("derived: simlow.npu.design", "design choice:")) for _, src in spec.sources.values())
+    assert all(src.startswith(("derived: simlow.npu.design", "design choice:")) for src in (s.source for s in spec.sources.values()))
     for hw in (spec, loaded):
         p = predict("llama-3-8b", hw, "pot-w4", prompt=64, gen=8, stack="ideal-npu")
         assert p.decode_tok_s > 0 and p.fits and p.energy_j_per_token > 0

@@ -23,7 +23,8 @@ def _cap(name: str) -> float:
 def _cap_source(name: str) -> tuple[str, str]:
     h = load_hw(name)
     index = [m.name for m in h.memories].index(h.main_memory.name)
-    return h.sources[f"memories[{index}].capacity"]
+    s = h.sources[f"memories[{index}].capacity"]
+    return s.text, s.source
 
 
 @pytest.mark.parametrize("family,name,expected,text", [
@@ -69,7 +70,7 @@ def test_every_device_memory_is_binary_and_sourced(name):
     h = load_hw(name)
     for i, mem in enumerate(h.memories):
         assert mem.capacity_bytes % MiB == 0, (mem.name, mem.capacity_bytes)
-        _, source = h.sources[f"memories[{i}].capacity"]
+        source = h.sources[f"memories[{i}].capacity"].source
         assert any(k in source for k in ("nvidia-smi", "Apple", "assumed:")), source
         for option in mem.capacity_options:
             assert option % GiB == 0

@@ -21,8 +21,8 @@ def test_every_device_loads_with_sources(name):
     assert h.name == name
     assert h.primary.peak_ops and all(v > 0 for v in h.primary.peak_ops.values())
     assert h.main_memory.bandwidth_Bps > 0 and h.main_memory.usable_bytes > 0
-    for path, (text, source) in h.sources.items():
-        assert source.strip(), path
+    for path, s in h.sources.items():
+        assert s.source.strip(), path
     # every bandwidth and peak rate read was recorded with its source
     assert any(p.endswith("bandwidth") for p in h.sources)
     if h.kind is DeviceKind.GPU:
