@@ -113,6 +113,10 @@ class StepCost:
         return float(t), float(ic), float(im), float(nb)
 
 
+    def min_step_s(self, parts: int) -> float:
+        """A lower bound on a decode step of ``parts`` requests (all but attention)."""
+        return float(self.dense[0][parts] + self.head[0][parts] + self.step_overhead_s)
+
     def decode_steps(self, L: np.ndarray, k: int) -> np.ndarray:
         """The next ``k`` steps of a decode-only batch whose requests hold ``L`` cached
         tokens at the first: each column as ``step`` returns it, per step (shape (4, k)).

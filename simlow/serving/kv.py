@@ -18,14 +18,15 @@ device memory the hardware spec marks unusable (``memory.usable``). Sliding-wind
 are sized as full-attention layers (vLLM v1's hybrid allocator frees out-of-window blocks;
 not modelled). ``kv_blocks`` overrides all of this.
 
-The pool (``BlockPool``) counts blocks rather than storing them. With prefix caching, a
-full block of prompt tokens is identified by (prefix id, block index) inside a shared
-prefix, else by (request, block index); blocks a running request references are pinned,
-released ones stay cached until evicted. Eviction takes never-cached free blocks first,
-then the least recently released cached block (vLLM's free queue mixes both in release
-order, so this keeps cached blocks somewhat longer than vLLM when memory is tight). Only
-prompt blocks are hashed (vLLM also hashes full blocks of generated tokens, which only a
-preempted request's recompute can hit).
+The pool (``BlockPool``) counts blocks rather than storing them. With prefix caching, the
+full blocks of a shared prefix are cached under the prefix id, the rest of a request's
+full prompt blocks under the request (what its own recompute after a preemption can hit);
+blocks a running request references are pinned, released ones stay cached until evicted.
+Eviction takes never-cached free blocks first, then the tail of the least recently
+released group (vLLM's free queue holds single blocks in release order, a request's tail
+first; taking never-cached blocks first keeps cached blocks somewhat longer than vLLM when
+memory is tight). Only prompt blocks are cached (vLLM also hashes full blocks of
+generated tokens, which only a preempted request's recompute can hit).
 """
 
 from __future__ import annotations
@@ -101,63 +102,84 @@ def kv_budget(model, hw, scheme, engine, block_size: int = DEFAULT_BLOCK_SIZE,
 
 
 class BlockPool:
-    """Block accounting for one run (mutable; owned by one scheduler loop)."""
+    """Block accounting for one run (mutable; owned by one scheduler loop).
 
-    def __init__(self, blocks: int, caching: bool):
+    Cached blocks live in *groups*: the leading full blocks of a shared prefix (key: the
+    prefix id) or of one request's own prompt (key: the request), ``size`` blocks each, so
+    a request touches at most two entries however long its prompt. A group pinned by no
+    running request sits in the free queue (``lru``, least recently released first) and is
+    evicted from its tail, block by block, when fresh blocks run out."""
+
+    def __init__(self, blocks: int):
         self.total = blocks
         self.plain_free = blocks
-        self.caching = caching
-        self.refs: dict = {}                 # hash -> number of running requests using it
-        self.lru: OrderedDict = OrderedDict()  # released cached blocks, oldest first
+        self.size: dict = {}                   # group -> cached blocks
+        self.refs: dict = {}                   # group -> running requests pinning it
+        self.lru: OrderedDict = OrderedDict()  # released groups, oldest first
+        self.lru_blocks = 0
 
     @property
     def free(self) -> int:
-        return self.plain_free + len(self.lru)
+        return self.plain_free + self.lru_blocks
 
     @property
     def used(self) -> int:
         return self.total - self.free
 
     def take(self, k: int) -> None:
-        """Allocate ``k`` fresh blocks (caller checked ``free``)."""
+        """Allocate ``k`` fresh blocks (caller checked ``free``): never-cached blocks first,
+        then evict the oldest released groups from their tails."""
         plain = min(k, self.plain_free)
         self.plain_free -= plain
-        for _ in range(k - plain):
-            h, _ = self.lru.popitem(last=False)
-            del self.refs[h]
+        k -= plain
+        while k > 0:
+            key = next(iter(self.lru))
+            x = min(k, self.size[key])
+            self.size[key] -= x
+            self.lru_blocks -= x
+            k -= x
+            if self.size[key] == 0:
+                del self.lru[key], self.size[key], self.refs[key]
 
-    def hits(self, hashes) -> tuple[int, int]:
-        """(leading blocks of ``hashes`` cached, how many of those are released ones)."""
-        n = released = 0
-        for h in hashes:
-            if h not in self.refs:
-                break
-            n += 1
-            released += h in self.lru
-        return n, released
+    def cached(self, key) -> int:
+        return self.size.get(key, 0)
 
-    def pin(self, hashes) -> None:
-        """Reference cached blocks (a hit): released ones leave the free queue."""
-        for h in hashes:
-            if self.refs[h] == 0:
-                del self.lru[h]
-            self.refs[h] += 1
+    def pin(self, key, use: int) -> int:
+        """Reference ``use`` leading blocks of group ``key`` (a hit); a released group
+        leaves the free queue, cut to ``use`` blocks (its tail returns to fresh blocks).
+        Returns the blocks that left the free pool."""
+        if self.refs[key] == 0:
+            del self.lru[key]
+            self.lru_blocks -= self.size[key]
+            self.plain_free += self.size[key] - use
+            self.size[key] = use
+            self.refs[key] = 1
+            return use
+        self.refs[key] += 1
+        return 0
 
-    def register(self, hashes) -> list:
-        """Mark a request's freshly computed full blocks as cached; returns the hashes it
-        now references (a hash another request registered first stays that one's)."""
-        mine = []
-        for h in hashes:
-            if h not in self.refs:
-                self.refs[h] = 1
-                mine.append(h)
-        return mine
+    def released_blocks(self, key, use: int) -> int:
+        """Blocks a hit of ``use`` blocks of ``key`` takes out of the free pool."""
+        return use if key in self.lru else 0
 
-    def release(self, hashes, plain: int) -> None:
-        """A request frees ``plain`` uncached blocks and its references to ``hashes``
-        (last block first, so a prompt's tail is evicted before its head)."""
+    def extend(self, key, target: int, pinned: bool) -> int:
+        """A request has computed ``target`` leading blocks of group ``key``: make them
+        cached. ``pinned``: it already references the group. Returns the blocks it handed
+        over to the group (0 when another request's group covers them or owns the key)."""
+        have = self.size.get(key)
+        if have is None:
+            self.size[key], self.refs[key] = target, 1
+            return target
+        if not pinned or target <= have:
+            return 0
+        self.size[key] = target
+        return target - have
+
+    def release(self, keys, plain: int) -> None:
+        """A request frees ``plain`` uncached blocks and its references to groups ``keys``."""
         self.plain_free += plain
-        for h in reversed(hashes):
-            self.refs[h] -= 1
-            if self.refs[h] == 0:
-                self.lru[h] = None
+        for key in keys:
+            self.refs[key] -= 1
+            if self.refs[key] == 0:
+                self.lru[key] = None
+                self.lru_blocks += self.size[key]

@@ -39,7 +39,7 @@ def run_llamacpp(run, cfg: SlotsConfig) -> None:
             run.idle_until_next()
             continue
         a = np.array(active, dtype=np.int64)
-        need = run.prompt[a] + run.gen[a] - run.comp[a]
+        need = run.tokens[a] - run.comp[a]
         dec = need == 1
         dec &= run.comp[a] >= run.prompt[a]
         order = np.concatenate((a[dec], a[~dec]))
@@ -52,7 +52,7 @@ def run_llamacpp(run, cfg: SlotsConfig) -> None:
         for idx, nu, Lu in split(n, L, cfg.n_ubatch):
             run.forward(nu, Lu)
         run.comp[r] = L + n
-        done = run.emit(r[run.comp[r] == run.prompt[r] + run.gen[r]])
+        done = run.emit(r[run.comp[r] == run.tokens[r]])
         if done.size:
             gone = set(done.tolist())
             active = [x for x in active if x not in gone]

@@ -86,17 +86,15 @@ class ServingResult:
         return d
 
 
-def _thin(rows: list[tuple]) -> np.ndarray:
-    a = np.array(rows, dtype=np.float64) if rows else np.zeros((0, 3))
+def _thin(a: np.ndarray) -> np.ndarray:
     if len(a) > SERIES_POINTS:
         a = a[np.linspace(0, len(a) - 1, SERIES_POINTS).round().astype(int)]
     return a
 
 
-def _energy(run, hw, device_engine) -> float:
-    if not run.steps:
+def _energy(s: np.ndarray, hw, device_engine) -> float:
+    if not len(s):
         return 0.0
-    s = np.array(run.steps, dtype=np.float64)
     z = np.zeros(len(s))
     times = roofline.StepTimes(s[:, 1], (), z, z, z, s[:, 4], z, s[:, 2], s[:, 3])
     return energy.energy(hw, device_engine, times, None)["prefill_j"]
@@ -119,11 +117,12 @@ def build_result(run, req, engine: str, arrivals: str, kv: dict, config: dict, s
             tp[multi] = tpot
             ok &= tp <= slo_tpot
         good = float(ok.sum()) / duration
-    j = _energy(run, req.hw, req.engine)
+    table = run.step_table()
+    j = _energy(table, req.hw, req.engine)
     out_tok = int(run.out.sum())
     itl = np.concatenate(run.itl) if run.itl else np.zeros(0)
-    steps = _thin([(t, parts, tok) for t, _, _, _, _, parts, tok in run.steps])
-    ser = _thin(run.series)
+    steps = _thin(table[:, [0, 5, 6]])
+    ser = _thin(run.series_table())
     q = np.linspace(0, 100, CDF_POINTS)
     return ServingResult(
         model=req.model.name, hw=req.hw.name, scheme=req.scheme.name, stack=req.stack.name, engine=engine,
@@ -131,10 +130,10 @@ def build_result(run, req, engine: str, arrivals: str, kv: dict, config: dict, s
         throughput_requests_per_s=run.n / duration, throughput_input_tok_s=float(run.prompt.sum()) / duration,
         throughput_output_tok_s=out_tok / duration,
         ttft_s=Summary.of(ttft), tpot_s=Summary.of(tpot), itl_s=Summary.of(itl), e2e_s=Summary.of(e2e),
-        step_s=Summary.of(np.array([s[1] for s in run.steps])),
+        step_s=Summary.of(table[:, 1]),
         goodput_requests_per_s=good, slo={"ttft_s": slo_ttft, "tpot_s": slo_tpot},
         preemptions=run.preemptions, prefix_hit_tokens=run.prefix_hit_tokens,
-        computed_tokens=run.computed_tokens, output_tokens=out_tok, steps=len(run.steps), kv=kv,
+        computed_tokens=run.computed_tokens, output_tokens=out_tok, steps=len(table), kv=kv,
         energy_j=j, energy_j_per_request=j / run.n, energy_j_per_output_token=j / out_tok, config=config,
         series={"time_s": ser[:, 0].tolist(), "running": ser[:, 1].tolist(), "kv_occupancy": ser[:, 2].tolist(),
                 "step_time_s": steps[:, 0].tolist(), "step_requests": steps[:, 1].tolist(),

@@ -42,8 +42,14 @@ class Run:
         self.last = np.full(n, np.nan)
         self.finish = np.full(n, np.nan)
         self.itl: list[np.ndarray] = []
-        self.steps: list[tuple] = []   # (start s, seconds, at-peak compute s, at-peak memory s, bytes, parts, tokens)
-        self.series: list[tuple] = []  # (time s, running requests, KV occupancy 0..1) per scheduler iteration
+        self.tokens = (wl.prompt + 0).astype(np.int64)   # prompt + generated so far
+        # per step: (start s, seconds, at-peak compute s, at-peak memory s, bytes, parts, tokens);
+        # per scheduler iteration: (time s, running requests, KV occupancy 0..1). Single steps
+        # are rows, decode windows arrays; ``step_table`` / ``series_table`` join them.
+        self._steps: list = []
+        self._step_blocks: list[np.ndarray] = []
+        self._series: list = []
+        self._series_blocks: list[np.ndarray] = []
         self.now = 0.0
         self.next = 0                  # next request not yet queued
         self.done = 0
@@ -75,8 +81,9 @@ class Run:
 
     def forward(self, n: np.ndarray, L: np.ndarray) -> float:
         t, ic, im, nb = self.cost.step(n, L)
-        self.steps.append((self.now, t, ic, im, nb, len(n), int(n.sum())))
-        self.computed_tokens += int(n.sum())
+        T = int(n.sum())
+        self._steps.append((self.now, t, ic, im, nb, len(n), T))
+        self.computed_tokens += T
         self.now += t
         return t
 
@@ -93,9 +100,12 @@ class Run:
         c, starts = c[:, :k], starts[:k]
         ends = starts + c[0]
         S = len(r)
-        self.steps.extend(zip(starts.tolist(), c[0].tolist(), c[1].tolist(), c[2].tolist(), c[3].tolist(),
-                              [S] * k, [S] * k))
-        self.series.extend(zip(starts.tolist(), [S] * k, occupancy[:k].tolist()))
+        block = np.empty((7, k))
+        block[0], block[1:5], block[5:] = starts, c, S
+        self._step_blocks.append(block.T)
+        ser = np.empty((3, k))
+        ser[0], ser[1], ser[2] = starts, S, occupancy[:k]
+        self._series_blocks.append(ser.T)
         self.computed_tokens += S * k
         self.comp[r] = L + k
         g = self.gen[r]
@@ -105,6 +115,7 @@ class Run:
         if k > 1:
             self.itl.append(np.repeat(c[0][1:], S))
         self.gen[r] = g + k
+        self.tokens[r] += k
         self.emitted += S * k
         self.now = float(ends[-1])
         self.last[r] = self.now
@@ -122,23 +133,42 @@ class Run:
                     self.issued += 1
 
     def sample(self, running: int, occupancy: float) -> None:
-        self.series.append((self.now, running, occupancy))
+        self._series.append((self.now, running, occupancy))
+
+    @staticmethod
+    def _table(rows: list, blocks: list, width: int) -> np.ndarray:
+        parts = [np.array(rows, dtype=np.float64).reshape(-1, width), *blocks]
+        a = np.concatenate(parts) if parts else np.zeros((0, width))
+        return a[np.argsort(a[:, 0], kind="stable")]
+
+    def step_table(self) -> np.ndarray:
+        """Every forward step in time order (columns as ``forward`` records them)."""
+        return self._table(self._steps, self._step_blocks, 7)
+
+    def series_table(self) -> np.ndarray:
+        return self._table(self._series, self._series_blocks, 3)
 
     def emit(self, rids: np.ndarray) -> np.ndarray:
         """Requests ``rids`` each produce one token now; returns those that finished."""
         if rids.size == 0:
             return rids
         g = self.gen[rids]
-        if np.any(g >= self.out[rids]):
+        left = self.out[rids] - g
+        if left.min() < 1:
             raise SimlowError("internal: a request produced more tokens than its output length")
         self.gen[rids] = g + 1
+        self.tokens[rids] += 1
         self.emitted += rids.size
-        self.first[rids[g == 0]] = self.now
-        old = rids[g > 0]
+        fresh = g == 0
+        if fresh.any():
+            self.first[rids[fresh]] = self.now
+            old = rids[~fresh]
+        else:
+            old = rids
         if old.size:
             self.itl.append(self.now - self.last[old])
         self.last[rids] = self.now
-        done = rids[g + 1 == self.out[rids]]
+        done = rids[left == 1]
         self.finish[done] = self.now
         self.done += done.size
         self._issue(done.size)

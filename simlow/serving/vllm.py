@@ -59,46 +59,81 @@ def _ceil_div(a, b):
 class VllmScheduler:
     def __init__(self, run, cfg: VllmConfig):
         self.run, self.cfg = run, cfg
-        self.pool = BlockPool(cfg.blocks, cfg.prefix_caching)
+        self.pool = BlockPool(cfg.blocks)
         self.waiting: deque = deque()
         self.running = np.empty(0, dtype=np.int64)
         self.held = np.zeros(run.n, dtype=np.int64)
-        self.refs: dict[int, list] = {}
-        self.hits = np.zeros(run.n, dtype=np.int64)   # blocks taken from the cache at admission
+        self.refs: dict[int, list] = {}                  # request -> cache groups it pins
+        self.grouped = np.zeros(run.n, dtype=np.int64)   # of its held blocks, those in groups
         need = _ceil_div(run.prompt + run.out - 1, cfg.block_size)
         worst = int(np.argmax(need))
         if need[worst] > cfg.blocks:
             raise SimlowError(f"request {worst} ({run.prompt[worst]} + {run.out[worst]} tokens) needs "
                               f"{need[worst]} KV blocks of {cfg.block_size} tokens; the cache has {cfg.blocks}")
 
-    # -- prefix hashes -----------------------------------------------------------------
-    def _hashes(self, rid: int) -> list:
+    # -- prefix caching ----------------------------------------------------------------
+    def _groups(self, rid: int) -> list[tuple[int, int]]:
+        """(cache group, full prompt blocks in it) in prompt order: the shared prefix's
+        blocks under its prefix id (>= 0), the rest under the request (< 0)."""
         bs, wl = self.cfg.block_size, self.run.wl
-        pid, plen = int(wl.prefix_id[rid]), int(wl.prefix_len[rid])
-        return [(pid, j) if pid >= 0 and (j + 1) * bs <= plen else (-1 - rid, j)
-                for j in range(int(self.run.prompt[rid]) // bs)]
+        full = int(self.run.prompt[rid]) // bs
+        pid = int(wl.prefix_id[rid])
+        shared = min(int(wl.prefix_len[rid]) // bs, full) if pid >= 0 else 0
+        out = [(pid, shared)] if shared else []
+        return out + [(-1 - rid, full - shared)] if full > shared else out
+
+    def _hits(self, rid: int, cap: int) -> tuple[list, int, int]:
+        """Leading cached blocks of ``rid``'s prompt, at most ``cap``: ([(group, blocks)],
+        blocks, of them released ones)."""
+        pool, out, total, released = self.pool, [], 0, 0
+        for key, nb in self._groups(rid):
+            use = min(pool.cached(key), nb, cap - total)
+            if use <= 0:
+                break
+            out.append((key, use))
+            released += pool.released_blocks(key, use)
+            total += use
+            if use < nb:
+                break
+        return out, total, released
+
+    def _register(self, rid: int) -> None:
+        """``rid`` computed its whole prompt: its full prompt blocks become cached."""
+        refs = self.refs.setdefault(rid, [])
+        for key, nb in self._groups(rid):
+            pinned = key in refs
+            got = self.pool.extend(key, nb, pinned)
+            if got and not pinned:
+                refs.append(key)
+            self.grouped[rid] += got
 
     def _free(self, rid: int) -> None:
-        refs = self.refs.pop(rid, [])
-        self.pool.release(refs, int(self.held[rid]) - len(refs))
-        self.held[rid] = 0
+        self.pool.release(self.refs.pop(rid, ()), int(self.held[rid] - self.grouped[rid]))
+        self.held[rid] = self.grouped[rid] = 0
 
     # -- one step ----------------------------------------------------------------------
     def _running_fast(self, budget: int):
         """The running pass when every allocation fits (the common case), else None."""
         r, run, bs = self.running, self.run, self.cfg.block_size
-        need = run.prompt[r] + run.gen[r] - run.comp[r]
+        L = run.comp[r]
+        need = run.tokens[r] - L
         thr = self.cfg.long_prefill_token_threshold
         if thr > 0:
             need = np.minimum(need, thr)
-        n = np.clip(budget - (np.cumsum(need) - need), 0, need)
-        L = run.comp[r]
-        blocks = np.where(n > 0, np.maximum(_ceil_div(L + n, bs) - self.held[r], 0), 0)
+        if int(need.sum()) > budget:
+            n = np.clip(budget - (np.cumsum(need) - need), 0, need)
+        else:
+            n = need
+        held = self.held[r]
+        blocks = (L + n + (bs - 1)) // bs - held
+        np.maximum(blocks, 0, out=blocks)
         total = int(blocks.sum())
         if total > self.pool.free:
             return None
         self.pool.take(total)
-        self.held[r] += blocks
+        self.held[r] = held + blocks
+        if n is need:
+            return r, n, L, budget - int(n.sum())
         keep = n > 0
         return r[keep], n[keep], L[keep], budget - int(n.sum())
 
@@ -110,7 +145,7 @@ class VllmScheduler:
         i = 0
         while i < len(order) and budget > 0:
             rid = order[i]
-            n = int(run.prompt[rid] + run.gen[rid] - run.comp[rid])
+            n = int(run.tokens[rid] - run.comp[rid])
             n = min(n, thr) if thr > 0 else n
             n = min(n, budget)
             if n == 0:
@@ -143,12 +178,10 @@ class VllmScheduler:
         adm_r, adm_n, adm_L = [], [], []
         while self.waiting and budget > 0 and len(self.running) + len(adm_r) < cfg.max_num_seqs:
             rid = self.waiting[0]
-            tokens = int(run.prompt[rid] + run.gen[rid])
-            hb = released = 0
-            hashes = ()
+            tokens = int(run.tokens[rid])
+            hits, hb, released = [], 0, 0
             if cfg.prefix_caching:
-                hashes = self._hashes(rid)[:(tokens - 1) // bs]
-                hb, released = pool.hits(hashes)
+                hits, hb, released = self._hits(rid, (tokens - 1) // bs)
             n = tokens - hb * bs
             n = min(n, thr) if thr > 0 else n
             n = min(n, budget)
@@ -156,10 +189,11 @@ class VllmScheduler:
             if blocks + released > pool.free:
                 break
             self.waiting.popleft()
-            pool.pin(hashes[:hb])
+            for key, use in hits:
+                pool.pin(key, use)
             pool.take(blocks)
-            self.refs[rid] = list(hashes[:hb])
-            self.hits[rid] = hb
+            self.refs[rid] = [key for key, _ in hits]
+            self.grouped[rid] = hb
             self.held[rid] = hb + blocks
             run.comp[rid] = hb * bs
             run.prefix_hit_tokens += hb * bs
@@ -192,7 +226,7 @@ class VllmScheduler:
                                   f"than the {self.cfg.blocks} in the cache")
             return False
         if (self.cfg.decode_windows and run.preemptions == preempts and not admitted
-                and r.size == self.running.size and self._all_decode(r, n)):
+                and r.size == self.running.size and self._all_decode(r, n, L)):
             self._window(r)
             return True
         run.sample(len(self.running), self.pool.used / self.pool.total)
@@ -200,23 +234,24 @@ class VllmScheduler:
         self._after(r, n)
         return True
 
-    def _all_decode(self, r, n) -> bool:
-        run = self.run
-        return bool(np.all(n == 1)) and bool(np.all(run.comp[r] >= run.prompt[r]))
+    def _all_decode(self, r, n, L) -> bool:
+        return len(n) == int(n.sum()) and bool((L >= self.run.prompt[r]).all())
 
     def _window(self, r: np.ndarray) -> None:
         """Decode steps of the same batch at once (module docstring); step 0's blocks are
         already allocated."""
         run, bs, pool = self.run, self.cfg.block_size, self.pool
         k = int(min(int((run.out[r] - run.gen[r]).min()), 256))
-        L, held = run.comp[r], self.held[r]
-        ctx = L[None, :] + np.arange(k)[:, None] + 1
-        extra = np.maximum(_ceil_div(ctx, bs) - held[None, :], 0).sum(axis=1)
-        k = max(1, int(np.searchsorted(extra, pool.free, side="right")))
-        occupancy = (pool.used + extra[:k]) / pool.total
         until = np.inf
         if not self.waiting and run.next < run.issued:
             until = float(run.arrival[run.next])
+            # every step lasts at least its dense ops: no more steps start before ``until``
+            k = min(k, int((until - run.now) / run.cost.min_step_s(len(r))) + 1)
+        L, held = run.comp[r], self.held[r]
+        ctx = L[None, :] + np.arange(k)[:, None] + 1
+        extra = np.maximum((ctx + (bs - 1)) // bs - held[None, :], 0).sum(axis=1)
+        k = max(1, int(np.searchsorted(extra, pool.free, side="right")))
+        occupancy = (pool.used + extra[:k]) / pool.total
         k, done = run.decode_window(r, k, occupancy, until)
         need = np.maximum(_ceil_div(L + k, bs) - held, 0)
         pool.take(int(need.sum()))
@@ -224,7 +259,8 @@ class VllmScheduler:
         if done.size:
             for rid in done:
                 self._free(int(rid))
-            self.running = self.running[~np.isin(self.running, done)]
+            r = self.running
+            self.running = r[self.run.gen[r] < self.run.out[r]]
 
     def _after(self, r: np.ndarray, n: np.ndarray) -> None:
         run = self.run
@@ -233,15 +269,14 @@ class VllmScheduler:
         if self.cfg.prefix_caching:
             p = run.prompt[r]
             for rid in r[(before < p) & (before + n >= p)]:
-                rid = int(rid)
-                fresh = self._hashes(rid)[int(self.hits[rid]):]
-                self.refs.setdefault(rid, []).extend(self.pool.register(fresh))
-        emits = r[run.comp[r] == run.prompt[r] + run.gen[r]]
+                self._register(int(rid))
+        emits = r[run.comp[r] == run.tokens[r]]
         done = run.emit(emits)
         if done.size:
             for rid in done:
                 self._free(int(rid))
-            self.running = self.running[~np.isin(self.running, done)]
+            r = self.running
+            self.running = r[self.run.gen[r] < self.run.out[r]]
 
 
 def run_vllm(run, cfg: VllmConfig) -> None:
