@@ -255,8 +255,9 @@ def _lmdeploy(path: Path, rows: list[dict]) -> list[Measured]:
 
 
 _READERS = {"strix_halo": _strix, "exllamav2": _exllama, "lmdeploy": _lmdeploy}
-# Not throughput tables: specs, model facts, meter readings (energy_*) and silicon figures (silicon_*).
-SKIP_FILES = ("device_specs", "model_facts", "energy_", "silicon_")
+# Not throughput tables: specs, model facts, meter readings (energy_*), silicon figures (silicon_*)
+# and serving runs under load (serving_*: simlow.serving.validate reads them).
+SKIP_FILES = ("device_specs", "model_facts", "energy_", "silicon_", "serving_")
 
 
 def read_dir(data: Path) -> list[Measured]:

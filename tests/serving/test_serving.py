@@ -227,3 +227,11 @@ def test_bad_trace(tmp_path, line, match):
     with pytest.raises(SimlowError, match=match) as e:
         simulate_serving(M, HW, trace=p)
     assert str(p) in str(e.value)
+
+
+def test_every_measured_serving_row_is_simulated():
+    from simlow.serving.validate import compare
+
+    rows = compare()
+    assert len({(c.file, c.line) for c in rows}) == 5 and len(rows) == 25
+    assert all(np.isfinite(c.simulated) and c.simulated > 0 for c in rows)
