@@ -64,8 +64,14 @@ def summarize(ts: tuple[GGUFTensor, ...] | list[GGUFTensor]) -> GGUFSummary:
 
 
 def read_gguf_model(path: Path | str) -> ModelSpec:
-    """The model shape stored in a GGUF header."""
-    return model_from_header(read_header(path))
+    """The model shape stored in a GGUF header, checked against the file's tensors: every
+    weight tensor of the shape must be in the file with the shape the metadata implies."""
+    from simlow.specs.gguf_types import file_scheme
+
+    h = read_header(path)
+    m = model_from_header(h)
+    file_scheme(h, m)   # raises when a tensor the shape implies is missing or shaped otherwise
+    return m
 
 
 def model_from_header(h: GGUFHeader) -> ModelSpec:
@@ -73,6 +79,10 @@ def model_from_header(h: GGUFHeader) -> ModelSpec:
     path = h.path
     meta = _Meta(h.metadata, path)
     arch = meta.str("general.architecture")
+    if f"{arch}.attention.kv_lora_rank" in h.metadata:
+        raise SimlowError(f"{path}: architecture {arch} uses multi-head latent attention ({arch}.attention."
+                          "kv_lora_rank), which simlow's ModelSpec cannot express: its attention tensors and KV "
+                          "cache would be sized as ordinary attention, so no figure is given")
     shapes = {t.name: t.shape for t in h.tensors}
     names = set(shapes)
     if "token_embd.weight" not in shapes or len(shapes["token_embd.weight"]) != 2:

@@ -29,8 +29,9 @@ def tiny_gguf_bytes(tokens: int = V, tied: bool = False) -> bytes:
         os.unlink(name)
 
 
-def write_tiny_gguf(path, tokens: int = V, tied: bool = False, fused: bool = False):
-    """``fused``: a phi3 layout (one ``attn_qkv``, gate and up in one ``ffn_up`` of 2 x FFN)."""
+def write_tiny_gguf(path, tokens: int = V, tied: bool = False, fused: bool = False, extra: dict | None = None):
+    """``fused``: a phi3 layout (one ``attn_qkv``, gate and up in one ``ffn_up`` of 2 x FFN);
+    ``extra``: more uint32 metadata keys."""
     w = GGUFWriter(str(path), "phi3" if fused else "llama")
     w.add_name("tiny-llama")
     w.add_block_count(L)
@@ -42,6 +43,8 @@ def write_tiny_gguf(path, tokens: int = V, tied: bool = False, fused: bool = Fal
     w.add_rope_freq_base(10000.0)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_array("tiny.per_layer", [7] * L)
+    for key, value in (extra or {}).items():
+        w.add_uint32(key, value)
     w.add_tokenizer_model("gpt2")
     w.add_token_list([f"tok{i}" for i in range(tokens)])
     w.add_token_scores([float(i) for i in range(tokens)])

@@ -254,3 +254,17 @@ def test_phi3_fused_tensors_sized_by_their_types(tmp_path):
     assert sum(weight_bytes_by_part(m, s).values()) == sum(t.n_bytes for t in h.tensors) and len(notes) == 1
     fmt = {t.name: s.tensor_format(m, t).name for t in m.weight_tensors()}
     assert (fmt["blk.1.attn_k"], fmt["blk.1.ffn_gate"], fmt["blk.1.ffn_up"]) == ("q8_0", "q4_1", "q4_1")
+
+
+def test_mla_gguf_is_refused(tmp_path):
+    path = write_tiny_gguf(tmp_path / "mla.gguf", extra={"llama.attention.kv_lora_rank": 512})
+    with pytest.raises(SimlowError, match="mla.gguf: architecture llama uses multi-head latent attention"):
+        read_gguf_model(path)
+
+
+def test_a_layout_simlow_misreads_is_refused(tmp_path):
+    data = tiny_gguf_bytes()
+    i = data.index(b"blk.1.ffn_down.weight")            # rename a tensor: the shape implies it
+    bad = data[:i] + b"blk.1.ffn_dawn.weight" + data[i + len(b"blk.1.ffn_down.weight"):]
+    with pytest.raises(SimlowError, match="tensor blk.1.ffn_down.weight missing"):
+        load_model(_mutated(tmp_path, bad))
