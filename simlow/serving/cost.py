@@ -117,27 +117,35 @@ class StepCost:
         """A lower bound on a decode step of ``parts`` requests (all but attention)."""
         return float(self.dense[0][parts] + self.head[0][parts] + self.step_overhead_s)
 
-    def decode_steps(self, L: np.ndarray, k: int) -> np.ndarray:
+    def decode_steps(self, L: np.ndarray, k: int, alive: np.ndarray | None = None):
         """The next ``k`` steps of a decode-only batch whose requests hold ``L`` cached
-        tokens at the first: each column as ``step`` returns it, per step (shape (4, k)).
-        Equal to ``k`` calls of ``step`` with ``n = 1`` and ``L, L + 1, ...``."""
+        tokens at the first: (array of shape (4, k) with each step's columns as ``step``
+        returns them, requests per step). ``alive[j, i]`` (optional) says whether request
+        ``i`` is still in the batch at step ``j``. Equal to ``k`` calls of ``step`` with
+        ``n = 1`` and contexts ``L, L + 1, ...`` of the requests alive."""
         S = len(L)
+        sizes = np.full(k, S) if alive is None else alive.sum(axis=1)
         d, h = self.dense, self.head
         out = np.empty((4, k))
-        out[0] = d[0][S] + h[0][S] + self.step_overhead_s
-        out[1], out[2], out[3] = d[1][S] + h[1][S], d[2][S] + h[2][S], d[3][S] + h[3][S]
+        out[0] = d[0][sizes] + h[0][sizes] + self.step_overhead_s
+        out[1], out[2], out[3] = d[1][sizes] + h[1][sizes], d[2][sizes] + h[2][sizes], d[3][sizes] + h[3][sizes]
         ctx = L[None, :] + np.arange(k)[:, None] + 1.0         # n = 1: pairs = cached = L + 1
         for a in self.attention:
             c = ctx if a.window is None else np.minimum(ctx, a.window)
+            if alive is not None:
+                c = np.where(alive, c, 0.0)
             comp = (a.c_pairs + a.c_cached) * c + a.c_tokens
             mem = (a.m_pairs + a.m_cached) * c + a.m_tokens
+            top = np.maximum(comp, mem)
+            if alive is not None:
+                top = np.where(alive, top, 0.0)
             sc = c.sum(axis=1)
-            out[0] += a.repeat * (np.maximum(comp, mem).sum(axis=1) + a.launch_s)
-            by = a.repeat * ((a.b_pairs + a.b_cached) * sc + a.b_tokens * S)
-            out[1] += a.repeat * ((a.i_pairs + a.i_cached) * sc + a.i_tokens * S)
+            out[0] += a.repeat * (top.sum(axis=1) + a.launch_s)
+            by = a.repeat * ((a.b_pairs + a.b_cached) * sc + a.b_tokens * sizes)
+            out[1] += a.repeat * ((a.i_pairs + a.i_cached) * sc + a.i_tokens * sizes)
             out[2] += by / self.bandwidth_Bps
             out[3] += by
-        return out
+        return out, sizes
 
 
 def _table(temps, mach, n: int, batch_axis: bool, distinct):

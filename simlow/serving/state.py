@@ -87,43 +87,46 @@ class Run:
         self.now += t
         return t
 
-    def decode_window(self, r: np.ndarray, k: int, occupancy: np.ndarray, until: float = np.inf):
-        """Run up to ``k`` decode steps of the fixed batch ``r`` at once (each request adds
-        one token per step), stopping before a step that would start at or after ``until``
-        (an arrival the scheduler must see). Records every step, series sample and token as
-        ``k`` single steps would; ``occupancy[j]`` is the KV occupancy at step ``j``.
-        Returns the number of steps run (at least 1) and the requests that finished."""
+    def decode_window(self, r: np.ndarray, left: np.ndarray, k: int, until: float = np.inf):
+        """Run up to ``k`` decode steps of batch ``r`` at once: request ``i`` adds one token
+        per step for ``left[i]`` steps (then it has finished and leaves the batch), and no step
+        starts at or after ``until`` (an arrival the scheduler must see). Records every step
+        and token as single steps would. Returns the steps run (at least 1), the steps each
+        request took and the start time of every step."""
         L = self.comp[r]
-        c = self.cost.decode_steps(L, k)
+        alive = None if int(left.min()) >= k else np.arange(k)[:, None] < left[None, :]
+        c, sizes = self.cost.decode_steps(L, k, alive)
         starts = self.now + np.concatenate(([0.0], np.cumsum(c[0][:-1])))
         k = max(1, int(np.searchsorted(starts, until, side="left")))
-        c, starts = c[:, :k], starts[:k]
+        c, starts, sizes = c[:, :k], starts[:k], sizes[:k]
         ends = starts + c[0]
-        S = len(r)
         block = np.empty((7, k))
-        block[0], block[1:5], block[5:] = starts, c, S
+        block[0], block[1:5], block[5], block[6] = starts, c, sizes, sizes
         self._step_blocks.append(block.T)
-        ser = np.empty((3, k))
-        ser[0], ser[1], ser[2] = starts, S, occupancy[:k]
-        self._series_blocks.append(ser.T)
-        self.computed_tokens += S * k
-        self.comp[r] = L + k
+        took = np.minimum(left, k)
         g = self.gen[r]
-        if np.any(g < 1) or np.any(g + k > self.out[r]):
+        if g.min() < 1 or np.any(g + took > self.out[r]):
             raise SimlowError("internal: a decode window past a request's output length")
+        self.computed_tokens += int(sizes.sum())
+        self.comp[r] = L + took
         self.itl.append(ends[0] - self.last[r])
         if k > 1:
-            self.itl.append(np.repeat(c[0][1:], S))
-        self.gen[r] = g + k
-        self.tokens[r] += k
-        self.emitted += S * k
-        self.now = float(ends[-1])
-        self.last[r] = self.now
-        done = r[g + k == self.out[r]]
-        self.finish[done] = self.now
+            self.itl.append(np.repeat(c[0][1:], sizes[1:]))
+        self.gen[r] = g + took
+        self.tokens[r] += took
+        self.emitted += int(took.sum())
+        self.last[r] = ends[took - 1]
+        done = r[took == left]
+        self.finish[done] = self.last[done]
         self.done += done.size
+        self.now = float(ends[-1])
         self._issue(done.size)
-        return k, done
+        return k, took, starts
+
+    def sample_window(self, starts: np.ndarray, running: np.ndarray, occupancy: np.ndarray) -> None:
+        ser = np.empty((3, len(starts)))
+        ser[0], ser[1], ser[2] = starts, running, occupancy
+        self._series_blocks.append(ser.T)
 
     def _issue(self, finished: int) -> None:
         if self.wl.concurrency:                 # closed loop: each finish sends the next request

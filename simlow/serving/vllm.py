@@ -239,28 +239,54 @@ class VllmScheduler:
 
     def _window(self, r: np.ndarray) -> None:
         """Decode steps of the same batch at once (module docstring); step 0's blocks are
-        already allocated."""
+        already allocated. With an empty queue and open-loop arrivals, finished requests
+        leave the batch inside the window (their blocks are freed step by step, as they
+        would be); otherwise the window ends at the first finish. The block check ignores
+        blocks freed inside the window, so it can only stop a window early, never let it run
+        a step the pool would refuse."""
         run, bs, pool = self.run, self.cfg.block_size, self.pool
-        k = int(min(int((run.out[r] - run.gen[r]).min()), 256))
+        left = run.out[r] - run.gen[r]
+        shrink = not self.waiting and not run.wl.concurrency
+        k = int(min(int(left.max()) if shrink else int(left.min()), 256))
         until = np.inf
         if not self.waiting and run.next < run.issued:
             until = float(run.arrival[run.next])
-            # every step lasts at least its dense ops: no more steps start before ``until``
+            # a step of the full batch lasts at least its dense ops: about this many start
+            # before ``until`` (a window may always stop early: the next iteration goes on)
             k = min(k, int((until - run.now) / run.cost.min_step_s(len(r))) + 1)
         L, held = run.comp[r], self.held[r]
-        ctx = L[None, :] + np.arange(k)[:, None] + 1
-        extra = np.maximum((ctx + (bs - 1)) // bs - held[None, :], 0).sum(axis=1)
-        k = max(1, int(np.searchsorted(extra, pool.free, side="right")))
-        occupancy = (pool.used + extra[:k]) / pool.total
-        k, done = run.decode_window(r, k, occupancy, until)
-        need = np.maximum(_ceil_div(L + k, bs) - held, 0)
-        pool.take(int(need.sum()))
-        self.held[r] = held + need
-        if done.size:
-            for rid in done:
+        steps = np.arange(k)[:, None]
+        extra = np.maximum((L[None, :] + steps + bs) // bs - held[None, :], 0)   # ceil((L + j + 1) / bs) - held
+        if shrink:
+            extra = np.where(steps < left[None, :], extra, extra[np.minimum(left, k) - 1, np.arange(len(r))])
+        need = extra.sum(axis=1)
+        k = max(1, int(np.searchsorted(need, pool.free, side="right")))
+        k, took, starts = run.decode_window(r, left, k, until)
+        self._window_pool(r, held, extra[:k], took, starts, k)
+
+    def _window_pool(self, r, held, extra, took, starts, k) -> None:
+        """The pool operations of a window's steps in their order: step ``j`` allocates
+        its new blocks, then the requests finishing at ``j`` free theirs."""
+        run, pool = self.run, self.pool
+        per_step = np.diff(extra.sum(axis=1), prepend=0)
+        finish_at = np.where(run.gen[r] == run.out[r], took - 1, -1)
+        self.held[r] = held + extra[took - 1, np.arange(len(r))]
+        occupancy, running = np.empty(k), np.empty(k)
+        alive, j0 = len(r), 0
+        ends = sorted(set(finish_at[finish_at >= 0].tolist()))
+        for j1 in ends + ([k - 1] if not ends or ends[-1] != k - 1 else []):
+            seg = np.cumsum(per_step[j0:j1 + 1])
+            occupancy[j0:j1 + 1] = (pool.used + seg) / pool.total
+            running[j0:j1 + 1] = alive
+            pool.take(int(seg[-1]))
+            for rid in r[finish_at == j1]:
                 self._free(int(rid))
-            r = self.running
-            self.running = r[self.run.gen[r] < self.run.out[r]]
+                alive -= 1
+            j0 = j1 + 1
+        run.sample_window(starts, running, occupancy)
+        if ends:
+            rr = self.running
+            self.running = rr[run.gen[rr] < run.out[rr]]
 
     def _after(self, r: np.ndarray, n: np.ndarray) -> None:
         run = self.run
