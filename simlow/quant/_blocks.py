@@ -1,23 +1,33 @@
-"""Feeding a whole tensor to one jitted block quantizer without copying it.
+"""Feeding a tensor of any shape to a fixed set of compiled block kernels, without copying it.
 
 Layering: used by the GGUF block formats; imports only JAX, NumPy and ``errors``.
 
+Compile once. A jitted function compiles once per input shape, and an XLA compile of a
+block kernel takes 0.4-1 s on this machine (more under load), against about 2 ms to run
+it on one 2 MB chunk, so a model whose tensors come in many shapes would pay it per
+shape. The runners here never hand a kernel the tensor's own shape: the tensor is
+flattened to rows (one per block) and walked in chunks of exactly ``cap`` rows (about
+2 MB of float32, ``_CHUNK``); the last chunk is padded by repeating its last real row
+(so a pad row raises no flag a real row does not) and the pad is cut off the outputs. Each
+kernel is therefore compiled once per process, whatever the shapes that come. (One size,
+not a ladder of smaller ones: a second size is a second compile, which costs as much as a
+few hundred padded chunks; a tensor smaller than a chunk pays about 2 ms of padding.)
+
 Speed without changing bits (measured on a 2-core EPYC VM, XLA CPU 0.10.2):
 
-* **No input copy.** JAX on CPU aliases a NumPy float32 buffer only if its address is
-  64-byte aligned; otherwise ``device_put`` copies it into a fresh XLA buffer (about 35 ms
-  for 64 MB, mostly page faults: XLA's large allocations are not huge pages). NumPy's large
-  arrays start 16 bytes past a 64-byte boundary, and every 32-element block then starts 16
-  bytes past one too, so no aligned view holds whole blocks. ``host_view`` therefore aliases
-  the aligned *body* of the buffer (it starts ``s`` elements in) and passes the first ``s``
-  and last ``block - s`` elements as two tiny arrays; inside the jit, block ``b`` is the
-  body slice ``[b*block - s, (b+1)*block - s)`` (blocks 0 and n-1 are stitched with the
-  tiny arrays). The aliased body is only read, and ``run_blocked`` waits for the results
-  before returning, so mutating the array afterwards cannot race.
-* **Row chunks that stay in cache.** The jit walks the blocks in static chunks of about
-  2 MB (``_CHUNK``): each chunk's slice is read from memory once and the block reduction
-  and the code pass run on it while it is in L2/L3. One un-chunked slice of a 64 MB tensor
-  would be materialised as a 64 MB XLA temporary (page faults again, 4x slower).
+* **No input copy where it can be avoided.** JAX on CPU aliases a NumPy buffer only if
+  its address is 64-byte aligned, and copies it otherwise. A full chunk is passed as a
+  view of the tensor (aliased when aligned; NumPy's large arrays start 16 bytes past a
+  64-byte boundary, and those chunks are copied by JAX, about 0.3 ms each); only the
+  padded last chunk is copied by hand, into an aligned buffer. Inside the jit a chunk
+  arrives as a flat vector and is reshaped to blocks there: fed as (rows, block), XLA
+  generates another reduction under fast-math flags, whose min picks the other zero
+  sign for mixed +-0 blocks (Q4_1's m) and no longer matches gguf-py. Views are only
+  read, and the runners wait for every result before returning, so mutating the array
+  afterwards cannot race.
+* **Chunks that stay in cache.** One chunk (2 MB) is read from memory once and the block
+  reduction and the code pass run on it while it is in L2/L3. All chunks are dispatched
+  before any result is read back, so XLA works while Python queues the next.
 * **One fused kernel per format** (``run_blocked``): codes, scales and the packed GGUF
   bytes come out of the same jitted call, so nothing goes back to the host between stages;
   the finiteness check is a by-product of the block maxima.
@@ -46,7 +56,7 @@ import numpy as np
 from simlow.errors import SimlowError
 
 _ALIGN = 64          # bytes: the alignment JAX's CPU client needs to alias a host buffer
-_CHUNK = 1 << 19     # float32 elements per in-kernel chunk (2 MB: the L2 size of this CPU)
+_CHUNK = 1 << 19     # float32 elements per chunk (2 MB: the L2 size of this CPU)
 
 
 def launder(p: jax.Array, zero: jax.Array) -> jax.Array:
@@ -62,70 +72,102 @@ def signed_extremes(blocks: jax.Array) -> tuple[jax.Array, jax.Array]:
     return mx[:, None], mn[:, None]
 
 
-def _aligned_copy(flat: np.ndarray) -> np.ndarray:
-    buf = np.empty(flat.nbytes + _ALIGN, np.uint8)
+def chunk_rows(block: int) -> int:
+    """The one row count a kernel is ever compiled for, for rows that each stand for one
+    block of ``block`` weights: about ``_CHUNK`` weights."""
+    return max(1, _CHUNK // block)
+
+
+def plan(n: int, cap: int) -> list[tuple[int, int]]:
+    """Chunks ``(lo, hi)`` of ``cap`` rows covering rows ``0..n-1`` (the last one shorter,
+    to be padded)."""
+    return [(lo, min(n, lo + cap)) for lo in range(0, n, cap)]
+
+
+def _padded(rows: np.ndarray, size: int) -> np.ndarray:
+    """``rows`` (k <= size rows) in a 64-byte-aligned buffer of ``size`` rows, the pad
+    repeating the last row (so it raises no flag the real rows do not)."""
+    width = int(np.prod(rows.shape[1:], dtype=np.int64)) * rows.itemsize
+    buf = np.empty(size * width + _ALIGN, np.uint8)
     off = (-buf.ctypes.data) % _ALIGN
-    out = buf[off:off + flat.nbytes].view(np.float32)
-    np.copyto(out, flat)
+    out = buf[off:off + size * width].view(rows.dtype).reshape((size,) + rows.shape[1:])
+    out[:len(rows)] = rows
+    out[len(rows):] = rows[-1]
     return out
 
 
-_EMPTY = np.zeros(0, np.float32)
+@partial(jax.jit, static_argnums=(0, 1))
+def _block_chunk(kernel: Callable, block: int, flat, zero, *args):
+    return kernel(flat.reshape(-1, block), zero, *args)
 
 
-def host_view(x: Any, block: int) -> tuple[int, np.ndarray, Any, np.ndarray]:
-    """``(s, head, body, tail)``: the tensor as an aliased device body that starts ``s``
-    elements in, at a 64-byte-aligned address, plus its first ``s`` and last ``block - s``
-    elements (``s = 0``: the body is the whole tensor, head and tail are empty).
-
-    A JAX array is used as it is (reshaped inside the jit: an eager reshape copies). A NumPy
-    array whose address is not a multiple of 4, or that holds a single block, is copied once
-    into an aligned buffer (rare or tiny)."""
-    if isinstance(x, jax.Array):
-        return 0, _EMPTY, x, _EMPTY
-    flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
-    addr = flat.ctypes.data
-    s = (-addr % _ALIGN) // 4
-    if addr % 4 or s >= block or (s and flat.size < 2 * block):
-        flat, s = _aligned_copy(flat), 0
-    if s == 0:
-        return 0, _EMPTY, jax.device_put(flat), _EMPTY
-    end = flat.size - (block - s)
-    return s, flat[:s].copy(), jax.device_put(flat[s:end]), flat[end:].copy()
+@partial(jax.jit, static_argnums=0)
+def _row_chunk(kernel: Callable, zero, *arrays):
+    return kernel(*arrays, zero)
 
 
-def _natural_blocks(s: int, nb: int, block: int, lo: int, hi: int, head, body, tail) -> jax.Array:
-    """Blocks ``lo..hi-1`` of the tensor as ``(hi - lo, block)``, from the body of
-    ``host_view`` (body element ``i`` is tensor element ``i + s``)."""
-    if s == 0:
-        return jax.lax.slice(body, (lo * block,), (hi * block,)).reshape(-1, block)
-    parts = []
-    if lo == 0:
-        parts.append(jnp.concatenate([head, body[:block - s]])[None])
-        lo = 1
-    last = hi == nb
-    hi = nb - 1 if last else hi
-    if hi > lo:
-        parts.append(jax.lax.slice(body, (lo * block - s,), (hi * block - s,)).reshape(-1, block))
-    if last:
-        parts.append(jnp.concatenate([body[body.shape[0] - s:], tail])[None])
-    return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+def host_array(x: Any) -> np.ndarray:
+    """``x`` (NumPy or JAX) as a NumPy array, without a copy where it can be had (a CPU JAX
+    array's buffer is read in place)."""
+    return np.asarray(x)
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _apply(kernel: Callable, block: int, shape: tuple[int, ...], s: int, head, body, tail, zero, *args):
-    nb = int(np.prod(shape)) // block
-    body = body.reshape(-1)
-    per = -(-nb // -(-nb * block // _CHUNK))       # blocks per chunk, chunks of <= _CHUNK elements
-    outs, flags = [], []
-    for lo in range(0, nb, per):
-        out, flag = kernel(_natural_blocks(s, nb, block, lo, min(nb, lo + per), head, body, tail), zero, *args)
-        outs.append(out)
-        flags.append(flag)
-    lead = shape[:-1] + (-1,)
-    whole = [o[0] if len(outs) == 1 else jnp.concatenate(o) for o in zip(*outs)]
-    return (tuple(o.reshape(shape if o.shape[-1] == block else lead) for o in whole),
-            tuple(jnp.stack(f).any() for f in zip(*flags)))
+def to_device(a: np.ndarray) -> jax.Array:
+    """A NumPy result as a JAX array: ``device_put`` (``jnp.asarray`` would compile a copy
+    kernel per shape)."""
+    return jax.device_put(a)
+
+
+def run_blocked(kernel: Callable, x: Any, block: int, *args):
+    """Run ``kernel(blocks (k, block), zero, *args) -> (per-block arrays, scalar flags)`` on
+    every block of the float32 tensor ``x`` (NumPy or JAX), chunk by chunk (module
+    docstring), and wait for it. Outputs come back as NumPy arrays, one row per block
+    (``(n_blocks, ...)``); each flag is OR-ed over the chunks.
+
+    ``kernel`` must be the same object on every call (``jit`` caches on it)."""
+    if x.size == 0 or x.size % block or x.shape[-1] % block:
+        raise SimlowError(f"a block quantizer needs a non-empty tensor whose last axis is a multiple of {block}")
+    blocks = np.ascontiguousarray(host_array(x), dtype=np.float32).reshape(-1, block)
+    return _run(lambda parts: _block_chunk(kernel, block, parts[0].reshape(-1), np.uint32(0), *args),
+                (blocks,), block)
+
+
+def run_rows(kernel: Callable, block: int, *arrays):
+    """Run ``kernel(*row_chunks, zero) -> (per-row arrays, scalar flags)`` over arrays that
+    share their first axis, one row per block of ``block`` weights (its codes, scale or
+    bytes), in the same chunks as ``run_blocked``, and wait for it. Outputs come back as
+    NumPy arrays of the real rows; flags OR-ed over the chunks.
+
+    ``kernel`` must be the same object on every call (``jit`` caches on it)."""
+    arrays = tuple(np.ascontiguousarray(host_array(a)) for a in arrays)
+    return _run(lambda parts: _row_chunk(kernel, np.uint32(0), *parts), arrays, block)
+
+
+def _run(call: Callable, arrays: tuple, block: int):
+    """``call`` on every chunk of the rows of ``arrays`` (all dispatched before any is
+    waited for), then the outputs cut to the real rows and joined, the flags OR-ed."""
+    _check_division()
+    n = arrays[0].shape[0]
+    if n == 0:
+        raise SimlowError("a block kernel needs at least one block")
+    cap = chunk_rows(block)
+    chunks = plan(n, cap)
+    results = [call([a[lo:hi] if hi - lo == cap else _padded(a[lo:hi], cap) for a in arrays])
+               for lo, hi in chunks]
+    jax.block_until_ready(results)
+    outs = []
+    for j in range(len(results[0][0])):
+        parts = [np.asarray(r[0][j])[:hi - lo] for r, (lo, hi) in zip(results, chunks)]
+        outs.append(parts[0] if len(parts) == 1 else np.concatenate(parts))
+    flags = tuple(any(bool(r[1][k]) for r in results) for k in range(len(results[0][1])))
+    return tuple(outs), flags
+
+
+def _check_division() -> None:
+    if not division_is_exact():
+        raise SimlowError("XLA float32 division is not exact in this process (XLA_FLAGS has fast math "
+                          "with --xla_cpu_fast_math_honor_division=false); bit-exact block quantizers "
+                          "need it unset")
 
 
 @lru_cache(maxsize=1)
@@ -145,18 +187,3 @@ def division_is_exact() -> bool:
     return bool(np.array_equal(np.asarray(q), a / b) and np.array_equal(np.asarray(q15), a / np.float32(15)))
 
 
-def run_blocked(kernel: Callable, x: Any, block: int, *args):
-    """Run ``kernel(blocks (n, block), zero, *args) -> (per-block arrays, scalar flags)`` on
-    every block of ``x`` in one jitted call (chunk by chunk inside it), and wait for it.
-    Outputs of width ``block`` come back in ``x``'s shape, the others (a fixed number of
-    values per block) as ``x.shape[:-1] + (-1,)``; each flag is OR-ed over the chunks.
-
-    ``kernel`` must be the same object on every call (``jit`` caches on it)."""
-    if not division_is_exact():
-        raise SimlowError("XLA float32 division is not exact in this process (XLA_FLAGS has fast math "
-                          "with --xla_cpu_fast_math_honor_division=false); bit-exact block quantizers "
-                          "need it unset")
-    if x.size == 0 or x.size % block or x.shape[-1] % block:
-        raise SimlowError(f"a block quantizer needs a non-empty tensor whose last axis is a multiple of {block}")
-    s, head, body, tail = host_view(x, block)
-    return jax.block_until_ready(_apply(kernel, block, tuple(x.shape), s, head, body, tail, np.uint32(0), *args))

@@ -74,15 +74,14 @@ def as_input(x: Any, name: str, *, finite: bool = True) -> jax.Array:
     return arr
 
 
-def as_array(x: Any, name: str):
-    """``x`` as a float32 NumPy array (no copy if it already is one) or a float32 JAX array,
-    with at least one axis; finiteness is left to the caller's kernel."""
-    if isinstance(x, jax.Array):
-        arr = x.astype(jnp.float32)
-    else:
-        arr = np.asarray(x)
-        if arr.dtype != np.float32:
-            arr = arr.astype(np.float32)
+def as_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a float32 NumPy array with at least one axis (no copy if it already is a
+    float32 NumPy array or a float32 JAX array on the CPU, whose buffer is read in place;
+    no eager JAX op either, which would compile per shape); finiteness is left to the
+    caller's kernel."""
+    arr = np.asarray(x)
+    if arr.dtype != np.float32:
+        arr = arr.astype(np.float32)
     if arr.ndim == 0:
         raise SimlowError(f"{name}: expected an array with at least one axis, got a scalar")
     return arr

@@ -48,7 +48,7 @@ from gguf.constants import GGMLQuantizationType as T
 
 from simlow.errors import SimlowError
 from simlow.quant import _exact
-from simlow.quant._blocks import launder, run_blocked, signed_extremes
+from simlow.quant._blocks import host_array, launder, run_blocked, run_rows, signed_extremes, to_device
 from simlow.quant.base import GgufSized, as_array, check_shape, raw_blocks
 from simlow.quant.qtensor import PackedQTensor, QTensor
 
@@ -137,18 +137,15 @@ def _block_bytes(u, head: list, five_bits: bool):
     return jnp.concatenate(parts, axis=-1)
 
 
-@partial(jax.jit, static_argnums=3)
-def _pack(codes, d16, m16, qbits: int):
-    """GGUF block bytes (n, type_size) from codes (any shape, 32 per block), d and
-    (``_1`` types) m float16 (one per block); for QTensors not made by ``quantize``."""
-    codes = codes.reshape(-1, 32)
-    head = [_f16_bytes(d16.reshape(-1, 1))]
-    if m16 is not None:
-        head.append(_f16_bytes(m16.reshape(-1, 1)))
+def _pack_kernel(codes, d16, *rest, qbits: int):
+    """GGUF block bytes (k, type_size) from codes (k, 32), d and (``_1`` types) m float16
+    (k, 1); for QTensors not made by ``quantize``."""
+    *m16, _zero = rest
+    head = [_f16_bytes(d16)] + [_f16_bytes(m) for m in m16]
     if qbits == 8:
-        return jnp.concatenate(head + [jax.lax.bitcast_convert_type(codes.astype(jnp.int8), jnp.uint8)], axis=-1)
-    u = codes.astype(jnp.int32) + (0 if m16 is not None else 2 ** (qbits - 1))
-    return _block_bytes(u, head, qbits == 5)
+        return (jnp.concatenate(head + [jax.lax.bitcast_convert_type(codes.astype(jnp.int8), jnp.uint8)], axis=-1),), ()
+    u = codes.astype(jnp.int32) + (0 if m16 else 2 ** (qbits - 1))
+    return (_block_bytes(u, head, qbits == 5),), ()
 
 
 def _nibbles(q):
@@ -168,23 +165,39 @@ def _unnibble(qs: np.ndarray) -> np.ndarray:
     return np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.int32)
 
 
-@partial(jax.jit, static_argnums=(1, 2))
-def _unpack(raw, qbits: int, with_min: bool):
-    """GGUF block bytes (n, type_size) -> (codes (n, 32), d f16 (n, 1), m f16 (n, 1) or None),
+def _unpack_kernel(raw, zero, qbits: int, with_min: bool):
+    """GGUF block bytes (k, type_size) -> ((codes (k, 32), d f16 (k, 1)[, m f16 (k, 1)]), ()),
     codes as in the module table (int8 q - 2**(qbits-1) for ``_0`` types, uint8 q for ``_1``)."""
     f16 = lambda b: jax.lax.bitcast_convert_type(b.reshape(-1, 1, 2), jnp.float16)
-    d, rest, m = f16(raw[:, :2]), raw[:, 2:], None
+    d, rest, m = f16(raw[:, :2]), raw[:, 2:], ()
     if with_min:
-        m, rest = f16(rest[:, :2]), rest[:, 2:]
+        m, rest = (f16(rest[:, :2]),), rest[:, 2:]
     if qbits == 8:
-        return jax.lax.bitcast_convert_type(rest, jnp.int8), d, m
+        return (jax.lax.bitcast_convert_type(rest, jnp.int8), d) + m, ()
     qs = rest[:, -16:]
     q = jnp.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(jnp.int32)
     if qbits == 5:
         qh = rest[:, :4].astype(jnp.int32)
         q = q | ((((qh[:, :, None] >> jnp.arange(8)) & 1).reshape(-1, 32)) << 4)
     codes = q.astype(jnp.uint8) if with_min else (q - 2 ** (qbits - 1)).astype(jnp.int8)
-    return codes, d, m
+    return (codes, d) + m, ()
+
+
+def _dequant_kernel(codes, d16, *rest):
+    """``d*code`` or ``d*q + m`` (k, 32) float32, two roundings (the product laundered)."""
+    *m16, zero = rest
+    y = d16.astype(jnp.float32) * codes.astype(jnp.float32)
+    if m16:
+        y = launder(y, zero) + m16[0].astype(jnp.float32)
+    return (y,), ()
+
+
+@lru_cache(maxsize=None)
+def _row_kernel(kind: str, qbits: int, with_min: bool):
+    """The pack / unpack kernel of a type (one object per type: ``jit`` caches on it)."""
+    if kind == "pack":
+        return partial(_pack_kernel, qbits=qbits)
+    return partial(_unpack_kernel, qbits=qbits, with_min=with_min)
 
 
 @dataclass(frozen=True)
@@ -209,31 +222,35 @@ class GgufLegacy(GgufSized):
         return PackedQTensor(out[0], self, tuple(arr.shape))
 
     def dequantize(self, q: QTensor) -> jax.Array:
-        codes = q.codes.reshape(-1, self.block).astype(jnp.float32)
-        d = q.scales.reshape(-1, 1).astype(jnp.float32)
-        y = _exact.mul(d, codes)
+        rows = [host_array(q.codes).reshape(-1, self.block), host_array(q.scales).reshape(-1, 1)]
         if self.with_min:
-            y = _exact.add(y, q.aux["min"].reshape(-1, 1).astype(jnp.float32))
-        return y.reshape(q.shape)
+            rows.append(host_array(q.aux["min"]).reshape(-1, 1))
+        (y,), _ = run_rows(_dequant_kernel, self.block, *rows)
+        return to_device(y.reshape(q.shape))
 
     # -- bytes ----------------------------------------------------------------------------
     def to_bytes(self, q: QTensor) -> bytes:
         packed = q.packed if isinstance(q, PackedQTensor) else self._pack(q)
         return np.asarray(packed).tobytes()
 
-    def _pack(self, q: QTensor) -> jax.Array:
-        return _pack(q.codes, q.scales, q.aux["min"] if self.with_min else None, self.qbits)
+    def _pack(self, q: QTensor) -> np.ndarray:
+        rows = [host_array(q.codes).reshape(-1, self.block), host_array(q.scales).reshape(-1, 1)]
+        if self.with_min:
+            rows.append(host_array(q.aux["min"]).reshape(-1, 1))
+        (packed,), _ = run_rows(_row_kernel("pack", self.qbits, self.with_min), self.block, *rows)
+        return packed
 
     def from_bytes(self, buf, shape) -> QTensor:
         shape = check_shape(shape, self.block, self.name)
-        return self.unpack(jnp.asarray(raw_blocks(buf, shape, self.block, self.type_size, self.name)), shape)
+        return self.unpack(raw_blocks(buf, shape, self.block, self.type_size, self.name), shape)
 
-    def unpack(self, raw: jax.Array, shape: tuple[int, ...]) -> QTensor:
+    def unpack(self, raw, shape: tuple[int, ...]) -> QTensor:
         """The QTensor of size-checked block bytes ``raw`` (any shape, ``type_size`` per block), exactly."""
-        codes, d, m = _unpack(raw.reshape(-1, self.type_size), self.qbits, self.with_min)
+        raw = host_array(raw).reshape(-1, self.type_size)
+        out, _ = run_rows(_row_kernel("unpack", self.qbits, self.with_min), self.block, raw)
         lead = shape[:-1] + (-1,)
-        aux = {"min": m.reshape(lead)} if self.with_min else {}
-        return QTensor(codes.reshape(shape), d.reshape(lead), self, shape, aux)
+        aux = {"min": to_device(out[2].reshape(lead))} if self.with_min else {}
+        return QTensor(to_device(out[0].reshape(shape)), to_device(out[1].reshape(lead)), self, shape, aux)
 
 
 Q4_0 = GgufLegacy("q4_0", int(T.Q4_0), 4, False)

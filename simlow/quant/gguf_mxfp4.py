@@ -28,8 +28,10 @@ import jax.numpy as jnp
 import numpy as np
 from gguf.constants import GGMLQuantizationType as T
 
+from simlow.errors import SimlowError
 from simlow.quant import _exact, minifloat
-from simlow.quant.base import GgufSized, as_input, blocks_of, check_shape, raw_blocks
+from simlow.quant._blocks import host_array, run_blocked, run_rows, to_device
+from simlow.quant.base import GgufSized, as_array, blocks_of, check_shape, raw_blocks
 from simlow.quant.gguf_legacy import _nibbles, _unnibble
 from simlow.quant.qtensor import QTensor
 
@@ -45,8 +47,8 @@ def _half_scale(e):
     return _exact.bits_f32(bits)
 
 
-@jax.jit
-def _codes(blocks):
+def _codes(blocks, zero):
+    """((codes (k, 32) uint8, e (k, 1) uint8), (non-finite input,)) of blocks (k, 32)."""
     amax = _exact.abs_max(blocks)
     e = jnp.where(_exact.is_nonzero(amax), jnp.mod(_exact.floor_log2(amax) + 125, 256), 0)
     # Compare on |x| * 2**sc with sc = 126 - e, so that d becomes 2**-2: the scaling is built
@@ -65,15 +67,20 @@ def _codes(blocks):
     pos = jnp.where(err_hi < err_lo, hi_i, cnt)
     neg = (_exact.f32_bits(blocks) >> 31) == 1
     code = jnp.where(neg & (pos > 0), pos + 8, pos)
-    return code.astype(jnp.uint8), e.astype(jnp.uint8)
+    bad = ((_exact.f32_bits(blocks) & jnp.uint32(0x7F800000)) == jnp.uint32(0x7F800000)).any()
+    return (code.astype(jnp.uint8), e.astype(jnp.uint8)), (bad,)
 
 
-@jax.jit
-def _values(codes, e):
+def _values(codes, e, zero):
     """``k[code] * 2**(e-128)`` built from integer bits (exact, also for subnormal d)."""
     k = jnp.asarray(KVALUES, jnp.int32)[codes.astype(jnp.int32)]
     bits = minifloat.int_pow2_bits(jnp.abs(k), e.astype(jnp.int32) - 128).astype(jnp.uint32)
-    return _exact.bits_f32(bits | (jnp.uint32(1 << 31) * (k < 0)))
+    return (_exact.bits_f32(bits | (jnp.uint32(1 << 31) * (k < 0))),), ()
+
+
+def _pack(codes, e, zero):
+    """GGUF bytes (k, 17) of codes (k, 32) and exponents (k, 1)."""
+    return (jnp.concatenate([e.astype(jnp.uint8), _nibbles(codes)], axis=-1),), ()
 
 
 @dataclass(frozen=True)
@@ -83,26 +90,32 @@ class GgufMxfp4(GgufSized):
     block: int = 32
 
     def quantize(self, x) -> QTensor:
-        arr = as_input(x, self.name)
-        codes, e = _codes(blocks_of(arr, self.block, self.name))
-        return QTensor(codes.reshape(arr.shape), e.reshape(arr.shape[:-1] + (-1,)), self, arr.shape)
+        arr = as_array(x, self.name)
+        (codes, e), (bad,) = run_blocked(_codes, blocks_of(arr, self.block, self.name), self.block)
+        if bad:
+            raise SimlowError(f"{self.name}: input has NaN or inf; block formats need finite values")
+        shape = tuple(arr.shape)
+        return QTensor(to_device(codes.reshape(shape)), to_device(e.reshape(shape[:-1] + (-1,))), self, shape)
 
     def dequantize(self, q: QTensor) -> jax.Array:
-        return _values(q.codes.reshape(-1, self.block), q.scales.reshape(-1, 1)).reshape(q.shape)
+        (y,), _ = run_rows(_values, self.block, *self._rows(q))
+        return to_device(y.reshape(q.shape))
 
     def to_bytes(self, q: QTensor) -> bytes:
-        return np.asarray(self._pack(q)).tobytes()
+        return self._pack(q).tobytes()
 
-    def _pack(self, q: QTensor) -> jax.Array:
-        return jnp.concatenate([q.scales.reshape(-1, 1).astype(jnp.uint8),
-                                _nibbles(q.codes.reshape(-1, self.block))], axis=-1)
+    def _pack(self, q: QTensor) -> np.ndarray:
+        (raw,), _ = run_rows(_pack, self.block, *self._rows(q))
+        return raw
+
+    def _rows(self, q: QTensor) -> tuple[np.ndarray, np.ndarray]:
+        return host_array(q.codes).reshape(-1, self.block), host_array(q.scales).reshape(-1, 1)
 
     def from_bytes(self, buf, shape) -> QTensor:
         shape = check_shape(shape, self.block, self.name)
         raw = raw_blocks(buf, shape, self.block, self.type_size, self.name)
         codes = _unnibble(raw[:, 1:]).astype(np.uint8)
-        return QTensor(jnp.asarray(codes.reshape(shape)),
-                       jnp.asarray(raw[:, :1].reshape(shape[:-1] + (-1,))), self, shape)
+        return QTensor(to_device(codes.reshape(shape)), to_device(raw[:, :1].reshape(shape[:-1] + (-1,))), self, shape)
 
 
 MXFP4 = GgufMxfp4()

@@ -18,27 +18,32 @@ m + 32n (n = 0..4), bytes 32..47 elements 160 + m + 16n, qh bytes m elements 240
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from gguf.constants import GGMLQuantizationType as T
 
+from simlow.errors import SimlowError
 from simlow.quant import _exact
-from simlow.quant.base import GgufSized, as_input, blocks_of, check_shape, f16_bytes, f16_from, raw_blocks
+from simlow.quant._blocks import host_array, launder, run_blocked, run_rows, to_device
+from simlow.quant.base import GgufSized, as_array, blocks_of, check_shape, f16_bytes, raw_blocks
 from simlow.quant.qtensor import QTensor
 
 
-@jax.jit
-def _scale(blocks):
+def _quantize(blocks, zero):
+    """((trits (k, 256) int8, d float16 (k, 1)), (non-finite input,)) of blocks (k, 256):
+    ``d = amax``, ``roundf(x * (1/d))`` with the product laundered (no FMA into the rounding)."""
     d = jnp.abs(blocks).max(axis=-1, keepdims=True)
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
-    return d, blocks * inv
+    t = _exact.round_half_away(launder(blocks * inv, zero)).astype(jnp.int8)
+    bad = ((_exact.f32_bits(blocks) & jnp.uint32(0x7F800000)) == jnp.uint32(0x7F800000)).any()
+    return (t, d.astype(jnp.float16)), (bad,)
 
 
-@jax.jit
-def _trits(p):
-    return _exact.round_half_away(p).astype(jnp.int8)
+def _dequantize(t, d16, zero):
+    return (d16.astype(jnp.float32) * t.astype(jnp.float32),), ()
 
 
 def _pow3_pack(u: jax.Array, groups: int, width: int, weights) -> jax.Array:
@@ -47,7 +52,6 @@ def _pow3_pack(u: jax.Array, groups: int, width: int, weights) -> jax.Array:
     return ((q * 256 + 242) // 243).astype(jnp.uint8)
 
 
-@jax.jit
 def _pack_tq1(t):
     u = t.astype(jnp.int32) + 1
     return jnp.concatenate([_pow3_pack(u[:, :160], 5, 32, [81, 27, 9, 3, 1]),
@@ -55,10 +59,17 @@ def _pack_tq1(t):
                             _pow3_pack(u[:, 240:], 4, 4, [81, 27, 9, 3])], axis=-1)
 
 
-@jax.jit
 def _pack_tq2(t):
     u = (t.astype(jnp.int32) + 1).reshape(t.shape[0], 2, 4, 32)
     return (u << (2 * jnp.arange(4)).reshape(1, 1, 4, 1)).sum(axis=2).reshape(t.shape[0], 64).astype(jnp.uint8)
+
+
+def _pack(t, d16, zero, tq1: bool):
+    body = _pack_tq1(t) if tq1 else _pack_tq2(t)
+    return (jnp.concatenate([body, f16_bytes(d16)], -1),), ()
+
+
+_PACK = {True: partial(_pack, tq1=True), False: partial(_pack, tq1=False)}
 
 
 def _unpack_pow3(b: np.ndarray, n: int) -> np.ndarray:
@@ -84,26 +95,30 @@ class GgufTernary(GgufSized):
     block: int = 256
 
     def quantize(self, x) -> QTensor:
-        arr = as_input(x, self.name)
-        d, p = _scale(blocks_of(arr, self.block, self.name))
-        return QTensor(_trits(p).reshape(arr.shape), d.astype(jnp.float16).reshape(arr.shape[:-1] + (-1,)),
-                       self, arr.shape)
+        arr = as_array(x, self.name)
+        (t, d), (bad,) = run_blocked(_quantize, blocks_of(arr, self.block, self.name), self.block)
+        if bad:
+            raise SimlowError(f"{self.name}: input has NaN or inf; block formats need finite values")
+        shape = tuple(arr.shape)
+        return QTensor(to_device(t.reshape(shape)), to_device(d.reshape(shape[:-1] + (-1,))), self, shape)
 
     def dequantize(self, q: QTensor) -> jax.Array:
-        d = q.scales.reshape(-1, 1).astype(jnp.float32)
-        return _exact.mul(d, q.codes.reshape(-1, self.block).astype(jnp.float32)).reshape(q.shape)
+        (y,), _ = run_rows(_dequantize, self.block, *self._rows(q))
+        return to_device(y.reshape(q.shape))
 
     def to_bytes(self, q: QTensor) -> bytes:
-        t = q.codes.reshape(-1, self.block)
-        body = _pack_tq1(t) if self.gguf_type == int(T.TQ1_0) else _pack_tq2(t)
-        return np.asarray(jnp.concatenate([body, f16_bytes(q.scales.reshape(-1, 1))], -1)).tobytes()
+        (raw,), _ = run_rows(_PACK[self.gguf_type == int(T.TQ1_0)], self.block, *self._rows(q))
+        return raw.tobytes()
+
+    def _rows(self, q: QTensor) -> tuple[np.ndarray, np.ndarray]:
+        return host_array(q.codes).reshape(-1, self.block), host_array(q.scales).reshape(-1, 1)
 
     def from_bytes(self, buf, shape) -> QTensor:
         shape = check_shape(shape, self.block, self.name)
         raw = raw_blocks(buf, shape, self.block, self.type_size, self.name)
         t = _unpack_tq1(raw) if self.gguf_type == int(T.TQ1_0) else _unpack_tq2(raw)
-        return QTensor(jnp.asarray(t.reshape(shape)), f16_from(raw[:, -2:]).reshape(shape[:-1] + (-1,)),
-                       self, shape)
+        d = np.ascontiguousarray(raw[:, -2:]).view(np.float16)
+        return QTensor(to_device(t.reshape(shape)), to_device(d.reshape(shape[:-1] + (-1,))), self, shape)
 
 
 TQ1_0 = GgufTernary("tq1_0", int(T.TQ1_0))
