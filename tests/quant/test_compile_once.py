@@ -89,3 +89,14 @@ def test_new_shapes_compile_nothing_after_warm_up(name):
             _exercise(x, name)
             _exercise(x[..., block:], name)          # a strided view, copied
     assert seen == [], f"{len(seen)} compiles after warm-up"
+
+
+def test_model_shape_bench_takes_the_models_own_shapes_and_refuses_bad_input(capsys):
+    from simlow.bench.quant_model import distinct_shapes
+    from simlow.cli import main
+    assert distinct_shapes("llama-2-7b") == [(4096, 4096), (32000, 4096), (11008, 4096), (4096, 11008),
+                                             (1, 8192), (1, 4096)]
+    assert main(["bench", "quant", "--model-shapes", "no-such-model"]) == 2
+    assert main(["bench", "quant", "--model-shapes", "llama-2-7b", "--formats", "q4_k"]) == 2
+    assert main(["bench", "des", "--model-shapes", "llama-2-7b"]) == 2
+    assert "valid: q4_0" in capsys.readouterr().err
