@@ -2,9 +2,9 @@
 
 Layering (each module imports only those above it):
 
-- ``fpformats``: the floating-point format registry. (Strict YAML reading and numbers with
+- Float layouts come from ``simlow.numerics``; strict YAML reading and numbers with
   provenance are ``simlow.specs.yamlfile`` and ``simlow.specs.sourced``, shared with the
-  hardware specs.)
+  hardware specs.
 - ``widthmodel``: how cost grows with width (the documented models) and anchor curves.
 - ``primitives``, ``memory``, ``scaling``: the tables in ``simlow/data/cost/*.yaml``
   (every number with its source and a confidence tag) and node scaling rules.

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 
-from simlow.cost.fpformats import fp_format
+from simlow.numerics import fp_format
 from simlow.errors import SimlowError
 
 T_GATE = 1.5
@@ -100,5 +100,5 @@ def fp_mul_fo4(fmt: str) -> float:
 def fp_add_fo4(fmt: str) -> float:
     f = fp_format(fmt)
     sig = f.significand_bits + 3  # guard, round, sticky
-    return (adder_fo4(f.exp_bits) + T_MUX + shifter_fo4(sig) + adder_fo4(sig)
+    return (adder_fo4(f.ebits) + T_MUX + shifter_fo4(sig) + adder_fo4(sig)
             + _clog2(sig) * T_GATE + shifter_fo4(sig) + adder_fo4(f.significand_bits))

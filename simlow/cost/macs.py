@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import singledispatch
 
 from simlow.cost import delay as D
-from simlow.cost.fpformats import fp_format
+from simlow.numerics import fp_format
 from simlow.cost.pricing import Tech, event_area_um2, event_energy_pJ
 from simlow.cost.scaling import fo4_ps
 from simlow.errors import SimlowError
@@ -202,11 +202,11 @@ def _(u: TernaryLane) -> Structure:
 @structure.register
 def _(u: FpMac) -> Structure:
     fi, fa = fp_format(u.in_fmt), fp_format(u.acc_fmt)
-    parts = (_reg("activation register", fi.total_bits), _reg("weight register", fi.total_bits, per_op=0),
-             Part("fp multiplier", Event(Op.FP_MUL, fmt=fi.name), 1, 1),
-             Part("fp accumulator adder", Event(Op.FP_ADD, fmt=fa.name), 1, 1),
-             _reg("accumulator register", fa.total_bits))
-    path = (("fp multiplier", D.fp_mul_fo4(fi.name)), ("fp accumulator adder", D.fp_add_fo4(fa.name)),
+    parts = (_reg("activation register", fi.bits), _reg("weight register", fi.bits, per_op=0),
+             Part("fp multiplier", Event(Op.FP_MUL, fmt=fi.event_name), 1, 1),
+             Part("fp accumulator adder", Event(Op.FP_ADD, fmt=fa.event_name), 1, 1),
+             _reg("accumulator register", fa.bits))
+    path = (("fp multiplier", D.fp_mul_fo4(fi.event_name)), ("fp accumulator adder", D.fp_add_fo4(fa.event_name)),
             ("register overhead", D.T_SEQ))
     return Structure(parts, path)
 

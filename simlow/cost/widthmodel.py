@@ -39,7 +39,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from simlow.cost.fpformats import fp_format
+from simlow.numerics import fp_format
 from simlow.specs.sourced import Confidence, Sourced, weakest
 from simlow.errors import SimlowError
 
@@ -83,7 +83,7 @@ def feature(model: WidthModel, shape: Shape) -> float:
     if model is WidthModel.BARREL:
         return float(_need(shape.width, "width", model) * math.ceil(math.log2(shape.width2 + 1)))
     if model is WidthModel.FP_WIDTH:
-        return float(fp_format(_need_fmt(shape, model)).total_bits)
+        return float(fp_format(_need_fmt(shape, model)).bits)
     if model is WidthModel.FP_SIGNIFICAND:
         return float(fp_format(_need_fmt(shape, model)).significand_bits ** 2)
     if model is WidthModel.SRAM:

@@ -66,7 +66,7 @@ def _operands(unit: FpNarrowAccUnit, a, b):
     out = []
     for x, fmt, what in ((a, fa, "a"), (b, fb, "b")):
         sign, sig, exp = decode(bit_patterns(x, fmt, what), fmt, what)
-        val = np.ldexp((sign * sig).astype(np.float32), (exp - fmt.man_bits).astype(np.int32))
+        val = np.ldexp((sign * sig).astype(np.float32), (exp - fmt.layout.mbits).astype(np.int32))
         out.append((val, np.where(sig == 0, _NONE, exp)))
     if out[0][0].shape[1] != out[1][0].shape[0] or out[0][0].shape[1] == 0:
         raise SimlowError(f"inner dimensions differ or are empty: a {out[0][0].shape}, "

@@ -14,38 +14,39 @@ import ml_dtypes
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.numerics import BF16, E4M3FN, E5M2, FP16, FpFormat
 
 
 @dataclass(frozen=True)
 class MiniFloat:
-    name: str
-    exp_bits: int
-    man_bits: int
-    bias: int
+    """A float layout (``simlow.numerics``) with the NumPy / ml_dtypes dtype that holds it."""
+
+    layout: FpFormat
     dtype: type
-    ieee_special: bool   # all-ones exponent field is Inf/NaN (e5m2, fp16, bf16)
 
     @property
-    def bits(self) -> int:
-        return 1 + self.exp_bits + self.man_bits
+    def name(self) -> str:
+        return self.layout.event_name
 
     @property
-    def emin(self) -> int:
-        return 1 - self.bias
+    def ieee_special(self) -> bool:
+        """Whether the all-ones exponent field is Inf/NaN (e5m2, fp16, bf16), not only the
+        all-ones code (e4m3fn)."""
+        return self.layout.inf_code is not None
 
 
 FORMATS = {
-    "e4m3": MiniFloat("e4m3", 4, 3, 7, ml_dtypes.float8_e4m3fn, False),
-    "e5m2": MiniFloat("e5m2", 5, 2, 15, ml_dtypes.float8_e5m2, True),
-    "bf16": MiniFloat("bf16", 8, 7, 127, ml_dtypes.bfloat16, True),
-    "fp16": MiniFloat("fp16", 5, 10, 15, np.float16, True),
+    "e4m3": MiniFloat(E4M3FN, ml_dtypes.float8_e4m3fn),
+    "e5m2": MiniFloat(E5M2, ml_dtypes.float8_e5m2),
+    "bf16": MiniFloat(BF16, ml_dtypes.bfloat16),
+    "fp16": MiniFloat(FP16, np.float16),
 }
 
 
 def bit_patterns(x, fmt: MiniFloat, what: str) -> np.ndarray:
     """The raw bit patterns of ``x`` (a ``fmt`` array or unsigned patterns) as int64."""
     arr = np.asarray(x)
-    utype = np.uint8 if fmt.bits == 8 else np.uint16
+    utype = np.uint8 if fmt.layout.bits == 8 else np.uint16
     if arr.dtype == np.dtype(fmt.dtype):
         arr = arr.view(utype)
     elif arr.dtype != np.dtype(utype):
@@ -58,9 +59,10 @@ def bit_patterns(x, fmt: MiniFloat, what: str) -> np.ndarray:
 
 def decode(bits: np.ndarray, fmt: MiniFloat, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(sign, sig, exp)`` int64 arrays: sign in {-1, +1}; value = sign*sig*2^(exp-man_bits)."""
-    man_mask = (1 << fmt.man_bits) - 1
-    exp_mask = (1 << fmt.exp_bits) - 1
-    field = (bits >> fmt.man_bits) & exp_mask
+    lay = fmt.layout
+    man_mask = (1 << lay.mbits) - 1
+    exp_mask = (1 << lay.ebits) - 1
+    field = (bits >> lay.mbits) & exp_mask
     frac = bits & man_mask
     if fmt.ieee_special:
         bad = field == exp_mask
@@ -68,8 +70,8 @@ def decode(bits: np.ndarray, fmt: MiniFloat, what: str) -> tuple[np.ndarray, np.
         bad = (field == exp_mask) & (frac == man_mask)
     if bad.any():
         raise SimlowError(f"{what} holds NaN or Inf codes, which the datapath models do not define")
-    sign = np.where(bits >> (fmt.bits - 1), -1, 1).astype(np.int64)
+    sign = np.where(bits >> (lay.bits - 1), -1, 1).astype(np.int64)
     normal = field > 0
-    sig = np.where(normal, frac + (1 << fmt.man_bits), frac)
-    exp = np.where(normal, field - fmt.bias, fmt.emin)
+    sig = np.where(normal, frac + (1 << lay.mbits), frac)
+    exp = np.where(normal, field - lay.bias, lay.emin)
     return sign, sig, exp

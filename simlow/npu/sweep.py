@@ -114,8 +114,8 @@ def weight_bits(unit) -> int:
     if isinstance(unit, TernaryLane):
         return 2
     if isinstance(unit, FpMac):
-        from simlow.cost.fpformats import fp_format
-        return fp_format(unit.in_fmt).total_bits
+        from simlow.numerics import fp_format
+        return fp_format(unit.in_fmt).bits
     raise SimlowError(f"no weight width for {unit!r}")  # pragma: no cover
 
 

@@ -13,7 +13,7 @@ import jax
 
 from simlow.quant import minifloat
 from simlow.quant.base import as_input
-from simlow.quant.numerics import E2M1, E2M3, E3M2, E4M3FN, E5M2, FpFormat
+from simlow.numerics import E2M1, E2M3, E3M2, E4M3FN, E5M2, FpFormat
 from simlow.quant.qtensor import QTensor
 
 

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from simlow.quant._exact import bits_f32, f32_bits
-from simlow.quant.numerics import FpFormat, Overflow
+from simlow.numerics import FpFormat, Overflow
 
 _QNAN = 0x7FC00000
 

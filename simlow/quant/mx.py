@@ -37,7 +37,7 @@ import jax.numpy as jnp
 
 from simlow.quant import _exact, minifloat
 from simlow.quant.base import as_input, blocks_of
-from simlow.quant.numerics import E2M1, E2M3, E3M2, E4M3FN, E5M2, FpFormat, Overflow
+from simlow.numerics import E2M1, E2M3, E3M2, E4M3FN, E5M2, FpFormat, Overflow
 from simlow.quant.qtensor import QTensor
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from simlow.quant._exact import round_half_away
-from simlow.quant.numerics import Rounding
+from simlow.numerics import Rounding
 
 
 def _half_down(v):

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 from simlow.errors import SimlowError
 from simlow.quant import _exact
 from simlow.quant.base import as_input
-from simlow.quant.numerics import Rounding
+from simlow.numerics import Rounding
 from simlow.quant.qtensor import QTensor
 from simlow.quant.rounding import round_to_int
 

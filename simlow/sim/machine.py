@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.numerics import COMPUTE
 from simlow.workload.graph import OpClass, OpTemplate
 from simlow.sim.roofline import Machine
 from simlow.sim.stacks import BandwidthMode, Stack
@@ -155,18 +156,25 @@ def issue_rate(stack: Stack, engine: Engine) -> float | None:
     return stack.matmul_unit_rate * engine.units * engine.clock_hz
 
 
-# compute format -> the MAC ``simlow.cost`` prices for it: (kind, operand, accumulator)
-_MACS = {"int8": ("int", 8, 32), "int4": ("int", 4, 32), "fp32": ("fp", "fp32", "fp32"),
-         "tf32": ("fp", "fp32", "fp32"), "fp16": ("fp", "fp16", "fp32"), "bf16": ("fp", "bf16", "fp32"),
-         "fp8": ("fp", "e4m3", "fp32"), "fp6": ("fp", "e3m2", "fp32"), "fp4": ("fp", "e2m1", "fp32")}
+# tf32 is priced as an fp32 MAC (assumed: its operands arrive as fp32 and the cost tables
+# have no tf32 multiplier row).
+_MAC_LAYOUT = {"tf32": "fp32"}
+
+
+def _priced(fmt: str) -> bool:
+    c = COMPUTE[fmt]
+    return c.int_bits is not None or c.layout is not None
 
 
 @functools.lru_cache(maxsize=None)
 def _mac_pJ(fmt: str, node_nm: int) -> float:
+    """The energy per op of the MAC ``simlow.cost`` prices for compute format ``fmt``:
+    ``int_bits`` x ``int_bits`` into 32 bits, or the float layout into an fp32 accumulator."""
     from simlow.cost import FpMac, IntMac, Tech, unit_cost
 
-    kind, a, acc = _MACS[fmt]
-    unit = IntMac(a, a, acc) if kind == "int" else FpMac(a, acc)
+    c = COMPUTE[fmt]
+    unit = (IntMac(c.int_bits, c.int_bits, 32) if c.int_bits is not None
+            else FpMac(_MAC_LAYOUT.get(fmt, c.layout.event_name), "fp32"))
     return unit_cost(unit, Tech(node_nm)).energy_pJ_per_op
 
 
@@ -174,7 +182,7 @@ def mac_energy_per_op(hw: HardwareSpec, fmt: str) -> float | None:
     """Joules per op (half a MAC) of one MAC of ``fmt`` at ``hw``'s process node, or None
     when the spec gives no node or simlow prices no MAC for ``fmt``. The node is rounded
     to whole nm and clamped to the cost tables' 3-45 nm."""
-    if hw.node_m is None or fmt not in _MACS:
+    if hw.node_m is None or fmt not in COMPUTE or not _priced(fmt):
         return None
     node = int(min(45, max(3, round(hw.node_m * 1e9))))
     return _mac_pJ(fmt, node) * 1e-12 / 2.0

@@ -53,12 +53,11 @@ from typing import Mapping
 from simlow.errors import SimlowError
 from simlow.specs.sourced import SourceBook, Sourced
 from simlow.specs.yamlfile import Reader, open_spec
+from simlow.numerics import COMPUTE_FORMATS
 from simlow.quantities import Dim, parse
 
 SCHEMA_VERSION = 1
 
-COMPUTE_FORMATS = ("fp32", "tf32", "fp16", "bf16", "fp8", "fp6", "fp4", "int8", "int4",
-                   "ternary", "pot")
 
 
 class DeviceKind(enum.Enum):

@@ -56,6 +56,7 @@ import networkx as nx
 
 from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
+from simlow.numerics import COMPUTE
 from simlow.specs.model import FfnKind, ModelSpec, NormKind, TensorClass as C
 from simlow.specs.scheme import Scheme, SchemeKind, tensor_formats
 
@@ -63,9 +64,8 @@ FEATURES = ("one", "tokens", "seqs", "pairs", "cached", "experts")
 QUANTITIES = ("flops", "weight_read", "kv_read", "kv_write", "act_read", "act_write", "params")
 BYTE_QUANTITIES = ("weight_read", "kv_read", "kv_write", "act_read", "act_write")
 
-# Bytes per value of an activation / compute format (fp6 packs 4 values in 3 bytes).
-VALUE_BYTES = {"fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "fp6": 0.75,
-               "int8": 1.0, "fp4": 0.5, "int4": 0.5, "ternary": 0.25, "pot": 0.5}
+# Bytes per value of an activation / compute format (simlow.numerics.COMPUTE).
+VALUE_BYTES = {name: c.value_bytes for name, c in COMPUTE.items()}
 
 # Vector work (norms, rope, softmax, activation functions) runs in fp32 on every stack
 # simlow models (llama.cpp, vLLM, TensorRT-LLM accumulate and normalise in fp32).

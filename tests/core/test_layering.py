@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2] / "simlow"
 # Lowest first. A package may import only packages of a strictly lower layer (or itself).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
-    ("quantities", "events"),
+    ("quantities", "events", "numerics"),
     ("formats",),
     ("specs",),
     ("quant", "datapath", "cost", "memory", "workload"),

@@ -4,7 +4,7 @@ Independent of simlow (imports nothing from it), of NumPy float arithmetic and o
 ml_dtypes: a format is a handful of integers and flags (``Spec``); its values are enumerated
 once as exact Fractions, and a float32 input (given by its 32 bits) is rounded by searching
 the sorted value table with ``bisect`` on exact scaled integers. The rules written here are
-the definitions in ``simlow/quant/numerics.py``, restated from first principles:
+the definitions in ``simlow/numerics.py``, restated from first principles:
 
 * decode: sign-magnitude, ``(2**mbits + m) * 2**(e - bias - mbits)`` for a nonzero exponent
   field ``e``, and ``m * 2**(1 - bias - mbits)`` for e = 0 when the format has subnormals

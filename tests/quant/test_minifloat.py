@@ -1,6 +1,6 @@
 """Agreement of the minifloat and E8M0 casts with ml_dtypes (every code, millions of float32).
 
-The definition is ``simlow/quant/numerics.py``, tested against the exact oracle in
+The definition is ``simlow/numerics.py``, tested against the exact oracle in
 ``test_minifloat_oracle.py``; this file is the second test: which ml_dtypes versions agree.
 Measured bit for bit (4M random float32, every float32 subnormal of both signs, every
 1.5 * 2**k tie and its neighbours) on ml_dtypes 0.5.0, 0.5.1, 0.5.3, 0.5.4, 0.6.0 and 0.7.0:
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from simlow.quant import minifloat, quantize
-from simlow.quant.numerics import FP_FORMATS
+from simlow.numerics import FP_FORMATS
 
 from .conftest import same_floats
 

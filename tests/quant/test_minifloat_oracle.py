@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from simlow.quant import minifloat
-from simlow.quant.numerics import FP_FORMATS
+from simlow.numerics import FP_FORMATS
 
 from . import oracle
 

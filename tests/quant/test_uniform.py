@@ -7,7 +7,7 @@ import pytest
 
 from simlow.errors import SimlowError
 from simlow.quant import get_format, quantize
-from simlow.quant.numerics import Rounding
+from simlow.numerics import Rounding
 from simlow.quant.uniform import Granularity, UniformInt
 
 from .conftest import same_floats

@@ -1,9 +1,20 @@
-"""Numerics: how a value is represented. Frozen, named format definitions.
+"""Numerics: how a value is represented, in one vocabulary for the whole package.
 
-Layering: pure data; imported by the cast code (``minifloat``) and the quantizers.
+Layering: pure data at the bottom of simlow (no JAX, no NumPy); the quantizers
+(``simlow.quant``), the datapaths (``simlow.datapath``), the cost model (``simlow.cost``),
+the hardware specs and the op graph all read their float layouts, rounding rules and
+compute formats from here, so a format is described once.
+
+* ``FpFormat``: a float's bit layout and its overflow / NaN semantics (below), from the
+  small floats of OCP OFP8 / MX up to IEEE binary32; ``fp_format(name)`` finds one by name
+  or alias (``e4m3`` = ``fp8_e4m3`` = ``e4m3fn``).
+* ``Rounding``: tie rules for rounding to an integer.
+* ``ComputeFormat``: the formats a compute engine has a peak rate in (``peak: {bf16: ...}``
+  in ``hwspecs/``), with the bytes one value takes and the operand layout / integer width
+  of the MAC that runs it.
 
 This docstring is the one definition of every small-float format's semantics; the casts in
-``minifloat`` implement it and ``tests/quant/oracle.py`` re-derives it in exact integer /
+``simlow.quant.minifloat`` implement it and ``tests/quant/oracle.py`` re-derives it in exact integer /
 ``Fraction`` arithmetic (every code decoded, every rounding boundary encoded). Agreement
 with ``ml_dtypes`` is a separate test that records which library versions agree.
 
@@ -63,6 +74,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from simlow.errors import unknown_name
+
 
 class Overflow(enum.Enum):
     """What a cast does with a value that rounds above the largest finite code."""
@@ -83,11 +96,23 @@ class FpFormat:
     max_code: int        # largest finite magnitude code (sign bit clear)
     nan_code: int | None  # magnitude code of NaN (sign bit clear), if any
     inf_code: int | None  # magnitude code of inf, if any
-    ml_dtype: str        # the ml_dtypes name of the same format (agreement test)
+    ml_dtype: str | None  # the ml_dtypes / NumPy name of the same format (None: none has it)
+    note: str = ""
 
     @property
     def bits(self) -> int:
         return 1 + self.ebits + self.mbits
+
+    @property
+    def event_name(self) -> str:
+        """How ``simlow.events`` names this float: the layout's name without OCP's ``fn``
+        (finite-only) suffix (``e4m3fn`` -> ``e4m3``)."""
+        return self.name.removesuffix("fn")
+
+    @property
+    def significand_bits(self) -> int:
+        """Mantissa bits plus the hidden bit: the width of the significand multiplier."""
+        return self.mbits + 1
 
     @property
     def bias(self) -> int:
@@ -114,13 +139,36 @@ class FpFormat:
         return (self.max_code >> self.mbits) - self.bias
 
 
-E4M3FN = FpFormat("e4m3fn", 4, 3, Overflow.NAN, 0x7E, 0x7F, None, "float8_e4m3fn")
-E5M2 = FpFormat("e5m2", 5, 2, Overflow.INF, 0x7B, 0x7E, 0x7C, "float8_e5m2")
-E3M2 = FpFormat("e3m2fn", 3, 2, Overflow.SATURATE, 0x1F, None, None, "float6_e3m2fn")
-E2M3 = FpFormat("e2m3fn", 2, 3, Overflow.SATURATE, 0x1F, None, None, "float6_e2m3fn")
-E2M1 = FpFormat("e2m1fn", 2, 1, Overflow.SATURATE, 0x07, None, None, "float4_e2m1fn")
+E4M3FN = FpFormat("e4m3fn", 4, 3, Overflow.NAN, 0x7E, 0x7F, None, "float8_e4m3fn", "OCP FP8 E4M3")
+E5M2 = FpFormat("e5m2", 5, 2, Overflow.INF, 0x7B, 0x7E, 0x7C, "float8_e5m2", "OCP FP8 E5M2")
+E3M2 = FpFormat("e3m2fn", 3, 2, Overflow.SATURATE, 0x1F, None, None, "float6_e3m2fn", "OCP MX FP6 E3M2")
+E2M3 = FpFormat("e2m3fn", 2, 3, Overflow.SATURATE, 0x1F, None, None, "float6_e2m3fn", "OCP MX FP6 E2M3")
+E2M1 = FpFormat("e2m1fn", 2, 1, Overflow.SATURATE, 0x07, None, None, "float4_e2m1fn", "OCP MX FP4 E2M1")
 
-FP_FORMATS: dict[str, FpFormat] = {f.name: f for f in (E4M3FN, E5M2, E3M2, E2M3, E2M1)}
+# The wider IEEE-like layouts (inf and quiet-NaN codes as IEEE 754 binary16/32 and bfloat16).
+FP32 = FpFormat("fp32", 8, 23, Overflow.INF, 0x7F7FFFFF, 0x7FC00000, 0x7F800000, "float32", "IEEE 754 binary32")
+TF32 = FpFormat("tf32", 8, 10, Overflow.INF, 0x3FBFF, 0x3FE00, 0x3FC00, None, "NVIDIA TF32 (19 bits)")
+FP16 = FpFormat("fp16", 5, 10, Overflow.INF, 0x7BFF, 0x7E00, 0x7C00, "float16", "IEEE 754 binary16")
+BF16 = FpFormat("bf16", 8, 7, Overflow.INF, 0x7F7F, 0x7FC0, 0x7F80, "bfloat16", "bfloat16")
+# A width only: the cost model's narrow FP8 accumulator (22 bits). The width is an assumption
+# standing for accumulators that keep fewer mantissa bits than fp32; codes as IEEE.
+E8M13 = FpFormat("e8m13", 8, 13, Overflow.INF, 0x1FDFFF, 0x1FF000, 0x1FE000, None,
+                 "narrow FP8 accumulator (22 bits; assumed width)")
+
+FP_FORMATS: dict[str, FpFormat] = {f.name: f for f in (E4M3FN, E5M2, E3M2, E2M3, E2M1)}   # the small floats
+FLOAT_LAYOUTS: dict[str, FpFormat] = {f.name: f for f in (FP32, TF32, FP16, BF16, E4M3FN, E5M2, E3M2, E2M3, E2M1,
+                                                           E8M13)}
+_ALIASES = {"e4m3": "e4m3fn", "fp8_e4m3": "e4m3fn", "fp8_e5m2": "e5m2", "e3m2": "e3m2fn", "fp6_e3m2": "e3m2fn",
+            "e2m3": "e2m3fn", "fp6_e2m3": "e2m3fn", "e2m1": "e2m1fn", "fp4_e2m1": "e2m1fn", "fp22": "e8m13"}
+
+
+def fp_format(name: str) -> FpFormat:
+    """The float layout called ``name`` (an alias such as ``e4m3`` or ``fp8_e4m3`` is accepted)."""
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in FLOAT_LAYOUTS:
+        raise unknown_name("floating-point format", name, sorted(FLOAT_LAYOUTS) + sorted(_ALIASES))
+    return FLOAT_LAYOUTS[key]
+
 
 
 class Rounding(enum.Enum):
@@ -138,3 +186,28 @@ class Rounding(enum.Enum):
     HALF_UP = "half_up"
     HALF_DOWN = "half_down"
     HALF_TO_ZERO = "half_to_zero"
+
+
+@dataclass(frozen=True)
+class ComputeFormat:
+    """A number format a compute engine runs at a peak rate (``hwspecs/``: ``peak:`` keys).
+
+    ``value_bytes``: bytes one value takes in memory (fp6 packs 4 values in 3 bytes);
+    ``layout``: the float operand layout of its MAC (None for integer formats);
+    ``int_bits``: the operand width of an integer MAC (None for floats and for formats whose
+    arithmetic is not a multiply: ternary, power-of-two)."""
+
+    name: str
+    value_bytes: float
+    layout: FpFormat | None = None
+    int_bits: int | None = None
+
+
+COMPUTE: dict[str, ComputeFormat] = {c.name: c for c in (
+    ComputeFormat("fp32", 4.0, FP32), ComputeFormat("tf32", 4.0, TF32),
+    ComputeFormat("fp16", 2.0, FP16), ComputeFormat("bf16", 2.0, BF16),
+    ComputeFormat("fp8", 1.0, E4M3FN), ComputeFormat("fp6", 0.75, E3M2), ComputeFormat("fp4", 0.5, E2M1),
+    ComputeFormat("int8", 1.0, int_bits=8), ComputeFormat("int4", 0.5, int_bits=4),
+    ComputeFormat("ternary", 0.25), ComputeFormat("pot", 0.5),
+)}
+COMPUTE_FORMATS: tuple[str, ...] = tuple(COMPUTE)
