@@ -97,7 +97,9 @@ def kv_budget(model, hw, scheme, engine, block_size: int = DEFAULT_BLOCK_SIZE,
             f"does not fit: {model.name} at {scheme.name} leaves no memory for the KV cache on {hw.name} "
             f"({utilization:g} x {mem.capacity_bytes / 1e9:.2f} GB - weights {w / 1e9:.2f} GB - activations "
             f"{act / 1e9:.2f} GB - reserve {reserved / 1e9:.2f} GB = {avail / 1e9:.2f} GB); "
-            "lower --max-batched-tokens or give --kv-blocks")
+            + ("the weights alone exceed the memory: give a smaller --scheme"
+               if w >= utilization * mem.capacity_bytes - reserved else
+               "lower --max-batched-tokens or --max-num-seqs, or give --kv-blocks"))
     return KvBudget(block_size, bb, blocks, mem.capacity_bytes, utilization, w, act, reserved, avail)
 
 

@@ -96,6 +96,11 @@ def test_preemption_when_blocks_are_few_and_everything_completes():
     assert max(r.series["kv_occupancy"]) <= 1.0
 
 
+def test_weights_larger_than_the_device_is_a_clear_answer():
+    with pytest.raises(SimlowError, match="does not fit: llama-2-70b .* the weights alone exceed the memory"):
+        simulate_serving("llama-2-70b", "rtx-4090", rate=1.0, requests=2)
+
+
 def test_a_request_larger_than_the_cache_is_a_clear_error():
     with pytest.raises(SimlowError, match="needs 32 KV blocks .* the cache has 10"):
         _one(prompt=400, out=100, kv_blocks=10)
@@ -206,6 +211,7 @@ def test_arrival_processes():
     (dict(rate=1.0, max_num_seqs=0), "max_num_seqs must be a whole number >= 1"),
     (dict(rate=1.0, prompt_len=5000), "exceeds llama-2-7b's maximum of 4096"),
     (dict(rate=1.0, slo_ttft=-2), "slo_ttft must be a time"),
+    (dict(rate=1.0, gpu_memory_utilization=0.2), "does not fit: .* lower --max-batched-tokens"),
 ])
 def test_bad_input(kw, match):
     with pytest.raises(SimlowError, match=match):
