@@ -60,6 +60,17 @@ class _Attention:
     i_tokens: float = 0.0
     i_cached: float = 0.0
 
+    comp_terms: tuple = ()   # (feature, seconds per unit) of the compute time, zero terms left out
+    mem_terms: tuple = ()    # the same for the memory time
+
+
+def _linear(terms: tuple, f: dict):
+    """``sum(coef * f[feature])`` over the non-zero terms (0.0 when there are none)."""
+    out = 0.0
+    for feature, coef in terms:
+        out = out + coef * f[feature]
+    return out
+
 
 @dataclass(frozen=True)
 class StepCost:
@@ -73,6 +84,11 @@ class StepCost:
     attention: tuple[_Attention, ...]
     step_overhead_s: float
     bandwidth_Bps: float
+
+    def __post_init__(self):
+        # Python lists for the scalar look-ups of ``step`` (NumPy scalar indexing is slower)
+        object.__setattr__(self, "dense_list", tuple(x.tolist() for x in self.dense))
+        object.__setattr__(self, "head_list", tuple(x.tolist() for x in self.head))
 
     @property
     def max_tokens(self) -> int:
@@ -92,7 +108,7 @@ class StepCost:
         if T > self.max_tokens or S > self.max_parts:
             raise SimlowError(f"step of {T} tokens / {S} requests exceeds the tabulated "
                               f"{self.max_tokens} / {self.max_parts}")
-        d, h = self.dense, self.head
+        d, h = self.dense_list, self.head_list
         t = d[0][T] + h[0][S] + self.step_overhead_s
         ic, im, nb = d[1][T] + h[1][S], d[2][T] + h[2][S], d[3][T] + h[3][S]
         for a in self.attention:
@@ -102,8 +118,9 @@ class StepCost:
             else:
                 pairs = attended_pairs(1.0, n, L, a.window)
                 cached = np.minimum(L + n, a.window)
-            comp = a.c_pairs * pairs + a.c_tokens * n + a.c_cached * cached
-            mem = a.m_pairs * pairs + a.m_tokens * n + a.m_cached * cached
+            f = {"pairs": pairs, "tokens": n, "cached": cached}
+            comp = _linear(a.comp_terms, f)
+            mem = _linear(a.mem_terms, f)
             sp, sc = float(pairs.sum()), float(cached.sum())
             t += a.repeat * (float(np.maximum(comp, mem).sum()) + a.launch_s)
             by = a.repeat * (a.b_pairs * sp + a.b_tokens * T + a.b_cached * sc)
@@ -176,7 +193,10 @@ def _attention(t: OpTemplate, mach) -> _Attention:
         unit = {g: np.float64(1.0 if g == f else 0.0) for g in FEATURES}
         fl, by, tc, tm = (float(x) for x in roofline.op_terms(t, unit, mach))
         terms.update({f"c_{f}": tc, f"m_{f}": tm, f"b_{f}": by, f"i_{f}": fl / peak if peak > 0 else 0.0})
-    return _Attention(t.window, t.repeat, t.kernels * float(mach.kernel_overhead_s), **terms)
+    comp = tuple((f, terms[f"c_{f}"]) for f in ("pairs", "tokens", "cached") if terms[f"c_{f}"])
+    mem = tuple((f, terms[f"m_{f}"]) for f in ("pairs", "tokens", "cached") if terms[f"m_{f}"])
+    return _Attention(t.window, t.repeat, t.kernels * float(mach.kernel_overhead_s), **terms,
+                      comp_terms=comp, mem_terms=mem)
 
 
 def step_cost(temps: tuple[OpTemplate, ...], mach, max_tokens: int, max_parts: int, distinct=None) -> StepCost:

@@ -291,12 +291,13 @@ class VllmScheduler:
     def _after(self, r: np.ndarray, n: np.ndarray) -> None:
         run = self.run
         before = run.comp[r]
-        run.comp[r] = before + n
+        after = before + n
+        run.comp[r] = after
         if self.cfg.prefix_caching:
             p = run.prompt[r]
-            for rid in r[(before < p) & (before + n >= p)]:
+            for rid in r[(before < p) & (after >= p)]:
                 self._register(int(rid))
-        emits = r[run.comp[r] == run.tokens[r]]
+        emits = r[after == run.tokens[r]]
         done = run.emit(emits)
         if done.size:
             for rid in done:

@@ -241,3 +241,18 @@ def test_every_measured_serving_row_is_simulated():
     rows = compare()
     assert len({(c.file, c.line) for c in rows}) == 5 and len(rows) == 25
     assert all(np.isfinite(c.simulated) and c.simulated > 0 for c in rows)
+
+
+def test_chunked_prefill_by_budget_and_long_prefill_threshold():
+    r = _one(prompt=3000, out=10, max_batched_tokens=2048)
+    assert r.steps == 2 + 9                          # 2048 + 952 prompt tokens, then 9 decodes
+    t = _one(prompt=1000, out=10, long_prefill_token_threshold=128)
+    assert t.steps == 8 + 9                          # ceil(1000 / 128) prefill chunks
+    pre = predict(M, HW, "f16", prompt=1000, gen=9, stack="vllm", ubatch=128)
+    assert t.ttft_s.mean == pytest.approx(pre.prefill_s, rel=1e-12)   # chunk i on 128 i cached tokens
+
+
+def test_running_requests_never_exceed_max_num_seqs():
+    r = simulate_serving(M, HW, arrivals="constant", rate=500.0, requests=80, prompt_len=64, output_len=40,
+                         max_num_seqs=6)
+    assert max(r.series["running"]) == 6 and max(r.series["step_requests"]) <= 6
