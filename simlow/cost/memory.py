@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from simlow.cost.primitives import DATA_DIR
+from simlow.specs.filememo import FileMemo
 from simlow.errors import unknown_name
 from simlow.specs.sourced import Confidence, read_confidence
 from simlow.specs.yamlfile import Reader, check_version, load_yaml
@@ -57,8 +57,7 @@ class MemoryTable:
         raise unknown_name("memory/link interface", name, [e.name for e in self.entries])
 
 
-@lru_cache(maxsize=8)
-def load_memory(path: Path = MEMORY_FILE) -> MemoryTable:
+def _read_memory(path: Path) -> MemoryTable:
     r = Reader(load_yaml(path), str(path))
     check_version(r)
     out = []
@@ -70,6 +69,14 @@ def load_memory(path: Path = MEMORY_FILE) -> MemoryTable:
         section.done()
     r.done()
     return MemoryTable(str(path), tuple(out))
+
+
+_memory_memo = FileMemo(_read_memory)
+
+
+def load_memory(path: Path = MEMORY_FILE) -> MemoryTable:
+    """The table in ``path`` (memoized by the file's bytes: an edited file is read again)."""
+    return _memory_memo(Path(path))
 
 
 def _entry(name: str, kind: str, r: Reader) -> InterfaceEnergy:

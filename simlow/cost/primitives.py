@@ -8,11 +8,11 @@ and every number's source) into frozen objects. Scaling to other nodes is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from simlow.cost.widthmodel import Anchor, Curve, Shape, WidthModel, feature
+from simlow.specs.filememo import FileMemo
 from simlow.errors import SimlowError, unknown_name
 from simlow.specs.sourced import Sourced, read_confidence, read_sourced
 from simlow.specs.yamlfile import Reader, check_version, load_yaml
@@ -44,8 +44,7 @@ class PrimitiveTable:
         raise unknown_name("primitive", name, [p.name for p in self.primitives])
 
 
-@lru_cache(maxsize=8)
-def load_primitives(path: Path = PRIMITIVES_FILE) -> PrimitiveTable:
+def _read_primitives(path: Path) -> PrimitiveTable:
     """Read and validate a primitive table (errors name the file and the key path)."""
     r = Reader(load_yaml(path), str(path))
     check_version(r)
@@ -64,6 +63,14 @@ def load_primitives(path: Path = PRIMITIVES_FILE) -> PrimitiveTable:
     pr.done()
     r.done()
     return PrimitiveTable(str(path), base, tuple(built[n] for n in pr.data))
+
+
+_primitives_memo = FileMemo(_read_primitives)
+
+
+def load_primitives(path: Path = PRIMITIVES_FILE) -> PrimitiveTable:
+    """The table in ``path`` (memoized by the file's bytes: an edited file is read again)."""
+    return _primitives_memo(Path(path))
 
 
 def _primitive(name: str, r: Reader, built: dict[str, Primitive]) -> Primitive:

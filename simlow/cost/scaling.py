@@ -29,10 +29,10 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from simlow.cost.primitives import DATA_DIR, JOUPPI_CLASSES
+from simlow.specs.filememo import FileMemo
 from simlow.errors import SimlowError, unknown_name
 from simlow.specs.sourced import Sourced, read_confidence, read_sourced
 from simlow.specs.yamlfile import Reader, check_version, load_yaml
@@ -84,8 +84,7 @@ class ScalingData:
     fo4_45: Sourced
 
 
-@lru_cache(maxsize=8)
-def load_scaling(path: Path = SCALING_FILE) -> ScalingData:
+def _read_scaling(path: Path) -> ScalingData:
     r = Reader(load_yaml(path), str(path))
     check_version(r)
     s = r.sub("stillmaker")
@@ -112,6 +111,14 @@ def load_scaling(path: Path = SCALING_FILE) -> ScalingData:
     for sub in (s, b7, classes, j, fo4, r):
         sub.done()
     return data
+
+
+_scaling_memo = FileMemo(_read_scaling)
+
+
+def load_scaling(path: Path = SCALING_FILE) -> ScalingData:
+    """The table in ``path`` (memoized by the file's bytes: an edited file is read again)."""
+    return _scaling_memo(Path(path))
 
 
 def _rows(r: Reader) -> list[tuple[int, Reader]]:

@@ -7,12 +7,12 @@ confidence tag) into frozen objects. What the design does with them is ``simlow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from simlow.cost.primitives import DATA_DIR
 from simlow.cost.scaling import BASE_NODE_NM, MIN_NODE_NM, check_node
+from simlow.specs.filememo import FileMemo
 from simlow.errors import unknown_name
 from simlow.specs.sourced import Sourced, read_confidence, read_sourced
 from simlow.specs.yamlfile import Reader, check_number, check_version, load_yaml
@@ -72,8 +72,7 @@ class NpuData:
         raise AssertionError(node_nm)  # pragma: no cover - rows span 3..45
 
 
-@lru_cache(maxsize=4)
-def load_npu_data(path: Path = NPU_FILE) -> NpuData:
+def _read_npu_data(path: Path) -> NpuData:
     r = Reader(load_yaml(path), str(path))
     check_version(r)
     sram, leak, des, phy = (r.sub(k) for k in ("sram", "leakage", "design", "phy"))
@@ -101,6 +100,14 @@ def load_npu_data(path: Path = NPU_FILE) -> NpuData:
     for sub in (sram, leak, des, phy, caps, r):
         sub.done()
     return data
+
+
+_npu_data_memo = FileMemo(_read_npu_data)
+
+
+def load_npu_data(path: Path = NPU_FILE) -> NpuData:
+    """The table in ``path`` (memoized by the file's bytes: an edited file is read again)."""
+    return _npu_data_memo(Path(path))
 
 
 def _size(caps: Reader, i: int, value: Any) -> float:

@@ -1,36 +1,40 @@
 """A memo for pure readers of files that can never serve a stale result.
 
 ``lru_cache`` over a path serves the first parse of a file for the life of the process,
-even after the file is edited. ``FileMemo(reader)`` keys each path by the file's stamp
-(inode, size, modification time in ns), so an edited or replaced file is read again, and
+even after the file is edited. ``FileMemo(reader)`` keys each path by a digest of the
+file's bytes, so an edited or replaced file is parsed again (a stamp such as the
+modification time is not enough: two writes inside one clock tick leave it unchanged), and
 it keeps one entry per path (the newest), so memory stays bounded by the number of files.
-The reader must be a pure function of the file's bytes.
+Reading the bytes is cheap next to parsing and validating them. The reader must be a pure
+function of the file's bytes.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 from pathlib import Path
 from typing import Callable, Generic, TypeVar
 
 T = TypeVar("T")
 
 
-def stamp(path: Path) -> tuple[int, int, int]:
-    """What changes when the file at ``path`` is edited or replaced."""
-    st = os.stat(path)
-    return st.st_ino, st.st_size, st.st_mtime_ns
+def digest(path: Path) -> bytes:
+    """A digest of the file's bytes (what changes when the file is edited)."""
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).digest()
 
 
 class FileMemo(Generic[T]):
-    """``memo(path)`` = ``reader(path)``, read again whenever the file's stamp changes."""
+    """``memo(path)`` = ``reader(path)``, parsed again whenever the file's bytes change."""
 
     def __init__(self, reader: Callable[[Path], T]):
         self._reader = reader
-        self._entries: dict[Path, tuple[tuple[int, int, int], T]] = {}
+        self._entries: dict[Path, tuple[bytes, T]] = {}
 
     def __call__(self, path: Path) -> T:
-        key = stamp(path)
+        try:
+            key = digest(path)
+        except OSError:              # missing, a directory, unreadable: the reader says which
+            return self._reader(path)
         hit = self._entries.get(path)
         if hit is not None and hit[0] == key:
             return hit[1]

@@ -72,3 +72,19 @@ def test_an_edited_file_is_read_again(tmp_path):
     hw.write_text(hw.read_text().replace(f"title: {title}", "title: edited title", 1))
     assert load_hw(str(hw)).title == "edited title"
     assert before.name == "lmdeploy"
+
+
+def test_same_size_edits_in_one_clock_tick_are_read_again(tmp_path):
+    """The memo keys by the bytes, not by a stamp: rewrites of the same length in quick
+    succession are each parsed."""
+    from simlow.cost.primitives import PRIMITIVES_FILE, load_primitives
+
+    path = tmp_path / "p.yaml"
+    text = PRIMITIVES_FILE.read_text()
+    assert "value: 0.2, confidence: S" in text
+    values = []
+    for v in ("0.2", "0.3", "0.4"):
+        path.write_text(text.replace("value: 0.2, confidence: S", f"value: {v}, confidence: S", 1))
+        table = load_primitives(path)
+        values.append(table)
+    assert values[0] != values[1] != values[2]
