@@ -34,6 +34,7 @@ from simlow.specs.scheme import SchemeKind, tensor_formats
 UBATCH = 512          # llama.cpp's default n_ubatch: tokens per prefill micro-batch
 ACT_BYTES = 4         # float32 activations in the compute buffer
 MAX_BATCH = 4096      # largest batch ``fit`` searches
+DEFAULT_CTX = 4096    # the context ``fit`` sizes when none is given (capped at the model's maximum)
 
 
 @dataclass(frozen=True)
@@ -80,14 +81,21 @@ class FitResult:
     max_context: int          # longest context that fits at this batch (0: not even one token)
     max_batch: int            # largest batch that fits at this context (0: not even one)
     notes: tuple[str, ...] = field(default=())
+    model_max_context: int = 0  # the model's own limit, which caps ``max_context``
 
     @property
     def fits(self) -> bool:
         return self.footprint.fits
 
+    @property
+    def max_context_limit(self) -> str:
+        """What bounds ``max_context``: ``"model"`` (its maximum context) or ``"memory"``."""
+        return "model" if self.max_context >= self.model_max_context > 0 else "memory"
+
     def to_dict(self) -> dict:
         return {"model": self.model, "hw": self.hw, "scheme": self.scheme,
-                "fits": self.fits, "max_context": self.max_context, "max_batch": self.max_batch,
+                "fits": self.fits, "max_context": self.max_context, "max_context_limit": self.max_context_limit,
+                "model_max_context": self.model_max_context, "max_batch": self.max_batch,
                 "memory": self.footprint.to_dict(), "notes": list(self.notes)}
 
 
@@ -198,16 +206,18 @@ def fit(model: str | ModelSpec, hw: str | HardwareSpec, scheme: str | Scheme | N
         memory: str | None = None) -> FitResult:
     """Does it fit? With the longest context and the largest batch that do.
 
-    ``scheme`` None: a ``.gguf`` model is sized with its own tensor types, others with q4_0."""
+    ``scheme`` None: a ``.gguf`` model is sized with its own tensor types, others with q4_0.
+    ``ctx`` defaults to ``DEFAULT_CTX`` tokens, or the model's maximum when that is shorter
+    (``predict`` instead sizes the context its run holds: depth + prompt + gen)."""
     m, h = load_model(model), load_hw(hw, memory)
     s, scheme_notes = resolve_scheme(m, scheme)
     if kv_scheme is not None:
         s = s.with_kv(load_scheme(kv_scheme))
-    ctx = min(4096, m.max_context) if ctx is None else ctx
+    ctx = min(DEFAULT_CTX, m.max_context) if ctx is None else ctx
     fp = footprint(m, h, s, ctx, batch)
     max_ctx = largest(1, m.max_context, lambda c: footprint(m, h, s, c, batch).fits)
     max_batch = largest(1, MAX_BATCH, lambda b: footprint(m, h, s, ctx, b).fits)
     notes = list(scheme_notes)
     if max_batch == MAX_BATCH:
         notes.append(f"largest batch searched is {MAX_BATCH}")
-    return FitResult(m.name, h.name, s.name, fp, max(max_ctx, 0), max(max_batch, 0), tuple(notes))
+    return FitResult(m.name, h.name, s.name, fp, max(max_ctx, 0), max(max_batch, 0), tuple(notes), m.max_context)

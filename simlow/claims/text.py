@@ -1,15 +1,19 @@
-"""Numbers for people: decimal SI prefixes, as vendors and the press write them."""
+"""Numbers for people: rates with decimal SI prefixes, as vendors and the press write them
+(``1.41 TB/s``, ``312 Top/s``); memory sizes in bytes with binary prefixes (``26.1 GiB``,
+2^30 bytes), as the rest of simlow's output shows them."""
 
 from __future__ import annotations
 
 _PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+_BINARY = ((2.0**40, "Ti"), (2.0**30, "Gi"), (2.0**20, "Mi"), (2.0**10, "Ki"))
 
 
 def si(value: float, unit: str, digits: int = 3) -> str:
-    """``si(1.41e12, "B/s") == "1.41 TB/s"``; three significant digits by default."""
+    """``si(1.41e12, "B/s") == "1.41 TB/s"``, ``si(2**31, "B") == "2 GiB"``; three significant
+    digits by default."""
     if value == float("inf"):
         return f"unbounded {unit}".strip()
-    for factor, prefix in _PREFIXES:
+    for factor, prefix in _BINARY if unit == "B" else _PREFIXES:
         if abs(value) >= factor:
             return f"{_sig(value / factor, digits)} {prefix}{unit}"
     return f"{_sig(value, digits)} {unit}".strip()

@@ -24,8 +24,7 @@ def summary(hw: HardwareSpec) -> dict:
     mem = hw.main_memory
     eng = hw.primary
     return {"name": hw.name, "title": hw.title, "kind": hw.kind.value,
-            "memory_GB": round(mem.capacity_bytes / 1e9, 1), "memory_GiB": round(mem.capacity_bytes / 2**30, 2),
-            "memory_type": mem.type,
+            "memory_GiB": round(mem.capacity_bytes / 2**30, 2), "memory_type": mem.type,
             "bandwidth_GBps": round(mem.bandwidth_Bps / 1e9, 1),
             "engines": [e.name for e in hw.engines],
             "peak_TOPS": {f: round(v / 1e12, 2) for f, v in eng.peak_ops.items()},
@@ -56,7 +55,8 @@ def run_list(args) -> int:
         return 0
     rows = [(h.name, h.title, h.kind.value, f"{fmt_bytes(h.main_memory.capacity_bytes)} {h.main_memory.type}",
              f"{h.main_memory.bandwidth_Bps / 1e9:g} GB/s", ", ".join(e.name for e in h.engines)) for h in specs]
-    print_table("hardware", ["name", "title", "kind", "memory", "bandwidth", "engines"], rows)
+    print_table("hardware (memory in GiB = 2^30 B; bandwidth in GB/s = 10^9 B/s, as vendors state it)",
+                ["name", "title", "kind", "memory", "bandwidth", "engines"], rows)
     return 0
 
 

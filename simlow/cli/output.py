@@ -1,4 +1,10 @@
-"""Shared output helpers for the CLI: JSON for machines, rich tables for people."""
+"""Shared output helpers for the CLI: JSON for machines, rich tables for people.
+
+Tables never cut a name or a number. On a terminal a cell too wide for the screen folds
+onto the next line (``overflow="fold"``); when stdout is not a terminal (a pipe, a file, a
+test capturing it) the table is laid out at its natural width, however wide, so every
+name ``--model`` or ``--hw`` takes is printed whole.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +15,31 @@ from typing import Any, Sequence
 from rich.console import Console
 from rich.table import Table
 
+# Wide enough for any table simlow prints; rich then sizes the table to its content.
+_PIPE_WIDTH = 100_000
+
 
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, sort_keys=False, default=str)
     sys.stdout.write("\n")
 
 
+def console() -> Console:
+    """A console on the current stdout: the terminal's width, or unlimited when piped."""
+    out = Console(file=sys.stdout)
+    if out.is_terminal:
+        return out
+    return Console(file=sys.stdout, width=_PIPE_WIDTH, no_color=True, highlight=False)
+
+
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     table = Table(title=title)
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*(str(v) for v in row))
-    Console().print(table)
+    out = console()
+    out.print(table, crop=False, soft_wrap=not out.is_terminal)
 
 
 def add_json_flag(parser) -> None:

@@ -1,13 +1,22 @@
-"""``simlow predict``: tokens/s, time to first token, joules/token, fit and bound."""
+"""``simlow predict``: tokens/s, time to first token, joules/token, fit and bound.
+
+The KV cache is sized for ``--ctx`` tokens, by default the tokens this run holds
+(depth + prompt + gen; ``simlow fit`` instead defaults to a 4096-token context). Exits 0
+when the setup fits in memory, 3 when it does not (the speeds are then as if it fitted,
+unless ``--offload`` says how), 2 on bad input.
+"""
 
 from __future__ import annotations
 
 from simlow.cli.output import add_json_flag, print_json, print_table
 from simlow.quantities import fmt_bytes
 
+EXIT_FITS, EXIT_DOES_NOT_FIT = 0, 3
+
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help="predict prefill/decode speed, TTFT, energy and fit")
+    p = sub.add_parser("predict", help="predict prefill/decode speed, TTFT, energy and fit",
+                       epilog="exit codes: 0 fits, 3 does not fit, 2 bad input")
     p.add_argument("--model", required=True, help="model name or path")
     p.add_argument("--hw", required=True, help="hardware name or path")
     p.add_argument("--scheme", default=None,
@@ -19,9 +28,11 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--prompt", type=int, default=512)
     p.add_argument("--gen", type=int, default=128)
-    p.add_argument("--ctx", type=int, default=None, help="context the KV cache is sized for")
+    p.add_argument("--ctx", type=int, default=None,
+                   help="context the KV cache is sized for (default depth + prompt + gen)")
     p.add_argument("--depth", type=int, default=0, help="tokens already in the KV cache")
-    p.add_argument("--routing", default="uniform", help="MoE routing: uniform, zipf or zipf:S")
+    p.add_argument("--routing", default=None,
+                   help="MoE routing: uniform (default), zipf or zipf:S; an error on a dense model")
     p.add_argument("--fidelity", default="roofline", choices=("roofline", "des"))
     p.add_argument("--offload", default=None, metavar="K=V,...",
                    help="offload (runs the DES): device_layers=N[,host=auto|cpu|stream] (auto, the default: "
@@ -36,22 +47,24 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from simlow.sim.predict import predict
-    from simlow.workload.routing import parse_routing
 
     p = predict(args.model, args.hw, args.scheme, batch=args.batch, prompt=args.prompt, gen=args.gen,
                 ctx=args.ctx, kv_scheme=args.kv_scheme, stack=args.stack, engine=args.engine,
-                fidelity=args.fidelity, depth=args.depth, routing=parse_routing(args.routing),
+                fidelity=args.fidelity, depth=args.depth, routing=_routing(args),
                 offload=args.offload, prefetch=args.prefetch)
+    code = EXIT_FITS if p.fits else EXIT_DOES_NOT_FIT
     if args.json:
         print_json(p.to_dict(timeline=True))
-        return 0
+        return code
     mem = p.memory
+    given = "" if args.ctx is not None else ", default --ctx"
     rows = [
         ("prefill", f"{p.prefill_tok_s:,.1f} tok/s" if p.prefill_tok_s else "-", p.bound.get("prefill", "-")),
         ("decode", f"{p.decode_tok_s:,.2f} tok/s" if p.decode_tok_s else "-", p.bound.get("decode", "-")),
         ("time to first token", f"{p.ttft_s * 1e3:,.2f} ms", ""),
         ("energy per token", f"{p.energy_j_per_token:.3f} J" if p.energy_j_per_token else "-", "modelled"),
-        ("memory", f"{fmt_bytes(mem['total_bytes'])} of {fmt_bytes(mem['usable_bytes'])} usable",
+        (f"memory (KV cache {p.ctx} tokens x {p.batch}{given})",
+         f"{fmt_bytes(mem['total_bytes'])} of {fmt_bytes(mem['usable_bytes'])} usable",
          "fits" if mem["total_bytes"] <= mem["usable_bytes"] else f"short by {fmt_bytes(mem['total_bytes'] - mem['usable_bytes'])}"),
     ]
     if "device_bytes" in mem:  # offloaded: what sits on the device decides the fit
@@ -60,11 +73,31 @@ def run(args) -> int:
     print_table(f"{p.model} / {p.scheme} on {p.hw} ({p.stack}, {p.engine}, {p.fidelity})",
                 ["figure", "value", "bound / note"], rows)
     if args.timeline:
-        print_table("timeline (per op, summed over layers and steps)", ["phase", "op", "ms", "bound", "format"],
-                    [(e.phase, e.op, f"{e.duration_s * 1e3:.3f}", e.bound, e.format) for e in p.timeline])
+        from simlow.report.timeline import layer_span
+
+        print_table("timeline (per op, summed over its layers and the steps)",
+                    ["phase", "op", "layers (repeat)", "ms", "bound", "format"],
+                    [(e.phase, e.op, f"{layer_span(e.layers)} (x{len(e.layers)})" if e.layers else "-",
+                      f"{e.duration_s * 1e3:.3f}", e.bound, e.format) for e in p.timeline])
     for note in p.notes:
         print(f"note: {_short(note)}")
-    return 0
+    return code
+
+
+def _routing(args):
+    """The ``--routing`` distribution; refused on a dense model rather than ignored."""
+    from simlow.errors import SimlowError
+    from simlow.workload.routing import parse_routing
+    from simlow.specs import load_model
+
+    if args.routing is None:
+        return None
+    routing = parse_routing(args.routing)
+    model = load_model(args.model)
+    if model.moe is None:
+        raise SimlowError(f"--routing {args.routing}: {model.name} is a dense model (no experts to route); "
+                          "drop --routing")
+    return routing
 
 
 def _short(note: str, limit: int = 240) -> str:

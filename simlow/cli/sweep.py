@@ -3,6 +3,10 @@
 Interrupt it at any time (Ctrl-C): the rows finished so far are in the JSONL file, and the
 same command resumes from there. ``--backend ray`` runs the points on the Ray cluster at
 ``RAY_ADDRESS`` (a local Ray instance when unset).
+
+Exit codes: 0 when at least one recorded point has a result, 1 when every recorded point
+was rejected by the model (each row's ``error`` says why), 2 on bad input, 130 when
+interrupted.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ from simlow.cli.output import add_json_flag, print_json
 from simlow.sweep import backend, load_sweep, plan, run
 from simlow.sweep.store import done_rows, write_csv
 
+EXIT_ALL_REJECTED = 1
+
 
 def register(sub) -> None:
-    p = sub.add_parser("sweep", help="run a sweep file: progress bar, JSONL + CSV rows, resumable")
+    p = sub.add_parser("sweep", help="run a sweep file: progress bar, JSONL + CSV rows, resumable",
+                       epilog="exit codes: 0 some points have results, 1 every point was rejected, "
+                              "2 bad input, 130 interrupted")
     p.add_argument("spec", help="sweep YAML (see workloads/sweeps/)")
     p.add_argument("-o", "--out", default=None, help="results JSONL path (default: <sweep name>.jsonl); "
                                                      "the CSV goes beside it")
@@ -56,7 +64,8 @@ def run_cli(args) -> int:
     write_csv(csv_path, rows, spec.columns)
     summary = {"sweep": spec.name, "id": spec.id, "points": p.total, "recorded": len(rows),
                "resumed_from": p.done, "errors_this_run": errors, "jsonl": str(out), "csv": str(csv_path),
-               "complete": len(rows) == p.total}
+               "complete": len(rows) == p.total,
+               "rejected": sum(r["error"] is not None for r in rows)}
     if args.json:
         print_json(summary)
     else:
@@ -67,4 +76,8 @@ def run_cli(args) -> int:
     if interrupted:
         print("interrupted", file=sys.stderr)
         return 130
+    if rows and summary["rejected"] == len(rows):
+        print(f"{spec.name}: every point was rejected by the model (see the error column of {csv_path})",
+              file=sys.stderr)
+        return EXIT_ALL_REJECTED
     return 0

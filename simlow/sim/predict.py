@@ -23,6 +23,7 @@ import numpy as np
 from simlow.errors import SimlowError
 from simlow.workload.graph import OpTemplate, templates
 from simlow.memory import footprint, resolve_scheme
+from simlow.quantities import fmt_bytes
 from simlow.sim import energy, roofline
 from simlow.sim.machine import machine, pick_engine, placed_elsewhere
 from simlow.sim.results import Fidelity, Prediction, TimelineEntry
@@ -167,7 +168,7 @@ def predict_roofline(req: Request) -> Prediction:
     fp = footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
     notes = []
     if not fp.fits:
-        notes.append(f"does not fit: needs {fp.total_bytes / 1e9:.2f} GB of {fp.usable_bytes / 1e9:.2f} GB usable; "
+        notes.append(f"does not fit: needs {fmt_bytes(fp.total_bytes)} of {fmt_bytes(fp.usable_bytes)} usable; "
                      "speeds are as if it fitted (the roofline does not model offload)")
     return make_prediction(
         req, Fidelity.ROOFLINE, temps, pre.total_s if pre else None, dec.total_s if dec else None,
@@ -218,6 +219,6 @@ def _timeline(temps: tuple[OpTemplate, ...], mach, pre, dec) -> tuple[TimelineEn
             dur = float(np.sum(op_time))
             shares = {"memory": tm, "compute": tc, "overhead": launch}
             out.append(TimelineEntry(phase, t.name, clock, dur, max(shares, key=shares.get), fl, by,
-                                     mach.format_for(t)))
+                                     mach.format_for(t), t.layers))
             clock += dur
     return tuple(out)

@@ -42,6 +42,7 @@ class TimelineEntry:
     flops: float
     bytes: float
     format: str             # the number format it ran in
+    layers: tuple[int, ...] = ()  # the layers it stands for (its repeat count is their number; () for one op)
 
 
 @dataclass(frozen=True)

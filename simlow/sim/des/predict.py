@@ -155,6 +155,7 @@ def _timeline(temps, mach, pre, dec, rpre, rdec) -> tuple[TimelineEntry, ...]:
         per = run.op_ps()
         split = {t.name: s for t, s in zip(temps, roof.op_split)}
         fmt = {t.name: mach.format_for(t) for t in temps}
+        layers = {t.name: t.layers for t in temps}
         for name in run.names:
             v = per[name]
             if not v.any():
@@ -162,6 +163,6 @@ def _timeline(temps, mach, pre, dec, rpre, rdec) -> tuple[TimelineEntry, ...]:
             dur = float(v.sum()) / PS_PER_S
             fl, by = (split[name][3], split[name][4]) if name in split else (0.0, 0.0)
             out.append(TimelineEntry(phase, name, clock, dur, BOUNDS[int(np.argmax(v))], fl, by,
-                                     fmt.get(name, "")))
+                                     fmt.get(name, ""), layers.get(name, ())))
             clock += dur
     return tuple(out)
