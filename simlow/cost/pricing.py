@@ -163,11 +163,12 @@ class PricedCounts:
 
 
 def price_components(components: Mapping[str, EventCounts], tech: Tech) -> PricedCounts:
-    """Price ``{component name: {Event: count}}`` at ``tech``."""
+    """Price ``{component name: {Event: count}}`` at ``tech`` (an event may also be its text,
+    ``"int_mul:8b:x8"``, as ``json.loads`` gives it back)."""
     rows = []
     for comp in sorted(components):
-        for event in sorted(components[comp], key=str):
-            n = components[comp][event]
+        for key in sorted(components[comp], key=str):
+            n, event = components[comp][key], Event.parse(key)
             if n < 0:
                 raise SimlowError(f"negative count {n} for event {event} in component {comp!r}")
             est = event_energy_pJ(tech, event)

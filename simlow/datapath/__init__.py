@@ -31,7 +31,8 @@ packing), as a real kernel does offline; ``run``/``matmul`` accept its result in
 the raw weights. Only ``ShiftAddUnit`` has a prepare step so far.
 
 Counts are ``dict[simlow.events.Event, int]`` (zero counts omitted); the cost model prices
-them. ``operand_toggles(a, w, a_bits, w_bits)`` counts operand register bit flips (the
+them. An ``Event`` is its text (``"int_mul:8b:x8"``), so ``json.dumps(counts)`` works and
+``counts["int_mul:8b:x8"]`` finds it. ``operand_toggles(a, w, a_bits, w_bits)`` counts operand register bit flips (the
 issue's optional data-dependent activity), apart from the counts since ``simlow.events``
 has no toggle event.
 
