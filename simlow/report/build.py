@@ -63,11 +63,27 @@ def prediction_sections(p: dict, roofs: dict | None) -> list[Section]:
     if p.get("timeline"):
         out.append(Section("fig-timeline", f"Timeline: {label}", timeline_figure(p["timeline"]),
                            ("Bars are the simulator's per-op start and end times, coloured by the resource that bounds each op.",)))
-    headline = [f"{k} = {p[k]:.4g}" for k in ("prefill_tok_s", "decode_tok_s", "ttft_s", "energy_j_per_token")
-                if finite(p.get(k))]
-    if out and headline:
-        out[0] = Section(out[0].id, out[0].heading, out[0].figure, ("; ".join(headline),))
+    line = headline(p)
+    if out and line:
+        out[0] = Section(out[0].id, out[0].heading, out[0].figure, (line,))
     return out
+
+
+def headline(p: dict) -> str:
+    """The prediction in one line, in human units with what bounds each phase:
+    ``prefill 10,757.5 tok/s (compute-bound); decode 145.24 tok/s (memory-bound); ...``."""
+    bound = p.get("bound") if isinstance(p.get("bound"), dict) else {}
+    parts = []
+    for key, phase, fmt in (("prefill_tok_s", "prefill", "{:,.1f} tok/s"), ("decode_tok_s", "decode", "{:,.2f} tok/s")):
+        if finite(p.get(key)):
+            parts.append(f"{phase} {fmt.format(p[key])}" + (f" ({bound[phase]}-bound)" if phase in bound else ""))
+    if finite(p.get("ttft_s")):
+        parts.append(f"time to first token {p['ttft_s'] * 1e3:,.2f} ms")
+    if finite(p.get("energy_j_per_token")):
+        parts.append(f"energy {p['energy_j_per_token']:.3f} J/token (modelled)")
+    if isinstance(p.get("fits"), bool):
+        parts.append("fits in memory" if p["fits"] else "does NOT fit in memory")
+    return "; ".join(parts)
 
 
 def sweep_sections(rows: list) -> list[Section]:

@@ -20,7 +20,7 @@ from plotly.offline import get_plotlyjs
 
 CSS = """body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1200px;
 color:#222;padding:0 1em}h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
-p.note{color:#555;font-size:.92em;margin:.3em 0}footer{color:#777;font-size:.85em;margin-top:3em}"""
+p.note{color:#555;font-size:.92em;margin:.3em 0}section{overflow-x:auto}footer{color:#777;font-size:.85em;margin-top:3em}"""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Input: one or more memory footprints as ``FitResult.to_dict()`` gives them (or t
                 "activation_bytes": ..., "capacity_bytes": ..., "usable_bytes": ..., "ctx": 4096,
                 "batch": 1}}
 
-One stacked bar per footprint (GB, 1e9 bytes), with a tick at each bar's usable capacity
+One stacked bar per footprint (GiB, 2^30 bytes, as ``simlow fit`` prints them), with a tick at each bar's usable capacity
 and one at its full capacity, so several configurations (KV formats, contexts) compare in
 one picture.
 """
@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from simlow.report.data import require
 from simlow.report.style import MEMORY_PART_COLOURS, WEIGHT_COLOURS, layout
 
-GB = 1e9
+GIB = 2**30
 KEYS = ("weights_bytes", "kv_cache_bytes", "activation_bytes", "capacity_bytes", "usable_bytes")
 
 
@@ -41,18 +41,18 @@ def memory_figure(footprints: list | dict) -> go.Figure:
     parts = list(dict.fromkeys(p for m in mems for p in m["weights_bytes"]))
     fig = go.Figure()
     for j, part in enumerate(parts):
-        fig.add_trace(go.Bar(x=labels, y=[m["weights_bytes"].get(part, 0) / GB for m in mems],
+        fig.add_trace(go.Bar(x=labels, y=[m["weights_bytes"].get(part, 0) / GIB for m in mems],
                              name=f"weights: {part}", marker_color=WEIGHT_COLOURS[j % len(WEIGHT_COLOURS)],
-                             hovertemplate=f"weights: {part}<br>%{{y:.3f}} GB<extra></extra>"))
+                             hovertemplate=f"weights: {part}<br>%{{y:.3f}} GiB<extra></extra>"))
     for key, name in (("kv_cache_bytes", "kv_cache"), ("activation_bytes", "activations")):
-        fig.add_trace(go.Bar(x=labels, y=[m[key] / GB for m in mems], name=name.replace("_", " "),
+        fig.add_trace(go.Bar(x=labels, y=[m[key] / GIB for m in mems], name=name.replace("_", " "),
                              marker_color=MEMORY_PART_COLOURS[name],
-                             hovertemplate=f"{name}<br>%{{y:.3f}} GB<extra></extra>"))
+                             hovertemplate=f"{name}<br>%{{y:.3f}} GiB<extra></extra>"))
     for key, name, dash, colour in (("usable_bytes", "usable capacity", "line-ew", "crimson"),
                                     ("capacity_bytes", "capacity", "line-ew", "black")):
-        fig.add_trace(go.Scatter(x=labels, y=[m[key] / GB for m in mems], mode="markers", name=name,
+        fig.add_trace(go.Scatter(x=labels, y=[m[key] / GIB for m in mems], mode="markers", name=name,
                                  marker=dict(symbol=dash, size=46, color=colour, line=dict(width=3, color=colour)),
-                                 hovertemplate=f"{name} %{{y:.3f}} GB<extra></extra>"))
+                                 hovertemplate=f"{name} %{{y:.3f}} GiB<extra></extra>"))
     fig.update_layout(barmode="stack", bargap=0.5 if len(mems) > 1 else 0.7)
-    fig.update_yaxes(title="GB (1e9 bytes)", rangemode="tozero")
+    fig.update_yaxes(title="GiB (2^30 bytes)", rangemode="tozero")
     return layout(fig, "Memory: weights, KV cache and activations vs capacity")

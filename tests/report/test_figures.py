@@ -74,12 +74,13 @@ def test_timeline_one_panel_per_phase_bars_from_start(fake_prediction):
         timeline_figure([{"name": "x", "start_s": 2.0, "end_s": 1.0}])
 
 
-def test_memory_figure_stacks_parts_in_gb(fake_prediction):
+def test_memory_figure_stacks_parts_in_gib(fake_prediction):
     fig = memory_figure([fake_prediction])
     by_name = {t.name: t for t in fig.data}
-    assert by_name["weights: ffn"].y[0] == pytest.approx(0.6)
-    assert by_name["kv cache"].y[0] == pytest.approx(0.5)
-    assert by_name["capacity"].y[0] == 16 and by_name["usable capacity"].y[0] == 15
+    assert by_name["weights: ffn"].y[0] == pytest.approx(0.6e9 / 2**30)
+    assert by_name["kv cache"].y[0] == pytest.approx(0.5e9 / 2**30)
+    assert by_name["capacity"].y[0] == 16e9 / 2**30 and by_name["usable capacity"].y[0] == 15e9 / 2**30
+    assert fig.layout.yaxis.title.text == "GiB (2^30 bytes)"
     with pytest.raises(SimlowError, match="missing kv_cache_bytes"):
         memory_figure({"memory": {"weights_bytes": {}}})
 
@@ -88,7 +89,7 @@ def test_memory_figure_of_a_real_fit():
     r = simlow.fit("llama-2-7b", "h100-sxm", "q4_0", ctx=2048)
     fig = memory_figure([r.to_dict()])
     weights = sum(t.y[0] for t in fig.data if t.name.startswith("weights:"))
-    assert weights == pytest.approx(r.footprint.weight_total_bytes / 1e9)
+    assert weights == pytest.approx(r.footprint.weight_total_bytes / 2**30)
 
 
 def test_quant_error_one_panel_per_metric(fake_quant):
