@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 
 from simlow.report.data import finite, require, rows_of
 from simlow.report.style import NO_VERDICT_COLOUR, VERDICT_COLOURS, layout
-from simlow.units import fmt_bytes
+from simlow.quantities import fmt_bytes
 
 COLUMNS = ("claim", "id", "candidate", "metric", "claimed", "bound", "simulated", "claimed_over_bound",
            "claimed_over_simulated", "verdict", "sentence", "reason")
