@@ -21,14 +21,15 @@ Bit-exact for every finite input except blocks whose largest magnitude is below 
 2**-122 (where d, or an element, is a float32 subnormal): XLA flushes subnormal arithmetic
 to zero, numpy does not.
 
-Speed: one fused jitted kernel per type (``_blocks.run_blocked``: no host copy of the
-input, in-kernel chunks that stay in cache) returns the GGUF block bytes directly, with the
-product ``x*id`` laundered before its add (no FMA contraction). ``quantize`` returns a
-``PackedQTensor``: codes and scales are unpacked from those bytes (exactly, ``unpack``) on
-first access. Q4_0/Q5_0 take the signed max from a one-pass max/min; blocks where that can
-differ from gguf's first-occurrence argmax (``-min == max``, all-zero, or subnormal maxima)
-send the tensor through the exact bit-key kernel instead, so the bytes never depend on the
-path.
+Speed: one fused jitted kernel per type (``_blocks.run_blocked``: fixed 2 MB chunks, so
+one compile per type whatever the shape; no host copy of an aligned input) returns the GGUF
+block bytes directly, with the product ``x*id`` laundered before its add (no FMA
+contraction). ``quantize`` returns a ``PackedQTensor``: codes and scales are unpacked from
+those bytes (exactly, ``unpack``) on first access. Q4_0/Q5_0 take gguf's first-occurrence
+signed max on the bits (``_signed_max_exact``) for every block. (A one-pass float max/min
+with an exact rerun for doubtful blocks -- ``-min == max``, all-zero, subnormal maxima --
+was 7% faster per pass, but random 4096x4096 data already has such a block, so it paid a
+second compile and a second pass on most real tensors.)
 
 Dequantize: ``d*code`` (``_0``) or ``d*q + m`` (``_1``), float32, two roundings.
 Byte layout of one block: Q4_0 ``[d f16][qs 16]``; Q4_1 ``[d][m][qs 16]``; Q5_0
@@ -63,37 +64,23 @@ def _signed_max_exact(blocks):
     return _exact.bits_f32(amax | ((key & 1) << 31))
 
 
-def _signed_max_fast(blocks):
-    """(signed max, doubtful): max or min by magnitude from one two-output reduction.
-    Doubtful blocks (``-min == max``: a +-tie or an all-zero block, whose first occurrence
-    decides; or a magnitude below 2**-126, where XLA's float compare flushes subnormals)
-    must be redone with ``_signed_max_exact``."""
-    mx, mn = signed_extremes(blocks)
-    big = jnp.where(-mn > mx, mn, mx)
-    doubtful = (-mn == mx) | (jnp.abs(big) < jnp.float32(2.0 ** -126))
-    return big, doubtful.any()
-
-
 def _f16_bytes(v):
     """float32 (n, 1) -> its float16 (RNE) as little-endian bytes (n, 2)."""
     return jax.lax.bitcast_convert_type(v.astype(jnp.float16), jnp.uint8).reshape(v.shape[0], 2)
 
 
-def _sym_kernel(blocks, zero, half: int, exact: bool):
-    """Q4_0/Q5_0 on blocks (n, 32): (GGUF bytes (n, 18 or 22),), (bad, doubtful)."""
-    if exact:
-        mx, doubtful = _signed_max_exact(blocks), jnp.bool_(False)
-    else:
-        mx, doubtful = _signed_max_fast(blocks)
+def _sym_kernel(blocks, zero, half: int):
+    """Q4_0/Q5_0 on blocks (n, 32): (GGUF bytes (n, 18 or 22),), (bad,)."""
+    mx = _signed_max_exact(blocks)
     d = mx * jnp.float32(-1.0 / half)               # exact: division by a power of two
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
     p = launder(blocks * inv, zero)                 # rounded product, then the add
     q = jnp.minimum(jnp.trunc(p + jnp.float32(half + 0.5)), 2 * half - 1).astype(jnp.int32)
-    return (_block_bytes(q, [_f16_bytes(d)], half == 16),), (~jnp.isfinite(mx).all(), doubtful)
+    return (_block_bytes(q, [_f16_bytes(d)], half == 16),), (~jnp.isfinite(mx).all(),)
 
 
 def _asym_kernel(blocks, zero, levels: int):
-    """Q4_1/Q5_1: (GGUF bytes (n, 20 or 24),), (bad, doubtful=False)."""
+    """Q4_1/Q5_1: (GGUF bytes (n, 20 or 24),), (bad,)."""
     mx, mn = signed_extremes(blocks)
     d = _exact.true_div(mx - mn, float(levels))
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
@@ -101,11 +88,11 @@ def _asym_kernel(blocks, zero, levels: int):
     q = jnp.clip(jnp.trunc(p + jnp.float32(0.5)), 0, levels).astype(jnp.int32)
     packed = _block_bytes(q, [_f16_bytes(d), _f16_bytes(mn)], levels == 31)
     bad = ~(jnp.isfinite(mx) & jnp.isfinite(mn)).all()
-    return (packed,), (bad, jnp.bool_(False))
+    return (packed,), (bad,)
 
 
 def _q8_kernel(blocks, zero):
-    """Q8_0: (GGUF bytes (n, 34),), (bad, doubtful=False)."""
+    """Q8_0: (GGUF bytes (n, 34),), (bad,)."""
     mx, mn = signed_extremes(blocks)
     # max(mx, -mn) can be -0.0 for an all-zero block under fast math (no signed zeros), and
     # d = -0.0 would store 0x8000: clear the sign on the bits.
@@ -114,17 +101,17 @@ def _q8_kernel(blocks, zero):
     inv = jnp.where(d == 0, 0.0, _exact.true_div(1.0, d))
     q = jax.lax.round(launder(blocks * inv, zero)).astype(jnp.int8)  # half away from zero (C roundf)
     packed = jnp.concatenate([_f16_bytes(d), jax.lax.bitcast_convert_type(q, jnp.uint8)], axis=-1)
-    return (packed,), (~jnp.isfinite(amax).all(), jnp.bool_(False))
+    return (packed,), (~jnp.isfinite(amax).all(),)
 
 
 @lru_cache(maxsize=None)
-def _kernel(qbits: int, with_min: bool, exact: bool):
+def _kernel(qbits: int, with_min: bool):
     """The block kernel of a type: one object per type, so ``jit`` caches its compilation."""
     if qbits == 8:
         return _q8_kernel
     if with_min:
         return partial(_asym_kernel, levels=2 ** qbits - 1)
-    return partial(_sym_kernel, half=2 ** (qbits - 1), exact=exact)
+    return partial(_sym_kernel, half=2 ** (qbits - 1))
 
 
 def _block_bytes(u, head: list, five_bits: bool):
@@ -214,10 +201,8 @@ class GgufLegacy(GgufSized):
     def quantize(self, x) -> QTensor:
         arr = as_array(x, self.name)
         check_shape(arr.shape, self.block, self.name)
-        out, (bad, doubtful) = run_blocked(_kernel(self.qbits, self.with_min, False), arr, self.block)
-        if bool(doubtful):
-            out, (bad, _) = run_blocked(_kernel(self.qbits, self.with_min, True), arr, self.block)
-        if bool(bad):
+        out, (bad,) = run_blocked(_kernel(self.qbits, self.with_min), arr, self.block)
+        if bad:
             raise SimlowError(f"{self.name}: input has NaN or inf; block formats need finite values")
         return PackedQTensor(out[0], self, tuple(arr.shape))
 

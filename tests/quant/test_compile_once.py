@@ -76,8 +76,7 @@ def test_plan_covers_every_row_once_in_chunks_of_one_size():
 def test_new_shapes_compile_nothing_after_warm_up(name):
     rng = np.random.default_rng(11)
     block = 256 if name.startswith("tq") else 32
-    # Warm-up: one small tensor runs every path (quantize, pack, unpack, dequantize) once;
-    # a zero block sends Q4_0 through its exact path too.
+    # Warm-up: one small tensor runs every path (quantize, pack, unpack, dequantize) once.
     warm = rng.standard_normal((3, 4096)).astype(np.float32)
     warm[0, :64] = 0.0
     _exercise(warm, name)
