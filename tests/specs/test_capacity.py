@@ -63,6 +63,25 @@ def test_capacity_as_sourced(family, name, expected, text):
     assert text.split()[0] in source or source.startswith("assumed:"), source
 
 
+@pytest.mark.parametrize("family,name,expected,text", [
+    # families added for issue 17: every capacity is the vendor's size in GiB, marked assumed
+    ("nvidia-soc", "jetson-agx-orin-64gb", 64 * GiB, "64 GiB"),
+    ("nvidia-soc", "jetson-orin-nano-super", 8 * GiB, "8 GiB"),
+    ("nvidia-datacenter", "b200", 179 * GiB, "179 GiB"),
+    ("nvidia-laptop", "rtx-4090-laptop", 16 * GiB, "16 GiB"),
+    ("amd", "mi300x", 192 * GiB, "192 GiB"),
+    ("intel-accelerator", "gaudi-3", 128 * GiB, "128 GiB"),
+    ("intel-soc", "lunar-lake-258v", 32 * GiB, "32 GiB"),
+    ("google", "tpu-v5e", 16 * GiB, "16 GiB"),
+    ("raspberry-pi", "raspberry-pi-5", 8 * GiB, "8 GiB"),
+    ("phone", "dimensity-9300", 16 * GiB, "16 GiB"),
+    ("apple", "m3-ultra", 512 * GiB, "512 GiB"),
+    ("apple", "m1", 16 * GiB, "16 GiB"),
+])
+def test_new_family_capacity_as_sourced(family, name, expected, text):
+    test_capacity_as_sourced(family, name, expected, text)
+
+
 @pytest.mark.parametrize("name", sorted(set(names("hardware")) - DESIGNS))
 def test_every_device_memory_is_binary_and_sourced(name):
     """No shipped device keeps a decimal N x 1e9 capacity: every memory (device and host) is
