@@ -1,5 +1,8 @@
-"""llama.cpp's server (``tools/server/server.cpp``, ``update_slots``; llama.cpp b6xxx, 2025):
-``n_parallel`` slots, each holding one sequence, continuous batching.
+"""llama.cpp's server: ``n_parallel`` slots, each holding one sequence, continuous batching.
+
+Follows the server's loop as ``tools/server/server.cpp`` (``update_slots``) and its README
+describe it for 2025 builds; no llama.cpp commit was read for this module, so the order of
+tokens within a batch below is that description, not a line-by-line reading.
 
 Each iteration, free slots take requests from the head of the queue; the batch then holds
 one token of every generating slot (first), then prompt tokens of slots still processing

@@ -1,5 +1,6 @@
-"""A static-batch engine (TensorRT-LLM's classic, pre-in-flight-batching ``GptSession``
-behaviour, as its docs describe static batching; TensorRT-LLM v0.x).
+"""A static-batch engine: TensorRT-LLM's classic behaviour before in-flight batching
+(``GptSession``, TensorRT-LLM 0.x), as its documentation describes static batching; no
+TensorRT-LLM source was read for this module.
 
 When the engine is free it forms a batch from the head of the queue: up to
 ``max_batch_size`` requests whose KV cache, reserved whole for prompt + output tokens
