@@ -126,7 +126,21 @@ _OTHER = [
                   row_bytes=2),
 ]
 
-FORMATS: dict[str, StorageFormat] = {**_gguf_formats(), **{f.name: f for f in _OTHER}}
+
+
+def _mlx_affine() -> list[StorageFormat]:
+    """MLX affine quantization (``mlx.core.quantize(mode="affine")``): per group of ``g``
+    weights along a row, ``g * bits / 8`` bytes of packed codes plus one scale and one bias in
+    the weights' 16-bit dtype (fp16 or bf16), so ``bits + 32 / g`` bits per weight (4-bit g64:
+    4.5, 4-bit g32: 5.0, 8-bit g64: 8.5). Named ``mlx_q{bits}_g{group}``."""
+    src = ("MLX mlx.core.quantize, mode affine (ml-explore.github.io/mlx/build/html/python/"
+           "_autosummary/mlx.core.quantize.html): groups of 32, 64 or 128, scale and bias per group "
+           "in the input dtype; w = scale * w_q + bias")
+    return [StorageFormat(f"mlx_q{bits}_g{g}", g, g * bits // 8 + 4, "fp16", src)
+            for bits in (4, 6, 8) for g in (32, 64, 128)]
+
+
+FORMATS: dict[str, StorageFormat] = {**_gguf_formats(), **{f.name: f for f in _OTHER + _mlx_affine()}}
 
 
 def get(name: str) -> StorageFormat:
