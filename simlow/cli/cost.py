@@ -3,6 +3,7 @@
     simlow cost table --node 28nm [--rule stillmaker|jouppi7|both] [--json | --csv]
     simlow cost compare-macs --node 28nm [--rule ...] [--act-bits 8] [--guard-bits 8]
                              [--acc-bits N] [--int-style fused|unfused|pipelined] [--json]
+    simlow cost validate [--file silicon_published.csv] [--json]
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def register(sub) -> None:
     c.add_argument("--array-macs", type=int, default=4096, help="INT8 units setting the throughput (default 4096)")
     add_json_flag(c)
     c.set_defaults(func=run_compare)
+
+    v = verbs.add_parser("validate", help="predicted vs published silicon (workloads/measured/silicon_published.csv)")
+    v.add_argument("--file", default=None, help="the published-silicon CSV (default: the shipped table)")
+    add_json_flag(v)
+    v.set_defaults(func=run_validate)
 
 
 def _node_rule(p, allow_both: bool) -> None:
@@ -89,4 +95,35 @@ def run_compare(args) -> int:
     print("assumptions:")
     for a in res.assumptions:
         print(f"  - {a}")
+    return 0
+
+
+def run_validate(args) -> int:
+    from pathlib import Path
+
+    from simlow.validation.silicon import SILICON_FILE, validate_silicon
+
+    rep = validate_silicon(Path(args.file) if args.file else SILICON_FILE)
+    if args.json:
+        print_json(rep.to_dict())
+        return 0
+    print_table(f"predicted vs published ({rep.file})",
+                ["chip", "figure", "kind", "role", "published", "predicted", "unit", "error"],
+                [[c.chip[:38], c.figure[:44], c.kind.value, c.role.value, f"{c.published:.4g}", f"{c.predicted:.4g}",
+                  c.unit, (("under" if c.predicted <= c.published else "OVER") + " bound") if c.role.value == "bound"
+                  else f"{c.error:+.0%}"] for c in rep.checks])
+    print_table("rows not predicted", ["chip", "figure", "reason"],
+                [[u.chip[:38], u.figure[:44], u.reason] for u in rep.unpredicted])
+    print("fitted:")
+    for f in rep.fitted:
+        print(f"  - {f}")
+    s = rep.summary()
+
+    def pct(x):
+        return "n/a" if x is None else f"{x:.0%}"
+    print(f"held out: median |chip area error| {pct(s['median_abs_chip_area_error'])} over {s['chip_area_rows']} "
+          f"row(s) (target <= 25%); median |clock error| {pct(s['median_abs_clock_error'])} over {s['clock_rows']} "
+          f"row(s), {s['clock_within_30pct']} within 30%; median |unit area error| "
+          f"{pct(s['median_abs_unit_area_error'])} over {s['unit_area_rows']} row(s); median |energy error| "
+          f"{pct(s['median_abs_energy_error'])}")
     return 0

@@ -1,0 +1,66 @@
+"""``simlow cost validate``: the cost model against published silicon (silicon_published.csv)."""
+
+import json
+
+import pytest
+
+from simlow.cli import main
+from simlow.cost.pricing import Tech, area_um2
+from simlow.cost.widthmodel import Shape
+from simlow.errors import SimlowError
+from simlow.validation import silicon_rules as R
+from simlow.validation.silicon import Role, component, read_published, validate_silicon
+
+
+def test_every_rule_names_a_row_of_the_table():
+    keys = {(r.chip, r.figure) for r in read_published()}
+    missing = [(r.chip, r.figure) for r in R.RULES if (r.chip, r.figure) not in keys]
+    assert missing == []
+
+
+def test_every_row_is_predicted_or_has_a_reason():
+    rep = validate_silicon()
+    rows = read_published()
+    predicted = {(c.chip, c.figure.split(" [")[0]) for c in rep.checks}
+    for r in rows:
+        assert (r.chip, r.figure) in predicted or any(u.chip == r.chip and u.figure == r.figure and u.reason
+                                                      for u in rep.unpredicted)
+
+
+def test_composite_values_are_split_and_checked():
+    row = next(r for r in read_published() if r.figure == "32b int add / 32b int mult")
+    assert [component(row, i) for i in range(4)] == [0.1, 137.0, 3.1, 3495.0]
+    with pytest.raises(SimlowError, match="no part 5"):
+        component(row, 4)
+
+
+def test_anchor_rows_reproduce_their_anchor_and_held_out_rows_are_independent():
+    rep = validate_silicon()
+    hz = [c for c in rep.checks if c.chip.startswith("Horowitz")]
+    assert hz and all(c.role is Role.ANCHOR and c.predicted == pytest.approx(c.published) for c in hz)
+    evo = next(c for c in rep.checks if "mul8u_1JFF" in c.chip and c.kind.value == "unit area")
+    # independent: the model's own 8x8 multiplier area at 45 nm, against EvoApprox's 709.6 um2
+    assert evo.role is Role.HELD_OUT and evo.published == 709.6
+    assert evo.predicted == area_um2(Tech(45), "int_mul", Shape(width=8, width2=8)).value
+
+
+def test_summary_counts_only_held_out_rows():
+    rep = validate_silicon()
+    s = rep.summary()
+    assert s["clock_rows"] == len([c for c in rep.checks if c.role is Role.HELD_OUT and c.kind.value == "clock"])
+    assert s["chip_area_rows"] >= 1
+
+
+def test_bad_table_names_file_and_column(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("chip,figure,value\nx,y,1\n")
+    with pytest.raises(SimlowError, match="missing column"):
+        validate_silicon(p)
+    assert main(["cost", "validate", "--file", str(tmp_path / "none.csv")]) == 2
+
+
+def test_cli_json(capsys):
+    assert main(["cost", "validate", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"checks", "unpredicted", "fitted", "summary"} <= set(out)
+    assert all(c["source"] for c in out["checks"])
