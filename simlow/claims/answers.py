@@ -99,10 +99,10 @@ def offload_notes(s: B.Setup, rate_: float, config: Config) -> list[str]:
     if t is None or link is None:
         return []
     need = O.hit_rate_needed(s.model, s.scheme, rate_, s.workload.batch, link.bandwidth_Bps)
-    zipf = O.zipf_needed(s.model, s.scheme, s.offload.fraction, s.workload.batch, need)
+    zipf = O.zipf_needed(s.model, s.scheme, s.offload.expert_cache.fraction, s.workload.batch, need)
     skew = ("no Zipf skew up to s = 8 gets there" if zipf is None
             else f"Zipf routing needs s >= {zipf:.2f} for that (uniform is s = 0)")
-    return [f"routing {config.routing or 'uniform'}: a cache of {s.offload.fraction:.0%} of experts serves at "
+    return [f"routing {config.routing or 'uniform'}: a cache of {s.offload.expert_cache.fraction:.0%} of experts serves at "
             f"most {t.hit_rate:.0%} of expert reads in expectation",
             f"at {rate_:g} tok/s at least {need:.0%} of expert reads must hit the device cache for "
             f"{link.kind} to keep up; {skew}"]

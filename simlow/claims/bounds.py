@@ -75,9 +75,9 @@ class Setup:
 
     def experts(self) -> O.ExpertTraffic | None:
         """Expected expert-cache traffic per decode step, if the offload has an expert cache."""
-        if self.offload is None or self.offload.experts is None:
+        if self.offload is None or self.offload.expert_cache is None:
             return None
-        return O.expert_traffic(self.model, self.scheme, self.route, self.offload.fraction, self.workload.batch)
+        return O.expert_traffic(self.model, self.scheme, self.route, self.offload.expert_cache.fraction, self.workload.batch)
 
 
 # -- bytes and operations -----------------------------------------------------------------
@@ -165,12 +165,12 @@ def decode_limits(s: Setup) -> list[Limit]:
 def _layer_limits(s: Setup, link, kv: int, compute: Limit) -> list[Limit]:
     """Ceilings of a -ngl layer offload (``simlow.claims.offload``); experts cached too if set."""
     w, hw, off = s.workload, s.hw, s.offload
-    if off.experts is not None:
+    if off.expert_cache is not None:
         raise SimlowError("an offload with both device_layers and experts has no hard bound here; give one")
     split = O.layer_split(s.model, s.scheme, off.device_layers, off.host, decode_context(w))
     mem = hw.main_memory
     device = split.device_weights / w.batch + split.device_kv
-    if HostMode(off.host).for_step(w.batch) is HostMode.STREAM:
+    if off.host.for_step(w.batch) is HostMode.STREAM:
         return [Limit("bandwidth roofline", device, mem.bandwidth_Bps, "B/s", "device-layer weight and KV reads"),
                 compute, Limit("host link", split.host_weights / w.batch, link.bandwidth_Bps, "B/s",
                                f"streamed host-layer weights over {link.kind}")]
@@ -240,8 +240,8 @@ def resident(s: Setup, ctx: int | None = None, batch: int | None = None) -> Resi
     weights = float(weight_bytes(s.model, s.scheme))
     kv = float(batch * kv_bytes_per_sequence(s.model, s.scheme, ctx))
     offloaded = 0.0
-    if s.offload is not None and s.offload.experts is not None:
-        offloaded += (1.0 - s.offload.fraction) * expert_bytes(s)
+    if s.offload is not None and s.offload.expert_cache is not None:
+        offloaded += (1.0 - s.offload.expert_cache.fraction) * expert_bytes(s)
     if s.offload is not None and s.offload.device_layers is not None:
         split = O.layer_split(s.model, s.scheme, s.offload.device_layers, s.offload.host, ctx)
         offloaded += split.host_resident

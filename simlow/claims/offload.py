@@ -1,6 +1,6 @@
 """Offload bounds: which bytes each decode step must read from the host, and over what.
 
-**Expert cache** (``offload.experts``): every MoE expert lives in host memory and the device
+**Expert cache** (``offload.expert_cache``): every MoE expert lives in host memory and the device
 caches ``fraction`` of them (``N = fraction x experts`` per MoE layer). A step of ``B``
 tokens needs, per MoE layer, the distinct experts its tokens routed to; expert ``e`` is
 needed with probability ``q_e = 1 - (1 - pi_e) ** B`` (``pi_e``: the routing
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.sim.des.offload import HostMode
 from simlow.specs import ModelSpec, Scheme
 from simlow.specs.scheme import tensor_formats
 
@@ -127,7 +128,7 @@ class LayerSplit:
     host_resident: float        # weight bytes that live in host memory (all of them, not per step)
 
 
-def layer_split(model: ModelSpec, scheme: Scheme, device_layers: int, host: str, ctx: int) -> LayerSplit:
+def layer_split(model: ModelSpec, scheme: Scheme, device_layers: int, host: HostMode, ctx: int) -> LayerSplit:
     """Per-step reads of a ``-ngl device_layers`` offload at decode position ``ctx``
     (``host``: auto | cpu | stream; auto and cpu keep the host layers' KV cache on the host)."""
     if not 0 <= device_layers <= model.layers:
@@ -146,5 +147,5 @@ def layer_split(model: ModelSpec, scheme: Scheme, device_layers: int, host: str,
         else:
             dev_w += read
     kv = float(model.kv_bytes(scheme.kv_cache, ctx))
-    host_kv = float(model.kv_bytes(scheme.kv_cache, ctx, range(first_device))) if host != "stream" else 0.0
+    host_kv = float(model.kv_bytes(scheme.kv_cache, ctx, range(first_device))) if host is not HostMode.STREAM else 0.0
     return LayerSplit(dev_w, host_w, kv - host_kv, host_kv, resident)

@@ -68,6 +68,8 @@ from typing import Any
 from simlow.claims.claimed import Claimed, read_claimed
 from simlow.claims.metrics import Kind, Metric
 from simlow.errors import SimlowError
+from simlow.sim.des.cache import POLICIES as EXPERT_POLICIES
+from simlow.sim.des.offload import ExpertCacheSpec, HostMode, Offload
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import SchemeKind
 from simlow.specs.yamlfile import Reader, load_yaml
@@ -76,8 +78,6 @@ from simlow.quantities import Dim
 SCHEMA_VERSION = 1
 CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "routing",
                "reading", "assume_fits", "part", "cost")
-EXPERT_POLICIES = ("static", "lru", "lfu")
-HOST_MODES = ("auto", "cpu", "stream")
 PARTS = ("weights", "kv_cache", "total")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 
@@ -97,39 +97,6 @@ class Workload:
     @property
     def context(self) -> int:
         return self.ctx if self.ctx is not None else self.depth + self.prompt + self.gen
-
-
-@dataclass(frozen=True)
-class Offload:
-    """Weights kept in host memory, in the simulator's vocabulary (module docstring).
-
-    ``device_layers`` None keeps every layer on the device; ``experts`` None means no
-    expert cache (``fraction``, ``ring`` and ``seed`` then do not apply).
-    """
-
-    device_layers: int | None = None
-    host: str = "auto"                  # auto (llama.cpp's per-step choice) | cpu | stream
-    experts: str | None = None
-    fraction: float = 0.08
-    ring: int = 0
-    seed: int = 0
-
-    def to_mapping(self) -> dict:
-        """The keys ``simlow.predict(..., offload=...)`` takes."""
-        out: dict = {"host": self.host}
-        if self.device_layers is not None:
-            out["device_layers"] = self.device_layers
-        if self.experts is not None:
-            out.update(experts=self.experts, fraction=self.fraction, ring=self.ring, seed=self.seed)
-        return out
-
-    def label(self) -> str:
-        bits = []
-        if self.device_layers is not None:
-            bits.append(f"{self.device_layers} layers on device, rest on host {self.host}")
-        if self.experts is not None:
-            bits.append(f"{self.experts} expert cache {self.fraction:.0%}" + (f" ring {self.ring}" if self.ring else ""))
-        return ", ".join(bits)
 
 
 @dataclass(frozen=True)
@@ -167,7 +134,7 @@ class Config:
             bits = [self.cost.design, f"vs {self.cost.baseline}", f"{self.cost.node_nm} nm"]
         if self.offload is not None:
             bits.append(self.offload.label())
-            if self.offload.experts is not None:
+            if self.offload.expert_cache is not None:
                 bits.append(f"routing {self.routing or 'uniform'}")
         if self.assume_fits:
             bits.append("as if it fitted")
@@ -362,7 +329,7 @@ def _offload(r: Reader) -> Offload:
         if key not in keys:
             r.fail(f"unknown key (valid here: {', '.join(keys)})", key)
     layers = r.int("device_layers", minimum=0) if r.has("device_layers") else None
-    host = r.str("host", default="auto", choices=HOST_MODES)
+    host = HostMode(r.str("host", default="auto", choices=tuple(m.value for m in HostMode)))
     experts = r.str("experts", choices=EXPERT_POLICIES) if r.has("experts") else None
     if experts is None:
         for key in ("fraction", "ring", "seed"):
@@ -370,9 +337,10 @@ def _offload(r: Reader) -> Offload:
                 r.fail(f"{key} describes an expert cache; add experts: {' | '.join(EXPERT_POLICIES)}", key)
         if layers is None:
             r.fail("an offload needs device_layers (layer offload) or experts (expert cache), or write none")
-    o = Offload(device_layers=layers, host=host, experts=experts,
-                fraction=r.number("fraction", default=0.08, lo=0.0, hi=1.0),
-                ring=r.int("ring", default=0, minimum=0), seed=r.int("seed", default=0, minimum=0))
+    cache = None if experts is None else ExpertCacheSpec(
+        experts, r.number("fraction", default=0.08, lo=0.0, hi=1.0), r.int("ring", default=0, minimum=0),
+        r.int("seed", default=0, minimum=0))
+    o = Offload(device_layers=layers, host=host, expert_cache=cache)
     r.done()
     return o
 

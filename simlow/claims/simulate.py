@@ -39,7 +39,7 @@ def simulate(setup: Setup, metric: Metric, config) -> Simulated:
     if setup.workload.ctx is not None:
         kwargs["ctx"] = setup.workload.ctx
     for key, value in (("stack", config.stack), ("routing", setup.routing),
-                       ("offload", setup.offload.to_mapping() if setup.offload else None)):
+                       ("offload", setup.offload)):
         if value is not None:
             kwargs[key] = value
     try:

@@ -47,7 +47,7 @@ def test_good_file_loads(claims_file):
     ("    scheme: q4_0\n", "    scheme: q4_0\n    candidates: [{hw: nope}]\n", "claim 'c1': candidates[0].hw: unknown hardware"),
     ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {experts: static, fraction: 2}\n", "claim 'c1': offload.fraction: 2"),
     ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {device_fraction: 0.1}\n", "claim 'c1': offload.device_fraction: unknown key"),
-    ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {experts: hot}\n", "claim 'c1': offload.experts: 'hot' is not one of static, lru, lfu"),
+    ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {experts: hot}\n", "claim 'c1': offload.experts: 'hot' is not one of lru, lfu, static"),
     ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {fraction: 0.1}\n", "claim 'c1': offload.fraction: fraction describes an expert cache"),
     ("    scheme: q4_0\n", "    scheme: q4_0\n    offload: {host: cpu}\n", "claim 'c1': offload: an offload needs device_layers"),
     ("    scheme: q4_0\n", "    scheme: q4_0\n    routing: zipf:x\n", "claim 'c1': routing: unknown routing 'zipf:x'"),

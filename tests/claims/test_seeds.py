@@ -90,7 +90,7 @@ def test_offload_claims_are_simulated_under_each_stated_routing(seeds):
     assert len(offload) >= 4
     for c in offload:
         for v, cfg in zip([v for v in verdicts if v.claim_id == c.id], c.configs()):
-            if cfg.offload is not None and cfg.offload.experts is not None:
+            if cfg.offload is not None and cfg.offload.expert_cache is not None:
                 assert f"routing {cfg.routing or 'uniform'}" in v.candidate, c.id
             if c.metric.value == "decode_tok_s":
                 assert v.simulated is not None and any("des" in n for n in v.notes), (c.id, v.sentence)

@@ -101,6 +101,16 @@ class Offload:
                 raise SimlowError(f"offload host mode must be one of {valid}, got {self.host!r}")
             object.__setattr__(self, "host", HostMode(self.host))
 
+    def label(self) -> str:
+        """What is kept where, in a few words (claim verdicts, reports)."""
+        bits = []
+        if self.device_layers is not None:
+            bits.append(f"{self.device_layers} layers on device, rest on host {self.host.value}")
+        c = self.expert_cache
+        if c is not None:
+            bits.append(f"{c.policy} expert cache {c.fraction:.0%}" + (f" ring {c.ring}" if c.ring else ""))
+        return ", ".join(bits)
+
 
 def _link(hw):
     link = hw.host_link()
