@@ -17,7 +17,7 @@ import sys
 
 from simlow.cli.output import add_json_flag, print_json, print_table
 from simlow.errors import SimlowError
-from simlow.quantities import Dim, parse
+from simlow.quantities import Dim, fmt_bytes, parse
 
 
 def register(sub) -> None:
@@ -116,7 +116,7 @@ def _print_cost(c) -> None:
     d = c.design
     print(f"{d.label}: {d.macs} {d.unit} units ({d.arrays} x {d.array_side}x{d.array_side}), {d.vector_lanes} "
           f"vector lanes ({c.vector_stages} stages), {d.sram_bytes // 1024} KiB SRAM, {d.dram.name}, "
-          f"{d.capacity_GB:g} GB, {d.node_nm} nm, clock {c.clock_Hz / 1e9:.3f} GHz")
+          f"{fmt_bytes(d.capacity_GB * 1e9)} DRAM, {d.node_nm} nm, clock {c.clock_Hz / 1e9:.3f} GHz")
     print_table("area (mm2)", list(c.area_mm2), [[f"{v:.3f}" for v in c.area_mm2.values()]])
     print_table("peak", ["format", "ops/s", "pJ/op"],
                 [[f, f"{v:.4g}", f"{c.pJ_per_op[f]:.4g}"] for f, v in sorted(c.peak_ops.items())])
