@@ -25,7 +25,8 @@ __version__ = "0.1.0"
 
 _LAZY_MODULES = ("quant", "datapath", "cost")
 # Public functions that live in heavier modules: name -> module.
-_LAZY_FUNCTIONS = {"predict": "simlow.sim", "simulate_serving": "simlow.serving", "check_claims": "simlow.claims", "report": "simlow.report"}
+_LAZY_FUNCTIONS = {"predict": "simlow.sim", "simulate_serving": "simlow.serving", "check_claims": "simlow.claims", "report": "simlow.report",
+                    "evaluate_design": "simlow.lm"}
 
 __all__ = ["SimlowError", "__version__", "fit", "load_hw", "load_model", "load_scheme",
            *_LAZY_MODULES, *_LAZY_FUNCTIONS]

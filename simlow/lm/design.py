@@ -1,0 +1,142 @@
+"""A numerical design of an LLM accelerator: formats, rotation, datapath, hardware.
+
+``load_design(name_or_path)`` reads ``workloads/designs/<name>.yaml`` (or a path) strictly
+(``simlow.specs.yamlfile``): unknown keys, unknown format or unit names and inconsistent
+choices are errors naming the file and key. Fields (YAML keys the same)::
+
+    weights      float | gguf-native | <simlow.quant format name>
+    activations  float | q8_1 | <simlow.quant format name> (quantized per row = per token
+                 along the matmul's K axis, in the format's own granularity)
+    kv_cache     float | <simlow.quant format name> (K after rope and V, per head vector)
+    rotation     none | hadamard | random   (QuaRot-style, of every matmul's K axis)
+    datapath     float | ggml | <simlow.datapath IntMacUnit preset name>
+    acc_bits, overflow   optional overrides of the IntMacUnit's accumulator
+    hardware     a simlow hardware name for speed and energy (default rtx-4090)
+    scheme       the simlow scheme that prices the design, or "none" (not available)
+    kv_scheme    optional simlow KV scheme for the pricing (e.g. kv-q4_0)
+
+Datapaths: ``float`` is a float32 matmul on the (fake-)quantized values; ``ggml`` is
+llama.cpp's CPU block dot product (``simlow.lm.ggml_dot``: Q4_0/Q4_1/Q8_0 weights against
+Q8_0/Q8_1 activations); an ``IntMacUnit`` name runs the exact integer matmul of
+``simlow.lm.intmatmul`` on symmetric integer codes (``int<b>_sym_*`` formats).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+from simlow.datapath import UNITS, IntMacUnit, Overflow
+from simlow.errors import SimlowError, unknown_name
+from simlow.quant import FORMATS
+from simlow.specs.yamlfile import open_spec
+
+SCHEMA_VERSION = 1
+DESIGN_DIR = Path(__file__).resolve().parents[2] / "workloads" / "designs"
+GGML_WEIGHTS = ("q4_0", "q4_1", "q8_0", "gguf-native")
+
+
+class Rotation(enum.Enum):
+    NONE = "none"
+    HADAMARD = "hadamard"
+    RANDOM = "random"
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    weights: str = "float"
+    activations: str = "float"
+    kv_cache: str = "float"
+    rotation: Rotation = Rotation.NONE
+    datapath: str = "float"
+    unit: IntMacUnit | None = None
+    hardware: str = "rtx-4090"
+    scheme: str | None = None
+    kv_scheme: str | None = None
+    description: str = ""
+
+    @property
+    def integer(self) -> bool:
+        return self.unit is not None
+
+
+def _check_format(r, key: str, value: str, extra: tuple[str, ...]) -> str:
+    if value not in extra and value not in FORMATS:
+        r.fail(f"{value!r} is not a format (valid: {', '.join(extra)} or a simlow.quant format, "
+               f"e.g. q4_0, int8_sym_channel)", key)
+    return value
+
+
+def _unit(r, datapath: str) -> IntMacUnit | None:
+    if datapath in ("float", "ggml"):
+        if r.has("acc_bits") or r.has("overflow"):
+            r.fail("acc_bits/overflow apply to an integer MAC unit only", "acc_bits")
+        return None
+    unit = UNITS.get(datapath)
+    if not isinstance(unit, IntMacUnit):
+        ints = sorted(n for n, u in UNITS.items() if isinstance(u, IntMacUnit))
+        r.fail(f"{datapath!r} is not float, ggml or an integer MAC unit ({', '.join(ints)})", "datapath")
+    bits = r.int("acc_bits", default=unit.acc_bits, minimum=2)
+    policy = r.str("overflow", default=unit.overflow.value, choices=tuple(o.value for o in Overflow))
+    try:
+        return dataclasses.replace(unit, acc_bits=bits, overflow=Overflow(policy))
+    except SimlowError as err:
+        raise r.fail(str(err), "acc_bits") from None
+
+
+def _int_code_format(r, key: str, fmt: str, bits: int) -> None:
+    spec = FORMATS[fmt] if fmt in FORMATS else None
+    if spec is None or not fmt.startswith("int") or "_sym_" not in fmt or fmt.endswith("tensor"):
+        r.fail(f"an integer datapath needs symmetric per-channel or per-group integer codes "
+               f"(int<b>_sym_channel / int<b>_sym_g<n>), got {fmt!r}", key)
+    if int(fmt[3:fmt.index("_")]) > bits:
+        r.fail(f"{fmt!r} has more bits than the unit's {bits}-bit operand", key)
+
+
+def _check_consistent(r, d: Design) -> None:
+    if d.datapath == "ggml":
+        if d.weights not in GGML_WEIGHTS or d.activations not in ("q8_0", "q8_1"):
+            r.fail("the ggml datapath takes q4_0/q4_1/q8_0/gguf-native weights and q8_0 or q8_1 "
+                   "activations (llama.cpp's vec_dot types)", "datapath")
+    elif d.unit is not None:
+        _int_code_format(r, "weights", d.weights, d.unit.w_bits)
+        _int_code_format(r, "activations", d.activations, d.unit.a_bits)
+    elif d.activations == "q8_1":
+        r.fail("q8_1 activations exist only on the ggml datapath", "activations")
+
+
+def read_design(path: Path | str) -> Design:
+    r, name = open_spec(path, SCHEMA_VERSION)
+    w = _check_format(r, "weights", r.str("weights"), ("float", "gguf-native"))
+    a = _check_format(r, "activations", r.str("activations", default="float"), ("float", "q8_1"))
+    kv = _check_format(r, "kv_cache", r.str("kv_cache", default="float"), ("float",))
+    rot = Rotation(r.str("rotation", default="none", choices=tuple(x.value for x in Rotation)))
+    datapath = r.str("datapath", default="float")
+    unit = _unit(r, datapath)
+    scheme = r.str("scheme", default="none")
+    kv_scheme = r.str("kv_scheme", default="none")
+    d = Design(name, w, a, kv, rot, datapath, unit, r.str("hardware", default="rtx-4090"),
+               None if scheme == "none" else scheme, None if kv_scheme == "none" else kv_scheme,
+               r.str("description", default=""))
+    _check_consistent(r, d)
+    r.done()
+    return d
+
+
+def shipped_designs() -> list[str]:
+    return sorted(p.stem for p in DESIGN_DIR.glob("*.yaml"))
+
+
+def load_design(name: str | Path | Design) -> Design:
+    """A shipped design by name, a design YAML by path, or a Design as is."""
+    if isinstance(name, Design):
+        return name
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return read_design(path)
+    if str(name) not in shipped_designs():
+        raise unknown_name("design", str(name), shipped_designs())
+    return read_design(DESIGN_DIR / f"{name}.yaml")

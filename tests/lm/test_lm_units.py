@@ -1,0 +1,92 @@
+"""simlow.lm's arithmetic against independent references: the JAX integer MAC equals the
+NumPy unit bit for bit; the ggml block dot equals a plain NumPy block loop; designs load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simlow.cli import main
+from simlow.datapath import UNITS, intmac
+from simlow.errors import SimlowError
+from simlow.lm.design import Rotation, load_design, read_design, shipped_designs
+from simlow.lm.ggml_dot import block_dot, quantize_q8_1, reference_block_dot
+from simlow.lm.intmatmul import int_matmul_scaled
+from simlow.quant import quantize
+
+
+@pytest.mark.parametrize("unit,groups", [("int8_tensor_core", 1), ("int8_tensor_core", 3),
+                                         ("int4_tensor_core", 2), ("int4x8_tensor_core", 1),
+                                         ("int8_mac_acc20", 1)])
+def test_jax_int_matmul_equals_numpy_unit(unit, groups):
+    u = UNITS[unit]
+    rng = np.random.default_rng(groups)
+    qa, qw = 2 ** (u.a_bits - 1), 2 ** (u.w_bits - 1)
+    a = rng.integers(-qa, qa, (6, 1536)).astype(np.int8)
+    w = rng.integers(-qw, qw, (17, 1536)).astype(np.int8)
+    a[0] = -qa                                           # extreme codes, largest sums
+    w[0] = -qw
+    sa = rng.random((6, groups)).astype(np.float32)
+    sw = rng.random((17, groups)).astype(np.float32)
+    y, used_numpy = int_matmul_scaled(u, a, w, sa, sw)
+    ref, _ = intmac.run(u, a, w.T, sa, sw.T)
+    assert used_numpy == (unit == "int8_mac_acc20")      # a 20-bit accumulator can saturate here
+    np.testing.assert_array_equal(np.asarray(y).view(np.uint32), ref.view(np.uint32))
+
+
+@pytest.mark.parametrize("fmt", ["q4_1", "q4_0", "q8_0"])
+def test_ggml_block_dot_equals_numpy_block_loop(fmt):
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((5, 192)) * rng.random((1, 192)) * 4).astype(np.float32)
+    w = quantize(rng.standard_normal((40, 192)).astype(np.float32), fmt)
+    aq, ad, as_ = quantize_q8_1(x)
+    y = np.asarray(block_dot(aq, ad, as_, w))
+    wm = np.asarray(w.aux["min"]).reshape(40, -1) if "min" in w.aux else None
+    ref = reference_block_dot(aq, ad, as_, w.codes, np.asarray(w.scales).reshape(40, -1), wm)
+    np.testing.assert_array_equal(y.view(np.uint32), ref.view(np.uint32))
+    assert np.abs(y - x @ np.asarray(w.dequantize()).T).max() < 0.05 * np.abs(y).max()
+
+
+def test_q8_1_is_q8_0_codes_with_the_block_sum():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 64)).astype(np.float32)
+    aq, ad, s = quantize_q8_1(x)
+    q = quantize(x, "q8_0")
+    np.testing.assert_array_equal(np.asarray(aq), np.asarray(q.codes))
+    blocks = x.reshape(4, 2, 32)
+    d32 = (np.abs(blocks).max(-1) / np.float32(127)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(ad, np.float32), d32.astype(np.float16).astype(np.float32))
+    want = (np.asarray(aq, np.int64).reshape(4, 2, 32).sum(-1).astype(np.float32) * d32).astype(np.float16)
+    np.testing.assert_array_equal(np.asarray(s), want)
+
+
+def test_shipped_designs_load():
+    names = shipped_designs()
+    for need in ("float", "gguf-native", "q8_0", "q4_0", "w4a4-rtn", "w4a4-quarot", "w4a8kv4",
+                 "pot3", "pot4", "ternary", "kv-q4_0"):
+        assert need in names
+    designs = {n: load_design(n) for n in names}
+    assert designs["w4a4-quarot"].rotation is Rotation.HADAMARD
+    assert designs["w4a4-quarot"].unit.a_bits == 4 and designs["gguf-native"].datapath == "ggml"
+
+
+@pytest.mark.parametrize("body,msg", [
+    ("weights: float\ncolour: red\n", "unknown key"),
+    ("weights: q9_9\n", "is not a format"),
+    ("weights: int8_sym_channel\nactivations: float\ndatapath: int8_tensor_core\n", "symmetric"),
+    ("weights: q4_1\nactivations: float\ndatapath: ggml\n", "ggml datapath"),
+    ("weights: float\ndatapath: nope\n", "not float, ggml"),
+])
+def test_bad_design_files_name_the_key(tmp_path, body, msg):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"schema_version: 1\nname: bad\n{body}")
+    with pytest.raises(SimlowError, match=msg) as err:
+        read_design(path)
+    assert "bad.yaml" in str(err.value)
+
+
+def test_cli_unknown_design_exits_2(capsys, tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("1 2 3")
+    assert main(["design", "evaluate", "--tokens", str(ids), "--design", "no-such-design"]) == 2
+    assert "unknown design" in capsys.readouterr().err
