@@ -24,77 +24,14 @@ from pathlib import Path
 from simlow.errors import SimlowError
 from simlow.specs import names
 from simlow.specs.scheme import Scheme
+from simlow.validation.mapping import load_mapping
 
-# device string (as in the CSVs) -> hwspec name; None: deliberately not mapped (reason)
-DEVICES: dict[str, str | None] = {
-    "NVIDIA GeForce RTX 5090": "rtx-5090", "NVIDIA GeForce RTX 4090": "rtx-4090",
-    "NVIDIA GeForce RTX 4090 D": "rtx-4090d", "NVIDIA GeForce RTX 5080": "rtx-5080",
-    "NVIDIA GeForce RTX 5070 Ti": "rtx-5070-ti", "NVIDIA GeForce RTX 5070": "rtx-5070",
-    "NVIDIA RTX PRO 6000 Blackwell": "rtx-pro-6000", "NVIDIA RTX PRO 6000 Blackwell Max-Q": "rtx-pro-6000-max-q",
-    "NVIDIA RTX PRO 4000 Blackwell": "rtx-pro-4000", "NVIDIA RTX 6000 Ada": "rtx-6000-ada",
-    "NVIDIA GeForce RTX 3090 Ti": "rtx-3090-ti", "NVIDIA GeForce RTX 3090": "rtx-3090",
-    "NVIDIA L40": "l40", "NVIDIA GeForce RTX 4080 SUPER": "rtx-4080-super", "NVIDIA GeForce RTX 4080": "rtx-4080",
-    "NVIDIA RTX A6000": "rtx-a6000", "NVIDIA GeForce RTX 4070 Ti SUPER": "rtx-4070-ti-super",
-    "NVIDIA GeForce RTX 4070 Ti": "rtx-4070-ti", "NVIDIA GeForce RTX 4070 SUPER": "rtx-4070-super",
-    "NVIDIA GeForce RTX 4070": "rtx-4070", "NVIDIA RTX A5000": "rtx-a5000",
-    "NVIDIA Tesla V100 32GB": "v100-sxm2-32gb", "NVIDIA A30": "a30", "NVIDIA A40": "a40",
-    "NVIDIA Quadro RTX 6000": "quadro-rtx-6000", "NVIDIA Quadro RTX 8000": "quadro-rtx-8000",
-    "NVIDIA GeForce RTX 5060 Ti 16GB": "rtx-5060ti-16gb", "NVIDIA GeForce RTX 4060 Ti 16GB": "rtx-4060ti-16gb",
-    "NVIDIA GeForce RTX 3060 12GB": "rtx-3060-12gb", "NVIDIA DGX Spark (GB10)": "dgx-spark",
-    "NVIDIA Tesla P40": "p40", "NVIDIA Tesla M40 24GB": "m40-24gb", "NVIDIA Tesla K80 (one GPU)": "k80",
-    "NVIDIA H100 80GB": None, "NVIDIA A100 80GB": "a100-80gb-sxm", "NVIDIA A100-80G": "a100-80gb-sxm",
-    "AMD Radeon RX 7900 XTX": "rx-7900-xtx", "AMD Instinct MI210": "mi210", "AMD Radeon PRO W7900 48GB": "w7900",
-    "AMD Radeon RX 9070": "rx-9070", "AMD Radeon RX 9070 XT": "rx-9070-xt", "AMD Instinct MI100": "mi100",
-    "AMD Instinct MI50 32GB": "mi50-32gb", "AMD Radeon AI PRO R9700": "r9700", "AMD Instinct MI60": "mi60",
-    "AMD Radeon PRO V620": "v620", "Intel Arc B580": "arc-b580", "Intel Arc A770": "arc-a770",
-    "Apple M1 Max (32-core GPU)": "m1-max", "Apple M2 Ultra (76-core GPU)": "m2-ultra",
-}
-UNMAPPED_DEVICE = {"NVIDIA H100 80GB": "the scoreboard does not say PCIe or SXM (2.0 vs 3.35 TB/s)"}
-# "NVIDIA A100 80GB" does not say PCIe or SXM either, but both 80 GB boards have the same
-# GA100 (108 SMs, 1.41 GHz boost) and 1935 vs 2039 GB/s: it is mapped to the SXM spec (as
+# The CSVs' device / model / quant / backend texts -> simlow names: workloads/measured/mapping.yaml
+# (simlow.validation.mapping). "NVIDIA A100 80GB" does not say PCIe or SXM, but both 80 GB boards
+# have the same GA100 (108 SMs, 1.41 GHz boost) and 1935 vs 2039 GB/s: it maps to the SXM spec (as
 # LMDeploy's "A100-80G"); the PCIe card would predict decode ~4% lower, prefill the same.
 STRIX_HALO = "strix-halo"
 
-# model text -> model name
-MODELS: dict[str, str | None] = {
-    "Llama 2 7B (TheBloke llama-2-7b.Q4_0.gguf)": "llama-2-7b", "LLaMA 7B v2 (llama-2-7b GGUF)": "llama-2-7b",
-    "llama2-7b": "llama-2-7b", "llama2-13b": "llama-2-13b", "llama2-70b": "llama-2-70b", "internlm-20b": "internlm-20b",
-    "gpt-oss 20B MXFP4 MoE": "gpt-oss-20b", "gpt-oss 120B MXFP4 MoE": "gpt-oss-120b",
-    "qwen3moe 30B.A3B Q8_0 (Qwen3-Coder-30B-A3B-Instruct)": "qwen3-coder-30b-a3b",
-    "qwen2 7B Q8_0 (Qwen2.5-Coder-7B)": "qwen2.5-coder-7b", "gemma3 4B Q4_0 (gemma-3-4b-it-qat)": "gemma-3-4b",
-    # Strix Halo: model_dir
-    "llama-2-7b.Q4_0": "llama-2-7b", "llama-2-7b.Q4_K_M": "llama-2-7b",
-    "shisa-v2-llama3.1-8b.i1-Q4_K_M": "llama-3.1-8b", "shisa-v2-llama3.3-70b.i1-Q4_K_M": "llama-3.3-70b",
-    "Qwen3-32B-Q8_0": "qwen3-32b", "Qwen3-30B-A3B-UD-Q4_K_XL": "qwen3-30b-a3b",
-    "Qwen3-235B-A22B-Instruct-2507-UD-Q3_K_XL": "qwen3-235b-a22b", "gemma-3-27b-it-UD-Q4_K_XL": "gemma-3-27b",
-    "Mistral-Small-3.1-24B-Instruct-2503-UD-Q4_K_XL": "mistral-small-3.1-24b",
-    "gpt-oss-20b-F16": "gpt-oss-20b", "gpt-oss-120b-F16": "gpt-oss-120b",
-    "GLM-4.5-Air-UD-Q4_K_XL": "glm-4.5-air", "Llama-4-Scout-17B-16E-Instruct-UD-Q4_K_XL": "llama-4-scout",
-    "Hunyuan-A13B-Instruct-UD-Q6_K_XL": "hunyuan-a13b", "dots.llm1.inst-UD-Q4_K_XL": "dots-llm1",
-    # ExLlamaV2 README (model, size)
-    "Llama 7B": "llama-2-7b", "Llama2 7B": "llama-2-7b", "Llama 13B": "llama-2-13b", "Llama2 70B": "llama-2-70b",
-    "TinyLlama 1.1B": "tinyllama-1.1b", "OpenLlama 3B": "open-llama-3b", "Llama 33B": "llama-30b",
-    "CodeLlama 34B": "codellama-34b",
-}
-
-# quant text -> scheme name (None: no scheme reproduces it; see QUANT_REASON)
-QUANTS: dict[str, str | None] = {
-    "Q4_0": "q4_0", "Q8_0": "q8_0", "F16": "f16", "FP16": "f16", "MXFP4": "mxfp4_moe",
-    "Q4_K - Medium": "q4_k_m", "Q6_K": "q6_k", "Q3_K - Medium": "q3_k_m",
-    "GPTQ (grpsz 128, act no)": "gptq-w4g128", "GPTQ (grpsz 128, act yes)": "gptq-w4g128",
-}
-QUANT_REASON = {"EXL2": "EXL2 mixes bit widths per layer by measurement; no simlow scheme reproduces one"}
-
-# backend text -> stack name
-BACKENDS: dict[str, str] = {
-    "CUDA": "llama.cpp-cuda", "ROCm": "llama.cpp-rocm", "Vulkan": "llama.cpp-vulkan", "Metal": "llama.cpp-metal",
-    "ExLlamaV2 (CUDA)": "exllamav2", "LMDeploy TurboMind v0.1.0a1 (CUDA 11.8)": "lmdeploy",
-    "llama.cpp-hip": "llama.cpp-rocm", "llama.cpp-rocwmma": "llama.cpp-rocm", "llama.cpp-vulkan": "llama.cpp-vulkan",
-    "llama.cpp-vulkan_amdvlk": "llama.cpp-vulkan", "llama.cpp-vulkan_radv": "llama.cpp-vulkan",
-    # Strix Halo HIP builds without ROCBLAS_USE_HIPBLASLT=1 (see ROCBLAS_DEFAULT below)
-    "llama.cpp-hip (rocBLAS default)": "llama.cpp-rocm-rocblas",
-    "llama.cpp-rocwmma (rocBLAS default)": "llama.cpp-rocm-rocblas",
-}
 # Strix Halo HIP builds run without ROCBLAS_USE_HIPBLASLT=1 (the file's empty ``hipblaslt``
 # column) are a software configuration of their own: llama.cpp's HIP backend whose float
 # GEMMs (prompt processing of dequantized weights) go through rocBLAS's own kernels instead
@@ -109,34 +46,22 @@ BY_SIZE = "by_size"            # the label is not the mix; the file's size ident
 SIZE_MATCHED = "size_matched"  # approximation: labelled scheme, every weight tensor's bytes scaled
 MAPPINGS = (EXACT, BY_SIZE, SIZE_MATCHED)
 
-# (model, quant label) -> the scheme the file's size identifies. llama.cpp's
-# convert_hf_to_gguf.py keeps gpt-oss's MXFP4 expert tensors as they ship whatever --outtype
-# says, so lhl's "gpt-oss-*-F16" files are MXFP4 experts + F16 elsewhere, labelled "F16" by
-# their file type. Scheme ``mxfp4`` (MXFP4 experts, 16-bit elsewhere, norms/biases/router
-# F32) gives 13,779,630,336 and 65,355,994,368 bytes: the files' model_size to the byte.
+# (model, quant label) -> the scheme the file's size identifies (mapping.yaml by_size_schemes).
+# llama.cpp's convert_hf_to_gguf.py keeps gpt-oss's MXFP4 expert tensors as they ship whatever
+# --outtype says, so lhl's "gpt-oss-*-F16" files are MXFP4 experts + F16 elsewhere, labelled "F16"
+# by their file type. Scheme ``mxfp4`` (MXFP4 experts, 16-bit elsewhere, norms/biases/router F32)
+# gives 13,779,630,336 and 65,355,994,368 bytes: the files' model_size to the byte.
 # (``mxfp4_moe``, Q8_0 outside the experts, is 12% / 3% smaller: it is not these files.)
-BY_SIZE_SCHEMES: dict[tuple[str, str], str] = {("gpt-oss-20b", "F16"): "mxfp4", ("gpt-oss-120b", "F16"): "mxfp4"}
 BY_SIZE_WHY = ("labelled F16, but convert_hf_to_gguf keeps gpt-oss's MXFP4 experts: the file's size identifies "
                "scheme {scheme} (MXFP4 experts, 16-bit elsewhere; {gib:.2f} GiB)")
 
-# Model texts of files whose per-tensor mix the publisher chose by its own rules. When the
+# Model texts (mapping.yaml dynamic_mixes) of files whose per-tensor mix the publisher chose by its own rules. When the
 # labelled file type's scheme misses the file by more than SIZE_TOLERANCE their rows are
 # mapped SIZE_MATCHED: that scheme with every weight tensor's bytes scaled by file / scheme
 # bytes (``size_matched``), reported as a separate group. Unsloth publishes no per-tensor
 # rule for its "Dynamic 2.0" quants (unsloth.ai/blog/dynamic-v2: each layer's type chosen
 # by measured sensitivity, model by model); Google's QAT Q4_0 GGUF of Gemma 3 4B is 2.35 GiB
 # where llama.cpp's Q4_0 rules (Q6_K tied embedding) give 2.20 GiB.
-DYNAMIC_MIXES: dict[str, str] = {
-    "Qwen3-30B-A3B-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
-    "Qwen3-235B-A22B-Instruct-2507-UD-Q3_K_XL": "Unsloth Dynamic 2.0 UD-Q3_K_XL",
-    "gemma-3-27b-it-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
-    "Mistral-Small-3.1-24B-Instruct-2503-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
-    "GLM-4.5-Air-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
-    "Llama-4-Scout-17B-16E-Instruct-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
-    "Hunyuan-A13B-Instruct-UD-Q6_K_XL": "Unsloth Dynamic 2.0 UD-Q6_K_XL",
-    "dots.llm1.inst-UD-Q4_K_XL": "Unsloth Dynamic 2.0 UD-Q4_K_XL",
-    "gemma3 4B Q4_0 (gemma-3-4b-it-qat)": "Google QAT Q4_0 GGUF",
-}
 
 
 @dataclass(frozen=True)
@@ -227,9 +152,9 @@ def _generic(path: Path, rows: list[dict]) -> list[Measured]:
 
 
 def _strix(path: Path, rows: list[dict]) -> list[Measured]:
-    out = []
+    out, quants = [], load_mapping().quants
     for i, r in enumerate(rows, start=2):
-        quant = next((q for q in QUANTS if r["llama_bench_model"].endswith(" " + q)), r["llama_bench_model"])
+        quant = next((q for q in quants if r["llama_bench_model"].endswith(" " + q)), r["llama_bench_model"])
         backend = r["backend_build"]
         if backend in ("llama.cpp-hip", "llama.cpp-rocwmma") and r["hipblaslt"].strip() != "1":
             backend += ROCBLAS_DEFAULT
@@ -280,25 +205,26 @@ SIZE_TOLERANCE = 0.04    # a scheme must reproduce the file's size to within 4%
 
 
 # llama.cpp's Vulkan backend runs different matmul shaders on NVIDIA drivers (coopmat2,
-# VK_NV_cooperative_matrix2) than on AMD / Intel drivers: two stacks.
-VENDOR_STACKS = {("llama.cpp-vulkan", "NVIDIA"): "llama.cpp-vulkan-nvidia"}
+# VK_NV_cooperative_matrix2) than on AMD / Intel drivers: two stacks (mapping.yaml vendor_stacks).
 
 
 def map_row(row: Measured) -> Case | str:
     """The ``Case`` a row is a measurement of, or why it cannot be mapped."""
-    if row.device in UNMAPPED_DEVICE:
-        return f"device {row.device!r}: {UNMAPPED_DEVICE[row.device]}"
-    hw = DEVICES.get(row.device, STRIX_HALO if row.device == STRIX_HALO else None)
+    names_of = load_mapping()
+    if row.device in names_of.unmapped_devices:
+        return f"device {row.device!r}: {names_of.unmapped_devices[row.device]}"
+    hw = names_of.devices.get(row.device, STRIX_HALO if row.device == STRIX_HALO else None)
     if hw is None:
         return f"device {row.device!r} is not in the mapping table"
-    model = MODELS.get(row.model)
+    model = names_of.models.get(row.model)
     if model is None:
         return f"model {row.model!r} is not in the mapping table"
-    if any(row.quant.startswith(k) for k in QUANT_REASON):
-        return f"quant {row.quant!r}: {QUANT_REASON[row.quant.split()[0]]}"
-    scheme = QUANTS.get(row.quant)
-    stack = BACKENDS.get(row.backend)
-    stack = VENDOR_STACKS.get((stack, row.device.split()[0]), stack)
+    reason = next((why for k, why in names_of.unmapped_quants.items() if row.quant.startswith(k)), None)
+    if reason is not None:
+        return f"quant {row.quant!r}: {reason}"
+    scheme = names_of.quants.get(row.quant)
+    stack = names_of.backends.get(row.backend)
+    stack = names_of.vendor_stacks.get((stack, row.device.split()[0]), stack)
     if scheme is None or stack is None:
         return f"quant {row.quant!r} or backend {row.backend!r} is not in the mapping table"
     for kind, name in (("hardware", hw), ("model", model), ("scheme", scheme)):
@@ -323,22 +249,23 @@ def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case |
 
 def _by_file(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case | str:
     """The case with the scheme the file's size supports: the labelled one when it
-    reproduces the file (or the row gives no size), a ``BY_SIZE_SCHEMES`` one, or the
-    labelled one size-matched for a ``DYNAMIC_MIXES`` file; else why the row is unmapped."""
+    reproduces the file (or the row gives no size), a ``by_size_schemes`` one, or the
+    labelled one size-matched for a ``dynamic_mixes`` file (``mapping.yaml``); else why the row is unmapped."""
     case = _case(row, hw, model, scheme, stack)
     if isinstance(case, str) or row.gguf_bytes is None:
         return case
     ours = scheme_bytes(model, scheme)
     if abs(ours / row.gguf_bytes - 1) <= SIZE_TOLERANCE:
         return case
-    alt = BY_SIZE_SCHEMES.get((model, row.quant))
+    names_of = load_mapping()
+    alt = names_of.by_size_schemes.get((model, row.quant))
     if alt is not None and abs(scheme_bytes(model, alt) / row.gguf_bytes - 1) <= SIZE_TOLERANCE:
         return replace(case, scheme=alt, mapping=BY_SIZE,
                        note=BY_SIZE_WHY.format(scheme=alt, gib=scheme_bytes(model, alt) / 2**30))
-    if row.model in DYNAMIC_MIXES:
+    if row.model in names_of.dynamic_mixes:
         scale = row.gguf_bytes / ours
         return replace(case, mapping=SIZE_MATCHED, size_scale=scale,
-                       note=(f"{DYNAMIC_MIXES[row.model]}: no scheme reproduces it; {scheme} "
+                       note=(f"{names_of.dynamic_mixes[row.model]}: no scheme reproduces it; {scheme} "
                              f"({ours / 2**30:.2f} GiB) with every weight tensor x {scale:.3f} "
                              f"= the file's {row.gguf_bytes / 2**30:.2f} GiB"))
     return (f"scheme {scheme} on {model} gives {ours / 2**30:.2f} GiB but the file is "

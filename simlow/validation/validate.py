@@ -9,7 +9,7 @@ Error is ``(predicted - measured) / measured``.
 Mapping (``RowResult.mapping``): ``scheme`` (the labelled scheme reproduces the file),
 ``by_size`` (the file's size identifies another scheme), ``size_matched`` (an approximation:
 the labelled scheme with its weight bytes scaled to the file's size; see
-``simlow.validation.measured.DYNAMIC_MIXES``). Headline groups are given with and without the
+``dynamic_mixes`` of ``workloads/measured/mapping.yaml``). Headline groups are given with and without the
 size-matched rows (``overall`` and ``overall, no size-matched``).
 
 Split (``RowResult.split``), read from the row's stack file: ``in-sample`` when the row's
