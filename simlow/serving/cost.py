@@ -63,11 +63,22 @@ class _Attention:
     comp_terms: tuple = ()   # (feature, seconds per unit) of the compute time, zero terms left out
     mem_terms: tuple = ()    # the same for the memory time
 
+    def __post_init__(self):
+        # a decode part has pairs = cached: the per-unit sums ``decode_steps`` scales by
+        for x in "cmbi":
+            object.__setattr__(self, f"{x}_unit", getattr(self, f"{x}_pairs") + getattr(self, f"{x}_cached"))
+
+
+_sum = np.add.reduce      # ``ndarray.sum`` without its Python wrapper (the same reduction)
+
 
 def _linear(terms: tuple, f: dict):
     """``sum(coef * f[feature])`` over the non-zero terms (0.0 when there are none)."""
-    out = 0.0
-    for feature, coef in terms:
+    if not terms:
+        return 0.0
+    (feature, coef), *rest = terms
+    out = coef * f[feature]          # = 0.0 + coef * f (the terms are >= 0)
+    for feature, coef in rest:
         out = out + coef * f[feature]
     return out
 
@@ -104,7 +115,7 @@ class StepCost:
 
         Only the attention op's ``max(compute, memory)`` needs the parts one by one; every
         other term is linear in the features, so their sums suffice."""
-        T, S = int(n.sum()), len(n)
+        T, S = int(_sum(n)), len(n)
         if T > self.max_tokens or S > self.max_parts:
             raise SimlowError(f"step of {T} tokens / {S} requests exceeds the tabulated "
                               f"{self.max_tokens} / {self.max_parts}")
@@ -121,8 +132,8 @@ class StepCost:
             f = {"pairs": pairs, "tokens": n, "cached": cached}
             comp = _linear(a.comp_terms, f)
             mem = _linear(a.mem_terms, f)
-            sp, sc = float(pairs.sum()), float(cached.sum())
-            t += a.repeat * (float(np.maximum(comp, mem).sum()) + a.launch_s)
+            sp, sc = float(_sum(pairs)), float(_sum(cached))
+            t += a.repeat * (float(_sum(np.maximum(comp, mem))) + a.launch_s)
             by = a.repeat * (a.b_pairs * sp + a.b_tokens * T + a.b_cached * sc)
             ic += a.repeat * (a.i_pairs * sp + a.i_tokens * T + a.i_cached * sc)
             im += by / self.bandwidth_Bps
@@ -141,25 +152,31 @@ class StepCost:
         ``i`` is still in the batch at step ``j``. Equal to ``k`` calls of ``step`` with
         ``n = 1`` and contexts ``L, L + 1, ...`` of the requests alive."""
         S = len(L)
-        sizes = np.full(k, S) if alive is None else alive.sum(axis=1)
-        d, h = self.dense, self.head
         out = np.empty((4, k))
-        out[0] = d[0][sizes] + h[0][sizes] + self.step_overhead_s
-        out[1], out[2], out[3] = d[1][sizes] + h[1][sizes], d[2][sizes] + h[2][sizes], d[3][sizes] + h[3][sizes]
-        ctx = L[None, :] + np.arange(k)[:, None] + 1.0         # n = 1: pairs = cached = L + 1
+        if alive is None:
+            sizes = np.full(k, S)
+            d, h = self.dense_list, self.head_list
+            out[0] = d[0][S] + h[0][S] + self.step_overhead_s
+            out[1], out[2], out[3] = d[1][S] + h[1][S], d[2][S] + h[2][S], d[3][S] + h[3][S]
+        else:
+            sizes = _sum(alive, axis=1)
+            d, h = self.dense, self.head
+            out[0] = d[0][sizes] + h[0][sizes] + self.step_overhead_s
+            out[1], out[2], out[3] = d[1][sizes] + h[1][sizes], d[2][sizes] + h[2][sizes], d[3][sizes] + h[3][sizes]
+        ctx = L + 1.0 + np.arange(k)[:, None]                  # n = 1: pairs = cached = L + 1 + step
         for a in self.attention:
             c = ctx if a.window is None else np.minimum(ctx, a.window)
             if alive is not None:
                 c = np.where(alive, c, 0.0)
-            comp = (a.c_pairs + a.c_cached) * c + a.c_tokens
-            mem = (a.m_pairs + a.m_cached) * c + a.m_tokens
-            top = np.maximum(comp, mem)
+            comp = a.c_unit * c + a.c_tokens
+            mem = a.m_unit * c + a.m_tokens
+            top = np.maximum(comp, mem, out=comp)
             if alive is not None:
                 top = np.where(alive, top, 0.0)
-            sc = c.sum(axis=1)
-            out[0] += a.repeat * (top.sum(axis=1) + a.launch_s)
-            by = a.repeat * ((a.b_pairs + a.b_cached) * sc + a.b_tokens * sizes)
-            out[1] += a.repeat * ((a.i_pairs + a.i_cached) * sc + a.i_tokens * sizes)
+            sc = _sum(c, axis=1)
+            out[0] += a.repeat * (_sum(top, axis=1) + a.launch_s)
+            by = a.repeat * (a.b_unit * sc + a.b_tokens * sizes)
+            out[1] += a.repeat * (a.i_unit * sc + a.i_tokens * sizes)
             out[2] += by / self.bandwidth_Bps
             out[3] += by
         return out, sizes

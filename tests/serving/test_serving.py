@@ -256,3 +256,14 @@ def test_running_requests_never_exceed_max_num_seqs():
     r = simulate_serving(M, HW, arrivals="constant", rate=500.0, requests=80, prompt_len=64, output_len=40,
                          max_num_seqs=6)
     assert max(r.series["running"]) == 6 and max(r.series["step_requests"]) <= 6
+
+
+def test_bench_workload_results_unchanged_to_the_bit():
+    # `simlow bench serving`'s workload at 500 requests. The figures are this deterministic
+    # code's own outputs, recorded on main at 9af12fe before the step path was optimized
+    # for speed; any change to them means a change of behaviour, not of speed.
+    r = simulate_serving(M, HW, "f16", arrivals="poisson", rate=20.0, requests=500, prompt_len=512,
+                         output_len=128, seed=0)
+    assert r.throughput_requests_per_s == 17.48629261739265
+    assert r.ttft_s.mean == 0.032293049609407605
+    assert r.steps == 2231
