@@ -14,6 +14,8 @@ import numpy as np
 
 from simlow.errors import SimlowError
 
+_sum = np.add.reduce      # ``ndarray.sum`` without its Python wrapper
+
 
 def split(n: np.ndarray, L: np.ndarray, size: int):
     """Cut a batch's parts (``n`` new tokens on ``L`` cached each, in order) into forward
@@ -87,37 +89,46 @@ class Run:
         self.now += t
         return t
 
-    def decode_window(self, r: np.ndarray, left: np.ndarray, k: int, until: float = np.inf):
+    def decode_window(self, r: np.ndarray, left: np.ndarray, k: int, until: float = np.inf,
+                      L: np.ndarray | None = None, lo: int | None = None):
         """Run up to ``k`` decode steps of batch ``r`` at once: request ``i`` adds one token
         per step for ``left[i]`` steps (then it has finished and leaves the batch), and no step
         starts at or after ``until`` (an arrival the scheduler must see). Records every step
         and token as single steps would. Returns the steps run (at least 1), the steps each
-        request took and the start time of every step."""
-        L = self.comp[r]
-        alive = None if int(left.min()) >= k else np.arange(k)[:, None] < left[None, :]
+        request took and the start time of every step. ``L`` / ``lo`` (optional): the
+        batch's computed tokens and ``left.min()``, when the caller has them."""
+        L = self.comp[r] if L is None else L
+        lo = int(left.min()) if lo is None else lo
+        alive = None if lo >= k else np.arange(k)[:, None] < left
         c, sizes = self.cost.decode_steps(L, k, alive)
-        starts = self.now + np.concatenate(([0.0], np.cumsum(c[0][:-1])))
-        k = max(1, int(np.searchsorted(starts, until, side="left")))
-        c, starts, sizes = c[:, :k], starts[:k], sizes[:k]
+        starts = np.empty(k)
+        starts[0] = 0.0
+        np.cumsum(c[0][:-1], out=starts[1:])
+        starts += self.now
+        if until != np.inf:
+            k = max(1, int(np.searchsorted(starts, until, side="left")))
+            c, starts, sizes = c[:, :k], starts[:k], sizes[:k]
         ends = starts + c[0]
-        block = np.empty((7, k))
-        block[0], block[1:5], block[5], block[6] = starts, c, sizes, sizes
-        self._step_blocks.append(block.T)
+        block = np.empty((k, 7))
+        block[:, 0], block[:, 1:5], block[:, 5], block[:, 6] = starts, c.T, sizes, sizes
+        self._step_blocks.append(block)
         took = np.minimum(left, k)
         g = self.gen[r]
-        if g.min() < 1 or np.any(g + took > self.out[r]):
+        if g.min() < 1 or (g + took > self.out[r]).any():
             raise SimlowError("internal: a decode window past a request's output length")
-        self.computed_tokens += int(sizes.sum())
+        self.computed_tokens += int(_sum(sizes))
         self.comp[r] = L + took
         self.itl.append(ends[0] - self.last[r])
         if k > 1:
             self.itl.append(np.repeat(c[0][1:], sizes[1:]))
         self.gen[r] = g + took
         self.tokens[r] += took
-        self.emitted += int(took.sum())
-        self.last[r] = ends[took - 1]
-        done = r[took == left]
-        self.finish[done] = self.last[done]
+        self.emitted += int(_sum(took))
+        last = ends[took - 1]
+        self.last[r] = last
+        fin = took == left
+        done = r[fin]
+        self.finish[done] = last[fin]
         self.done += done.size
         self.now = float(ends[-1])
         self._issue(done.size)

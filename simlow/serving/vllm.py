@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_sum = np.add.reduce      # ``ndarray.sum`` without its Python wrapper
+
 from simlow.errors import SimlowError
 from simlow.serving.kv import BlockPool
 
@@ -246,8 +248,9 @@ class VllmScheduler:
         a step the pool would refuse."""
         run, bs, pool = self.run, self.cfg.block_size, self.pool
         left = run.out[r] - run.gen[r]
+        lo = int(left.min())
         shrink = not self.waiting and not run.wl.concurrency
-        k = int(min(int(left.max()) if shrink else int(left.min()), 256))
+        k = int(min(int(left.max()) if shrink else lo, 256))
         until = np.inf
         if not self.waiting and run.next < run.issued:
             until = float(run.arrival[run.next])
@@ -256,37 +259,44 @@ class VllmScheduler:
             k = min(k, int((until - run.now) / run.cost.min_step_s(len(r))) + 1)
         L, held = run.comp[r], self.held[r]
         steps = np.arange(k)[:, None]
-        extra = np.maximum((L[None, :] + steps + bs) // bs - held[None, :], 0)   # ceil((L + j + 1) / bs) - held
-        if shrink:
-            extra = np.where(steps < left[None, :], extra, extra[np.minimum(left, k) - 1, np.arange(len(r))])
-        need = extra.sum(axis=1)
+        extra = (L + bs - held * bs + steps) // bs         # ceil((L + j + 1) / bs) - held
+        np.maximum(extra, 0, out=extra)
+        if shrink and lo < k:
+            extra = np.where(steps < left, extra, extra[np.minimum(left, k) - 1, np.arange(len(r))])
+        need = _sum(extra, axis=1)
         k = max(1, int(np.searchsorted(need, pool.free, side="right")))
-        k, took, starts = run.decode_window(r, left, k, until)
-        self._window_pool(r, held, extra[:k], took, starts, k)
+        k, took, starts = run.decode_window(r, left, k, until, L, lo)
+        self._window_pool(r, held, extra[:k], need[:k], took, starts, k)
 
-    def _window_pool(self, r, held, extra, took, starts, k) -> None:
+    def _window_pool(self, r, held, extra, need, took, starts, k) -> None:
         """The pool operations of a window's steps in their order: step ``j`` allocates
-        its new blocks, then the requests finishing at ``j`` free theirs."""
+        its new blocks (``need[j]`` the window's total by then), then the requests
+        finishing at ``j`` free theirs."""
         run, pool = self.run, self.pool
-        per_step = np.diff(extra.sum(axis=1), prepend=0)
-        finish_at = np.where(run.gen[r] == run.out[r], took - 1, -1)
         self.held[r] = held + extra[took - 1, np.arange(len(r))]
+        fin = took[run.gen[r] == run.out[r]]
+        if not fin.size:              # nobody leaves: one allocation, the batch constant
+            used = pool.used
+            pool.take(int(need[-1]))
+            run.sample_window(starts, np.full(k, float(len(r))), (used + need) / pool.total)
+            return
+        finish_at = np.where(run.gen[r] == run.out[r], took - 1, -1)
         occupancy, running = np.empty(k), np.empty(k)
-        alive, j0 = len(r), 0
-        ends = sorted(set(finish_at[finish_at >= 0].tolist()))
-        for j1 in ends + ([k - 1] if not ends or ends[-1] != k - 1 else []):
-            seg = np.cumsum(per_step[j0:j1 + 1])
+        alive, j0, base = len(r), 0, 0
+        ends = sorted(set((fin - 1).tolist()))
+        for j1 in ends + ([k - 1] if ends[-1] != k - 1 else []):
+            seg = need[j0:j1 + 1] - base
             occupancy[j0:j1 + 1] = (pool.used + seg) / pool.total
             running[j0:j1 + 1] = alive
             pool.take(int(seg[-1]))
-            for rid in r[finish_at == j1]:
-                self._free(int(rid))
+            base = int(need[j1])
+            for rid in r[finish_at == j1].tolist():
+                self._free(rid)
                 alive -= 1
             j0 = j1 + 1
         run.sample_window(starts, running, occupancy)
-        if ends:
-            rr = self.running
-            self.running = rr[run.gen[rr] < run.out[rr]]
+        rr = self.running
+        self.running = rr[run.gen[rr] < run.out[rr]]
 
     def _after(self, r: np.ndarray, n: np.ndarray) -> None:
         run = self.run
