@@ -109,13 +109,14 @@ class StepCost:
     def max_parts(self) -> int:
         return len(self.head[0]) - 1
 
-    def step(self, n: np.ndarray, L: np.ndarray) -> tuple[float, float, float, float]:
+    def step(self, n: np.ndarray, L: np.ndarray, T: int | None = None) -> tuple[float, float, float, float]:
         """(seconds, at-peak compute s, at-peak memory s, bytes) of one forward step whose
-        parts add ``n`` tokens on ``L`` cached tokens each (int arrays, ``n >= 1``).
+        parts add ``n`` tokens on ``L`` cached tokens each (int arrays, ``n >= 1``; ``T``:
+        ``sum(n)`` when the caller has it).
 
         Only the attention op's ``max(compute, memory)`` needs the parts one by one; every
         other term is linear in the features, so their sums suffice."""
-        T, S = int(_sum(n)), len(n)
+        T, S = (int(_sum(n)) if T is None else T), len(n)
         if T > self.max_tokens or S > self.max_parts:
             raise SimlowError(f"step of {T} tokens / {S} requests exceeds the tabulated "
                               f"{self.max_tokens} / {self.max_parts}")

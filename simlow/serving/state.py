@@ -81,9 +81,10 @@ class Run:
             raise SimlowError("internal: the server is idle with requests outstanding and none to arrive")
         self.now = max(self.now, float(self.arrival[self.next]))
 
-    def forward(self, n: np.ndarray, L: np.ndarray) -> float:
-        t, ic, im, nb = self.cost.step(n, L)
-        T = int(n.sum())
+    def forward(self, n: np.ndarray, L: np.ndarray, T: int | None = None) -> float:
+        """One forward step of parts ``n`` on ``L`` cached tokens (``T = sum(n)`` if known)."""
+        T = int(_sum(n)) if T is None else T
+        t, ic, im, nb = self.cost.step(n, L, T)
         self._steps.append((self.now, t, ic, im, nb, len(n), T))
         self.computed_tokens += T
         self.now += t

@@ -122,22 +122,24 @@ class VllmScheduler:
         thr = self.cfg.long_prefill_token_threshold
         if thr > 0:
             need = np.minimum(need, thr)
-        if int(need.sum()) > budget:
+        T = int(_sum(need))
+        if T > budget:
             n = np.clip(budget - (np.cumsum(need) - need), 0, need)
+            T = int(_sum(n))
         else:
             n = need
         held = self.held[r]
         blocks = (L + n + (bs - 1)) // bs - held
         np.maximum(blocks, 0, out=blocks)
-        total = int(blocks.sum())
+        total = int(_sum(blocks))
         if total > self.pool.free:
             return None
         self.pool.take(total)
         self.held[r] = held + blocks
         if n is need:
-            return r, n, L, budget - int(n.sum())
+            return r, n, L, budget - T
         keep = n > 0
-        return r[keep], n[keep], L[keep], budget - int(n.sum())
+        return r[keep], n[keep], L[keep], budget - T
 
     def _running_preempting(self, budget: int):
         """The running pass request by request, preempting the newest when blocks run out."""
@@ -219,6 +221,7 @@ class VllmScheduler:
             ar, an, aL = self._admit(budget)
             if ar:
                 admitted = True
+                budget -= sum(an)
                 self.running = np.concatenate((self.running, np.array(ar, dtype=np.int64)))
                 r, n, L = (np.concatenate((x, np.array(y, dtype=np.int64))) for x, y in ((r, ar), (n, an), (L, aL)))
         if r.size == 0:
@@ -227,17 +230,18 @@ class VllmScheduler:
                 raise SimlowError(f"request {rid} cannot be scheduled: its first chunk needs more KV blocks "
                                   f"than the {self.cfg.blocks} in the cache")
             return False
+        T = self.cfg.max_num_batched_tokens - budget      # the tokens scheduled: sum(n)
         if (self.cfg.decode_windows and run.preemptions == preempts and not admitted
-                and r.size == self.running.size and self._all_decode(r, n, L)):
+                and r.size == self.running.size and self._all_decode(r, T, L)):
             self._window(r)
             return True
         run.sample(len(self.running), self.pool.used / self.pool.total)
-        run.forward(n, L)
-        self._after(r, n)
+        run.forward(n, L, T)
+        self._after(r, n, L)
         return True
 
-    def _all_decode(self, r, n, L) -> bool:
-        return len(n) == int(n.sum()) and bool((L >= self.run.prompt[r]).all())
+    def _all_decode(self, r, T: int, L) -> bool:
+        return len(r) == T and bool(np.logical_and.reduce(L >= self.run.prompt[r]))
 
     def _window(self, r: np.ndarray) -> None:
         """Decode steps of the same batch at once (module docstring); step 0's blocks are
@@ -298,20 +302,20 @@ class VllmScheduler:
         rr = self.running
         self.running = rr[run.gen[rr] < run.out[rr]]
 
-    def _after(self, r: np.ndarray, n: np.ndarray) -> None:
+    def _after(self, r: np.ndarray, n: np.ndarray, before: np.ndarray) -> None:
+        """The end of a step of parts ``n`` on ``before = run.comp[r]`` cached tokens."""
         run = self.run
-        before = run.comp[r]
         after = before + n
         run.comp[r] = after
         if self.cfg.prefix_caching:
             p = run.prompt[r]
-            for rid in r[(before < p) & (after >= p)]:
-                self._register(int(rid))
+            for rid in r[(before < p) & (after >= p)].tolist():
+                self._register(rid)
         emits = r[after == run.tokens[r]]
         done = run.emit(emits)
         if done.size:
-            for rid in done:
-                self._free(int(rid))
+            for rid in done.tolist():
+                self._free(rid)
             r = self.running
             self.running = r[self.run.gen[r] < self.run.out[r]]
 
