@@ -26,8 +26,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("quant", "datapath", "memory", "workload"),
     ("cost",),
     ("sim",),
+    ("serving",),      # below claims and validation, so a claim or a validation can use a serving metric
     ("npu",),
-    ("validation", "claims", "serving", "lm"),
+    ("validation", "claims", "lm"),
     ("sweep",),
     ("report",),
     ("bench",),
