@@ -32,6 +32,7 @@ def register(sub) -> None:
     s.add_argument("--power-budget", default=None, help="decode power budget, e.g. 5W")
     s.add_argument("--unit", default=None, help="datapath unit (default: from the scheme's compute format)")
     s.add_argument("--clock-derate", type=float, default=1.0)
+    s.add_argument("--clock", default=None, help="override the modelled design clock, e.g. 800MHz")
     s.add_argument("--batch", type=int, default=1)
     s.add_argument("--prompt", type=int, default=512)
     s.add_argument("--gen", type=int, default=128)
@@ -47,6 +48,7 @@ def register(sub) -> None:
     w.add_argument("--capacity", default="16GB")
     w.add_argument("--lanes", type=int, default=64)
     w.add_argument("--clock-derate", type=float, default=1.0)
+    w.add_argument("--clock", default=None, help="override the modelled design clock, e.g. 800MHz")
     w.add_argument("--yaml", action="store_true", help="print the generated hwspec YAML")
     add_json_flag(w)
     w.set_defaults(func=run_show)
@@ -58,7 +60,7 @@ def run_size(args) -> int:
     budget = parse(args.power_budget, Dim.POWER) if args.power_budget else None
     r = size(args.model, args.scheme, args.target_decode_tok_s, args.node, args.dram, unit=args.unit,
              power_budget_W=budget, batch=args.batch, prompt=args.prompt, gen=args.gen,
-             clock_derate=args.clock_derate)
+             clock_derate=args.clock_derate, clock_Hz=_clock(args))
     if args.json:
         print_json(r.to_dict())
         return 0 if r.design else 1
@@ -83,13 +85,23 @@ def _design(args):
     if args.name is not None:
         if args.name not in SHIPPED:
             raise SimlowError(f"no shipped NPU design {args.name!r} (shipped: {', '.join(SHIPPED)})")
-        return SHIPPED[args.name]
+        return SHIPPED[args.name] if args.clock is None else SHIPPED[args.name].with_(clock_Hz=_clock(args))
     m = re.fullmatch(r"(\d+)x(\d+)x(\d+)", args.array)
     if not m or m[2] != m[3]:
         raise SimlowError(f"bad --array {args.array!r} (expected COUNTxROWSxCOLS with ROWS = COLS, e.g. 2x32x32)")
     sram = parse(args.sram, Dim.BYTES)
     return NpuDesign(args.unit, int(m[2]), int(m[1]), int(sram), parse_dram(args.dram), parse_node(args.node),
-                     parse(args.capacity, Dim.BYTES) / 1e9, args.lanes, args.clock_derate)
+                     parse(args.capacity, Dim.BYTES) / 1e9, args.lanes, args.clock_derate, clock_Hz=_clock(args))
+
+
+def _clock(args) -> float | None:
+    """``--clock 800MHz`` in Hz, or None (the modelled design clock)."""
+    if args.clock is None:
+        return None
+    hz = parse(args.clock, Dim.FREQUENCY)
+    if not hz > 0:
+        raise SimlowError(f"bad --clock {args.clock!r} (expected a positive frequency, e.g. 800MHz or 1.2GHz)")
+    return float(hz)
 
 
 def run_show(args) -> int:
@@ -103,7 +115,8 @@ def run_show(args) -> int:
         return 0
     if args.json:
         print_json({"spec": spec_document(d, c), "area_mm2": c.area_mm2, "tdp_parts_W": c.tdp_parts_W,
-                    "assumptions": list(ASSUMPTIONS)})
+                    "clock_Hz": c.clock_Hz, "fmax_Hz": c.fmax_Hz, "clock_model": c.clock_model.to_dict(),
+                    "peak_ops": c.peak_ops, "power_full_activity_W": c.tdp_W, "assumptions": list(ASSUMPTIONS)})
         return 0
     _print_cost(c)
     print("assumptions:")
@@ -116,7 +129,9 @@ def _print_cost(c) -> None:
     d = c.design
     print(f"{d.label}: {d.macs} {d.unit} units ({d.arrays} x {d.array_side}x{d.array_side}), {d.vector_lanes} "
           f"vector lanes ({c.vector_stages} stages), {d.sram_bytes // 1024} KiB SRAM, {d.dram.name}, "
-          f"{fmt_bytes(d.capacity_GB * 1e9)} DRAM, {d.node_nm} nm, clock {c.clock_Hz / 1e9:.3f} GHz")
+          f"{fmt_bytes(d.capacity_GB * 1e9)} DRAM, {d.node_nm} nm, clock {c.clock_Hz / 1e9:.3f} GHz "
+          f"({'given' if d.clock_Hz is not None else c.clock_model.bound + '-bound'}; modelled design clock "
+          f"{c.clock_model.clock_Hz / 1e9:.3f} GHz, unit logic fmax {c.fmax_Hz / 1e9:.3f} GHz)")
     print_table("area (mm2)", list(c.area_mm2), [[f"{v:.3f}" for v in c.area_mm2.values()]])
     print_table("peak", ["format", "ops/s", "pJ/op"],
                 [[f, f"{v:.4g}", f"{c.pJ_per_op[f]:.4g}"] for f, v in sorted(c.peak_ops.items())])

@@ -6,8 +6,10 @@ lanes (norms, softmax, rope, and matmuls the array cannot run), ``sram_bytes`` o
 SRAM in banks, a DRAM interface (``simlow.npu.dram``), a node and a clock derating.
 ``evaluate(design) -> NpuCost`` prices it:
 
-- **clock** = the array unit's max clock at the node (``simlow.cost.macs``) x
-  ``clock_derate``. The vector lanes are pipelined into as many stages as their FP32 FMA
+- **clock** = the design clock of the array unit at the node (``simlow.cost.clock``: logic
+  path + register overhead + skew margin + corner derating, bounded below by an array cycle
+  floor fitted on TPU v1), or ``clock_Hz`` when given (an override), x ``clock_derate``. The
+  unit's logic fmax (``simlow.cost.macs``, no margins) is reported beside it as ``fmax_Hz``. The vector lanes are pipelined into as many stages as their FP32 FMA
   path needs at that clock (64 register bits per stage boundary, ``npu.yaml``).
 - **area** = arrays (units x unit area) + vector lanes + SRAM (bits x bit cell / array
   efficiency) + overhead fraction x (those three) + DRAM PHY (per 16-bit channel).
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 from simlow.npu.dram import DramConfig
 from simlow.npu.data import NpuData, load_npu_data
+from simlow.cost.clock import DesignClock, design_clock
 from simlow.cost.pricing import Tech, area_um2, energy_pJ
 from simlow.cost.scaling import ScalingRule, check_node
 from simlow.cost.macs import FpMac, IntMac, PotMac, TernaryLane, UnitCost, pot_mac_for_code, unit_cost
@@ -98,6 +101,7 @@ class NpuDesign:
     vector_lanes: int = 64
     clock_derate: float = 1.0
     rule: ScalingRule = ScalingRule.STILLMAKER
+    clock_Hz: float | None = None          # override of the modelled design clock (before clock_derate)
     name: str = ""
     why: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -110,6 +114,8 @@ class NpuDesign:
                 raise SimlowError(f"NPU design {k} must be a positive integer, got {v!r}")
         if not 0 < self.clock_derate <= 1:
             raise SimlowError(f"clock_derate must be in (0, 1], got {self.clock_derate!r}")
+        if self.clock_Hz is not None and not (isinstance(self.clock_Hz, (int, float)) and 0 < self.clock_Hz < 1e11):
+            raise SimlowError(f"clock_Hz must be a positive clock below 100 GHz, got {self.clock_Hz!r}")
         if not self.dram.width_bits:
             raise SimlowError(f"NPU design needs a DRAM bus width (got {self.dram.name})")
         if not self.capacity_GB > 0:
@@ -148,6 +154,8 @@ class NpuCost:
     static_W: float
     tdp_W: float
     tdp_parts_W: dict
+    fmax_Hz: float = 0.0           # logic fmax of the array unit (no register overhead margin, skew, corner)
+    clock_model: DesignClock | None = None
 
     @property
     def total_area_mm2(self) -> float:
@@ -171,12 +179,19 @@ def sram_access_pJ(tech: Tech, data: NpuData | None = None) -> tuple[float, floa
     return energy_pJ(tech, "sram_read", shape).value, energy_pJ(tech, "sram_write", shape).value
 
 
+def design_clock_Hz(design: NpuDesign, uc: UnitCost) -> tuple[float, DesignClock]:
+    """(clock the design runs at, the modelled design clock) for array unit cost ``uc``."""
+    dc = design_clock(uc.path_fo4, design.node_nm)
+    base = design.clock_Hz if design.clock_Hz is not None else dc.clock_Hz
+    return base * design.clock_derate, dc
+
+
 def evaluate(design: NpuDesign, data: NpuData | None = None) -> NpuCost:
     """Price ``design`` (see the module docstring for every rule)."""
     d = data or load_npu_data()
     tech = tech_of(design)
     uc, vc = unit_cost(make_unit(design.unit, d), tech), unit_cost(VECTOR_UNIT, tech)
-    clock = uc.fmax_Hz * design.clock_derate
+    clock, dc = design_clock_Hz(design, uc)
     stages = max(1, math.ceil(vc.delay_ps * clock / 1e12 - 1e-9))
     reg_bit = area_um2(tech, "reg", Shape(width=1)).value
     lane_um2 = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * reg_bit
@@ -199,7 +214,7 @@ def evaluate(design: NpuDesign, data: NpuData | None = None) -> NpuCost:
              "dram": bw * 8 * dram_pj * 1e-12,
              "sram": bw * (rd + wr) / width_B * 1e-12}
     return NpuCost(design, uc, vc, stages, clock, area, peak, pj, (rd + wr) / width_B, banks * width_B * clock,
-                   dram_pj, leak, math.fsum(parts.values()), parts)
+                   dram_pj, leak, math.fsum(parts.values()), parts, uc.fmax_Hz, dc)
 
 
 def _rates(design: NpuDesign, uc: UnitCost, vc: UnitCost, clock: float) -> tuple[dict, dict]:
@@ -215,8 +230,9 @@ def _rates(design: NpuDesign, uc: UnitCost, vc: UnitCost, clock: float) -> tuple
 
 ASSUMPTIONS = (
     "one MAC (2 ops) per unit per cycle and one FMA (2 ops) per vector lane per cycle, all at one clock",
-    "clock = the array unit's max clock from the FO4 delay model x clock_derate; the model ignores wire delay, "
-    "clock skew and library derating, so a clock that is not derated is optimistic",
+    "clock = simlow.cost.clock: max(unit logic path + 4 FO4 register overhead, over 0.9 for skew/jitter, x 1.3 "
+    "slow-corner derating; an array floor of 104 FO4 x 1.3 fitted on TPU v1 700 MHz at 28 nm) x clock_derate, "
+    "unless a clock is given; fmax_Hz is the unit's bare logic fmax",
     "vector lanes are FP32 FMA units pipelined to the clock (64 register bits per stage); they serve fp32, fp16 "
     "and bf16, so anything the array cannot run (attention on a PoT array, norms, softmax) runs there",
     "area = bare unit parts + SRAM macros + an overhead fraction for control, interconnect and clock tree + DRAM PHY",

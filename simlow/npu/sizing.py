@@ -63,7 +63,7 @@ class SizingResult:
             out["design"] = {"name": d.label, "unit": d.unit, "array_side": d.array_side, "arrays": d.arrays,
                              "macs": d.macs, "vector_lanes": d.vector_lanes, "sram_bytes": d.sram_bytes,
                              "dram": d.dram.name, "capacity_GB": d.capacity_GB, "node_nm": d.node_nm,
-                             "clock_Hz": c.clock_Hz, "area_mm2": dict(c.area_mm2), "peak_ops": dict(c.peak_ops),
+                             "clock_Hz": c.clock_Hz, "fmax_Hz": c.fmax_Hz, "area_mm2": dict(c.area_mm2), "peak_ops": dict(c.peak_ops),
                              "static_W": c.static_W, "tdp_W": c.tdp_W}
         return out
 
@@ -87,7 +87,7 @@ def capacity_for(model: str, scheme: str, work: Workload, base: NpuDesign) -> fl
 def size(model: str, scheme: str, target_decode_tok_s: float, node: str | int, dram: str | DramConfig,
          unit: str | None = None, power_budget_W: float | None = None, batch: int = 1, prompt: int = 512,
          gen: int = 128, grid: Grid = Grid(), clock_derate: float = 1.0,
-         rule: ScalingRule = ScalingRule.STILLMAKER) -> SizingResult:
+         rule: ScalingRule = ScalingRule.STILLMAKER, clock_Hz: float | None = None) -> SizingResult:
     """The smallest design meeting the target (see the module docstring)."""
     from simlow.specs import load_scheme
 
@@ -105,7 +105,7 @@ def size(model: str, scheme: str, target_decode_tok_s: float, node: str | int, d
     first = cfg if not open_width else cfg.with_width(grid.widths[0])
     work = Workload(model, scheme, batch, prompt, gen)
     probe = NpuDesign(unit, grid.array_sides[0], grid.arrays[0], grid.sram_KiB[0] * 1024, first,
-                      parse_node(node), 1.0, grid.vector_lanes[0], clock_derate, rule)
+                      parse_node(node), 1.0, grid.vector_lanes[0], clock_derate, rule, clock_Hz=clock_Hz)
     base = probe.with_(capacity_GB=capacity_for(model, scheme, work, probe))
     sw = sweep(work, base, grid, open_width, target_decode_tok_s, power_budget_W)
     return choose(sw, work, target_decode_tok_s, power_budget_W)

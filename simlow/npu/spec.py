@@ -41,8 +41,14 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
     c = cost or evaluate(design)
     d, data = design, load_npu_data()
     u = f"{d.arrays} x {d.array_side}x{d.array_side} {d.unit} array(s) = {d.macs} units"
-    clock_src = (f"{_GEN}: {d.unit} unit max clock at {d.node_nm} nm {c.unit.fmax_Hz / 1e9:.4g} GHz "
-                 f"({c.unit.path_fo4:g} FO4 critical path, simlow.cost.macs) x derate {d.clock_derate:g}")
+    if d.clock_Hz is not None:
+        clock_src = f"design choice: clock {d.clock_Hz / 1e9:.4g} GHz given x derate {d.clock_derate:g}"
+    else:
+        m = c.clock_model
+        clock_src = (f"{_GEN}: design clock of the {d.unit} array at {d.node_nm} nm {m.clock_Hz / 1e9:.4g} GHz "
+                     f"({m.bound}-bound, simlow.cost.clock; array floor fitted on TPU v1 700 MHz at 28 nm) "
+                     f"x derate {d.clock_derate:g}; unit logic fmax {c.fmax_Hz / 1e9:.4g} GHz "
+                     f"({c.unit.path_fo4:g} FO4 critical path, simlow.cost.macs)")
     if d.reason("clock"):
         clock_src += f" ({d.reason('clock')})"
     peak = {}

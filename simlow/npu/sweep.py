@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from simlow.npu.design import (VECTOR_UNIT, NpuDesign, make_unit, served_formats, sram_access_pJ,
+from simlow.npu.design import (VECTOR_UNIT, NpuDesign, design_clock_Hz, make_unit, served_formats, sram_access_pJ,
                              tech_of)
 from simlow.npu.data import NpuData, load_npu_data
 from simlow.npu.spec import to_hardware_spec
@@ -133,7 +133,7 @@ def sweep(work: Workload, base: NpuDesign, grid: Grid = Grid(), open_width: bool
     d = data or load_npu_data()
     tech = tech_of(base)
     uc, vc = unit_cost(make_unit(base.unit, d), tech), unit_cost(VECTOR_UNIT, tech)
-    clock = uc.fmax_Hz * base.clock_derate
+    clock = design_clock_Hz(base, uc)[0]
     p = _points(grid, open_width, base.dram.width_bits)
     macs = p["array_side"] ** 2 * p["arrays"]
     area = _area(p, macs, uc, vc, clock, base, d, tech)

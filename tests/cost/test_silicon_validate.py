@@ -64,3 +64,10 @@ def test_cli_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert {"checks", "unpredicted", "fitted", "summary"} <= set(out)
     assert all(c["source"] for c in out["checks"])
+
+
+def test_the_only_fitted_row_is_the_tpu_v1_clock_and_it_is_out_of_the_summary():
+    rep = validate_silicon()
+    fitted = [(c.chip, c.figure) for c in rep.checks if c.role is Role.FITTED]
+    assert fitted == [("TPUv1", "clock")]
+    assert all(c.chip != "TPUv1" or c.kind.value != "clock" for c in rep.held_out(*{c.kind for c in rep.checks}))
