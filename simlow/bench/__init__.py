@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 # Explicit list: one module per area, each with a BENCHES tuple.
-MODULES: tuple[str, ...] = ("datapath", "sim", "quant", "npu", "des", "serving")
+MODULES: tuple[str, ...] = ("datapath", "sim", "quant", "npu", "des", "serving", "lm")
 
 
 @dataclass(frozen=True)

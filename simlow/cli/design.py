@@ -15,7 +15,8 @@ def register(sub) -> None:
     src.add_argument("--text", help="a UTF-8 text file, tokenized with the GGUF's own BPE")
     src.add_argument("--tokens", help="a file of token ids (whitespace or comma separated)")
     e.add_argument("--n-tokens", type=int, default=256, help="tokens to evaluate (default 256)")
-    e.add_argument("--ctx", type=int, default=256, help="window length; stride is half of it (default 256)")
+    e.add_argument("--ctx", type=int, default=256, help="window length (default 256)")
+    e.add_argument("--stride", type=int, help="window stride, 1..ctx-1 (default ctx // 2)")
     e.add_argument("--design", required=True, help="a design name (workloads/designs) or a YAML path")
     e.add_argument("--hw", help="hardware for speed and energy (default: the design's)")
     add_json_flag(e)
@@ -34,7 +35,7 @@ def run_evaluate(args) -> int:
     if args.hw:
         design = dataclasses.replace(design, hardware=args.hw)
     r = evaluate_design(design, args.model_file, tokens=args.tokens, text=args.text,
-                        n_tokens=args.n_tokens, ctx=args.ctx)
+                        n_tokens=args.n_tokens, ctx=args.ctx, stride=args.stride)
     if args.json:
         print_json(r)
         return 0

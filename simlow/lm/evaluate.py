@@ -5,7 +5,8 @@ stream (the first ``n_tokens`` of it) is cut into windows of ``ctx`` tokens with
 ``ctx // 2`` (each window restarts at position 0); the first window scores every
 prediction, later ones only their last ``stride`` predictions, so every target after the
 first token is scored once with at least ``ctx // 2`` tokens of context (except in the
-first window). The float design (``float.yaml``) runs on the same windows as the reference.
+first window); ``stride`` changes the stride (at most ``ctx - 1``: windows that overlap by
+one token). The float design (``float.yaml``) runs on the same windows as the reference.
 
 Metrics: ``perplexity`` = exp(mean NLL of the targets) under the design,
 ``reference_perplexity`` the same under the float reference, ``kl_mean`` = mean over
@@ -36,12 +37,15 @@ from simlow.lm.tokenizer import Tokenizer, read_token_file
 NOT_AVAILABLE = "not available"
 
 
-def windows(n: int, ctx: int) -> list[tuple[int, int, int]]:
-    """(start, end, first scored target) of each window over ``n`` tokens."""
+def windows(n: int, ctx: int, stride: int | None = None) -> list[tuple[int, int, int]]:
+    """(start, end, first scored target) of each window over ``n`` tokens (stride default
+    ``ctx // 2``, at most ``ctx - 1``: a window's first target needs one token of context)."""
     if n < 2:
         raise SimlowError(f"need at least 2 tokens to score, got {n}")
     ctx = min(ctx, n)
-    stride = max(1, ctx // 2)
+    stride = max(1, ctx // 2) if stride is None else stride
+    if not 1 <= stride <= max(1, ctx - 1):
+        raise SimlowError(f"the stride must be 1..ctx-1 ({ctx - 1}), got {stride}")
     out, scored = [(0, ctx, 1)], ctx
     while scored < n:
         end = min(scored + stride, n)
@@ -93,13 +97,14 @@ def _speed(path: Path, design: Design) -> dict:
                             "batch 1, prompt 512, gen 128"}
 
 
-def run_windows(ref_pm, pm, ids: list[int], ctx: int, n_layers: int | None = None) -> dict:
+def run_windows(ref_pm, pm, ids: list[int], ctx: int, n_layers: int | None = None,
+                stride: int | None = None) -> dict:
     """The quality metrics of ``pm`` against ``ref_pm`` over the windows of ``ids``."""
     sums = np.zeros(4)
     count = 0
     sig = noise = None
     kurts = []
-    for start, end, first in windows(len(ids), ctx):
+    for start, end, first in windows(len(ids), ctx, stride):
         win = ids[start:end]
         ref, rtrace = forward(ref_pm, win, n_layers, trace=True)
         out, trace = forward(pm, win, n_layers, trace=True)
@@ -119,7 +124,7 @@ def run_windows(ref_pm, pm, ids: list[int], ctx: int, n_layers: int | None = Non
 
 
 def evaluate_design(design, model_file=None, tokens=None, text=None, n_tokens: int = 256,
-                    ctx: int = 256, n_layers: int | None = None) -> dict:
+                    ctx: int = 256, n_layers: int | None = None, stride: int | None = None) -> dict:
     """The JSON-ready evaluation of ``design`` (see the module docstring)."""
     from gguf import GGUFReader
 
@@ -133,5 +138,5 @@ def evaluate_design(design, model_file=None, tokens=None, text=None, n_tokens: i
     ref_pm = prepare_model(model, load_design("float"))
     pm = ref_pm if design.name == "float" else prepare_model(model, design)
     out = {"design": design.name, "model_file": path.name, "n_tokens": len(ids), "ctx": ctx,
-           **run_windows(ref_pm, pm, ids, ctx, n_layers), **_speed(path, design)}
+           **run_windows(ref_pm, pm, ids, ctx, n_layers, stride), **_speed(path, design)}
     return out

@@ -4,6 +4,8 @@ the tokenizer, and a quantized design's metrics."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gguf import GGUFReader
@@ -14,6 +16,7 @@ from simlow.lm.forward import forward, prepare_model
 from simlow.lm.gguf_load import MATRICES, as_float, load_gguf, smollm2_path
 from simlow.lm.tokenizer import Tokenizer
 
+TEXT = Path(__file__).resolve().parents[2] / "workloads" / "text" / "kjv-genesis-1-5.txt"
 TOKENS = [504, 3458, 282, 4649, 314, 7042, 30, 378, 3458, 282, 7526, 314]
 
 
@@ -78,6 +81,9 @@ def test_tokenizer_round_trip_and_pieces(model):
     assert tk.decode(ids) == text
     assert [tk.tokens[i] for i in ids[:3]] == ["We", "Ġhold", "Ġthese"]
     assert [tk.tokens[i] for i in ids[-4:]] == ["1", "7", "7", "6"]     # smollm splits digits
+    shipped = TEXT.read_text(encoding="utf-8")
+    ids = tk.encode(shipped)
+    assert len(ids) >= 2048 and tk.decode(ids) == shipped                # enough for the benchmark
 
 
 @pytest.mark.slow
@@ -94,7 +100,9 @@ def test_gguf_native_design_is_close_and_deterministic(model):
 
 
 def test_windows_score_every_target_once():
-    for n, ctx in [(10, 4), (2048, 256), (7, 100), (9, 2)]:
-        scored = [t for s, e, first in windows(n, ctx) for t in range(first, e)]
+    for n, ctx, stride in [(10, 4, None), (2048, 256, None), (7, 100, None), (9, 2, None), (2048, 512, 511),
+                           (100, 10, 1)]:
+        got = windows(n, ctx, stride)
+        scored = [t for s, e, first in got for t in range(first, e)]
         assert scored == list(range(1, n))
-        assert all(e - s == min(ctx, n) for s, e, _ in windows(n, ctx))
+        assert all(e - s == min(ctx, n) and s < first for s, e, first in got)
