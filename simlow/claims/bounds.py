@@ -34,7 +34,7 @@ from simlow.memory import activation_bytes, kv_bytes_per_sequence, largest, weig
 from simlow.specs.scheme import weight_bytes
 from simlow.claims.text import si
 from simlow.specs import HardwareSpec, ModelSpec, Scheme
-from simlow.sim.des.offload import HostMode
+from simlow.sim.offload_spec import HostMode
 
 _SIXTEEN_BIT = ("fp16", "bf16")
 

@@ -20,7 +20,7 @@ weights cross the host link every step; with ``host: cpu`` those layers run on t
 CPU from host memory, KV cache included, and since a token's layers run one after another,
 a step takes at least ``device bytes / device bandwidth + host bytes / host bandwidth``.
 ``host: auto`` (llama.cpp's default) decodes as ``cpu`` below 32 sequences and as
-``stream`` from 32 (``simlow.sim.des.offload.HostMode``), its KV cache in host memory.
+``stream`` from 32 (``simlow.sim.offload_spec.HostMode``), its KV cache in host memory.
 
 Decode weight bytes count every matrix a token multiplies (embedding rows are a lookup;
 a tied embedding is read in full as the head) and ``top_k`` of ``experts`` experts per
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.sim.des.offload import HostMode
+from simlow.sim.offload_spec import HostMode
 from simlow.specs import ModelSpec, Scheme
 from simlow.specs.scheme import tensor_formats
 

@@ -44,7 +44,7 @@ YAML schema (version 1)::
     not_checked:                         # claims simlow cannot reason about, with why
       - {id: ..., source: ..., quote: "...", reason: "..."}
 
-``offload`` uses the simulator's vocabulary (``simlow.sim.des.offload.offload_from``):
+``offload`` uses the simulator's vocabulary (``simlow.sim.offload_spec.offload_from``):
 ``device_layers`` (llama.cpp ``-ngl``: the last n layers on the device) with ``host``
 (``cpu``: the other layers run on the host CPU from host memory; ``stream``: their weights
 cross the host link every step), and/or ``experts`` (a device cache of MoE experts, all
@@ -68,8 +68,7 @@ from typing import Any
 from simlow.claims.claimed import Claimed, read_claimed
 from simlow.claims.metrics import Kind, Metric
 from simlow.errors import SimlowError
-from simlow.sim.des.cache import POLICIES as EXPERT_POLICIES
-from simlow.sim.des.offload import ExpertCacheSpec, HostMode, Offload
+from simlow.sim.offload_spec import POLICIES as EXPERT_POLICIES, ExpertCacheSpec, HostMode, Offload
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import SchemeKind
 from simlow.specs.yamlfile import Reader, load_yaml

@@ -175,7 +175,8 @@ def _area(p: dict, macs, uc, vc, clock: float, base: NpuDesign, d: NpuData, tech
 def _decode(work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):
     """Decode time per design (unique rate triples evaluated once), flops by format, bytes."""
     from simlow.workload.graph import templates
-    from simlow.sim.predict import decode_times, resolve
+    from simlow.sim.phases import decode_times
+    from simlow.sim.predict import resolve
 
     rates = np.stack([bw, arr_peak, vec_peak], axis=1)
     uniq, inv = np.unique(rates, axis=0, return_inverse=True)

@@ -16,47 +16,26 @@ and the speed it would have if it did (said in ``notes``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.workload.graph import OpTemplate, templates
+from simlow.workload.graph import templates
 from simlow.memory import footprint, resolve_scheme
 from simlow.quantities import fmt_bytes
-from simlow.sim import energy, roofline
-from simlow.sim.machine import machine, pick_engine, placed_elsewhere
-from simlow.sim.results import Fidelity, Prediction, TimelineEntry
+from simlow.sim import energy
+from simlow.sim.machine import machine, pick_engine
+from simlow.sim.offload_spec import offload_from
+from simlow.sim.request import Request
+from simlow.sim.phases import _phase_bound, _timeline, decode_times, make_prediction, prefill_times
+from simlow.sim.results import Fidelity, Prediction
 from simlow.workload.routing import Uniform
-from simlow.sim.stacks import Stack, load_stack
-from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
-from simlow.specs.hardware import Engine, EngineKind
+from simlow.sim.stacks import load_stack
+from simlow.specs import HardwareSpec, load_hw, load_model, load_scheme
+from simlow.specs.hardware import EngineKind
 
 # The stack of an engine whose spec names none (a user's spec, a simlow NPU design): the
 # engine kind's roofline bound, or llama.cpp on a CPU.
 KIND_DEFAULT_STACKS = {EngineKind.GPU: "ideal", EngineKind.NPU: "ideal-npu", EngineKind.CPU: "llama.cpp-cpu"}
-
-
-@dataclass(frozen=True)
-class Request:
-    """Every input of a prediction, resolved and checked (what a fidelity consumes)."""
-
-    model: ModelSpec
-    hw: HardwareSpec
-    scheme: Scheme
-    stack: Stack
-    engine: Engine
-    batch: int
-    prompt: int
-    gen: int
-    ctx: int
-    depth: int
-    routing: object
-    ubatch: int = 512
-    offload: object = None          # simlow.sim.des.offload.Offload (DES only)
-    prefetch: int = 0               # weight prefetch depth in ops (DES only)
-    background: tuple = ()          # constant traffic on shared memories (DES only)
-    scheme_notes: tuple = ()        # how the scheme was chosen (a .gguf file's own types...)
 
 
 def default_stack(hw: HardwareSpec, engine: str | None = None) -> str:
@@ -108,8 +87,6 @@ def resolve(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
     eng = pick_engine(h, st, engine)
     ub = st.ubatch if ubatch is None else _whole("ubatch", ubatch, 1)
     if offload is not None:
-        from simlow.sim.des.offload import offload_from
-
         offload = offload_from(offload)
     prefetch = _whole("prefetch", prefetch, 0)
     return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform(), ub,
@@ -125,7 +102,7 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
     overrides the stack's prompt tokens per prefill step.
 
     ``offload`` (an ``Offload``, a mapping or ``"key=value,..."`` text; see
-    ``simlow.sim.des.offload.offload_from``), ``prefetch`` and ``background`` are simulated
+    ``simlow.sim.offload_spec.offload_from``), ``prefetch`` and ``background`` are simulated
     by the discrete-event model only: giving any of them runs ``fidelity="des"``."""
     fidelity = Fidelity.parse(fidelity)
     req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing, ubatch,
@@ -137,28 +114,6 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
 
         return predict_des(req, prefetch=req.prefetch, background=req.background)
     return predict_roofline(req)
-
-
-def _distinct(req: Request, tokens):
-    moe = req.model.moe
-    return None if moe is None else req.routing.distinct(tokens, moe.experts, moe.top_k)
-
-
-def prefill_times(req: Request, temps, mach) -> roofline.StepTimes | None:
-    if req.prompt == 0:
-        return None
-    u = req.ubatch
-    starts = np.arange(0, req.prompt, u, dtype=np.float64)
-    sizes = np.minimum(u, req.prompt - starts)
-    return roofline.step(temps, mach, req.batch, sizes, req.depth + starts,
-                         _distinct(req, req.batch * sizes))
-
-
-def decode_times(req: Request, temps, mach) -> roofline.StepTimes | None:
-    if req.gen == 0:
-        return None
-    return roofline.decode_steps(temps, mach, req.batch, req.depth + req.prompt, req.gen,
-                                 _distinct(req, req.batch))
 
 
 def predict_roofline(req: Request) -> Prediction:
@@ -175,50 +130,3 @@ def predict_roofline(req: Request) -> Prediction:
         energy.energy(req.hw, req.engine, pre, dec), fp.to_dict(), fp.fits, fp.shortfall_bytes,
         {k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
         _timeline(temps, mach, pre, dec), tuple(notes))
-
-
-def make_prediction(req: Request, fidelity: Fidelity, temps, prefill_steps_s, decode_steps_s, energy_parts: dict,
-                    memory: dict, fits: bool, shortfall_bytes: float, bound: dict, timeline, notes) -> Prediction:
-    """A ``Prediction`` from per-step phase times (seconds; ``None`` for a phase not run).
-
-    Both fidelities end here, so throughput, time to first token, energy per token and the
-    notes every prediction carries (stack calibration, energy model, ops placed on another
-    engine) are computed in one place."""
-    pre_s = float(np.sum(prefill_steps_s)) if prefill_steps_s is not None else 0.0
-    dec_s = float(np.sum(decode_steps_s)) if decode_steps_s is not None else 0.0
-    placed = [f"placed on {name} (the {req.engine.name} has none of their formats; stack {req.stack.name}'s "
-              f"fallback_engine): {', '.join(ops)}"
-              for name, ops in placed_elsewhere(temps, req.hw, req.stack, req.engine).items()]
-    return Prediction(
-        model=req.model.name, hw=req.hw.name, scheme=req.scheme.name, stack=req.stack.name,
-        engine=req.engine.name, fidelity=fidelity, batch=req.batch, prompt=req.prompt, gen=req.gen,
-        ctx=req.ctx, depth=req.depth,
-        prefill_tok_s=req.batch * req.prompt / pre_s if prefill_steps_s is not None else None,
-        decode_tok_s=req.batch * req.gen / dec_s if decode_steps_s is not None else None,
-        ttft_s=pre_s if prefill_steps_s is not None else float(np.ravel(decode_steps_s)[0]),
-        prefill_s=pre_s, decode_s=dec_s,
-        energy_j_per_token=(energy_parts["decode_j"] / (req.batch * req.gen)
-                            if decode_steps_s is not None else None),
-        energy=energy_parts, memory=memory, fits=fits, shortfall_bytes=shortfall_bytes, bound=bound,
-        timeline=timeline,
-        notes=(*req.scheme_notes, f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE, *placed,
-               *notes))
-
-
-def _phase_bound(t: roofline.StepTimes) -> str:
-    shares = {"memory": np.sum(t.memory_s), "compute": np.sum(t.compute_s), "overhead": np.sum(t.overhead_s)}
-    return max(shares, key=shares.get)
-
-
-def _timeline(temps: tuple[OpTemplate, ...], mach, pre, dec) -> tuple[TimelineEntry, ...]:
-    out, clock = [], 0.0
-    for phase, times in (("prefill", pre), ("decode", dec)):
-        if times is None:
-            continue
-        for t, op_time, (tc, tm, launch, fl, by) in zip(temps, times.per_op, times.op_split):
-            dur = float(np.sum(op_time))
-            shares = {"memory": tm, "compute": tc, "overhead": launch}
-            out.append(TimelineEntry(phase, t.name, clock, dur, max(shares, key=shares.get), fl, by,
-                                     mach.format_for(t), t.layers))
-            clock += dur
-    return tuple(out)

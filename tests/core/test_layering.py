@@ -109,6 +109,31 @@ def test_no_jax_under_the_simulator_and_cost_model(package):
     assert files == [], f"{package} imports JAX in {files}"
 
 
+def _module_graph():
+    import networkx as nx
+
+    mods = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    g = nx.DiGraph()
+    for mod, path in mods.items():
+        for name in _imports(path):
+            parts = name.split(".")
+            while parts and ".".join(parts) not in mods:
+                parts.pop()
+            target = ".".join(parts)
+            # a module's own package (and a package's own submodules) are not dependencies of interest
+            if parts and target != mod and not mod.startswith(target + ".") and not target.startswith(mod + "."):
+                g.add_edge(mod, target)
+    return g
+
+
+def test_no_cyclic_import_between_modules():
+    """No module imports (even lazily, inside a function) one that imports it back."""
+    import networkx as nx
+
+    cycles = sorted(sorted(c) for c in nx.strongly_connected_components(_module_graph()) if len(c) > 1)
+    assert cycles == [] or cycles == [["simlow.specs.model", "simlow.specs.tensors"]], cycles
+
+
 def test_the_checker_sees_real_imports():
     """The scanner is not vacuous: it finds known edges of the real tree."""
     edges = _edges()

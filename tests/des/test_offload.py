@@ -13,7 +13,8 @@ from simlow.errors import SimlowError
 from simlow.sim.des import experts
 from simlow.sim.des.cache import ExpertCache
 from simlow.sim.des.expert_phase import simulate_phase
-from simlow.sim.des.offload import OFFLOAD_MIN_BATCH, ExpertCacheSpec, HostMode, Offload, _expert_cost, offload_from
+from simlow.sim.des.offload import _expert_cost
+from simlow.sim.offload_spec import OFFLOAD_MIN_BATCH, ExpertCacheSpec, HostMode, Offload, offload_from
 from simlow.sim.des.plan import device_setup
 from simlow.sim.des.predict import predict_des
 from simlow.sim.des.unified import Agent, corun

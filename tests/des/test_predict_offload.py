@@ -7,7 +7,7 @@ import pytest
 import simlow
 from simlow.cli import main
 from simlow.errors import SimlowError
-from simlow.sim.des.offload import ExpertCacheSpec, Offload, offload_from
+from simlow.sim.offload_spec import ExpertCacheSpec, Offload, offload_from
 
 
 def test_offload_from_text_and_mapping_agree():

@@ -27,8 +27,8 @@ from collections import OrderedDict
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.sim.offload_spec import POLICIES
 
-POLICIES = ("lru", "lfu", "static")
 
 
 @dataclass

@@ -34,15 +34,13 @@ expert cache slots, the KV cache and the compute buffer) fits in device memory.
 from __future__ import annotations
 
 import dataclasses
-import enum
-from dataclasses import dataclass
 
 import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.memory import footprint
 from simlow.sim.des import experts as draws
-from simlow.sim.des.cache import POLICIES, ExpertCache
+from simlow.sim.des.cache import ExpertCache
 from simlow.sim.des.clock import ps
 from simlow.sim.des.expert_phase import ExpertCost, simulate_phase
 from simlow.sim.des.plan import Setup, device_setup, step_blocks
@@ -51,65 +49,10 @@ from simlow.sim.des.series import affine_sum
 from simlow.sim.des.step import FOLD, simulate_step
 from simlow.sim.des.work import Place
 from simlow.sim.machine import machine
+from simlow.sim.offload_spec import OFFLOAD_MIN_BATCH, HostMode, Offload
 from simlow.sim.roofline import op_terms
 from simlow.specs.hardware import EngineKind
 from simlow.specs.scheme import tensor_formats
-
-
-@dataclass(frozen=True)
-class ExpertCacheSpec:
-    policy: str = "lru"            # lru | lfu | static
-    fraction: float = 0.08         # of all experts (Luce Spark keeps the top 8%)
-    ring: int = 0                  # async prefetch ring slots (0: synchronous copies)
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.policy not in POLICIES:
-            raise SimlowError(f"unknown expert cache policy {self.policy!r} (valid: {', '.join(POLICIES)})")
-        if not 0.0 <= self.fraction <= 1.0:
-            raise SimlowError(f"expert cache fraction must be in [0, 1], got {self.fraction}")
-        if self.ring < 0:
-            raise SimlowError(f"ring must be >= 0 slots, got {self.ring}")
-
-
-OFFLOAD_MIN_BATCH = 32   # ggml-cuda: tokens from which an op on host weights runs on the GPU
-
-
-class HostMode(enum.Enum):
-    """Where the layers kept in host memory run (module docstring)."""
-    AUTO = "auto"          # llama.cpp: stream for steps of >= OFFLOAD_MIN_BATCH tokens, else cpu
-    CPU = "cpu"
-    STREAM = "stream"
-
-    def for_step(self, tokens: int) -> "HostMode":
-        """The mode a step of ``tokens`` tokens (all sequences) runs in: CPU or STREAM."""
-        if self is HostMode.AUTO:
-            return HostMode.STREAM if tokens >= OFFLOAD_MIN_BATCH else HostMode.CPU
-        return self
-
-
-@dataclass(frozen=True)
-class Offload:
-    device_layers: int | None = None          # None: all layers on the device
-    host: HostMode = HostMode.AUTO            # text ("auto", "cpu", "stream") is accepted
-    expert_cache: ExpertCacheSpec | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.host, HostMode):
-            valid = ", ".join(m.value for m in HostMode)
-            if self.host not in {m.value for m in HostMode}:
-                raise SimlowError(f"offload host mode must be one of {valid}, got {self.host!r}")
-            object.__setattr__(self, "host", HostMode(self.host))
-
-    def label(self) -> str:
-        """What is kept where, in a few words (claim verdicts, reports)."""
-        bits = []
-        if self.device_layers is not None:
-            bits.append(f"{self.device_layers} layers on device, rest on host {self.host.value}")
-        c = self.expert_cache
-        if c is not None:
-            bits.append(f"{c.policy} expert cache {c.fraction:.0%}" + (f" ring {c.ring}" if c.ring else ""))
-        return ", ".join(bits)
 
 
 def _link(hw):
@@ -263,46 +206,3 @@ def _base_decode(setup: Setup, names, res, fold) -> PhaseRun:
     start = req.depth + req.prompt
     rows, n = affine_sum(at, start, start + req.gen - 1, TOL_PS_PER_OP * instances)
     return PhaseRun(rows, names, res, n)
-
-
-_OFFLOAD_KEYS = ("device_layers", "host", "experts", "fraction", "ring", "seed")
-
-
-def offload_from(value) -> Offload | None:
-    """An ``Offload`` from a mapping (claim files, JSON) or CLI text ``key=value,...``.
-
-    Keys: ``device_layers`` (layers kept on the device), ``host`` (auto | cpu | stream;
-    default auto, llama.cpp's per-step choice),
-    ``experts`` (expert cache policy: lru | lfu | static), ``fraction`` (share of experts
-    cached on the device, default 0.08), ``ring`` (async prefetch slots), ``seed``.
-    ``None`` or an ``Offload`` pass through.
-    """
-    if value is None or isinstance(value, Offload):
-        return value
-    if isinstance(value, str):
-        pairs = [p.partition("=") for p in value.split(",") if p.strip()]
-        if any(not sep for _, sep, _ in pairs):
-            raise SimlowError(f"offload {value!r}: write key=value pairs separated by commas "
-                              f"(keys: {', '.join(_OFFLOAD_KEYS)})")
-        value = {k.strip(): v.strip() for k, _, v in pairs}
-    if not isinstance(value, dict):
-        raise SimlowError(f"offload must be a mapping or key=value text, got {value!r}")
-    unknown = [k for k in value if k not in _OFFLOAD_KEYS]
-    if unknown:
-        raise SimlowError(f"offload: unknown key {unknown[0]!r} (valid: {', '.join(_OFFLOAD_KEYS)})")
-
-    def number(key, kind, default):
-        try:
-            return kind(value.get(key, default))
-        except (TypeError, ValueError):
-            raise SimlowError(f"offload: {key} must be a {kind.__name__}, got {value[key]!r}") from None
-
-    cache = None
-    if "experts" in value:
-        cache = ExpertCacheSpec(policy=str(value["experts"]), fraction=number("fraction", float, 0.08),
-                                ring=number("ring", int, 0), seed=number("seed", int, 0))
-    elif any(k in value for k in ("fraction", "ring", "seed")):
-        raise SimlowError("offload: fraction, ring and seed describe an expert cache; add experts=lru|lfu|static")
-    layers = value.get("device_layers")
-    return Offload(device_layers=None if layers is None else number("device_layers", int, 0),
-                   host=str(value.get("host", "auto")), expert_cache=cache)

@@ -26,7 +26,7 @@ from simlow.sim.machine import machine
 
 @dataclass(frozen=True)
 class Setup:
-    req: object                              # simlow.sim.predict.Request
+    req: object                              # simlow.sim.request.Request
     temps: tuple[OpTemplate, ...]
     sequence: tuple[int, ...]
     places: Mapping[str, Place]

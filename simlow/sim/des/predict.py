@@ -26,6 +26,7 @@ from simlow.sim.des.runner import BOUNDS
 from simlow.sim.des.series import affine_sum
 from simlow.sim.des.step import FOLD, Background, StepResult, simulate_step
 from simlow.sim.machine import machine
+from simlow.sim.phases import decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction, TimelineEntry
 
 TOL_PS_PER_OP = 4      # chord tolerance per op instance: a few 1-ps roundings per op
@@ -118,8 +119,6 @@ def predict_des(req, offload=None, prefetch: int = 0, background: tuple[Backgrou
 def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tuple[str, ...],
              fp=None, extra_memory: dict | None = None) -> Prediction:
     """A ``Prediction`` from the simulated phases (energy from the roofline's work)."""
-    from simlow.sim.predict import decode_times, make_prediction, prefill_times
-
     req = setup.req
     temps, _ = templates(req.model, req.scheme)
     mach = machine(req.hw, req.stack, req.engine)

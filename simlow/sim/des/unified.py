@@ -31,7 +31,7 @@ from simlow.sim.des.step import Background, Fabricspec
 
 @dataclass(frozen=True)
 class Agent:
-    request: object          # simlow.sim.predict.Request (its engine runs the steps)
+    request: object          # simlow.sim.request.Request (its engine runs the steps)
     steps: int               # decode steps to run, from context depth + prompt
     prefetch: int = 0
 
