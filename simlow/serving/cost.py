@@ -165,19 +165,22 @@ class StepCost:
             out[0] = d[0][sizes] + h[0][sizes] + self.step_overhead_s
             out[1], out[2], out[3] = d[1][sizes] + h[1][sizes], d[2][sizes] + h[2][sizes], d[3][sizes] + h[3][sizes]
         ctx = L + 1.0 + np.arange(k)[:, None]                  # n = 1: pairs = cached = L + 1 + step
+        per = S if alive is None else sizes           # requests per step (a scalar when constant)
         for a in self.attention:
             c = ctx if a.window is None else np.minimum(ctx, a.window)
             if alive is not None:
                 c = np.where(alive, c, 0.0)
-            comp = a.c_unit * c + a.c_tokens
+            comp = a.c_unit * c
+            if a.c_tokens:                 # (x + 0.0 is x: the term is left out when zero)
+                comp += a.c_tokens
             mem = a.m_unit * c + a.m_tokens
             top = np.maximum(comp, mem, out=comp)
             if alive is not None:
                 top = np.where(alive, top, 0.0)
             sc = _sum(c, axis=1)
             out[0] += a.repeat * (_sum(top, axis=1) + a.launch_s)
-            by = a.repeat * (a.b_unit * sc + a.b_tokens * sizes)
-            out[1] += a.repeat * (a.i_unit * sc + a.i_tokens * sizes)
+            by = a.repeat * (a.b_unit * sc + a.b_tokens * per)
+            out[1] += a.repeat * (a.i_unit * sc + a.i_tokens * per)
             out[2] += by / self.bandwidth_Bps
             out[3] += by
         return out, sizes

@@ -131,6 +131,9 @@ class BlockPool:
     def take(self, k: int) -> None:
         """Allocate ``k`` fresh blocks (caller checked ``free``): never-cached blocks first,
         then evict the oldest released groups from their tails."""
+        if k <= self.plain_free:
+            self.plain_free -= k
+            return
         plain = min(k, self.plain_free)
         self.plain_free -= plain
         k -= plain

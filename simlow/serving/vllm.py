@@ -222,8 +222,12 @@ class VllmScheduler:
             if ar:
                 admitted = True
                 budget -= sum(an)
-                self.running = np.concatenate((self.running, np.array(ar, dtype=np.int64)))
-                r, n, L = (np.concatenate((x, np.array(y, dtype=np.int64))) for x, y in ((r, ar), (n, an), (L, aL)))
+                ar = np.array(ar, dtype=np.int64)
+                self.running = np.concatenate((self.running, ar))
+                if r.size:
+                    r, n, L = np.concatenate((r, ar)), np.concatenate((n, an)), np.concatenate((L, aL))
+                else:
+                    r, n, L = ar, np.array(an, dtype=np.int64), np.array(aL, dtype=np.int64)
         if r.size == 0:
             if self.waiting and not self.running.size:
                 rid = self.waiting[0]
