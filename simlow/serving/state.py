@@ -49,9 +49,9 @@ class Run:
         # per scheduler iteration: (time s, running requests, KV occupancy 0..1). Single steps
         # are rows, decode windows arrays; ``step_table`` / ``series_table`` join them.
         self._steps: list = []
-        self._step_blocks: list[np.ndarray] = []
+        self._step_blocks: list[tuple] = []           # (starts, (4, k) costs, sizes) of a window
         self._series: list = []
-        self._series_blocks: list[np.ndarray] = []
+        self._series_blocks: list[tuple] = []         # (starts, running, occupancy) of a window
         self.now = 0.0
         self.next = 0                  # next request not yet queued
         self.done = 0
@@ -110,9 +110,7 @@ class Run:
             k = max(1, int(np.searchsorted(starts, until, side="left")))
             c, starts, sizes = c[:, :k], starts[:k], sizes[:k]
         ends = starts + c[0]
-        block = np.empty((k, 7))
-        block[:, 0], block[:, 1:5], block[:, 5], block[:, 6] = starts, c.T, sizes, sizes
-        self._step_blocks.append(block)
+        self._step_blocks.append((starts, c, sizes))
         took = np.minimum(left, k)
         g = self.gen[r]
         if g.min() < 1 or (g + took > self.out[r]).any():
@@ -135,10 +133,9 @@ class Run:
         self._issue(done.size)
         return k, took, starts
 
-    def sample_window(self, starts: np.ndarray, running: np.ndarray, occupancy: np.ndarray) -> None:
-        ser = np.empty((3, len(starts)))
-        ser[0], ser[1], ser[2] = starts, running, occupancy
-        self._series_blocks.append(ser.T)
+    def sample_window(self, starts: np.ndarray, running, occupancy: np.ndarray) -> None:
+        """The series samples of a window's steps (``running``: an array or one count)."""
+        self._series_blocks.append((starts, running, occupancy))
 
     def _issue(self, finished: int) -> None:
         if self.wl.concurrency:                 # closed loop: each finish sends the next request
@@ -151,17 +148,29 @@ class Run:
         self._series.append((self.now, running, occupancy))
 
     @staticmethod
-    def _table(rows: list, blocks: list, width: int) -> np.ndarray:
-        parts = [np.array(rows, dtype=np.float64).reshape(-1, width), *blocks]
-        a = np.concatenate(parts) if parts else np.zeros((0, width))
+    def _table(rows: list, block: np.ndarray | None, width: int) -> np.ndarray:
+        parts = [np.array(rows, dtype=np.float64).reshape(-1, width)] + ([] if block is None else [block])
+        a = np.concatenate(parts)
         return a[np.argsort(a[:, 0], kind="stable")]
 
     def step_table(self) -> np.ndarray:
         """Every forward step in time order (columns as ``forward`` records them)."""
-        return self._table(self._steps, self._step_blocks, 7)
+        block = None
+        if self._step_blocks:
+            starts, c, sizes = zip(*self._step_blocks)
+            block = np.empty((sum(len(x) for x in starts), 7))
+            block[:, 0], block[:, 1:5] = np.concatenate(starts), np.concatenate(c, axis=1).T
+            block[:, 5] = block[:, 6] = np.concatenate(sizes)
+        return self._table(self._steps, block, 7)
 
     def series_table(self) -> np.ndarray:
-        return self._table(self._series, self._series_blocks, 3)
+        block = None
+        if self._series_blocks:
+            starts, running, occupancy = zip(*self._series_blocks)
+            block = np.empty((sum(len(x) for x in starts), 3))
+            block[:, 0], block[:, 2] = np.concatenate(starts), np.concatenate(occupancy)
+            block[:, 1] = np.concatenate([np.broadcast_to(np.float64(x), s.shape) for x, s in zip(running, starts)])
+        return self._table(self._series, block, 3)
 
     def emit(self, rids: np.ndarray) -> np.ndarray:
         """Requests ``rids`` each produce one token now; returns those that finished."""

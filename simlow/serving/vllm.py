@@ -274,21 +274,21 @@ class VllmScheduler:
         need = _sum(extra, axis=1)
         k = max(1, int(np.searchsorted(need, pool.free, side="right")))
         k, took, starts = run.decode_window(r, left, k, until, L, lo)
-        self._window_pool(r, held, extra[:k], need[:k], took, starts, k)
+        self._window_pool(r, held, extra[:k], need[:k], took, took == left, starts, k)
 
-    def _window_pool(self, r, held, extra, need, took, starts, k) -> None:
+    def _window_pool(self, r, held, extra, need, took, fin_mask, starts, k) -> None:
         """The pool operations of a window's steps in their order: step ``j`` allocates
         its new blocks (``need[j]`` the window's total by then), then the requests
-        finishing at ``j`` free theirs."""
+        finishing at ``j`` (``fin_mask``: the requests that finished) free theirs."""
         run, pool = self.run, self.pool
         self.held[r] = held + extra[took - 1, np.arange(len(r))]
-        fin = took[run.gen[r] == run.out[r]]
-        if not fin.size:              # nobody leaves: one allocation, the batch constant
+        if not fin_mask.any():        # nobody leaves: one allocation, the batch constant
             used = pool.used
             pool.take(int(need[-1]))
-            run.sample_window(starts, np.full(k, float(len(r))), (used + need) / pool.total)
+            run.sample_window(starts, len(r), (used + need) / pool.total)
             return
-        finish_at = np.where(run.gen[r] == run.out[r], took - 1, -1)
+        fin = took[fin_mask]
+        finish_at = np.where(fin_mask, took - 1, -1)
         occupancy, running = np.empty(k), np.empty(k)
         alive, j0, base = len(r), 0, 0
         ends = sorted(set((fin - 1).tolist()))
