@@ -14,7 +14,8 @@ import numpy as np
 
 from simlow.errors import SimlowError
 
-_sum = np.add.reduce      # ``ndarray.sum`` without its Python wrapper
+# the reductions of ``ndarray.sum/min/any`` without their Python wrappers
+_sum, _min, _any = np.add.reduce, np.minimum.reduce, np.logical_or.reduce
 
 
 def split(n: np.ndarray, L: np.ndarray, size: int):
@@ -99,7 +100,7 @@ class Run:
         request took and the start time of every step. ``L`` / ``lo`` (optional): the
         batch's computed tokens and ``left.min()``, when the caller has them."""
         L = self.comp[r] if L is None else L
-        lo = int(left.min()) if lo is None else lo
+        lo = int(_min(left)) if lo is None else lo
         alive = None if lo >= k else np.arange(k)[:, None] < left
         c, sizes = self.cost.decode_steps(L, k, alive)
         starts = np.empty(k)
@@ -113,7 +114,7 @@ class Run:
         self._step_blocks.append((starts, c, sizes))
         took = np.minimum(left, k)
         g = self.gen[r]
-        if g.min() < 1 or (g + took > self.out[r]).any():
+        if _min(g) < 1 or _any(g + took > self.out[r]):
             raise SimlowError("internal: a decode window past a request's output length")
         self.computed_tokens += int(_sum(sizes))
         self.comp[r] = L + took
@@ -178,13 +179,13 @@ class Run:
             return rids
         g = self.gen[rids]
         left = self.out[rids] - g
-        if left.min() < 1:
+        if _min(left) < 1:
             raise SimlowError("internal: a request produced more tokens than its output length")
         self.gen[rids] = g + 1
         self.tokens[rids] += 1
         self.emitted += rids.size
         fresh = g == 0
-        if fresh.any():
+        if _any(fresh):
             self.first[rids[fresh]] = self.now
             old = rids[~fresh]
         else:

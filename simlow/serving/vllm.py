@@ -37,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_sum = np.add.reduce      # ``ndarray.sum`` without its Python wrapper
+# the reductions of ``ndarray.sum/min/max/any`` without their Python wrappers
+_sum, _min, _max, _any = np.add.reduce, np.minimum.reduce, np.maximum.reduce, np.logical_or.reduce
 
 from simlow.errors import SimlowError
 from simlow.serving.kv import BlockPool
@@ -256,9 +257,9 @@ class VllmScheduler:
         a step the pool would refuse."""
         run, bs, pool = self.run, self.cfg.block_size, self.pool
         left = run.out[r] - run.gen[r]
-        lo = int(left.min())
+        lo = int(_min(left))
         shrink = not self.waiting and not run.wl.concurrency
-        k = int(min(int(left.max()) if shrink else lo, 256))
+        k = int(min(int(_max(left)) if shrink else lo, 256))
         until = np.inf
         if not self.waiting and run.next < run.issued:
             until = float(run.arrival[run.next])
@@ -282,7 +283,7 @@ class VllmScheduler:
         finishing at ``j`` (``fin_mask``: the requests that finished) free theirs."""
         run, pool = self.run, self.pool
         self.held[r] = held + extra[took - 1, np.arange(len(r))]
-        if not fin_mask.any():        # nobody leaves: one allocation, the batch constant
+        if not _any(fin_mask):        # nobody leaves: one allocation, the batch constant
             used = pool.used
             pool.take(int(need[-1]))
             run.sample_window(starts, len(r), (used + need) / pool.total)
