@@ -105,10 +105,10 @@ class Run:
         c, sizes = self.cost.decode_steps(L, k, alive)
         starts = np.empty(k)
         starts[0] = 0.0
-        np.cumsum(c[0][:-1], out=starts[1:])
+        c[0][:-1].cumsum(out=starts[1:])
         starts += self.now
         if until != np.inf:
-            k = max(1, int(np.searchsorted(starts, until, side="left")))
+            k = max(1, int(starts.searchsorted(until, side="left")))
             c, starts, sizes = c[:, :k], starts[:k], sizes[:k]
         ends = starts + c[0]
         self._step_blocks.append((starts, c, sizes))
@@ -170,7 +170,8 @@ class Run:
             starts, running, occupancy = zip(*self._series_blocks)
             block = np.empty((sum(len(x) for x in starts), 3))
             block[:, 0], block[:, 2] = np.concatenate(starts), np.concatenate(occupancy)
-            block[:, 1] = np.concatenate([np.broadcast_to(np.float64(x), s.shape) for x, s in zip(running, starts)])
+            block[:, 1] = np.concatenate([x if isinstance(x, np.ndarray) else np.full(len(s), float(x))
+                                          for x, s in zip(running, starts)])
         return self._table(self._series, block, 3)
 
     def emit(self, rids: np.ndarray) -> np.ndarray:

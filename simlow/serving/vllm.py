@@ -273,7 +273,7 @@ class VllmScheduler:
         if shrink and lo < k:
             extra = np.where(steps < left, extra, extra[np.minimum(left, k) - 1, np.arange(len(r))])
         need = _sum(extra, axis=1)
-        k = max(1, int(np.searchsorted(need, pool.free, side="right")))
+        k = max(1, int(need.searchsorted(pool.free, side="right")))
         k, took, starts = run.decode_window(r, left, k, until, L, lo)
         self._window_pool(r, held, extra[:k], need[:k], took, took == left, starts, k)
 
