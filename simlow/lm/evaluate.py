@@ -13,7 +13,8 @@ Metrics: ``perplexity`` = exp(mean NLL of the targets) under the design,
 scored positions of KL(reference || design) in nats, ``top1_agreement`` = share of scored
 positions whose argmax agrees; per layer the output SQNR in dB of the residual stream
 (10 log10 sum ref^2 / sum (ref - design)^2 over all window positions; null when equal) and the mean
-per-token kurtosis of the attention input (after the design's rotation).
+per-token kurtosis of the attention input after the design's rotation (``layer_kurtosis``)
+and before it (``layer_kurtosis_unrotated``).
 ``decode_tok_s`` / ``energy_j_per_token`` come from ``simlow.predict`` of the design's
 scheme on its hardware for the model read from the same file header (batch 1, prompt 512,
 gen 128), or are the text "not available" when the design names no scheme.
@@ -103,7 +104,7 @@ def run_windows(ref_pm, pm, ids: list[int], ctx: int, n_layers: int | None = Non
     sums = np.zeros(4)
     count = 0
     sig = noise = None
-    kurts = []
+    kurts, raws = [], []
     for start, end, first in windows(len(ids), ctx, stride):
         win = ids[start:end]
         ref, rtrace = forward(ref_pm, win, n_layers, trace=True)
@@ -116,11 +117,13 @@ def run_windows(ref_pm, pm, ids: list[int], ctx: int, n_layers: int | None = Non
         e = np.asarray([float(jnp.sum((r - o) ** 2)) for r, o in zip(rtrace.hidden, trace.hidden)])
         sig, noise = (s, e) if sig is None else (sig + s, noise + e)
         kurts.append(trace.kurtosis)
+        raws.append(trace.kurtosis_unrotated)
     sqnr = [None if e == 0 else 10 * math.log10(s / e) for s, e in zip(sig, noise)]
     return {"n_scored": count, "perplexity": math.exp(sums[0] / count),
             "reference_perplexity": math.exp(sums[1] / count), "kl_mean": sums[2] / count,
             "top1_agreement": sums[3] / count, "layer_sqnr_db": sqnr,
-            "layer_kurtosis": [float(k) for k in np.mean(np.asarray(kurts), axis=0)]}
+            "layer_kurtosis": [float(k) for k in np.mean(np.asarray(kurts), axis=0)],
+            "layer_kurtosis_unrotated": [float(k) for k in np.mean(np.asarray(raws), axis=0)]}
 
 
 def evaluate_design(design, model_file=None, tokens=None, text=None, n_tokens: int = 256,
@@ -135,8 +138,14 @@ def evaluate_design(design, model_file=None, tokens=None, text=None, n_tokens: i
     reader = GGUFReader(str(path))
     model = load_gguf(path, reader)
     ids = _tokens(path, reader, tokens, text, n_tokens, model.config.vocab)
+    return evaluate_loaded(model, design, ids, ctx, n_layers, stride)
+
+
+def evaluate_loaded(model, design: Design, ids: list[int], ctx: int = 256, n_layers: int | None = None,
+                    stride: int | None = None) -> dict:
+    """``evaluate_design`` on an already loaded ``LlamaFile`` and token ids."""
     ref_pm = prepare_model(model, load_design("float"))
     pm = ref_pm if design.name == "float" else prepare_model(model, design)
-    out = {"design": design.name, "model_file": path.name, "n_tokens": len(ids), "ctx": ctx,
-           **run_windows(ref_pm, pm, ids, ctx, n_layers, stride), **_speed(path, design)}
-    return out
+    return {"design": design.name, "model_file": model.path.name, "n_tokens": len(ids), "ctx": ctx,
+            "layers_run": n_layers or model.config.n_layers,
+            **run_windows(ref_pm, pm, ids, ctx, n_layers, stride), **_speed(model.path, design)}

@@ -46,6 +46,7 @@ class Trace:
 
     hidden: tuple[jax.Array, ...]       # residual stream after each layer (T, dim)
     kurtosis: tuple[float, ...]         # mean per-token kurtosis of the attention input (after rotation)
+    kurtosis_unrotated: tuple[float, ...]   # the same before the design's rotation
 
 
 def prepare_model(model: LlamaFile, design: Design) -> PreparedModel:
@@ -102,7 +103,7 @@ def _kv(design: Design, x):
 def _layer(pm: PreparedModel, layer: dict, h, pos):
     cfg, d = pm.config, pm.design
     x = rms_norm(h, layer["attn_norm"], cfg.rms_eps)
-    kurt = kurtosis(rotate(d, x))
+    kurt = (kurtosis(x), kurtosis(rotate(d, x)))
     t, hd = x.shape[0], cfg.head_dim
     q = rope(apply(d, x, layer["attn_q"]).reshape(t, cfg.n_heads, hd), pos, cfg.rope_base)
     k = rope(apply(d, x, layer["attn_k"]).reshape(t, cfg.n_kv_heads, hd), pos, cfg.rope_base)
@@ -119,11 +120,12 @@ def forward(pm: PreparedModel, tokens, n_layers: int | None = None, trace: bool 
     tokens = jnp.asarray(np.asarray(tokens, np.int32))
     pos = jnp.arange(tokens.shape[0], dtype=jnp.int32)
     h = pm.embedding[tokens]
-    hidden, kurts = [], []
+    hidden, kurts, raw = [], [], []
     for layer in pm.layers[:n_layers]:
-        h, kurt = _layer(pm, layer, h, pos)
+        h, (k_raw, k_rot) = _layer(pm, layer, h, pos)
         if trace:
             hidden.append(h)
-            kurts.append(float(kurt))
+            kurts.append(float(k_rot))
+            raw.append(float(k_raw))
     logits = apply(pm.design, rms_norm(h, pm.output_norm, pm.config.rms_eps), pm.output)
-    return (logits, Trace(tuple(hidden), tuple(kurts))) if trace else logits
+    return (logits, Trace(tuple(hidden), tuple(kurts), tuple(raw))) if trace else logits

@@ -4,6 +4,7 @@ the tokenizer, and a quantized design's metrics."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from gguf import GGUFReader
 
 from simlow.lm.design import load_design
-from simlow.lm.evaluate import run_windows, windows
+from simlow.lm.evaluate import evaluate_loaded, run_windows, windows
 from simlow.lm.forward import forward, prepare_model
 from simlow.lm.gguf_load import MATRICES, as_float, load_gguf, smollm2_path
 from simlow.lm.tokenizer import Tokenizer
@@ -97,6 +98,20 @@ def test_gguf_native_design_is_close_and_deterministic(model):
     assert a["n_scored"] == len(TOKENS) - 1
     assert 0 < a["kl_mean"] < 0.1 and a["top1_agreement"] >= 0.5
     assert all(s is not None and s > 15 for s in a["layer_sqnr_db"])
+
+
+@pytest.mark.slow
+def test_evaluate_reports_every_key_as_json(model):
+    m, _ = model
+    r = evaluate_loaded(m, load_design("w4a4-quarot"), TOKENS[:8], ctx=8, n_layers=2)
+    json.dumps(r, allow_nan=False)
+    for key in ("perplexity", "reference_perplexity", "kl_mean", "top1_agreement", "decode_tok_s",
+                "energy_j_per_token", "layer_sqnr_db", "layer_kurtosis", "layer_kurtosis_unrotated"):
+        assert key in r
+    assert r["kl_mean"] > 0 and r["perplexity"] > 1 and len(r["layer_sqnr_db"]) == 2
+    assert isinstance(r["decode_tok_s"], str) and r["decode_tok_s"].startswith("not available")
+    # the Hadamard rotation spreads the outlier channels: kurtosis falls towards 3 (Gaussian)
+    assert all(rot < raw for rot, raw in zip(r["layer_kurtosis"], r["layer_kurtosis_unrotated"]))
 
 
 def test_windows_score_every_target_once():
