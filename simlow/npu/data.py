@@ -39,6 +39,8 @@ class NpuData:
     logic_leak_W_per_mm2: Sourced
     sram_leak_W_per_mm2: Sourced
     leak_node_rule: Sourced
+    logic_area_factor: Sourced
+    control_fraction: Sourced
     overhead_fraction: Sourced
     guard_bits: Sourced
     vector_stage_register_bits: Sourced
@@ -93,7 +95,8 @@ def _read_npu_data(path: Path) -> NpuData:
         str(path), cells,
         *(read_sourced(sram, k) for k in ("array_efficiency", "bank_bytes", "bank_width_bits")),
         *(read_sourced(leak, k) for k in ("logic_W_per_mm2", "sram_W_per_mm2", "node_rule")),
-        *(read_sourced(des, k) for k in ("overhead_fraction", "guard_bits", "vector_stage_register_bits",
+        *(read_sourced(des, k) for k in ("logic_area_factor", "control_fraction", "overhead_fraction", "guard_bits",
+                                          "vector_stage_register_bits",
                                           "dram_latency_s")),
         read_sourced(phy, "area_mm2_per_16bit"), pj_src, (low, high),
         _drams(r.sub("dram")), sizes, caps.str("source", nonempty=True))

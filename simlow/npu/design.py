@@ -179,6 +179,39 @@ def sram_access_pJ(tech: Tech, data: NpuData | None = None) -> tuple[float, floa
     return energy_pJ(tech, "sram_read", shape).value, energy_pJ(tech, "sram_write", shape).value
 
 
+SKEW_REGISTERS = ("activation register", "accumulator register", "tree level register")
+
+
+def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, lane_um2: float, node_nm: int,
+                   d: NpuData) -> dict:
+    """Area by part, mm2 (NumPy arrays or scalars for the design dimensions):
+
+    - ``mac_arrays``: units x unit area (its input, weight and accumulator registers are the
+      array's pipeline registers) x ``logic_area_factor``;
+    - ``operand_buffers``: the skew registers of a systolic array, a triangle of side x
+      (side - 1) / 2 activation registers on the input edge and as many accumulator
+      registers on the output edge (Kung & Leiserson systolic skew; an assumption of shape);
+    - ``vector``: the lanes; ``sram``: bit cells / array efficiency;
+    - ``interconnect``: ``overhead_fraction`` x (all of the above);
+    - ``control``: ``control_fraction`` of the on-chip total (TPU v1 floor plan);
+    - ``dram_phy``: per 16-bit channel. ``total`` sums them; ``on_chip`` leaves the PHY out.
+    """
+    f = d.logic_area_factor.value
+    skew_um2 = math.fsum(a for label, _, a, _ in uc.parts if label in SKEW_REGISTERS)
+    a = {"mac_arrays": side * side * arrays * uc.area_um2 * f / 1e6,
+         "operand_buffers": arrays * side * (side - 1) / 2 * skew_um2 * f / 1e6,
+         "vector": lanes * lane_um2 * f / 1e6,
+         "sram": sram_bytes * 8 * d.bitcell(node_nm)[0] / d.array_efficiency.value / 1e6}
+    a["interconnect"] = d.overhead_fraction.value * (a["mac_arrays"] + a["operand_buffers"] + a["vector"] + a["sram"])
+    rest = a["mac_arrays"] + a["operand_buffers"] + a["vector"] + a["sram"] + a["interconnect"]
+    c = d.control_fraction.value
+    a["control"] = rest * c / (1 - c)
+    a["on_chip"] = rest + a["control"]
+    a["dram_phy"] = phy_channels * d.phy_area_mm2_per_16bit.value
+    a["total"] = a["on_chip"] + a["dram_phy"]
+    return a
+
+
 def design_clock_Hz(design: NpuDesign, uc: UnitCost) -> tuple[float, DesignClock]:
     """(clock the design runs at, the modelled design clock) for array unit cost ``uc``."""
     dc = design_clock(uc.path_fo4, design.node_nm)
@@ -195,18 +228,14 @@ def evaluate(design: NpuDesign, data: NpuData | None = None) -> NpuCost:
     stages = max(1, math.ceil(vc.delay_ps * clock / 1e12 - 1e-9))
     reg_bit = area_um2(tech, "reg", Shape(width=1)).value
     lane_um2 = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * reg_bit
-    area = {"arrays": design.macs * uc.area_um2 / 1e6, "vector": design.vector_lanes * lane_um2 / 1e6,
-            "sram": sram_area_mm2(design.sram_bytes, design.node_nm, d)}
-    area["overhead"] = d.overhead_fraction.value * (area["arrays"] + area["vector"] + area["sram"])
-    area["dram_phy"] = design.dram.channels(d) * d.phy_area_mm2_per_16bit.value
-    area["total"] = math.fsum(area.values())
+    area = area_inventory(design.array_side, design.arrays, design.vector_lanes, design.sram_bytes,
+                          design.dram.channels(d), uc, lane_um2, design.node_nm, d)
     peak, pj = _rates(design, uc, vc, clock)
     rd, wr = sram_access_pJ(tech, d)
     width_B = d.bank_width_bits.value / 8
     banks = max(1, math.ceil(design.sram_bytes / d.bank_bytes.value))
     dram_pj = design.dram.device_pJ_per_bit() + d.phy_pJ_per_bit.value
-    leak = d.logic_leak_W_per_mm2.value * (area["arrays"] + area["vector"] + area["overhead"]) \
-        + d.sram_leak_W_per_mm2.value * area["sram"]
+    leak = d.logic_leak_W_per_mm2.value * (area["on_chip"] - area["sram"]) + d.sram_leak_W_per_mm2.value * area["sram"]
     bw = design.dram.bandwidth_Bps
     parts = {"static": leak,
              "arrays": 2 * design.macs * clock * uc.energy_pJ_per_op / 2 * 1e-12,
@@ -235,7 +264,8 @@ ASSUMPTIONS = (
     "unless a clock is given; fmax_Hz is the unit's bare logic fmax",
     "vector lanes are FP32 FMA units pipelined to the clock (64 register bits per stage); they serve fp32, fp16 "
     "and bf16, so anything the array cannot run (attention on a PoT array, norms, softmax) runs there",
-    "area = bare unit parts + SRAM macros + an overhead fraction for control, interconnect and clock tree + DRAM PHY",
+    "area = (MAC units + systolic skew registers + vector lanes) x a standard-cell factor 2.5 fitted on EvoApproxLib "
+    "45 nm syntheses + SRAM macros + 30% interconnect/clock tree (assumed) + 2% control (TPU v1) + DRAM PHY",
     "SRAM: high-density bit cells / array efficiency, 32 KiB x 64-bit banks; every DRAM byte is written once and "
     "read once (weight streaming), activations and partial sums are not priced",
     "static power = leakage per mm2 (Aladdin 40 nm adder/multiplier leakage, constant density across nodes) x area",

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from simlow.npu.design import (VECTOR_UNIT, NpuDesign, design_clock_Hz, make_unit, served_formats, sram_access_pJ,
+from simlow.npu.design import (VECTOR_UNIT, NpuDesign, area_inventory, design_clock_Hz, make_unit, served_formats, sram_access_pJ,
                              tech_of)
 from simlow.npu.data import NpuData, load_npu_data
 from simlow.npu.spec import to_hardware_spec
@@ -146,8 +146,7 @@ def sweep(work: Workload, base: NpuDesign, grid: Grid = Grid(), open_width: bool
     e_sram = (rd + wr) / (d.bank_width_bits.value / 8)
     dram_pj = base.dram.device_pJ_per_bit() + d.phy_pJ_per_bit.value
     e_ops = _op_energy(flops, base.unit, arr_peak, vec_peak, uc.energy_pJ_per_op / 2, vc.energy_pJ_per_op / 2)
-    static = d.logic_leak_W_per_mm2.value * (area["arrays"] + area["vector"] + area["overhead"]) \
-        + d.sram_leak_W_per_mm2.value * area["sram"]
+    static = d.logic_leak_W_per_mm2.value * (area["on_chip"] - area["sram"]) + d.sram_leak_W_per_mm2.value * area["sram"]
     energy = (e_ops + nbytes * (8 * dram_pj + e_sram)) * 1e-12 + static * t_dec
     power = energy / t_dec
     need = _sram_need(work, base, d, bw, macs)
@@ -162,14 +161,9 @@ def sweep(work: Workload, base: NpuDesign, grid: Grid = Grid(), open_width: bool
 def _area(p: dict, macs, uc, vc, clock: float, base: NpuDesign, d: NpuData, tech) -> dict:
     stages = max(1, math.ceil(vc.delay_ps * clock / 1e12 - 1e-9))
     lane = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * area_um2(tech, "reg", Shape(width=1)).value
-    cell, _ = d.bitcell(base.node_nm)
-    a = {"arrays": macs * uc.area_um2 / 1e6, "vector": p["vector_lanes"] * lane / 1e6,
-         "sram": p["sram_KiB"] * 1024 * 8 * cell / d.array_efficiency.value / 1e6}
-    a["overhead"] = d.overhead_fraction.value * (a["arrays"] + a["vector"] + a["sram"])
     ch_bits = d.dram(base.dram.type).channel_bits
-    a["dram_phy"] = p["width"] // ch_bits * d.phy_area_mm2_per_16bit.value
-    a["total"] = a["arrays"] + a["vector"] + a["sram"] + a["overhead"] + a["dram_phy"]
-    return a
+    return area_inventory(p["array_side"], p["arrays"], p["vector_lanes"], p["sram_KiB"] * 1024,
+                          p["width"] // ch_bits, uc, lane, base.node_nm, d)
 
 
 def _decode(work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):

@@ -54,11 +54,19 @@ def test_area_and_peaks_follow_the_stated_rules():
     # issue 14: the design runs at the modelled design clock; the unit's logic fmax is reported beside it
     assert c.clock_Hz == design_clock(uc.path_fo4, 28).clock_Hz
     assert c.fmax_Hz == uc.fmax_Hz
-    assert c.area_mm2["arrays"] == pytest.approx(d.macs * uc.area_um2 / 1e6, rel=1e-12)
+    # issue 14 area inventory: logic parts carry the standard-cell factor fitted on EvoApproxLib
+    k = data.logic_area_factor.value
+    assert c.area_mm2["mac_arrays"] == pytest.approx(d.macs * uc.area_um2 * k / 1e6, rel=1e-12)
+    skew = sum(a for label, _, a, _ in uc.parts if label in ("activation register", "accumulator register"))
+    assert c.area_mm2["operand_buffers"] == pytest.approx(2 * 32 * 31 / 2 * skew * k / 1e6, rel=1e-12)
     assert c.area_mm2["sram"] == pytest.approx(512 * 1024 * 8 * 0.127 / data.array_efficiency.value / 1e6)
     assert c.area_mm2["dram_phy"] == 8 * data.phy_area_mm2_per_16bit.value
-    parts = [v for k, v in c.area_mm2.items() if k != "total"]
+    logic_sram = [c.area_mm2[p] for p in ("mac_arrays", "operand_buffers", "vector", "sram")]
+    assert c.area_mm2["interconnect"] == pytest.approx(data.overhead_fraction.value * math.fsum(logic_sram))
+    assert c.area_mm2["control"] == pytest.approx(data.control_fraction.value * c.area_mm2["on_chip"])
+    parts = [v for key, v in c.area_mm2.items() if key not in ("total", "on_chip")]
     assert c.total_area_mm2 == pytest.approx(math.fsum(parts))
+    assert c.area_mm2["on_chip"] == pytest.approx(c.total_area_mm2 - c.area_mm2["dram_phy"])
     assert c.peak_ops["pot"] == pytest.approx(2 * d.macs * c.clock_Hz)
     assert c.peak_ops["fp16"] == pytest.approx(2 * d.vector_lanes * c.clock_Hz)
     assert "int8" not in c.peak_ops  # a PoT array cannot multiply two int8 operands
@@ -74,7 +82,7 @@ def test_costs_grow_with_size_and_derate_lowers_clock():
     slow = evaluate(design(clock_Hz=3e9, clock_derate=0.5))
     assert slow.clock_Hz == pytest.approx(a.clock_Hz / 2)
     # a slower clock needs fewer vector pipeline stages; nothing else changes area
-    assert slow.vector_stages < a.vector_stages and slow.area_mm2["arrays"] == a.area_mm2["arrays"]
+    assert slow.vector_stages < a.vector_stages and slow.area_mm2["mac_arrays"] == a.area_mm2["mac_arrays"]
     assert sram_area_mm2(1 << 20, 3) < sram_area_mm2(1 << 20, 7) < sram_area_mm2(1 << 20, 28) < sram_area_mm2(1 << 20, 45)
 
 
