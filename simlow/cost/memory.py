@@ -71,12 +71,8 @@ def _read_memory(path: Path) -> MemoryTable:
     return MemoryTable(str(path), tuple(out))
 
 
-_memory_memo = FileMemo(_read_memory)
-
-
-def load_memory(path: Path = MEMORY_FILE) -> MemoryTable:
-    """The table in ``path`` (memoized by the file's bytes: an edited file is read again)."""
-    return _memory_memo(Path(path))
+# The table (default: the shipped file), memoized by the file's bytes: an edited file is read again.
+load_memory = FileMemo(_read_memory, MEMORY_FILE)
 
 
 def _entry(name: str, kind: str, r: Reader) -> InterfaceEnergy:

@@ -65,12 +65,8 @@ def _read_primitives(path: Path) -> PrimitiveTable:
     return PrimitiveTable(str(path), base, tuple(built[n] for n in pr.data))
 
 
-_primitives_memo = FileMemo(_read_primitives)
-
-
-def load_primitives(path: Path = PRIMITIVES_FILE) -> PrimitiveTable:
-    """The table in ``path`` (memoized by the file's bytes: an edited file is read again)."""
-    return _primitives_memo(Path(path))
+# The table (default: the shipped file), memoized by the file's bytes: an edited file is read again.
+load_primitives = FileMemo(_read_primitives, PRIMITIVES_FILE)
 
 
 def _primitive(name: str, r: Reader, built: dict[str, Primitive]) -> Primitive:

@@ -113,12 +113,8 @@ def _read_scaling(path: Path) -> ScalingData:
     return data
 
 
-_scaling_memo = FileMemo(_read_scaling)
-
-
-def load_scaling(path: Path = SCALING_FILE) -> ScalingData:
-    """The table in ``path`` (memoized by the file's bytes: an edited file is read again)."""
-    return _scaling_memo(Path(path))
+# The table (default: the shipped file), memoized by the file's bytes: an edited file is read again.
+load_scaling = FileMemo(_read_scaling, SCALING_FILE)
 
 
 def _rows(r: Reader) -> list[tuple[int, Reader]]:

@@ -105,12 +105,8 @@ def _read_npu_data(path: Path) -> NpuData:
     return data
 
 
-_npu_data_memo = FileMemo(_read_npu_data)
-
-
-def load_npu_data(path: Path = NPU_FILE) -> NpuData:
-    """The table in ``path`` (memoized by the file's bytes: an edited file is read again)."""
-    return _npu_data_memo(Path(path))
+# The table (default: the shipped file), memoized by the file's bytes: an edited file is read again.
+load_npu_data = FileMemo(_read_npu_data, NPU_FILE)
 
 
 def _size(caps: Reader, i: int, value: Any) -> float:

@@ -24,13 +24,20 @@ def digest(path: Path) -> bytes:
 
 
 class FileMemo(Generic[T]):
-    """``memo(path)`` = ``reader(path)``, parsed again whenever the file's bytes change."""
+    """``memo(path)`` = ``reader(path)``, parsed again whenever the file's bytes change;
+    ``memo()`` reads ``default`` (a shipped table) when one is given."""
 
-    def __init__(self, reader: Callable[[Path], T]):
+    def __init__(self, reader: Callable[[Path], T], default: Path | None = None):
         self._reader = reader
+        self._default = default
         self._entries: dict[Path, tuple[bytes, T]] = {}
 
-    def __call__(self, path: Path) -> T:
+    def __call__(self, path: Path | str | None = None) -> T:
+        if path is None:
+            if self._default is None:
+                raise TypeError("this FileMemo has no default file: give a path")
+            path = self._default
+        path = Path(path)
         try:
             key = digest(path)
         except OSError:              # missing, a directory, unreadable: the reader says which

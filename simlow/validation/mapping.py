@@ -68,5 +68,6 @@ _memo = FileMemo(_read)
 
 
 def load_mapping(path: Path | None = None) -> NameMapping:
-    """The name mapping (default: the shipped ``workloads/measured/mapping.yaml``)."""
-    return _memo(Path(path) if path is not None else mapping_file())
+    """The name mapping (default: the shipped ``workloads/measured/mapping.yaml``; the data
+    root is looked up per call, as an installed wheel and a checkout differ)."""
+    return _memo(path if path is not None else mapping_file())

@@ -44,7 +44,7 @@ from simlow.sim.des.cache import ExpertCache
 from simlow.sim.des.clock import ps
 from simlow.sim.des.expert_phase import ExpertCost, simulate_phase
 from simlow.sim.des.plan import Setup, device_setup, step_blocks
-from simlow.sim.des.predict import PhaseRun, _distinct, _names, _vector, assemble, run_prefill, TOL_PS_PER_OP
+from simlow.sim.des.predict import PhaseRun, _names, _vector, assemble, run_decode, run_prefill, TOL_PS_PER_OP
 from simlow.sim.des.series import affine_sum
 from simlow.sim.des.step import FOLD, simulate_step
 from simlow.sim.des.work import Place
@@ -105,31 +105,13 @@ def predict_offload(req, off: Offload, prefetch: int, background, fold=FOLD):
     if off.expert_cache is None or req.model.moe is None:
         if off.expert_cache is not None:
             raise SimlowError(f"{req.model.name} has no MoE experts to cache")
-        from simlow.sim.des.predict import run_decode
-
         setups = {mode: _setup(req, off, background, mode) for mode in (HostMode.CPU, HostMode.STREAM)
                   if off.host in (mode, HostMode.AUTO)}
         dec_setup = setups[off.host.for_step(req.batch)]
         fp, extra = _device_fit(req, off, 0, 0.0)
-        return assemble(dec_setup, _prefill(setups, off.host, fold), run_decode(dec_setup, fold),
-                        (_layer_note(req, off),), fp, extra)
+        pre = run_prefill(next(iter(setups.values())), fold, lambda tokens: setups[off.host.for_step(tokens)])
+        return assemble(dec_setup, pre, run_decode(dec_setup, fold), (_layer_note(req, off),), fp, extra)
     return _predict_expert_cache(req, off, _setup(req, off, background, off.host.for_step(req.batch)), fold)
-
-
-def _prefill(setups: dict, host: HostMode, fold) -> PhaseRun | None:
-    """Prefill micro-batch by micro-batch, each in the mode its token count selects."""
-    any_setup = next(iter(setups.values()))
-    req = any_setup.req
-    if req.prompt == 0:
-        return None
-    names, res = _names(any_setup), tuple(any_setup.fab.capacities_Bps)
-    rows = []
-    for start in range(0, req.prompt, req.stack.ubatch):
-        size = min(req.stack.ubatch, req.prompt - start)
-        setup = setups[host.for_step(req.batch * size)]
-        blocks = step_blocks(setup, req.batch, size, req.depth + start, _distinct(req, req.batch * size))
-        rows.append(_vector(simulate_step(blocks, setup.fab, setup.prefetch, setup.tail_ps, fold), names, res))
-    return PhaseRun(np.array(rows), names, res, len(rows))
 
 
 def _layer_note(req, off: Offload) -> str:

@@ -65,7 +65,9 @@ def _names(setup: Setup) -> tuple[str, ...]:
     return tuple(t.name for t in setup.temps) + ("act_to_host", "act_to_device", "step_overhead")
 
 
-def run_prefill(setup: Setup, fold=FOLD) -> PhaseRun | None:
+def run_prefill(setup: Setup, fold=FOLD, setup_for=None) -> PhaseRun | None:
+    """Prefill micro-batch by micro-batch; ``setup_for(tokens)`` (optional) picks the setup a
+    step of that many tokens (all sequences) runs in, e.g. llama.cpp's per-step offload mode."""
     req = setup.req
     if req.prompt == 0:
         return None
@@ -73,8 +75,10 @@ def run_prefill(setup: Setup, fold=FOLD) -> PhaseRun | None:
     rows = []
     for start in range(0, req.prompt, req.stack.ubatch):
         size = min(req.stack.ubatch, req.prompt - start)
-        blocks = step_blocks(setup, req.batch, size, req.depth + start, _distinct(req, req.batch * size))
-        rows.append(_vector(simulate_step(blocks, setup.fab, setup.prefetch, setup.tail_ps, fold), names, res))
+        step_setup = setup if setup_for is None else setup_for(req.batch * size)
+        blocks = step_blocks(step_setup, req.batch, size, req.depth + start, _distinct(req, req.batch * size))
+        rows.append(_vector(simulate_step(blocks, step_setup.fab, step_setup.prefetch, step_setup.tail_ps, fold),
+                            names, res))
     return PhaseRun(np.array(rows), names, res, len(rows))
 
 
