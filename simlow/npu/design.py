@@ -9,10 +9,12 @@ SRAM in banks, a DRAM interface (``simlow.npu.dram``), a node and a clock derati
 - **clock** = the design clock of the array unit at the node (``simlow.cost.clock``: logic
   path + register overhead + skew margin + corner derating, bounded below by an array cycle
   floor fitted on TPU v1), or ``clock_Hz`` when given (an override), x ``clock_derate``. The
-  unit's logic fmax (``simlow.cost.macs``, no margins) is reported beside it as ``fmax_Hz``. The vector lanes are pipelined into as many stages as their FP32 FMA
-  path needs at that clock (64 register bits per stage boundary, ``npu.yaml``).
-- **area** = arrays (units x unit area) + vector lanes + SRAM (bits x bit cell / array
-  efficiency) + overhead fraction x (those three) + DRAM PHY (per 16-bit channel).
+  unit's logic fmax (``simlow.cost.macs``, no margins) is reported beside it as ``fmax_Hz``.
+  The vector lanes are pipelined into as many stages as their FP32 FMA path needs at that
+  clock (64 register bits per stage boundary, ``npu.yaml``).
+- **area** = the inventory of ``area_inventory``: MAC arrays, operand (skew) buffers and
+  vector lanes x a standard-cell factor fitted on EvoApproxLib syntheses, SRAM, interconnect,
+  control, DRAM PHY (per 16-bit channel); ``on_chip`` leaves the PHY out.
 - **peak ops/s** per compute format = 2 x units x clock for every format the unit serves
   (``served_formats``), and 2 x lanes x clock in fp32/fp16/bf16 for the vector unit (the
   larger of the two where both serve a format).

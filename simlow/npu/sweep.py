@@ -30,8 +30,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from simlow.npu.design import (VECTOR_UNIT, NpuDesign, area_inventory, design_clock_Hz, make_unit, served_formats, sram_access_pJ,
-                             tech_of)
+from simlow.npu.design import (VECTOR_UNIT, NpuDesign, area_inventory, design_clock_Hz, make_unit, served_formats,
+                               sram_access_pJ, tech_of)
 from simlow.npu.data import NpuData, load_npu_data
 from simlow.npu.spec import to_hardware_spec
 from simlow.cost.pricing import area_um2

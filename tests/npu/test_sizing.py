@@ -102,3 +102,16 @@ def test_sweep_is_monotone_in_size():
             sel = sel[np.argsort(sw.dims[dim][sel])]
             assert np.all(np.diff(sw.area_mm2[sel]) > 0)
             assert np.all(np.diff(sw.decode_tok_s[sel]) >= -1e-9 * sw.decode_tok_s[sel][1:])
+
+
+def test_sweep_area_equals_evaluate_at_every_point_of_a_small_grid():
+    # the vectorized sweep prices area with the same inventory as simlow.npu.design.evaluate
+    from simlow.npu.design import NpuDesign, evaluate
+    from simlow.npu.dram import parse_dram
+    from simlow.npu.sweep import Grid, Workload, sweep
+
+    base = NpuDesign("int8", 16, 1, 256 * 1024, parse_dram("lpddr5x-8533x64"), 28, 8.0)
+    grid = Grid(array_sides=(8, 32), arrays=(1, 4), sram_KiB=(256, 2048), widths=(64,), vector_lanes=(16, 64))
+    sw = sweep(Workload(MODEL, SCHEME, 1, 128, 16), base, grid)
+    for i in range(sw.area_mm2.size):
+        assert sw.area_mm2[i] == pytest.approx(evaluate(sw.design(i)).total_area_mm2, rel=1e-9)
