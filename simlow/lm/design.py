@@ -14,6 +14,7 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
     hardware     a simlow hardware name for speed and energy (default rtx-4090)
     scheme       the simlow scheme that prices the design, or "none" (not available)
     kv_scheme    optional simlow KV scheme for the pricing (e.g. kv-q4_0)
+    stack        optional simlow software stack for the pricing (default: the hardware's)
 
 Datapaths: ``float`` is a float32 matmul on the (fake-)quantized values; ``ggml`` is
 llama.cpp's CPU block dot product (``simlow.lm.ggml_dot``: Q4_0/Q4_1/Q8_0 weights against
@@ -56,6 +57,7 @@ class Design:
     hardware: str = "rtx-4090"
     scheme: str | None = None
     kv_scheme: str | None = None
+    stack: str | None = None
     description: str = ""
 
     @property
@@ -120,7 +122,7 @@ def read_design(path: Path | str) -> Design:
     kv_scheme = r.str("kv_scheme", default="none")
     d = Design(name, w, a, kv, rot, datapath, unit, r.str("hardware", default="rtx-4090"),
                None if scheme == "none" else scheme, None if kv_scheme == "none" else kv_scheme,
-               r.str("description", default=""))
+               r.str("stack", default=None) if r.has("stack") else None, r.str("description", default=""))
     _check_consistent(r, d)
     r.done()
     return d

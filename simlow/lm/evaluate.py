@@ -89,12 +89,13 @@ def _speed(path: Path, design: Design) -> dict:
 
     try:
         p = predict(read_gguf_model(path), design.hardware, scheme=design.scheme, kv_scheme=design.kv_scheme,
-                    batch=1, prompt=512, gen=128)
+                    stack=design.stack, batch=1, prompt=512, gen=128)
     except SimlowError as err:
         why = f"{NOT_AVAILABLE}: {str(err).split(' (it runs')[0]}"
         return {"decode_tok_s": why, "energy_j_per_token": why}
     return {"decode_tok_s": p.decode_tok_s, "energy_j_per_token": p.energy_j_per_token,
             "speed_source": f"simlow.predict roofline, scheme {design.scheme}, kv {design.kv_scheme} on {design.hardware}, "
+                            f"stack {design.stack or 'the hardware default'}, "
                             "batch 1, prompt 512, gen 128"}
 
 
