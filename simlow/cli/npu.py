@@ -43,7 +43,8 @@ def register(sub) -> None:
     w.add_argument("--unit", default="pot4")
     w.add_argument("--array", default="1x64x64", help="COUNTxROWSxCOLS with ROWS = COLS (default 1x64x64)")
     w.add_argument("--sram", default="2MiB")
-    w.add_argument("--dram", default="lpddr5x-8533x64")
+    w.add_argument("--dram", default="lpddr5x-8533x64",
+                   help="DRAM interface, or 'none' for the on-chip design only (no PHY area, no DRAM power)")
     w.add_argument("--node", default="28nm")
     w.add_argument("--capacity", default="16GB")
     w.add_argument("--lanes", type=int, default=64)
@@ -90,7 +91,8 @@ def _design(args):
     if not m or m[2] != m[3]:
         raise SimlowError(f"bad --array {args.array!r} (expected COUNTxROWSxCOLS with ROWS = COLS, e.g. 2x32x32)")
     sram = parse(args.sram, Dim.BYTES)
-    return NpuDesign(args.unit, int(m[2]), int(m[1]), int(sram), parse_dram(args.dram), parse_node(args.node),
+    dram = "lpddr5x-8533x64" if _no_dram(args) else args.dram   # priced, then left out of the on-chip report
+    return NpuDesign(args.unit, int(m[2]), int(m[1]), int(sram), parse_dram(dram), parse_node(args.node),
                      parse(args.capacity, Dim.BYTES) / 1e9, args.lanes, args.clock_derate, clock_Hz=_clock(args))
 
 
@@ -104,32 +106,55 @@ def _clock(args) -> float | None:
     return float(hz)
 
 
+def _no_dram(args) -> bool:
+    return getattr(args, "dram", "") == "none"
+
+
+def _on_chip(c):
+    """``c`` with the DRAM PHY area and the DRAM power left out (``--dram none``); the SRAM power part is
+    the SRAM absorbing the DRAM stream (simlow.npu.design), so it goes too."""
+    from dataclasses import replace
+
+    area = {**c.area_mm2, "dram_phy": 0.0, "total": c.area_mm2["on_chip"]}
+    parts = {**c.tdp_parts_W, "dram": 0.0, "sram": 0.0}
+    return replace(c, area_mm2=area, tdp_parts_W=parts, tdp_W=sum(parts.values()))
+
+
 def run_show(args) -> int:
     from simlow.npu.design import ASSUMPTIONS, evaluate
     from simlow.npu.spec import spec_document, to_yaml
 
     d = _design(args)
     c = evaluate(d)
+    if _no_dram(args):
+        if args.yaml or args.name is not None:
+            raise SimlowError("--dram none shows an on-chip design from flags; a hardware spec (--yaml) or a shipped "
+                              "design needs a DRAM interface (e.g. --dram lpddr5x-8533x64)")
+        c = _on_chip(c)
     if args.yaml:
         sys.stdout.write(to_yaml(d, c))
         return 0
     if args.json:
-        print_json({"spec": spec_document(d, c), "area_mm2": c.area_mm2, "tdp_parts_W": c.tdp_parts_W,
-                    "clock_Hz": c.clock_Hz, "fmax_Hz": c.fmax_Hz, "clock_model": c.clock_model.to_dict(),
-                    "peak_ops": c.peak_ops, "power_full_activity_W": c.tdp_W, "assumptions": list(ASSUMPTIONS)})
+        print_json({"spec": None if _no_dram(args) else spec_document(d, c), "area_mm2": c.area_mm2,
+                    "tdp_parts_W": c.tdp_parts_W, "clock_Hz": c.clock_Hz, "fmax_Hz": c.fmax_Hz,
+                    "clock_model": c.clock_model.to_dict(), "peak_ops": c.peak_ops,
+                    "power_full_activity_W": c.tdp_W, "dram": "none" if _no_dram(args) else d.dram.name,
+                    "assumptions": list(ASSUMPTIONS)})
         return 0
-    _print_cost(c)
+    _print_cost(c, on_chip=_no_dram(args))
     print("assumptions:")
     for a in ASSUMPTIONS:
         print(f"  - {a}")
     return 0
 
 
-def _print_cost(c) -> None:
+def _print_cost(c, on_chip: bool = False) -> None:
     d = c.design
-    print(f"{d.label}: {d.macs} {d.unit} units ({d.arrays} x {d.array_side}x{d.array_side}), {d.vector_lanes} "
-          f"vector lanes ({c.vector_stages} stages), {d.sram_bytes // 1024} KiB SRAM, {d.dram.name}, "
-          f"{fmt_bytes(d.capacity_GB * 1e9)} DRAM, {d.node_nm} nm, clock {c.clock_Hz / 1e9:.3f} GHz "
+    dram = "no DRAM (on-chip only)" if on_chip else f"{d.dram.name}, {fmt_bytes(d.capacity_GB * 1e9)} DRAM"
+    label = d.label.replace(f"-{d.dram.name}", "") if on_chip else d.label
+    print(f"{label}: {d.macs} {d.unit} units ({d.arrays} x {d.array_side}x{d.array_side}), {d.vector_lanes} "
+          f"vector lanes ({c.vector_stages} stages), {d.sram_bytes // 1024} KiB SRAM, "
+          f"{dram}, {d.node_nm} nm, clock {c.clock_Hz / 1e9:.3f} GHz "
           f"({'given' if d.clock_Hz is not None else c.clock_model.bound + '-bound'}; modelled design clock "
           f"{c.clock_model.clock_Hz / 1e9:.3f} GHz, unit logic fmax {c.fmax_Hz / 1e9:.3f} GHz)")
     print_table("area (mm2)", list(c.area_mm2), [[f"{v:.3f}" for v in c.area_mm2.values()]])

@@ -49,3 +49,16 @@ def test_npu_show_reports_clock_and_fmax_and_takes_an_override(capsys):
     assert out2["clock_Hz"] == pytest.approx(1.2e9) and out2["fmax_Hz"] == out["fmax_Hz"]
     assert out2["peak_ops"]["int8"] == pytest.approx(2 * 2048 * 1.2e9)
     assert main(args + ["--clock", "fast"]) == 2
+
+
+def test_npu_show_dram_none_is_the_on_chip_design(capsys):
+    args = ["npu", "show", "--unit", "int8", "--array", "2x32x32", "--sram", "512KiB", "--node", "28nm", "--json"]
+    assert main(args) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert main(args + ["--dram", "none"]) == 0
+    chip = json.loads(capsys.readouterr().out)
+    assert chip["area_mm2"]["dram_phy"] == 0.0 and full["area_mm2"]["dram_phy"] > 0
+    assert chip["area_mm2"]["total"] == pytest.approx(full["area_mm2"]["on_chip"])
+    assert chip["tdp_parts_W"]["dram"] == 0.0 and chip["power_full_activity_W"] < full["power_full_activity_W"]
+    assert chip["spec"] is None and chip["dram"] == "none"
+    assert main(args[:-1] + ["--dram", "none", "--yaml"]) == 2
