@@ -136,6 +136,9 @@ def evaluate_design(design, model_file=None, tokens=None, text=None, n_tokens: i
     path = Path(model_file) if model_file is not None else smollm2_path()
     if not path.is_file():
         raise SimlowError(f"{path}: model file not found")
+    for kind, given in (("--tokens", tokens), ("--text", text)):
+        if isinstance(given, (str, Path)) and not Path(given).is_file():
+            raise SimlowError(f"{kind} {given}: file not found")
     reader = GGUFReader(str(path))
     model = load_gguf(path, reader)
     ids = _tokens(path, reader, tokens, text, n_tokens, model.config.vocab)

@@ -90,3 +90,8 @@ def test_cli_unknown_design_exits_2(capsys, tmp_path):
     ids.write_text("1 2 3")
     assert main(["design", "evaluate", "--tokens", str(ids), "--design", "no-such-design"]) == 2
     assert "unknown design" in capsys.readouterr().err
+
+
+def test_cli_missing_text_exits_2_before_loading_the_model(capsys, tmp_path):
+    assert main(["design", "evaluate", "--text", str(tmp_path / "none.txt"), "--design", "float"]) == 2
+    assert "file not found" in capsys.readouterr().err
