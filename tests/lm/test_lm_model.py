@@ -109,7 +109,7 @@ def test_evaluate_reports_every_key_as_json(model):
                 "energy_j_per_token", "layer_sqnr_db", "layer_kurtosis", "layer_kurtosis_unrotated"):
         assert key in r
     assert r["kl_mean"] > 0 and r["perplexity"] > 1 and len(r["layer_sqnr_db"]) == 2
-    assert isinstance(r["decode_tok_s"], str) and r["decode_tok_s"].startswith("not available")
+    assert r["decode_tok_s"] > 0 and r["energy_j_per_token"] > 0          # priced on the quarot stack
     # the Hadamard rotation spreads the outlier channels: kurtosis falls towards 3 (Gaussian)
     assert all(rot < raw for rot, raw in zip(r["layer_kurtosis"], r["layer_kurtosis_unrotated"]))
 
