@@ -107,3 +107,18 @@ def test_speed_is_not_available_when_no_scheme_or_stack_prices_the_design():
     assert pot4["energy_j_per_token"].startswith("not available: stack llama.cpp-cuda cannot run format pot4")
     q4 = _speed(path, load_design("q4_0"))
     assert q4["decode_tok_s"] > 0 and "scheme q4_0" in q4["speed_source"]
+
+
+@pytest.mark.parametrize("rotation", ["hadamard", "random"])
+def test_rotation_of_weights_and_activations_cancels_before_quantization(rotation):
+    import dataclasses
+
+    from simlow.lm.linear import apply, prepare
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 576)).astype(np.float32)
+    w = rng.standard_normal((24, 576)).astype(np.float32)
+    design = dataclasses.replace(load_design("float"), rotation=Rotation(rotation))
+    y = np.asarray(apply(design, x, prepare(design, w)))
+    np.testing.assert_allclose(y, x @ w.T, rtol=0, atol=1e-3 * np.abs(x @ w.T).max())
+    assert not np.allclose(np.asarray(prepare(design, w).values), w)      # the weights were rotated
