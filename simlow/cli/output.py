@@ -33,12 +33,13 @@ def console() -> Console:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    table = Table(title=title)
+    out = console()
+    # Piped, the title starts the line (rich versions differ in how they centre it there).
+    table = Table(title=title, title_justify="center" if out.is_terminal else "left")
     for col in columns:
         table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*(str(v) for v in row))
-    out = console()
     out.print(table, crop=False, soft_wrap=not out.is_terminal)
 
 
