@@ -14,6 +14,10 @@ def register(sub) -> None:
     p.add_argument("--out", default=None, help="also write the JSON report to this file")
     p.add_argument("--rows", action="store_true", help="print every row, not only the summaries")
     p.add_argument("--markdown", action="store_true", help="print only a compact per-device markdown table (README)")
+    p.add_argument("--energy", action="store_true",
+                   help="the power model against measured power meters instead (simlow.validation.energy)")
+    p.add_argument("--fit", action="store_true", help="with --energy: refit the power model's constants on the "
+                                                     "in-sample devices and score with them")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -23,6 +27,10 @@ def _pct(x) -> str:
 
 
 def run(args) -> int:
+    if args.energy:
+        from simlow.cli.validate_energy import run_energy
+
+        return run_energy(args)
     from simlow.validation.validate import validate
 
     report = validate(args.data)

@@ -7,9 +7,8 @@ prefill micro-batch (``stack.ubatch`` prompt tokens each) and every decode step 
 ``fidelity="des"`` hands a ``Request`` (every input resolved to specs) to
 ``simlow.sim.des.predict_des(request) -> Prediction`` when that module exists.
 
-Energy (``simlow.sim.energy``) is *modelled*, not calibrated: board power = idle +
-(TDP - idle) x utilization of the busier resource, plus DRAM energy per bit where the
-memory spec gives one. Memory and fit come from ``simlow.memory.footprint``. The roofline
+Energy (``simlow.sim.energy``): the power model of ``simlow.sim.power`` (static power,
+DRAM, on-chip and compute energy of each step, throttled under the TDP cap). Memory and fit come from ``simlow.memory.footprint``. The roofline
 does not model offload: a model that does not fit gets ``fits=False`` with its shortfall
 and the speed it would have if it did (said in ``notes``).
 """
@@ -127,6 +126,7 @@ def predict_roofline(req: Request) -> Prediction:
                      "speeds are as if it fitted (the roofline does not model offload)")
     return make_prediction(
         req, Fidelity.ROOFLINE, temps, pre.total_s if pre else None, dec.total_s if dec else None,
-        energy.energy(req.hw, req.engine, pre, dec), fp.to_dict(), fp.fits, fp.shortfall_bytes,
+        energy.energy(req.hw, req.engine, pre, dec, energy.matmul_format(temps, mach)), fp.to_dict(), fp.fits,
+        fp.shortfall_bytes,
         {k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
         _timeline(temps, mach, pre, dec), tuple(notes))

@@ -2,7 +2,8 @@
 measured power.
 
 ``simlow.sim.predict`` already computes ``energy_j_per_token`` (``simlow.sim.energy``); this
-module does not compute it again. It checks it: for every decode row of the Strix Halo
+module does not compute it again. It checks it (``simlow validate --energy`` scores the
+other meters; this is the Strix Halo llama-bench board power): for every decode row of the Strix Halo
 llama-bench runs (``workloads/measured/strix_halo_lhl_llmbench.csv``, average board power
 per run) that ``simlow.validation.validate.mapped_rows`` maps to a prediction, it compares
 
@@ -29,13 +30,13 @@ from simlow.validation.measured import RowKind
 MODELLED = (
     "decode time per token: the roofline of the op graph over the device spec under the row's software stack "
     "(simlow.sim.predict)",
-    "board power during decode: idle + (TDP - idle) x utilization of the busier resource (bytes / peak "
-    "bandwidth or flops / peak ops over the step time), plus DRAM traffic x the spec's energy per bit, capped "
-    "at TDP (simlow.sim.energy)",
+    "board power during decode: the power model of simlow.sim.power (active static power, DRAM bytes x J/bit "
+    "by memory type, on-chip traffic, ops x the board's J/op, throttled under the TDP cap; simlow.sim.energy)",
 )
 CALIBRATED = (
-    "nothing in the energy model is fitted to measured power: TDP (120 W) and idle (10 W, assumed) come from "
-    "hwspecs/strix-halo.yaml, DRAM energy per bit (5 pJ/bit, assumed) from the same file",
+    "the power model's two global constants are fitted on other devices' meters (simlow.sim.power.FITTED: "
+    "A100 and RTX 3090 rows of workloads/measured/energy_*.csv), none on Strix Halo; TDP (120 W) and idle "
+    "(10 W, assumed) come from hwspecs/strix-halo.yaml, DRAM energy per bit from the cost table's LPDDR5X row",
     "the stack's bandwidth and compute efficiencies (workloads/stacks/*.yaml) set the predicted speed and so the "
     "utilization; they are fitted to measured speeds (each stack's calibration field, kept per row in "
     "stack_calibration), partly on these very Strix Halo rows, so the speed part of the error is not an "

@@ -132,7 +132,8 @@ def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tu
     if dec is not None:
         rdec = dataclasses.replace(rdec, total_s=dec.step_s)
     fp = fp or footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
-    e = energy.energy(req.hw, req.engine, rpre if pre else None, rdec if dec else None)
+    e = energy.energy(req.hw, req.engine, rpre if pre else None, rdec if dec else None,
+                      energy.matmul_format(temps, mach))
     memory = fp.to_dict()
     memory.update(extra_memory or {})
     sim = [f"{name}: {run.simulated} distinct steps simulated" for name, run in (("prefill", pre), ("decode", dec)) if run]

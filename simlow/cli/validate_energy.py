@@ -1,0 +1,54 @@
+"""``simlow validate --energy``: the power model against measured power meters (per row,
+per device, in-sample and held out; ``simlow.validation.energy``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from simlow.cli.output import print_json, print_table
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:+.1f}%"
+
+
+def _abs(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def run_energy(args) -> int:
+    from simlow.sim import power
+    from simlow.validation.energy import fit, validate_energy
+
+    k = fit(args.data) if args.fit else power.FITTED
+    report = validate_energy(args.data, k)
+    d = report.to_dict()
+    if args.out:
+        Path(args.out).write_text(json.dumps(d, indent=2))
+    if args.json:
+        print_json(d)
+        return 0
+    if args.rows:
+        print_table("energy rows (error = predicted / measured - 1)",
+                    ["source", "line", "hw", "model", "scheme", "stack", "batch", "meter", "window", "split",
+                     "measured W", "measured J/tok", "predicted W", "predicted J/tok", "error", "e2e J/tok",
+                     "e2e error"],
+                    [(r.source, r.line, r.hw, r.model, r.scheme, r.stack, r.batch, r.meter, r.window, r.split,
+                      f"{r.measured_W:.1f}", f"{r.measured_J_per_token:.4g}", f"{r.predicted_W:.1f}",
+                      f"{r.predicted_J_per_token:.4g}", _pct(r.error), f"{r.e2e_J_per_token:.4g}",
+                      _pct(r.e2e_error)) for r in report.rows])
+    rows = [(g, v["J_per_token"]["n"], _abs(v["J_per_token"]["median_abs"]), _abs(v["J_per_token"]["p90_abs"]),
+             _pct(v["J_per_token"]["median_signed"]), _abs(v["e2e_J_per_token"]["median_abs"]),
+             _pct(v["e2e_J_per_token"]["median_signed"])) for g, v in report.summaries.items()]
+    print_table("J/token error: at the measured speed (the power model) and end to end (simlow's speed too)",
+                ["group", "n", "median |err|", "p90 |err|", "median", "e2e median |err|", "e2e median"], rows)
+    print(f"constants: active_fraction {k.active_fraction:.4g}, onchip {k.onchip_pJ_per_bit:.4g} pJ/bit at 7 nm; "
+          f"fitted on {', '.join(k.fitted_on)} ({k.source})")
+    print(report.prompt_assumption)
+    reasons: dict[str, int] = {}
+    for _, _, why in report.skipped:
+        reasons[why] = reasons.get(why, 0) + 1
+    print_table(f"skipped rows ({len(report.skipped)})", ["rows", "reason"],
+                sorted(((n, why) for why, n in reasons.items()), reverse=True))
+    return 0

@@ -1,0 +1,160 @@
+"""Power of a real device running a phase: static power, DRAM, compute and on-chip traffic,
+under the board's power cap.
+
+Per step of ``t`` seconds that moves ``B`` DRAM bytes and computes ``F`` ops::
+
+    E_dyn   = 8 B x e_dram(type)            DRAM device energy per bit by memory type
+            + 8 B x onchip_pJ_per_bit x s(node)
+                                            each DRAM bit crossing the on-chip fabric (L2, NoC,
+                                            shared memory / register file) on its way in; the
+                                            constant is at 7 nm, s the Stillmaker energy factor
+                                            of the node over 7 nm (``simlow.cost.scaling``)
+            + F x e_op(format)              compute: the board's energy per op in the format the
+                                            matmuls run in (below)
+    P_act   = idle + ACTIVE_FRACTION x (cap - idle)
+                                            static power while kernels run: clocks up, leakage
+                                            at the operating voltage, the clock tree
+    P       = P_act + E_dyn / t
+
+and when ``P`` exceeds the cap (the spec's TDP: the board power limit) the clocks throttle:
+the step stretches to ``t' = E_dyn / (cap - P_act)`` and draws the cap (``Step.stretch``).
+
+``e_dram`` is the cost model's table (``simlow/data/cost/memory.yaml``) by the memory's
+``type``; the spec's own ``energy_per_bit`` is used for a type the table lacks. The two
+global constants (``FITTED``: active_fraction, onchip_pJ_per_bit) were fitted once, by ``simlow validate --energy --fit``
+(``simlow.validation.energy.fit``), on the in-sample devices named in ``FITTED.fitted_on``
+only; nothing is fitted per device.
+
+Compute energy per op is not the cost tables' MAC energy times a factor: those tables put a
+bf16 MAC at 4.7x an int8 one at 7 nm, where boards run int8 at 2x their bf16 peak at the
+same TDP, so operand delivery, not the multiplier, sets a board's energy per op. It is
+taken from the spec instead: a board draws its cap at its peak dense rate in the format
+(assumed), so ``e_op(format) = (cap - P_act) / peak(format)``; format and node enter through
+the spec's peak rates, and no constant is added. A spec without an idle power is taken at 10% of TDP
+(assumed); one without a node is taken at ``DEFAULT_NODE_NM`` (assumed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+IDLE_FRACTION = 0.10    # assumed idle power (fraction of TDP) when a spec gives none
+DEFAULT_NODE_NM = 7     # assumed process node of a spec that gives none (on-chip energy scaling)
+REFERENCE_NODE_NM = 7   # the node onchip_pJ_per_bit is stated at
+# Memory types the cost table (simlow/data/cost/memory.yaml) has no row for, priced as a listed
+# type (assumed: the nearest standard of the same family; the older one draws at least as much
+# per bit, so these are low estimates). SRAM is on chip: no DRAM device energy.
+TYPE_STANDIN = {"ddr4": "ddr5", "gddr5": "gddr6", "gddr5x": "gddr6x", "hbm3e": "hbm3", "lpddr5t": "lpddr5x"}
+ON_CHIP_TYPES = ("sram",)
+
+
+@dataclass(frozen=True)
+class PowerConstants:
+    """The power model's global constants and what they were fitted on."""
+
+    active_fraction: float     # static power while running = idle + this x (cap - idle)
+    onchip_pJ_per_bit: float   # on-chip fabric energy per DRAM bit moved, at REFERENCE_NODE_NM
+    fitted_on: tuple[str, ...]  # hardware specs whose measured rows fitted these
+    source: str
+
+
+# Fitted by `simlow validate --energy --fit` (simlow.validation.energy.fit: non-negative least squares of
+# the relative J/token error at the measured speed) on the in-sample rows of workloads/measured/energy_*.csv:
+# the devices below; every other device there is held out. The fit gave 0.1816 and 21.71 pJ/bit. The
+# on-chip term absorbs all energy that scales with bytes moved besides the DRAM device's: L2, NoC,
+# shared memory and register file traffic and the load / dequantize instructions that move it.
+FITTED = PowerConstants(
+    active_fraction=0.18, onchip_pJ_per_bit=21.7,
+    fitted_on=("a100-40gb-sxm", "a100-80gb-sxm", "rtx-3090"),
+    source="fitted on 22 rows: workloads/measured/energy_mlenergy_v2.csv (1x A100-SXM4-40GB, vLLM 0.5.4) and "
+           "energy_meters.csv (A100 80GB, RTX 3090; vLLM, NVML)")
+
+
+@dataclass(frozen=True)
+class DevicePower:
+    """A device's power model, resolved from its spec (watts, joules per bit / op)."""
+
+    idle_w: float
+    cap_w: float
+    active_w: float
+    dram_J_per_bit: float
+    onchip_J_per_bit: float
+    op_J: float                # board joules per op of the phase's matmul format
+
+    def dynamic_J(self, nbytes, ops):
+        """DRAM + on-chip + compute joules of moving ``nbytes`` and computing ``ops``."""
+        bits = 8.0 * np.asarray(nbytes, dtype=np.float64)
+        return bits * (self.dram_J_per_bit + self.onchip_J_per_bit) + np.asarray(ops, dtype=np.float64) * self.op_J
+
+    def dram_J(self, nbytes):
+        return 8.0 * np.asarray(nbytes, dtype=np.float64) * self.dram_J_per_bit
+
+
+@dataclass(frozen=True)
+class Step:
+    """Energy and power of steps under the cap (arrays over steps)."""
+
+    seconds: np.ndarray        # time after throttling (>= the unthrottled time)
+    joules: np.ndarray
+    stretch: np.ndarray        # seconds / unthrottled seconds (1 where under the cap)
+
+    @property
+    def watts(self) -> np.ndarray:
+        return self.joules / self.seconds
+
+
+def dram_J_per_bit(memory) -> float:
+    """Energy per bit of ``memory``: the cost table's figure for its type (or its
+    ``TYPE_STANDIN``), else the spec's own."""
+    from simlow.cost.memory import load_memory
+    from simlow.errors import SimlowError
+
+    kind = memory.type.lower().replace("-", "_")
+    if kind in ON_CHIP_TYPES:
+        return 0.0
+    try:
+        return load_memory().get(TYPE_STANDIN.get(kind, kind)).pJ_per_bit * 1e-12
+    except SimlowError:
+        if memory.energy_J_per_bit:
+            return memory.energy_J_per_bit
+        raise SimlowError(f"memory {memory.name!r} of type {memory.type!r}: no energy per bit in the cost "
+                          "table (simlow/data/cost/memory.yaml) and none in the spec (energy_per_bit)") from None
+
+
+def op_J(engine, fmt: str | None, headroom_w: float) -> float:
+    """Board joules per op in ``fmt``: ``headroom_w`` (cap - active power) over the engine's
+    peak rate in it (its fastest rate when ``fmt`` has none)."""
+    peak = engine.peak(fmt) if fmt is not None else 0.0
+    if peak <= 0:
+        peak = max(engine.peak_ops.values(), default=0.0)
+    return headroom_w / peak if peak > 0 else 0.0
+
+
+def device_power(hw, engine, fmt: str | None, k: PowerConstants = FITTED) -> DevicePower:
+    """The power model of ``engine`` of ``hw`` running matmuls in ``fmt``."""
+    cap = hw.power.tdp_w
+    idle = hw.power.idle_w if hw.power.idle_w is not None else IDLE_FRACTION * cap
+    active = idle + k.active_fraction * (cap - idle)
+    return DevicePower(idle, cap, active, dram_J_per_bit(hw.memory(engine.memory)),
+                       k.onchip_pJ_per_bit * 1e-12 * wire_factor(hw), op_J(engine, fmt, cap - active))
+
+
+def wire_factor(hw) -> float:
+    """On-chip energy at ``hw``'s node over ``REFERENCE_NODE_NM`` (Stillmaker energy factors)."""
+    from simlow.cost.scaling import stillmaker_energy_factor
+
+    node = DEFAULT_NODE_NM if hw.node_m is None else int(min(45, max(3, round(hw.node_m * 1e9))))
+    return stillmaker_energy_factor(node) / stillmaker_energy_factor(REFERENCE_NODE_NM)
+
+
+def steps(dev: DevicePower, seconds, nbytes, ops) -> Step:
+    """Steps of ``seconds`` moving ``nbytes`` and computing ``ops`` (arrays broadcast),
+    throttled under the cap: power never exceeds ``dev.cap_w``."""
+    t = np.asarray(seconds, dtype=np.float64)
+    dyn = dev.dynamic_J(nbytes, ops)
+    headroom = max(dev.cap_w - dev.active_w, 1e-9)
+    t_cap = np.maximum(t, dyn / headroom)
+    joules = dev.active_w * t_cap + dyn
+    return Step(t_cap, joules, t_cap / t)

@@ -1,0 +1,244 @@
+"""``simlow validate --energy``: the power model (``simlow.sim.power``) against measured
+power meters, per row, in-sample and held out.
+
+Each scored row (``simlow.validation.energy_rows``) is predicted two ways:
+
+- **at the measured speed**: the row's work (DRAM bytes and ops of its prefill and/or
+  decode, from the roofline of the op graph) spread over the measured window, so
+  ``J = P_active x t_measured + E_dyn(work)``, at most the cap x t. This checks the power
+  model alone.
+- **end to end**: the same work at simlow's own predicted times, throttled under the cap,
+  so speed errors enter too (``J/token = W / (tok/s)``).
+
+Like with like: a ``board`` meter (NVML) is predicted as board power; a ``package`` meter
+(powermetrics CPU+GPU+ANE) without the DRAM devices' energy; a ``net`` meter (a rail minus
+its idle baseline) without the idle power. Rows that cannot be matched are skipped with the
+reason (``pose``).
+
+Split: a row is ``in-sample`` when its device is one the constants were fitted on
+(``PowerConstants.fitted_on``), else ``held-out``: whole devices are held out. ``fit(rows)``
+re-derives the two constants (active_fraction, onchip_pJ_per_bit) from the in-sample rows (non-negative least squares of the
+relative J/token error at the measured speed; the cap is not applied while fitting).
+Error is ``predicted / measured - 1``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from simlow.errors import SimlowError
+from simlow.sim import power
+from simlow.validation.energy_rows import EnergyCase, Meter, Window, load_energy_mapping, pose, read_energy
+
+SPLITS = ("in-sample", "held-out")
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a case's window does, from the roofline: DRAM bytes, ops, unthrottled seconds."""
+
+    nbytes: float
+    ops: float
+    seconds: tuple[np.ndarray, ...]  # per phase, per step
+    step_bytes: tuple[np.ndarray, ...]
+    step_ops: tuple[np.ndarray, ...]
+    dev: power.DevicePower          # at the constants it was built with
+    wire: float                     # on-chip energy factor of the node (power.wire_factor)
+
+
+@dataclass(frozen=True)
+class ScoredRow:
+    source: str
+    line: int
+    device: str
+    hw: str
+    model: str
+    scheme: str
+    stack: str
+    batch: int
+    meter: str
+    window: str
+    split: str
+    measured_W: float
+    measured_J_per_token: float
+    predicted_W: float               # at the measured speed
+    predicted_J_per_token: float
+    error: float                     # J/token, at the measured speed
+    e2e_W: float                     # end to end
+    e2e_J_per_token: float
+    e2e_error: float
+    e2e_throttle: float              # predicted time under the cap / unthrottled time
+
+
+@dataclass(frozen=True)
+class EnergyReport:
+    rows: tuple[ScoredRow, ...]
+    skipped: tuple[tuple[str, int, str], ...]
+    constants: dict
+    summaries: dict = field(default_factory=dict)
+    prompt_assumption: str = ""
+
+    def to_dict(self) -> dict:
+        return {"constants": self.constants, "prompt_assumption": self.prompt_assumption,
+                "summaries": self.summaries, "rows": [asdict(r) for r in self.rows],
+                "skipped": [{"source": s, "line": n, "reason": why} for s, n, why in self.skipped]}
+
+
+def work(case: EnergyCase, k: power.PowerConstants = power.FITTED) -> Work:
+    from simlow.sim import energy
+    from simlow.sim.machine import machine
+    from simlow.sim.phases import decode_times, prefill_times
+    from simlow.sim.predict import resolve
+    from simlow.workload.graph import templates
+
+    req = resolve(case.model, case.hw, case.scheme, batch=case.batch, prompt=case.prompt, gen=case.gen,
+                  stack=case.stack)
+    temps, _ = templates(req.model, req.scheme)
+    mach = machine(req.hw, req.stack, req.engine)
+    phases = [decode_times(req, temps, mach)]
+    if case.window is Window.REQUEST:
+        phases.insert(0, prefill_times(req, temps, mach))
+    phases = [p for p in phases if p is not None]
+    fmt = energy.matmul_format(temps, mach)
+    nbytes = float(sum(np.sum(p.bytes) for p in phases))
+    ops = float(sum(np.sum(np.broadcast_to(p.flops, np.shape(p.total_s))) for p in phases))
+    return Work(nbytes, ops,
+                tuple(np.asarray(p.total_s, dtype=np.float64) for p in phases),
+                tuple(np.broadcast_to(p.bytes, np.shape(p.total_s)) for p in phases),
+                tuple(np.broadcast_to(p.flops, np.shape(p.total_s)) for p in phases),
+                power.device_power(req.hw, req.engine, fmt, k), power.wire_factor(req.hw))
+
+
+def _seen(dev: power.DevicePower, case: EnergyCase, joules: float, seconds: float, nbytes: float) -> float:
+    """The joules the row's meter would read of a predicted board energy."""
+    if case.meter is Meter.PACKAGE:
+        return joules - float(dev.dram_J(nbytes))
+    if case.meter is Meter.NET:
+        return joules - dev.idle_w * seconds
+    return joules
+
+
+def at_measured_speed(case: EnergyCase, w: Work) -> float:
+    """Predicted joules of the window over the measured time (at most the cap x t)."""
+    dev = w.dev
+    joules = min(dev.active_w * case.seconds + float(dev.dynamic_J(w.nbytes, w.ops)), dev.cap_w * case.seconds)
+    return _seen(dev, case, joules, case.seconds, w.nbytes)
+
+
+def end_to_end(case: EnergyCase, w: Work) -> tuple[float, float, float]:
+    """(joules the meter would read, predicted seconds, throttle factor) at simlow's own speed."""
+    steps = [power.steps(w.dev, t, b, f) for t, b, f in zip(w.seconds, w.step_bytes, w.step_ops)]
+    joules = float(sum(np.sum(s.joules) for s in steps))
+    seconds = float(sum(np.sum(s.seconds) for s in steps))
+    throttle = seconds / float(sum(np.sum(t) for t in w.seconds))
+    return _seen(w.dev, case, joules, seconds, w.nbytes), seconds, throttle
+
+
+def _summary(errors) -> dict:
+    e = np.asarray(list(errors), dtype=np.float64)
+    if not e.size:
+        return {"n": 0, "median_abs": None, "p90_abs": None, "median_signed": None}
+    return {"n": int(e.size), "median_abs": float(np.median(np.abs(e))), "p90_abs": float(np.percentile(np.abs(e), 90)),
+            "median_signed": float(np.median(e))}
+
+
+def summaries(rows) -> dict:
+    groups = {"all": list(rows)}
+    for s in SPLITS:
+        groups[f"split:{s}"] = [r for r in rows if r.split == s]
+    for hw in sorted({r.hw for r in rows}):
+        groups[f"hw:{hw}"] = [r for r in rows if r.hw == hw]
+    out = {g: {"J_per_token": _summary(r.error for r in rs),
+                "power": _summary(r.predicted_W / r.measured_W - 1 for r in rs),
+                "e2e_J_per_token": _summary(r.e2e_error for r in rs)} for g, rs in groups.items()}
+    for s in SPLITS:     # each device counted once: the median over devices of their median |error|
+        per = [out[f"hw:{hw}"] for hw in sorted({r.hw for r in rows if r.split == s})]
+        out[f"split:{s}, per device"] = {m: {**_summary(d[m]["median_abs"] for d in per), "median_signed": None}
+                                         for m in ("J_per_token", "power", "e2e_J_per_token")}
+    return out
+
+
+def cases(data_dir: Path | str | None = None):
+    """(row, case) for every posable row and (source, line, reason) for the rest."""
+    from simlow.validation.validate import default_data_dir
+
+    data = Path(data_dir) if data_dir is not None else default_data_dir()
+    mapping = load_energy_mapping()
+    ok, skipped = [], []
+    for row in read_energy(data):
+        c = pose(row, mapping)
+        (skipped.append((row.source, row.line, c)) if isinstance(c, str) else ok.append((row, c)))
+    return ok, skipped, mapping
+
+
+def validate_energy(data_dir: Path | str | None = None, k: power.PowerConstants = power.FITTED) -> EnergyReport:
+    """Score every posable energy row with the power model's constants ``k``."""
+    ok, skipped, mapping = cases(data_dir)
+    rows = []
+    for row, case in ok:
+        try:
+            w = work(case, k)
+        except SimlowError as err:
+            skipped.append((row.source, row.line, f"prediction refused: {err}"))
+            continue
+        j = at_measured_speed(case, w)
+        ej, es, thr = end_to_end(case, w)
+        meas_jpt = case.joules / case.tokens
+        rows.append(ScoredRow(row.source, row.line, row.device, case.hw, case.model, case.scheme, case.stack,
+                              case.batch, case.meter.value, case.window.value,
+                              "in-sample" if case.hw in k.fitted_on else "held-out",
+                              row.power_w, meas_jpt, j / case.seconds, j / case.tokens, j / case.joules - 1,
+                              ej / es, ej / case.tokens, ej / case.joules - 1, thr))
+    return EnergyReport(tuple(rows), tuple(skipped), asdict(k), summaries(rows),
+                        f"prompt {mapping.prompt_tokens} tokens where a row gives none ({mapping.prompt_source})")
+
+
+# -- fit -----------------------------------------------------------------------------------
+
+def _design(case: EnergyCase, w: Work) -> tuple[float, np.ndarray]:
+    """Measured-speed joules as ``a0 + A . (active_fraction, onchip_pJ_per_bit)``; the compute
+    term ``(cap - P_act) / peak x ops`` is split between the two (module ``simlow.sim.power``)."""
+    d, t = w.dev, case.seconds
+    span = d.cap_w - d.idle_w
+    at_peak = d.op_J * w.ops / max(d.cap_w - d.active_w, 1e-9)     # seconds the ops take at peak
+    base = (d.idle_w * t + (float(d.dram_J(w.nbytes)) if case.meter is not Meter.PACKAGE else 0.0)
+            + span * at_peak)
+    if case.meter is Meter.NET:
+        base -= d.idle_w * t
+    return base, np.array([span * (t - at_peak), 8.0 * w.nbytes * 1e-12 * w.wire])
+
+
+def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Non-negative least squares of ``a x = b`` for a few unknowns, by trying every set of
+    free unknowns (the others at 0) and keeping the best feasible solution."""
+    best, best_x = np.inf, np.zeros(a.shape[1])
+    for n in range(1, a.shape[1] + 1):
+        for free in itertools.combinations(range(a.shape[1]), n):
+            x = np.zeros(a.shape[1])
+            x[list(free)] = np.linalg.lstsq(a[:, free], b, rcond=None)[0]
+            r = float(np.sum((a @ x - b) ** 2))
+            if np.all(x >= 0) and r < best:
+                best, best_x = r, x
+    return best_x
+
+
+def fit(data_dir: Path | str | None = None, devices: tuple[str, ...] = power.FITTED.fitted_on) -> power.PowerConstants:
+    """The constants that best fit the rows of ``devices`` (relative J/token error at the
+    measured speed); rows of other devices are not read."""
+    ok, _, _ = cases(data_dir)
+    a, b = [], []
+    for _, case in ok:
+        if case.hw not in devices:
+            continue
+        base, coef = _design(case, work(case))
+        a.append(coef / case.joules)
+        b.append(1.0 - base / case.joules)
+    if not a:
+        raise SimlowError(f"no energy row of {', '.join(devices)} to fit on")
+    x = _nnls(np.array(a), np.array(b))
+    return replace(power.FITTED, active_fraction=float(x[0]), onchip_pJ_per_bit=float(x[1]), fitted_on=tuple(devices),
+                   source=f"refitted on {len(a)} rows of {', '.join(devices)}")

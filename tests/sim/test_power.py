@@ -1,0 +1,53 @@
+"""The power model (simlow.sim.power): the cap holds, energy grows with the work."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simlow.sim import power
+from simlow.specs import load_hw
+
+DEVICES = ("h100-sxm", "rtx-4090", "m1-pro", "snapdragon-8-elite")
+
+
+def _dev(name, fmt="bf16"):
+    hw = load_hw(name)
+    return power.device_power(hw, hw.primary, fmt)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(DEVICES), st.floats(1e-6, 10.0), st.floats(0, 1e12), st.floats(0, 1e16))
+def test_power_never_above_the_cap_and_time_only_stretches(name, seconds, nbytes, ops):
+    dev = _dev(name)
+    s = power.steps(dev, seconds, nbytes, ops)
+    assert float(s.watts) <= dev.cap_w * (1 + 1e-9)
+    assert float(s.seconds) >= seconds
+    if float(s.stretch) > 1.0:          # throttled: the step draws the cap exactly
+        assert np.isclose(float(s.watts), dev.cap_w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(DEVICES), st.floats(1e-4, 1.0), st.floats(0, 1e11), st.floats(1.0, 1e11), st.floats(0, 1e14))
+def test_energy_monotone_in_bytes(name, seconds, nbytes, more, ops):
+    dev = _dev(name)
+    a = power.steps(dev, seconds, nbytes, ops)
+    b = power.steps(dev, seconds, nbytes + more, ops)
+    assert float(b.joules) > float(a.joules)
+
+
+def test_dram_energy_follows_the_memory_type():
+    # same work, HBM3 board against GDDR6X board: the DRAM term is the cost table's figure per type
+    from simlow.cost.memory import load_memory
+
+    for name, kind in (("h100-sxm", "hbm3"), ("rtx-4090", "gddr6x")):
+        assert _dev(name).dram_J_per_bit == load_memory().get(kind).pJ_per_bit * 1e-12
+
+
+def test_compute_at_peak_draws_the_cap():
+    # the op energy is the cap's headroom over the peak: peak ops for one second, no bytes, is the cap
+    hw = load_hw("h100-sxm")
+    dev = power.device_power(hw, hw.primary, "bf16")
+    s = power.steps(dev, 1.0, 0.0, hw.primary.peak("bf16"))
+    assert np.isclose(float(s.watts), dev.cap_w) and np.isclose(float(s.stretch), 1.0)
+    slower = power.steps(dev, 1.0, 0.0, 2 * hw.primary.peak("bf16"))   # twice the peak work in 1 s: throttled
+    assert np.isclose(float(slower.stretch), 2.0)
