@@ -14,6 +14,10 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
     hardware     a simlow hardware name for speed and energy (default rtx-4090)
     scheme       the simlow scheme that prices the design, or "none" (not available)
     kv_scheme    optional simlow KV scheme for the pricing (e.g. kv-q4_0)
+    method       rtn | gptq | awq | hqq: how weights reach the weight format's grid
+                 (``simlow.lm.calibrate``; non-rtn: float datapath, no rotation)
+    calibration  gptq/awq: {start, n_tokens, ctx} tokens of the shipped text
+                 ``workloads/text/kjv-genesis-1-5.txt`` (default 3072..4096, windows of 512)
     stack        optional simlow software stack for the pricing (default: the hardware's)
 
 Datapaths: ``float`` is a float32 matmul on the (fake-)quantized values; ``ggml`` is
@@ -32,11 +36,40 @@ from pathlib import Path
 from simlow.datapath import UNITS, IntMacUnit, Overflow
 from simlow.errors import SimlowError, unknown_name
 from simlow.quant import FORMATS
+from simlow.quant.uniform import Granularity, UniformInt
 from simlow.specs.yamlfile import open_spec
 
 SCHEMA_VERSION = 1
 DESIGN_DIR = Path(__file__).resolve().parents[2] / "workloads" / "designs"
 GGML_WEIGHTS = ("q4_0", "q4_1", "q8_0", "gguf-native")
+CALIBRATION_TEXT = Path(__file__).resolve().parents[2] / "workloads" / "text" / "kjv-genesis-1-5.txt"
+
+
+class WeightMethod(enum.Enum):
+    """How the weights are put on the weight format's grid."""
+
+    RTN = "rtn"      # round to nearest (the format's own quantize)
+    GPTQ = "gptq"    # simlow.quant.gptq, Hessian from calibration activations
+    AWQ = "awq"      # simlow.quant.awq, channel scales searched on calibration activations
+    HQQ = "hqq"      # simlow.quant.hqq, calibration-free zero-point optimization
+
+    @property
+    def calibrated(self) -> bool:
+        return self in (WeightMethod.GPTQ, WeightMethod.AWQ)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Tokens ``start .. start + n_tokens`` of the shipped text (``CALIBRATION_TEXT``), run
+    through the float model in windows of ``ctx`` tokens."""
+
+    start: int = 3072
+    n_tokens: int = 1024
+    ctx: int = 512
+
+    @property
+    def end(self) -> int:
+        return self.start + self.n_tokens
 
 
 class Rotation(enum.Enum):
@@ -59,6 +92,8 @@ class Design:
     kv_scheme: str | None = None
     stack: str | None = None
     description: str = ""
+    method: WeightMethod = WeightMethod.RTN
+    calibration: Calibration | None = None
 
     @property
     def integer(self) -> bool:
@@ -108,6 +143,28 @@ def _check_consistent(r, d: Design) -> None:
         _int_code_format(r, "activations", d.activations, d.unit.a_bits)
     elif d.activations == "q8_1":
         r.fail("q8_1 activations exist only on the ggml datapath", "activations")
+    if d.method is not WeightMethod.RTN:
+        fmt = FORMATS.get(d.weights)
+        if not isinstance(fmt, UniformInt) or fmt.granularity is Granularity.TENSOR:
+            r.fail(f"{d.method.value} puts weights on a per-channel or per-group uniform integer grid "
+                   f"(int<b>_sym|asym_channel|g<n>), got {d.weights!r}", "weights")
+        if d.method is WeightMethod.HQQ and (fmt.symmetric or not fmt.group):
+            r.fail("hqq needs an asymmetric per-group grid (int<b>_asym_g<n>)", "weights")
+        if d.datapath != "float" or d.rotation is not Rotation.NONE:
+            r.fail(f"{d.method.value} weights run on the float datapath without rotation here", "method")
+        if d.method is WeightMethod.AWQ and d.activations != "float":
+            r.fail("awq folds 1/s into the activations; quantized activations are not supported", "activations")
+
+
+def _calibration(r, method: WeightMethod) -> Calibration | None:
+    sub = r.sub("calibration", required=False)
+    if sub is None:
+        return Calibration() if method.calibrated else None
+    if not method.calibrated:
+        r.fail(f"method {method.value} takes no calibration", "calibration")
+    cal = Calibration(sub.int("start", minimum=0), sub.int("n_tokens", minimum=2), sub.int("ctx", default=512, minimum=2))
+    sub.done()
+    return cal
 
 
 def read_design(path: Path | str) -> Design:
@@ -123,6 +180,8 @@ def read_design(path: Path | str) -> Design:
     d = Design(name, w, a, kv, rot, datapath, unit, r.str("hardware", default="rtx-4090"),
                None if scheme == "none" else scheme, None if kv_scheme == "none" else kv_scheme,
                r.str("stack", default=None) if r.has("stack") else None, r.str("description", default=""))
+    method = WeightMethod(r.str("method", default="rtn", choices=tuple(m.value for m in WeightMethod)))
+    d = dataclasses.replace(d, method=method, calibration=_calibration(r, method))
     _check_consistent(r, d)
     r.done()
     return d

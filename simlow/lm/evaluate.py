@@ -18,6 +18,8 @@ and before it (``layer_kurtosis_unrotated``).
 ``decode_tok_s`` / ``energy_j_per_token`` come from ``simlow.predict`` of the design's
 scheme on its hardware for the model read from the same file header (batch 1, prompt 512,
 gen 128), or are the text "not available" when the design names no scheme.
+GPTQ/AWQ designs calibrate on tokens of the shipped text (``calibration`` in the result says
+which); an evaluation on that text must stay before them (``check_disjoint``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.lm.calibrate import calibration_note, check_disjoint, prepare_design
 from simlow.lm.design import Design, load_design
 from simlow.lm.forward import forward, prepare_model
 from simlow.lm.gguf_load import load_gguf, smollm2_path
@@ -139,6 +142,7 @@ def evaluate_design(design, model_file=None, tokens=None, text=None, n_tokens: i
     for kind, given in (("--tokens", tokens), ("--text", text)):
         if isinstance(given, (str, Path)) and not Path(given).is_file():
             raise SimlowError(f"{kind} {given}: file not found")
+    check_disjoint(design, text, n_tokens)
     reader = GGUFReader(str(path))
     model = load_gguf(path, reader)
     ids = _tokens(path, reader, tokens, text, n_tokens, model.config.vocab)
@@ -149,7 +153,8 @@ def evaluate_loaded(model, design: Design, ids: list[int], ctx: int = 256, n_lay
                     stride: int | None = None) -> dict:
     """``evaluate_design`` on an already loaded ``LlamaFile`` and token ids."""
     ref_pm = prepare_model(model, load_design("float"))
-    pm = ref_pm if design.name == "float" else prepare_model(model, design)
+    pm = ref_pm if design.name == "float" else prepare_design(model, design, ref_pm)
     return {"design": design.name, "model_file": model.path.name, "n_tokens": len(ids), "ctx": ctx,
-            "layers_run": n_layers or model.config.n_layers,
+            "layers_run": n_layers or model.config.n_layers, "weight_method": design.method.value,
+            "calibration": calibration_note(design),
             **run_windows(ref_pm, pm, ids, ctx, n_layers, stride), **_speed(model.path, design)}

@@ -30,6 +30,11 @@ from simlow.lm.linear import Prepared, apply, prepare, rotate
 from simlow.quant import quantize
 
 
+# The input each matrix reads (matrices sharing an input share its calibration statistics).
+INPUTS = {"attn_q": "attn_in", "attn_k": "attn_in", "attn_v": "attn_in", "attn_output": "attn_out",
+          "ffn_gate": "ffn_in", "ffn_up": "ffn_in", "ffn_down": "ffn_mid"}
+
+
 @dataclass(frozen=True)
 class PreparedModel:
     design: Design
@@ -47,13 +52,18 @@ class Trace:
     hidden: tuple[jax.Array, ...]       # residual stream after each layer (T, dim)
     kurtosis: tuple[float, ...]         # mean per-token kurtosis of the attention input (after rotation)
     kurtosis_unrotated: tuple[float, ...]   # the same before the design's rotation
+    inputs: tuple[dict, ...] = ()       # per layer, the matmul inputs (INPUTS -> (T, K)), when captured
 
 
-def prepare_model(model: LlamaFile, design: Design) -> PreparedModel:
-    layers = tuple({**{n: prepare(design, layer[n]) for n in MATRICES},
-                    "attn_norm": jnp.asarray(layer["attn_norm"]), "ffn_norm": jnp.asarray(layer["ffn_norm"])}
-                   for layer in model.layers)
-    return PreparedModel(design, model.config, layers, prepare(design, model.output),
+def prepare_model(model: LlamaFile, design: Design, weights: tuple | None = None) -> PreparedModel:
+    """The model under ``design``; ``weights`` = (per-layer {matrix: Prepared}, output
+    Prepared) when they were prepared elsewhere (calibrated methods, ``simlow.lm.calibrate``)."""
+    if weights is None:
+        weights = (tuple({n: prepare(design, layer[n]) for n in MATRICES} for layer in model.layers),
+                   prepare(design, model.output))
+    layers = tuple({**mats, "attn_norm": jnp.asarray(layer["attn_norm"]), "ffn_norm": jnp.asarray(layer["ffn_norm"])}
+                   for mats, layer in zip(weights[0], model.layers))
+    return PreparedModel(design, model.config, layers, weights[1],
                          jnp.asarray(model.output_norm), jnp.asarray(as_float(model.token_embd)))
 
 
@@ -108,24 +118,30 @@ def _layer(pm: PreparedModel, layer: dict, h, pos):
     q = rope(apply(d, x, layer["attn_q"]).reshape(t, cfg.n_heads, hd), pos, cfg.rope_base)
     k = rope(apply(d, x, layer["attn_k"]).reshape(t, cfg.n_kv_heads, hd), pos, cfg.rope_base)
     v = apply(d, x, layer["attn_v"]).reshape(t, cfg.n_kv_heads, hd)
-    h = h + apply(d, attention(q, _kv(d, k), _kv(d, v)), layer["attn_output"])
-    x = rms_norm(h, layer["ffn_norm"], cfg.rms_eps)
-    f = jax.nn.silu(apply(d, x, layer["ffn_gate"])) * apply(d, x, layer["ffn_up"])
-    return h + apply(d, f, layer["ffn_down"]), kurt
+    a = attention(q, _kv(d, k), _kv(d, v))
+    h = h + apply(d, a, layer["attn_output"])
+    x2 = rms_norm(h, layer["ffn_norm"], cfg.rms_eps)
+    f = jax.nn.silu(apply(d, x2, layer["ffn_gate"])) * apply(d, x2, layer["ffn_up"])
+    return h + apply(d, f, layer["ffn_down"]), kurt, {"attn_in": x, "attn_out": a, "ffn_in": x2, "ffn_mid": f}
 
 
-def forward(pm: PreparedModel, tokens, n_layers: int | None = None, trace: bool = False):
+def forward(pm: PreparedModel, tokens, n_layers: int | None = None, trace: bool = False,
+            capture: bool = False):
     """Logits (T, vocab) float32 of ``tokens`` (positions 0..T-1); with ``trace`` also a
-    ``Trace``. ``n_layers`` runs only the first layers (for tests)."""
+    ``Trace`` (with ``capture`` holding every matmul's input, ``INPUTS`` per layer and
+    ``output_in`` after the last). ``n_layers`` runs only the first layers (for tests)."""
     tokens = jnp.asarray(np.asarray(tokens, np.int32))
     pos = jnp.arange(tokens.shape[0], dtype=jnp.int32)
     h = pm.embedding[tokens]
-    hidden, kurts, raw = [], [], []
+    hidden, kurts, raw, inputs = [], [], [], []
     for layer in pm.layers[:n_layers]:
-        h, (k_raw, k_rot) = _layer(pm, layer, h, pos)
+        h, (k_raw, k_rot), ins = _layer(pm, layer, h, pos)
         if trace:
             hidden.append(h)
             kurts.append(float(k_rot))
             raw.append(float(k_raw))
-    logits = apply(pm.design, rms_norm(h, pm.output_norm, pm.config.rms_eps), pm.output)
-    return (logits, Trace(tuple(hidden), tuple(kurts), tuple(raw))) if trace else logits
+            inputs += [ins] if capture else []
+    x = rms_norm(h, pm.output_norm, pm.config.rms_eps)
+    logits = apply(pm.design, x, pm.output)
+    inputs += [{"output_in": x}] if capture else []
+    return (logits, Trace(tuple(hidden), tuple(kurts), tuple(raw), tuple(inputs))) if trace else logits

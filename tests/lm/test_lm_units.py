@@ -9,7 +9,8 @@ import pytest
 from simlow.cli import main
 from simlow.datapath import UNITS, intmac
 from simlow.errors import SimlowError
-from simlow.lm.design import Rotation, load_design, read_design, shipped_designs
+from simlow.lm.calibrate import check_disjoint
+from simlow.lm.design import CALIBRATION_TEXT, Rotation, load_design, read_design, shipped_designs
 from simlow.lm.ggml_dot import block_dot, quantize_q8_1, reference_block_dot
 from simlow.lm.intmatmul import int_matmul_scaled
 from simlow.quant import quantize
@@ -63,7 +64,7 @@ def test_q8_1_is_q8_0_codes_with_the_block_sum():
 def test_shipped_designs_load():
     names = shipped_designs()
     for need in ("float", "gguf-native", "q8_0", "q4_0", "w4a4-rtn", "w4a4-quarot", "w4a8kv4",
-                 "pot3", "pot4", "ternary", "kv-q4_0"):
+                 "pot3", "pot4", "ternary", "kv-q4_0", "gptq-w3g64", "awq-w3g64", "hqq-w3g64"):
         assert need in names
     designs = {n: load_design(n) for n in names}
     assert designs["w4a4-quarot"].rotation is Rotation.HADAMARD
@@ -76,6 +77,12 @@ def test_shipped_designs_load():
     ("weights: int8_sym_channel\nactivations: float\ndatapath: int8_tensor_core\n", "symmetric"),
     ("weights: q4_1\nactivations: float\ndatapath: ggml\n", "ggml datapath"),
     ("weights: float\ndatapath: nope\n", "not float, ggml"),
+    ("weights: q4_0\nmethod: gptq\n", "uniform integer grid"),
+    ("weights: int3_sym_g64\nmethod: hqq\n", "asymmetric per-group"),
+    ("weights: int3_asym_g64\nmethod: hqq\ncalibration: {start: 0, n_tokens: 8}\n", "takes no calibration"),
+    ("weights: int3_asym_g64\nmethod: awq\nactivations: int8_sym_channel\n", "awq folds"),
+    ("weights: int3_asym_g64\nmethod: gptq\nrotation: hadamard\n", "without rotation"),
+    ("weights: int3_asym_g64\nmethod: gptq\ncalibration: {start: 0}\n", "n_tokens"),
 ])
 def test_bad_design_files_name_the_key(tmp_path, body, msg):
     path = tmp_path / "bad.yaml"
@@ -122,3 +129,14 @@ def test_rotation_of_weights_and_activations_cancels_before_quantization(rotatio
     y = np.asarray(apply(design, x, prepare(design, w)))
     np.testing.assert_allclose(y, x @ w.T, rtol=0, atol=1e-3 * np.abs(x @ w.T).max())
     assert not np.allclose(np.asarray(prepare(design, w).values), w)      # the weights were rotated
+
+
+def test_calibrated_designs_refuse_evaluation_on_their_calibration_tokens(tmp_path):
+    d = load_design("gptq-w3g64")
+    assert (d.calibration.start, d.calibration.end) == (3072, 4096)
+    with pytest.raises(SimlowError, match="calibrated on tokens 3072..4096"):
+        check_disjoint(d, CALIBRATION_TEXT, 3073)
+    check_disjoint(d, CALIBRATION_TEXT, 3072)                  # tokens 0..3071: disjoint
+    check_disjoint(load_design("hqq-w3g64"), CALIBRATION_TEXT, 4096)   # calibration-free
+    assert main(["design", "evaluate", "--text", str(CALIBRATION_TEXT), "--n-tokens", "4000",
+                 "--design", "awq-w3g64"]) == 2

@@ -1,0 +1,139 @@
+"""Weights put on a design's grid by GPTQ, AWQ or HQQ, with calibration from the model itself.
+
+``prepare_design(model, design, ref_pm)`` is ``prepare_model`` for every weight method:
+
+* ``rtn``: ``simlow.lm.forward.prepare_model`` (the format's own quantize).
+* ``gptq`` / ``awq``: the float model (``ref_pm``) runs over the design's calibration tokens
+  (``Design.calibration``: tokens ``start .. end`` of the shipped text
+  ``workloads/text/kjv-genesis-1-5.txt``, tokenized with the file's BPE, in windows of
+  ``ctx`` tokens starting at position 0, every token counted once); each matrix's input
+  rows give ``H = X^T X`` and ``mean |x|`` per channel (float64). Every layer is calibrated
+  on float-model activations (not sequentially on the already-quantized layers).
+  GPTQ (``simlow.quant.gptq``) then quantizes every matrix and the output matrix; AWQ
+  (``simlow.quant.awq``) searches one scale vector per shared input as the reference code
+  does for Llama: q/k/v together, gate/up together, down alone; ``attn_output`` stays RTN
+  (its scale would fold into ``attn_v``, whose output width 192 differs from its input 576
+  under GQA, the case the reference skips), and so does the output matrix (tied to the
+  embedding).
+* ``hqq``: ``simlow.quant.hqq`` on every matrix (no calibration), the grid ``int<b>_asym_g<n>``
+  of the design read as HQQ's ``b``-bit, group ``n`` affine grid with a float16 zero.
+
+All weight-only, run on the float datapath as the dequantized values (AWQ's ``Q(W s)/s``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+from simlow.errors import SimlowError
+from simlow.lm.design import CALIBRATION_TEXT, Design, WeightMethod
+from simlow.lm.forward import INPUTS, PreparedModel, forward, prepare_model
+from simlow.lm.gguf_load import MATRICES, LlamaFile, as_float
+from simlow.lm.linear import Prepared, prepare
+from simlow.quant import get_format
+from simlow.quant.awq import awq_search
+from simlow.quant.gptq import gptq
+from simlow.quant.hqq import HqqInt, hqq
+
+AWQ_GROUPS = (("attn_q", "attn_k", "attn_v"), ("ffn_gate", "ffn_up"), ("ffn_down",))
+
+
+@dataclass(frozen=True)
+class InputStats:
+    h: np.ndarray          # X^T X (K, K) float64
+    mean_abs: np.ndarray   # mean |x| per channel (K,) float64
+    rows: int
+
+
+def calibration_ids(model: LlamaFile, design: Design) -> list[int]:
+    from gguf import GGUFReader
+
+    from simlow.lm.tokenizer import Tokenizer
+
+    cal = design.calibration
+    ids = Tokenizer.from_gguf(model.path, GGUFReader(str(model.path))).encode(CALIBRATION_TEXT.read_text("utf-8"))
+    if len(ids) < cal.end:
+        raise SimlowError(f"design {design.name}: calibration tokens {cal.start}..{cal.end} run past the "
+                          f"{len(ids)} tokens of {CALIBRATION_TEXT.name}")
+    return ids[cal.start:cal.end]
+
+
+def _accumulate(stats: dict, key, x) -> None:
+    x = np.asarray(x, np.float64)
+    h, m, n = stats.get(key, (0.0, 0.0, 0))
+    stats[key] = (h + x.T @ x, m + np.abs(x).sum(0), n + x.shape[0])
+
+
+def collect(ref_pm: PreparedModel, ids: list[int], ctx: int) -> dict[tuple[int, str], InputStats]:
+    """(layer index, input name) -> statistics; the output matrix's input is (n_layers, "output_in")."""
+    raw: dict = {}
+    for start in range(0, len(ids), ctx):
+        _, trace = forward(ref_pm, ids[start:start + ctx], trace=True, capture=True)
+        for i, ins in enumerate(trace.inputs):
+            for name, x in ins.items():
+                _accumulate(raw, (i, name), x)
+    return {k: InputStats(h, m / n, n) for k, (h, m, n) in raw.items()}
+
+
+def _values(w) -> Prepared:
+    return Prepared(values=jnp.asarray(np.asarray(w, np.float32)))
+
+
+def _gptq_layer(layer, stats, i, fmt) -> dict:
+    return {n: _values(gptq(as_float(layer[n]), stats[(i, INPUTS[n])].h, fmt).dequantize()) for n in MATRICES}
+
+
+def _awq_layer(design, layer, stats, i, fmt) -> dict:
+    out = {"attn_output": prepare(design, layer["attn_output"])}
+    for names in AWQ_GROUPS:
+        st = stats[(i, INPUTS[names[0]])]
+        r = awq_search([np.asarray(as_float(layer[n]), np.float32) for n in names], st.h, st.mean_abs, fmt)
+        out.update({n: _values(r.effective(j)) for j, n in enumerate(names)})
+    return out
+
+
+def _hqq(w, fmt) -> Prepared:
+    return _values(hqq(np.asarray(as_float(w), np.float32), fmt)[0].dequantize())
+
+
+def prepare_design(model: LlamaFile, design: Design, ref_pm: PreparedModel) -> PreparedModel:
+    """The model under ``design``, whatever its weight method (see the module docstring)."""
+    if design.method is WeightMethod.RTN:
+        return prepare_model(model, design)
+    fmt = get_format(design.weights)
+    if design.method is WeightMethod.HQQ:
+        hfmt = HqqInt(fmt.bits, fmt.group)
+        return prepare_model(model, design, (tuple({n: _hqq(layer[n], hfmt) for n in MATRICES} for layer in model.layers),
+                                             _hqq(model.output, hfmt)))
+    stats = collect(ref_pm, calibration_ids(model, design), design.calibration.ctx)
+    last = len(model.layers)
+    if design.method is WeightMethod.GPTQ:
+        layers = tuple(_gptq_layer(layer, stats, i, fmt) for i, layer in enumerate(model.layers))
+        output = _values(gptq(as_float(model.output), stats[(last, "output_in")].h, fmt).dequantize())
+    else:
+        layers = tuple(_awq_layer(design, layer, stats, i, fmt) for i, layer in enumerate(model.layers))
+        output = prepare(design, model.output)
+    return prepare_model(model, design, (layers, output))
+
+
+def calibration_note(design: Design) -> dict | None:
+    cal = design.calibration
+    if cal is None:
+        return None
+    return {"text": f"workloads/text/{CALIBRATION_TEXT.name}", "tokens": [cal.start, cal.end], "ctx": cal.ctx,
+            "activations": "float model"}
+
+
+def check_disjoint(design: Design, text, n_tokens: int) -> None:
+    """Refuse an evaluation whose tokens of the shipped text overlap the calibration tokens."""
+    cal = design.calibration
+    if cal is None or text is None or Path(text).resolve() != CALIBRATION_TEXT.resolve():
+        return
+    if n_tokens > cal.start:
+        raise SimlowError(f"design {design.name} is calibrated on tokens {cal.start}..{cal.end} of "
+                          f"{CALIBRATION_TEXT.name}; evaluate on at most its first {cal.start} tokens "
+                          f"(--n-tokens {n_tokens} overlaps)")
