@@ -61,14 +61,14 @@ class PowerConstants:
 
 
 # Fitted by `simlow validate --energy --fit` (simlow.validation.energy.fit: non-negative least squares of
-# the relative J/token error at the measured speed) on the in-sample rows of workloads/measured/energy_*.csv:
-# the devices below; every other device there is held out. The fit gave 0.1816 and 21.71 pJ/bit. The
+# the relative J/token error at the measured speed, every device weighted equally) on the in-sample rows of workloads/measured/energy_*.csv:
+# the devices below; every other device there is held out. The fit (each device weighted equally) gave 0.3167 and 16.91 pJ/bit. The
 # on-chip term absorbs all energy that scales with bytes moved besides the DRAM device's: L2, NoC,
 # shared memory and register file traffic and the load / dequantize instructions that move it.
 FITTED = PowerConstants(
-    active_fraction=0.18, onchip_pJ_per_bit=21.7,
+    active_fraction=0.32, onchip_pJ_per_bit=16.9,
     fitted_on=("a100-40gb-sxm", "a100-80gb-sxm", "rtx-3090"),
-    source="fitted on 22 rows: workloads/measured/energy_mlenergy_v2.csv (1x A100-SXM4-40GB, vLLM 0.5.4) and "
+    source="fitted on 22 rows, each device weighted equally: workloads/measured/energy_mlenergy_v2.csv (1x A100-SXM4-40GB, vLLM 0.5.4) and "
            "energy_meters.csv (A100 80GB, RTX 3090; vLLM, NVML)")
 
 

@@ -18,12 +18,14 @@ reason (``pose``).
 Split: a row is ``in-sample`` when its device is one the constants were fitted on
 (``PowerConstants.fitted_on``), else ``held-out``: whole devices are held out. ``fit(rows)``
 re-derives the two constants (active_fraction, onchip_pJ_per_bit) from the in-sample rows (non-negative least squares of the
-relative J/token error at the measured speed; the cap is not applied while fitting).
+relative J/token error at the measured speed, each device weighted equally; the cap is not
+applied while fitting).
 Error is ``predicted / measured - 1``.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -32,9 +34,11 @@ import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.sim import power
-from simlow.validation.energy_rows import EnergyCase, Meter, Window, load_energy_mapping, pose, read_energy
+from simlow.validation.energy_rows import (EnergyCase, Meter, Window, board_case, load_energy_mapping, pose,
+                                          read_energy)
 
 SPLITS = ("in-sample", "held-out")
+BOARD_SOURCE = "strix_halo_lhl_llmbench"   # the llama-bench file whose rows record average board power
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,9 @@ class EnergyReport:
                 "skipped": [{"source": s, "line": n, "reason": why} for s, n, why in self.skipped]}
 
 
+@functools.lru_cache(maxsize=4096)
 def work(case: EnergyCase, k: power.PowerConstants = power.FITTED) -> Work:
+    """The roofline work of a case's window (memoized: a pure function of frozen inputs)."""
     from simlow.sim import energy
     from simlow.sim.machine import machine
     from simlow.sim.phases import decode_times, prefill_times
@@ -96,12 +102,12 @@ def work(case: EnergyCase, k: power.PowerConstants = power.FITTED) -> Work:
     from simlow.workload.graph import templates
 
     req = resolve(case.model, case.hw, case.scheme, batch=case.batch, prompt=case.prompt, gen=case.gen,
-                  stack=case.stack)
+                  stack=case.stack, depth=case.depth, ubatch=case.ubatch)
     temps, _ = templates(req.model, req.scheme)
     mach = machine(req.hw, req.stack, req.engine)
-    phases = [decode_times(req, temps, mach)]
-    if case.window is Window.REQUEST:
-        phases.insert(0, prefill_times(req, temps, mach))
+    phases = {Window.REQUEST: [prefill_times(req, temps, mach), decode_times(req, temps, mach)],
+              Window.DECODE: [decode_times(req, temps, mach)],
+              Window.PREFILL: [prefill_times(req, temps, mach)]}[case.window]
     phases = [p for p in phases if p is not None]
     fmt = energy.matmul_format(temps, mach)
     nbytes = float(sum(np.sum(p.bytes) for p in phases))
@@ -166,12 +172,19 @@ def cases(data_dir: Path | str | None = None):
     """(row, case) for every posable row and (source, line, reason) for the rest."""
     from simlow.validation.validate import default_data_dir
 
+    from simlow.validation.validate import mapped_rows
+
     data = Path(data_dir) if data_dir is not None else default_data_dir()
     mapping = load_energy_mapping()
     ok, skipped = [], []
     for row in read_energy(data):
         c = pose(row, mapping)
         (skipped.append((row.source, row.line, c)) if isinstance(c, str) else ok.append((row, c)))
+    rows, _ = mapped_rows(data)
+    for row, case in rows:
+        if row.source == BOARD_SOURCE:
+            c = board_case(row, case)
+            (skipped.append((row.source, row.line, c)) if isinstance(c, str) else ok.append((row, c)))
     return ok, skipped, mapping
 
 
@@ -230,15 +243,18 @@ def fit(data_dir: Path | str | None = None, devices: tuple[str, ...] = power.FIT
     """The constants that best fit the rows of ``devices`` (relative J/token error at the
     measured speed); rows of other devices are not read."""
     ok, _, _ = cases(data_dir)
-    a, b = [], []
+    a, b, hws = [], [], []
     for _, case in ok:
         if case.hw not in devices:
             continue
         base, coef = _design(case, work(case))
         a.append(coef / case.joules)
         b.append(1.0 - base / case.joules)
+        hws.append(case.hw)
     if not a:
         raise SimlowError(f"no energy row of {', '.join(devices)} to fit on")
-    x = _nnls(np.array(a), np.array(b))
+    # every device weighs the same whatever its row count (Strix Halo has ~10x the others' rows)
+    weight = np.sqrt(np.array([1.0 / hws.count(h) for h in hws]))
+    x = _nnls(np.array(a) * weight[:, None], np.array(b) * weight)
     return replace(power.FITTED, active_fraction=float(x[0]), onchip_pJ_per_bit=float(x[1]), fitted_on=tuple(devices),
                    source=f"refitted on {len(a)} rows of {', '.join(devices)}")

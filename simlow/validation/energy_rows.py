@@ -43,6 +43,7 @@ class Meter(enum.Enum):
 class Window(enum.Enum):
     REQUEST = "request"    # prefill and decode
     DECODE = "decode"      # decode only
+    PREFILL = "prefill"    # prefill only (llama-bench ppN)
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,29 @@ class EnergyCase:
     gen: int
     meter: Meter
     window: Window
-    tokens: float          # measured output tokens in the window (batch x mean output)
+    tokens: float          # measured tokens in the window (batch x mean output; prompt tokens of a prefill)
     joules: float          # measured energy of the window
     seconds: float         # measured length of the window
+    depth: int = 0         # tokens already in the KV cache
+    ubatch: int | None = None
+
+
+def board_case(row, case) -> EnergyCase | str:
+    """The energy case of a mapped llama-bench row with an average board power
+    (``strix_halo_lhl_llmbench.csv``; ``simlow.validation.measured`` maps it): a ppN row is a
+    prefill window of N prompt tokens, a tgN row a decode window of N tokens, each lasting
+    tokens / tok/s at the row's average board power."""
+    from simlow.validation.measured import RowKind, case_scheme
+
+    if not row.power_w or row.tok_s <= 0:
+        return "no measured average power"
+    if case.kind is RowKind.E2E:
+        return "a whole-request row: llama-bench power rows are pp or tg"
+    window = Window.PREFILL if case.kind is RowKind.PP else Window.DECODE
+    tokens = case.batch * (case.prompt if window is Window.PREFILL else case.gen)
+    seconds = tokens / row.tok_s
+    return EnergyCase(case.hw, case.model, case_scheme(case), case.stack, case.batch, case.prompt, max(case.gen, 1),
+                      Meter.BOARD, window, tokens, row.power_w * seconds, seconds, case.depth, case.ubatch)
 
 
 def _num(text: str) -> float | None:
