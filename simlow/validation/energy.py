@@ -156,8 +156,9 @@ def summaries(rows) -> dict:
     groups = {"all": list(rows)}
     for s in SPLITS:
         groups[f"split:{s}"] = [r for r in rows if r.split == s]
-    for hw in sorted({r.hw for r in rows}):
-        groups[f"hw:{hw}"] = [r for r in rows if r.hw == hw]
+    for prefix, attr in (("source", "source"), ("meter", "meter"), ("hw", "hw")):
+        for value in sorted({getattr(r, attr) for r in rows}):
+            groups[f"{prefix}:{value}"] = [r for r in rows if getattr(r, attr) == value]
     out = {g: {"J_per_token": _summary(r.error for r in rs),
                 "power": _summary(r.predicted_W / r.measured_W - 1 for r in rs),
                 "e2e_J_per_token": _summary(r.e2e_error for r in rs)} for g, rs in groups.items()}

@@ -92,3 +92,14 @@ def test_cli_energy_json(capsys):
 def test_cli_energy_bad_data_dir(tmp_path, capsys):
     assert main(["validate", "--energy", "--data", str(tmp_path / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_energy_table_names_both_splits_and_the_fitted_devices(capsys):
+    assert main(["validate", "--energy"]) == 0
+    out = capsys.readouterr().out
+    assert "split:in-sample" in out and "split:held-out" in out
+    assert ", ".join(power.FITTED.fitted_on) in out and "skipped rows" in out
+
+
+def test_summaries_group_by_source_and_meter(report):
+    assert {"source:energy_mlenergy_v2.csv", "meter:board", "meter:package"} <= set(report.summaries)
