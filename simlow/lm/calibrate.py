@@ -7,8 +7,8 @@
   (``Design.calibration``: tokens ``start .. end`` of the shipped text
   ``workloads/text/kjv-genesis-1-5.txt``, tokenized with the file's BPE, in windows of
   ``ctx`` tokens starting at position 0, every token counted once); each matrix's input
-  rows give ``H = X^T X`` and ``mean |x|`` per channel (float64). Every layer is calibrated
-  on float-model activations (not sequentially on the already-quantized layers).
+  rows give ``H = X^T X`` and ``mean |x|`` per channel (float64). Layers are calibrated in
+  sequence (``sequential``): a layer sees the residual stream of the quantized layers before it.
   GPTQ (``simlow.quant.gptq``) then quantizes every matrix and the output matrix; AWQ
   (``simlow.quant.awq``) searches one scale vector per shared input as the reference code
   does for Llama: q/k/v together, gate/up together, down alone; ``attn_output`` stays RTN
@@ -31,7 +31,7 @@ import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.lm.design import CALIBRATION_TEXT, Design, WeightMethod
-from simlow.lm.forward import INPUTS, PreparedModel, forward, prepare_model
+from simlow.lm.forward import INPUTS, PreparedModel, prepare_model, rms_norm, run_layer
 from simlow.lm.gguf_load import MATRICES, LlamaFile, as_float
 from simlow.lm.linear import Prepared, prepare
 from simlow.quant import get_format
@@ -68,29 +68,46 @@ def _accumulate(stats: dict, key, x) -> None:
     stats[key] = (h + x.T @ x, m + np.abs(x).sum(0), n + x.shape[0])
 
 
-def collect(ref_pm: PreparedModel, ids: list[int], ctx: int) -> dict[tuple[int, str], InputStats]:
-    """(layer index, input name) -> statistics; the output matrix's input is (n_layers, "output_in")."""
-    raw: dict = {}
-    for start in range(0, len(ids), ctx):
-        _, trace = forward(ref_pm, ids[start:start + ctx], trace=True, capture=True)
-        for i, ins in enumerate(trace.inputs):
-            for name, x in ins.items():
-                _accumulate(raw, (i, name), x)
+def _stats(raw: dict) -> dict[str, InputStats]:
     return {k: InputStats(h, m / n, n) for k, (h, m, n) in raw.items()}
+
+
+def sequential(ref_pm: PreparedModel, ids: list[int], ctx: int, quantize_layer, quantize_output):
+    """Layer by layer, as the GPTQ and AWQ reference code: layer ``i``'s matmul inputs come
+    from the float layer ``i`` run on the residual stream of the already-quantized layers
+    ``< i``; ``quantize_layer(i, {input name: InputStats})`` returns the layer's
+    {matrix: Prepared}, whose output feeds layer ``i + 1``; the output matrix is calibrated
+    on the final norm of that stream. Returns (layers, output Prepared)."""
+    cfg = ref_pm.config
+    hs = [ref_pm.embedding[jnp.asarray(ids[s:s + ctx])] for s in range(0, len(ids), ctx)]
+    layers = []
+    for i, float_layer in enumerate(ref_pm.layers):
+        raw: dict = {}
+        for h in hs:
+            for name, x in run_layer(ref_pm, float_layer, h, jnp.arange(h.shape[0]))[2].items():
+                _accumulate(raw, name, x)
+        mats = quantize_layer(i, _stats(raw))
+        layers.append(mats)
+        q_layer = {**float_layer, **mats}
+        hs = [run_layer(ref_pm, q_layer, h, jnp.arange(h.shape[0]))[0] for h in hs]
+    raw = {}
+    for h in hs:
+        _accumulate(raw, "output_in", rms_norm(h, ref_pm.output_norm, cfg.rms_eps))
+    return tuple(layers), quantize_output(_stats(raw)["output_in"])
 
 
 def _values(w) -> Prepared:
     return Prepared(values=jnp.asarray(np.asarray(w, np.float32)))
 
 
-def _gptq_layer(layer, stats, i, fmt) -> dict:
-    return {n: _values(gptq(as_float(layer[n]), stats[(i, INPUTS[n])].h, fmt).dequantize()) for n in MATRICES}
+def _gptq_layer(layer, stats, fmt) -> dict:
+    return {n: _values(gptq(as_float(layer[n]), stats[INPUTS[n]].h, fmt).dequantize()) for n in MATRICES}
 
 
-def _awq_layer(design, layer, stats, i, fmt) -> dict:
+def _awq_layer(design, layer, stats, fmt) -> dict:
     out = {"attn_output": prepare(design, layer["attn_output"])}
     for names in AWQ_GROUPS:
-        st = stats[(i, INPUTS[names[0]])]
+        st = stats[INPUTS[names[0]]]
         r = awq_search([np.asarray(as_float(layer[n]), np.float32) for n in names], st.h, st.mean_abs, fmt)
         out.update({n: _values(r.effective(j)) for j, n in enumerate(names)})
     return out
@@ -109,15 +126,16 @@ def prepare_design(model: LlamaFile, design: Design, ref_pm: PreparedModel) -> P
         hfmt = HqqInt(fmt.bits, fmt.group)
         return prepare_model(model, design, (tuple({n: _hqq(layer[n], hfmt) for n in MATRICES} for layer in model.layers),
                                              _hqq(model.output, hfmt)))
-    stats = collect(ref_pm, calibration_ids(model, design), design.calibration.ctx)
-    last = len(model.layers)
+    ids = calibration_ids(model, design)
     if design.method is WeightMethod.GPTQ:
-        layers = tuple(_gptq_layer(layer, stats, i, fmt) for i, layer in enumerate(model.layers))
-        output = _values(gptq(as_float(model.output), stats[(last, "output_in")].h, fmt).dequantize())
+        weights = sequential(ref_pm, ids, design.calibration.ctx,
+                             lambda i, st: _gptq_layer(model.layers[i], st, fmt),
+                             lambda st: _values(gptq(as_float(model.output), st.h, fmt).dequantize()))
     else:
-        layers = tuple(_awq_layer(design, layer, stats, i, fmt) for i, layer in enumerate(model.layers))
-        output = prepare(design, model.output)
-    return prepare_model(model, design, (layers, output))
+        weights = sequential(ref_pm, ids, design.calibration.ctx,
+                             lambda i, st: _awq_layer(design, model.layers[i], st, fmt),
+                             lambda st: prepare(design, model.output))
+    return prepare_model(model, design, weights)
 
 
 def calibration_note(design: Design) -> dict | None:
@@ -125,7 +143,7 @@ def calibration_note(design: Design) -> dict | None:
     if cal is None:
         return None
     return {"text": f"workloads/text/{CALIBRATION_TEXT.name}", "tokens": [cal.start, cal.end], "ctx": cal.ctx,
-            "activations": "float model"}
+            "activations": "sequential: float layer i on the stream of quantized layers < i"}
 
 
 def check_disjoint(design: Design, text, n_tokens: int) -> None:

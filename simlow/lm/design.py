@@ -17,7 +17,7 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
     method       rtn | gptq | awq | hqq: how weights reach the weight format's grid
                  (``simlow.lm.calibrate``; non-rtn: float datapath, no rotation)
     calibration  gptq/awq: {start, n_tokens, ctx} tokens of the shipped text
-                 ``workloads/text/kjv-genesis-1-5.txt`` (default 3072..4096, windows of 512)
+                 ``workloads/text/kjv-genesis-1-5.txt`` (default 2048..4096, windows of 512)
     stack        optional simlow software stack for the pricing (default: the hardware's)
 
 Datapaths: ``float`` is a float32 matmul on the (fake-)quantized values; ``ggml`` is
@@ -63,8 +63,8 @@ class Calibration:
     """Tokens ``start .. start + n_tokens`` of the shipped text (``CALIBRATION_TEXT``), run
     through the float model in windows of ``ctx`` tokens."""
 
-    start: int = 3072
-    n_tokens: int = 1024
+    start: int = 2048
+    n_tokens: int = 2048
     ctx: int = 512
 
     @property

@@ -52,7 +52,6 @@ class Trace:
     hidden: tuple[jax.Array, ...]       # residual stream after each layer (T, dim)
     kurtosis: tuple[float, ...]         # mean per-token kurtosis of the attention input (after rotation)
     kurtosis_unrotated: tuple[float, ...]   # the same before the design's rotation
-    inputs: tuple[dict, ...] = ()       # per layer, the matmul inputs (INPUTS -> (T, K)), when captured
 
 
 def prepare_model(model: LlamaFile, design: Design, weights: tuple | None = None) -> PreparedModel:
@@ -110,7 +109,9 @@ def _kv(design: Design, x):
     return quantize(x.reshape(t * h, d), design.kv_cache).dequantize().reshape(x.shape)
 
 
-def _layer(pm: PreparedModel, layer: dict, h, pos):
+def run_layer(pm: PreparedModel, layer: dict, h, pos):
+    """One layer on the residual stream ``h``: (new h, (kurtosis before, after the rotation),
+    the matmul inputs by ``INPUTS`` name)."""
     cfg, d = pm.config, pm.design
     x = rms_norm(h, layer["attn_norm"], cfg.rms_eps)
     kurt = (kurtosis(x), kurtosis(rotate(d, x)))
@@ -125,23 +126,18 @@ def _layer(pm: PreparedModel, layer: dict, h, pos):
     return h + apply(d, f, layer["ffn_down"]), kurt, {"attn_in": x, "attn_out": a, "ffn_in": x2, "ffn_mid": f}
 
 
-def forward(pm: PreparedModel, tokens, n_layers: int | None = None, trace: bool = False,
-            capture: bool = False):
+def forward(pm: PreparedModel, tokens, n_layers: int | None = None, trace: bool = False):
     """Logits (T, vocab) float32 of ``tokens`` (positions 0..T-1); with ``trace`` also a
-    ``Trace`` (with ``capture`` holding every matmul's input, ``INPUTS`` per layer and
-    ``output_in`` after the last). ``n_layers`` runs only the first layers (for tests)."""
+    ``Trace``. ``n_layers`` runs only the first layers (for tests)."""
     tokens = jnp.asarray(np.asarray(tokens, np.int32))
     pos = jnp.arange(tokens.shape[0], dtype=jnp.int32)
     h = pm.embedding[tokens]
-    hidden, kurts, raw, inputs = [], [], [], []
+    hidden, kurts, raw = [], [], []
     for layer in pm.layers[:n_layers]:
-        h, (k_raw, k_rot), ins = _layer(pm, layer, h, pos)
+        h, (k_raw, k_rot), _ = run_layer(pm, layer, h, pos)
         if trace:
             hidden.append(h)
             kurts.append(float(k_rot))
             raw.append(float(k_raw))
-            inputs += [ins] if capture else []
-    x = rms_norm(h, pm.output_norm, pm.config.rms_eps)
-    logits = apply(pm.design, x, pm.output)
-    inputs += [{"output_in": x}] if capture else []
-    return (logits, Trace(tuple(hidden), tuple(kurts), tuple(raw), tuple(inputs))) if trace else logits
+    logits = apply(pm.design, rms_norm(h, pm.output_norm, pm.config.rms_eps), pm.output)
+    return (logits, Trace(tuple(hidden), tuple(kurts), tuple(raw))) if trace else logits

@@ -133,10 +133,10 @@ def test_rotation_of_weights_and_activations_cancels_before_quantization(rotatio
 
 def test_calibrated_designs_refuse_evaluation_on_their_calibration_tokens(tmp_path):
     d = load_design("gptq-w3g64")
-    assert (d.calibration.start, d.calibration.end) == (3072, 4096)
-    with pytest.raises(SimlowError, match="calibrated on tokens 3072..4096"):
-        check_disjoint(d, CALIBRATION_TEXT, 3073)
-    check_disjoint(d, CALIBRATION_TEXT, 3072)                  # tokens 0..3071: disjoint
+    assert (d.calibration.start, d.calibration.end) == (2048, 4096)
+    with pytest.raises(SimlowError, match="calibrated on tokens 2048..4096"):
+        check_disjoint(d, CALIBRATION_TEXT, 2049)
+    check_disjoint(d, CALIBRATION_TEXT, 2048)                  # tokens 0..2047: disjoint
     check_disjoint(load_design("hqq-w3g64"), CALIBRATION_TEXT, 4096)   # calibration-free
     assert main(["design", "evaluate", "--text", str(CALIBRATION_TEXT), "--n-tokens", "4000",
                  "--design", "awq-w3g64"]) == 2
