@@ -9,7 +9,8 @@ Public face::
 Modules: ``gguf_load`` (Llama GGUF -> config + QTensors), ``tokenizer`` (the file's
 byte-level BPE), ``design`` (the Design object and its YAML), ``ggml_dot`` (llama.cpp's
 CPU block dot products), ``intmatmul`` (the integer MAC unit in JAX), ``linear`` (one
-matmul under a design), ``forward`` (the Llama graph), ``evaluate`` (metrics).
+matmul under a design), ``forward`` (the Llama graph), ``calibrate`` (GPTQ / AWQ / HQQ
+weights, calibrated layer by layer on the model's own activations), ``evaluate`` (metrics).
 Layering: uses quant, datapath, specs and sim (for the speed); nothing below imports it.
 """
 
