@@ -127,13 +127,15 @@ def run(unit: ShiftAddUnit, a, w) -> tuple[np.ndarray, dict[Event, int]]:
     else:
         res = accm.accumulate(_steps(unit, a, prep.sign, prep.dist), unit.acc_bits, unit.overflow)
     y = res.value.astype(np.int32 if unit.acc_bits <= 32 else np.int64)
-    return y, _counts(unit, a.shape[0], prep, res)
+    return y, counts(unit, a.shape[0], prep, res)
 
 
-def _counts(unit: ShiftAddUnit, m: int, prep: PreparedPot, res: accm.AccResult) -> dict[Event, int]:
+def counts(unit: ShiftAddUnit, m: int, prep: PreparedPot, res: accm.AccResult) -> dict[Event, int]:
+    """The events of ``m`` activation rows through ``prep`` (module docstring), with the
+    accumulator's overflow and saturation events from ``res``."""
     terms = m * prep.terms
     acc = unit.acc_bits
-    counts = {
+    out = {
         Event(Op.SHIFT, unit.a_bits, unit.shift_range): terms,
         Event(Op.INT_ADD, acc): terms,
         Event(Op.REG_WRITE, acc): terms,
@@ -142,4 +144,4 @@ def _counts(unit: ShiftAddUnit, m: int, prep: PreparedPot, res: accm.AccResult) 
         Event(Op.OVERFLOW, acc): res.overflows,
         Event(Op.SATURATE, acc): res.saturations,
     }
-    return {e: c for e, c in counts.items() if c}
+    return {e: c for e, c in out.items() if c}
