@@ -43,7 +43,7 @@ def run_energy(args) -> int:
              _pct(v["e2e_J_per_token"]["median_signed"])) for g, v in report.summaries.items()]
     print_table("J/token error: at the measured speed (the power model) and end to end (simlow's speed too)",
                 ["group", "n", "median |err|", "p90 |err|", "median", "e2e median |err|", "e2e median"], rows)
-    print(f"constants: active_fraction {k.active_fraction:.4g}, onchip {k.onchip_pJ_per_bit:.4g} pJ/bit at 7 nm; "
+    print(f"constants: unit_cycle {k.unit_cycle_pJ:.4g} pJ, onchip {k.onchip_pJ_per_bit:.4g} pJ/bit at 7 nm; "
           f"fitted on {', '.join(k.fitted_on)} ({k.source})")
     print(report.prompt_assumption)
     reasons: dict[str, int] = {}

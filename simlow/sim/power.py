@@ -11,25 +11,28 @@ Per step of ``t`` seconds that moves ``B`` DRAM bytes and computes ``F`` ops::
                                             of the node over 7 nm (``simlow.cost.scaling``)
             + F x e_op(format)              compute: the board's energy per op in the format the
                                             matmuls run in (below)
-    P_act   = idle + ACTIVE_FRACTION x (cap - idle)
-                                            static power while kernels run: clocks up, leakage
-                                            at the operating voltage, the clock tree
+    P_act   = idle + units x clock x unit_cycle_pJ x s(node)
+                                            power of the engine's units (SMs, CUs, cores) being
+                                            clocked while kernels run, busy or stalled: the
+                                            clock tree, pipeline registers, schedulers (a spec
+                                            without units or clock: idle)
     P       = P_act + E_dyn / t
 
-and when ``P`` exceeds the cap (the spec's TDP: the board power limit) the clocks throttle:
-the step stretches to ``t' = E_dyn / (cap - P_act)`` and draws the cap (``Step.stretch``).
+and when ``P`` exceeds the cap (the spec's TDP: the board power limit) the clock throttles:
+the step stretches until it draws the cap (``steps``, ``Step.stretch``).
 
 ``e_dram`` is the cost model's table (``simlow/data/cost/memory.yaml``) by the memory's
 ``type``; the spec's own ``energy_per_bit`` is used for a type the table lacks. The two
-global constants (``FITTED``: active_fraction, onchip_pJ_per_bit) were fitted once, by ``simlow validate --energy --fit``
+global constants (``FITTED``: unit_cycle_pJ, onchip_pJ_per_bit) were fitted once, by ``simlow validate --energy --fit``
 (``simlow.validation.energy.fit``), on the in-sample devices named in ``FITTED.fitted_on``
 only; nothing is fitted per device.
 
 Compute energy per op is not the cost tables' MAC energy times a factor: those tables put a
 bf16 MAC at 4.7x an int8 one at 7 nm, where boards run int8 at 2x their bf16 peak at the
 same TDP, so operand delivery, not the multiplier, sets a board's energy per op. It is
-taken from the spec instead: a board draws its cap at its peak dense rate in the format
-(assumed), so ``e_op(format) = (cap - P_act) / peak(format)``; format and node enter through
+taken from the spec instead: a board's whole dynamic budget goes to compute at its peak
+dense rate in the format (assumed), so ``e_op(format) = (cap - idle) / peak(format)`` (a step
+at peak rate then throttles, as boards do under dense GEMMs); format and node enter through
 the spec's peak rates, and no constant is added. A spec without an idle power is taken at 10% of TDP
 (assumed); one without a node is taken at ``DEFAULT_NODE_NM`` (assumed).
 """
@@ -48,28 +51,30 @@ REFERENCE_NODE_NM = 7   # the node onchip_pJ_per_bit is stated at
 # per bit, so these are low estimates). SRAM is on chip: no DRAM device energy.
 TYPE_STANDIN = {"ddr4": "ddr5", "gddr5": "gddr6", "gddr5x": "gddr6x", "hbm3e": "hbm3", "lpddr5t": "lpddr5x"}
 ON_CHIP_TYPES = ("sram",)
+UNIT_CYCLE_PJ = 679.0   # fitted (678.8), see FITTED
+ONCHIP_PJ = 16.1        # fitted (16.09), see FITTED
 
 
 @dataclass(frozen=True)
 class PowerConstants:
     """The power model's global constants and what they were fitted on."""
 
-    active_fraction: float     # static power while running = idle + this x (cap - idle)
+    unit_cycle_pJ: float       # active power per engine unit and clock cycle, at REFERENCE_NODE_NM
     onchip_pJ_per_bit: float   # on-chip fabric energy per DRAM bit moved, at REFERENCE_NODE_NM
     fitted_on: tuple[str, ...]  # hardware specs whose measured rows fitted these
     source: str
 
 
 # Fitted by `simlow validate --energy --fit` (simlow.validation.energy.fit: non-negative least squares of
-# the relative J/token error at the measured speed, every device weighted equally) on the in-sample rows of workloads/measured/energy_*.csv:
-# the devices below; every other device there is held out. The fit (each device weighted equally) gave 0.3167 and 16.91 pJ/bit. The
+# the relative J/token error at the measured speed, every device weighted equally) on the in-sample rows
+# of workloads/measured/energy_*.csv of the devices below; every other device there is held out. The
 # on-chip term absorbs all energy that scales with bytes moved besides the DRAM device's: L2, NoC,
 # shared memory and register file traffic and the load / dequantize instructions that move it.
 FITTED = PowerConstants(
-    active_fraction=0.32, onchip_pJ_per_bit=16.9,
+    unit_cycle_pJ=UNIT_CYCLE_PJ, onchip_pJ_per_bit=ONCHIP_PJ,
     fitted_on=("a100-40gb-sxm", "a100-80gb-sxm", "rtx-3090"),
-    source="fitted on 22 rows, each device weighted equally: workloads/measured/energy_mlenergy_v2.csv (1x A100-SXM4-40GB, vLLM 0.5.4) and "
-           "energy_meters.csv (A100 80GB, RTX 3090; vLLM, NVML)")
+    source="fitted on 22 rows, each device weighted equally: workloads/measured/energy_mlenergy_v2.csv "
+           "(1x A100-SXM4-40GB, vLLM 0.5.4) and energy_meters.csv (A100 80GB, RTX 3090; vLLM, NVML)")
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ def dram_J_per_bit(memory) -> float:
 
 
 def op_J(engine, fmt: str | None, headroom_w: float) -> float:
-    """Board joules per op in ``fmt``: ``headroom_w`` (cap - active power) over the engine's
+    """Board joules per op in ``fmt``: ``headroom_w`` (cap - idle power) over the engine's
     peak rate in it (its fastest rate when ``fmt`` has none)."""
     peak = engine.peak(fmt) if fmt is not None else 0.0
     if peak <= 0:
@@ -132,13 +137,19 @@ def op_J(engine, fmt: str | None, headroom_w: float) -> float:
     return headroom_w / peak if peak > 0 else 0.0
 
 
+def active_w(hw, engine, idle: float, cap: float, k: PowerConstants) -> float:
+    """Power while ``engine`` runs kernels: idle + its units' clocked power (module docstring)."""
+    if not engine.units or not engine.clock_hz:
+        return idle
+    return idle + engine.units * engine.clock_hz * k.unit_cycle_pJ * 1e-12 * wire_factor(hw)
+
+
 def device_power(hw, engine, fmt: str | None, k: PowerConstants = FITTED) -> DevicePower:
     """The power model of ``engine`` of ``hw`` running matmuls in ``fmt``."""
     cap = hw.power.tdp_w
     idle = hw.power.idle_w if hw.power.idle_w is not None else IDLE_FRACTION * cap
-    active = idle + k.active_fraction * (cap - idle)
-    return DevicePower(idle, cap, active, dram_J_per_bit(hw.memory(engine.memory)),
-                       k.onchip_pJ_per_bit * 1e-12 * wire_factor(hw), op_J(engine, fmt, cap - active))
+    return DevicePower(idle, cap, active_w(hw, engine, idle, cap, k), dram_J_per_bit(hw.memory(engine.memory)),
+                       k.onchip_pJ_per_bit * 1e-12 * wire_factor(hw), op_J(engine, fmt, cap - idle))
 
 
 def wire_factor(hw) -> float:
@@ -151,10 +162,17 @@ def wire_factor(hw) -> float:
 
 def steps(dev: DevicePower, seconds, nbytes, ops) -> Step:
     """Steps of ``seconds`` moving ``nbytes`` and computing ``ops`` (arrays broadcast),
-    throttled under the cap: power never exceeds ``dev.cap_w``."""
+    throttled under the cap: power never exceeds ``dev.cap_w``.
+
+    Throttling lowers the clock by ``r = (cap - idle) / (A + E_dyn / t)`` (``A`` the units'
+    clocked power, ``active - idle``): the step takes ``t / r``, its clocked energy per cycle
+    and its dynamic energy stay, and it draws the cap."""
     t = np.asarray(seconds, dtype=np.float64)
     dyn = dev.dynamic_J(nbytes, ops)
-    headroom = max(dev.cap_w - dev.active_w, 1e-9)
-    t_cap = np.maximum(t, dyn / headroom)
-    joules = dev.active_w * t_cap + dyn
+    clocked = dev.active_w - dev.idle_w
+    demand = clocked + dyn / t                  # W above idle the step wants at full clock
+    budget = dev.cap_w - dev.idle_w
+    r = np.where(demand > budget, budget / np.maximum(demand, 1e-300), 1.0)
+    t_cap = t / r
+    joules = dev.idle_w * t_cap + clocked * t + dyn
     return Step(t_cap, joules, t_cap / t)

@@ -17,7 +17,7 @@ reason (``pose``).
 
 Split: a row is ``in-sample`` when its device is one the constants were fitted on
 (``PowerConstants.fitted_on``), else ``held-out``: whole devices are held out. ``fit(rows)``
-re-derives the two constants (active_fraction, onchip_pJ_per_bit) from the in-sample rows (non-negative least squares of the
+re-derives the two constants (unit_cycle_pJ, onchip_pJ_per_bit) from the in-sample rows (non-negative least squares of the
 relative J/token error at the measured speed, each device weighted equally; the cap is not
 applied while fitting).
 Error is ``predicted / measured - 1``.
@@ -52,6 +52,7 @@ class Work:
     step_ops: tuple[np.ndarray, ...]
     dev: power.DevicePower          # at the constants it was built with
     wire: float                     # on-chip energy factor of the node (power.wire_factor)
+    unit_cycles: float              # engine units x clock (unit-cycles per second; 0 if unknown)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def work(case: EnergyCase, k: power.PowerConstants = power.FITTED) -> Work:
                 tuple(np.asarray(p.total_s, dtype=np.float64) for p in phases),
                 tuple(np.broadcast_to(p.bytes, np.shape(p.total_s)) for p in phases),
                 tuple(np.broadcast_to(p.flops, np.shape(p.total_s)) for p in phases),
-                power.device_power(req.hw, req.engine, fmt, k), power.wire_factor(req.hw))
+                power.device_power(req.hw, req.engine, fmt, k), power.wire_factor(req.hw),
+                float((req.engine.units or 0) * (req.engine.clock_hz or 0)))
 
 
 def _seen(dev: power.DevicePower, case: EnergyCase, joules: float, seconds: float, nbytes: float) -> float:
@@ -214,16 +216,12 @@ def validate_energy(data_dir: Path | str | None = None, k: power.PowerConstants 
 # -- fit -----------------------------------------------------------------------------------
 
 def _design(case: EnergyCase, w: Work) -> tuple[float, np.ndarray]:
-    """Measured-speed joules as ``a0 + A . (active_fraction, onchip_pJ_per_bit)``; the compute
-    term ``(cap - P_act) / peak x ops`` is split between the two (module ``simlow.sim.power``)."""
+    """Measured-speed joules as ``a0 + A . (unit_cycle_pJ, onchip_pJ_per_bit)``."""
     d, t = w.dev, case.seconds
-    span = d.cap_w - d.idle_w
-    at_peak = d.op_J * w.ops / max(d.cap_w - d.active_w, 1e-9)     # seconds the ops take at peak
-    base = (d.idle_w * t + (float(d.dram_J(w.nbytes)) if case.meter is not Meter.PACKAGE else 0.0)
-            + span * at_peak)
+    base = d.idle_w * t + (float(d.dram_J(w.nbytes)) if case.meter is not Meter.PACKAGE else 0.0) + d.op_J * w.ops
     if case.meter is Meter.NET:
         base -= d.idle_w * t
-    return base, np.array([span * (t - at_peak), 8.0 * w.nbytes * 1e-12 * w.wire])
+    return base, np.array([w.unit_cycles * w.wire * 1e-12 * t, 8.0 * w.nbytes * 1e-12 * w.wire])
 
 
 def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -257,5 +255,5 @@ def fit(data_dir: Path | str | None = None, devices: tuple[str, ...] = power.FIT
     # every device weighs the same whatever its row count (Strix Halo has ~10x the others' rows)
     weight = np.sqrt(np.array([1.0 / hws.count(h) for h in hws]))
     x = _nnls(np.array(a) * weight[:, None], np.array(b) * weight)
-    return replace(power.FITTED, active_fraction=float(x[0]), onchip_pJ_per_bit=float(x[1]), fitted_on=tuple(devices),
+    return replace(power.FITTED, unit_cycle_pJ=float(x[0]), onchip_pJ_per_bit=float(x[1]), fitted_on=tuple(devices),
                    source=f"refitted on {len(a)} rows of {', '.join(devices)}")

@@ -43,11 +43,14 @@ def test_dram_energy_follows_the_memory_type():
         assert _dev(name).dram_J_per_bit == load_memory().get(kind).pJ_per_bit * 1e-12
 
 
-def test_compute_at_peak_draws_the_cap():
-    # the op energy is the cap's headroom over the peak: peak ops for one second, no bytes, is the cap
+def test_compute_at_peak_rate_is_throttled_to_the_cap():
+    # the op energy is the board's dynamic budget over the peak: peak ops in one second plus the clocked
+    # units exceed the cap, so the clock drops by r = (cap - idle) / (clocked + (cap - idle))
     hw = load_hw("h100-sxm")
     dev = power.device_power(hw, hw.primary, "bf16")
     s = power.steps(dev, 1.0, 0.0, hw.primary.peak("bf16"))
-    assert np.isclose(float(s.watts), dev.cap_w) and np.isclose(float(s.stretch), 1.0)
-    slower = power.steps(dev, 1.0, 0.0, 2 * hw.primary.peak("bf16"))   # twice the peak work in 1 s: throttled
-    assert np.isclose(float(slower.stretch), 2.0)
+    budget, clocked = dev.cap_w - dev.idle_w, dev.active_w - dev.idle_w
+    assert np.isclose(float(s.watts), dev.cap_w)
+    assert np.isclose(float(s.stretch), (clocked + budget) / budget)
+    idle = power.steps(dev, 1.0, 0.0, 0.0)            # nothing to do: clocked units and idle only
+    assert np.isclose(float(idle.watts), dev.active_w) and float(idle.stretch) == 1.0
