@@ -23,18 +23,18 @@ the step stretches until it draws the cap (``steps``, ``Step.stretch``).
 
 ``e_dram`` is the cost model's table (``simlow/data/cost/memory.yaml``) by the memory's
 ``type``; the spec's own ``energy_per_bit`` is used for a type the table lacks. The two
-global constants (``FITTED``: unit_cycle_pJ, onchip_pJ_per_bit) were fitted once, by ``simlow validate --energy --fit``
-(``simlow.validation.energy.fit``), on the in-sample devices named in ``FITTED.fitted_on``
-only; nothing is fitted per device.
+global constants (``FITTED``: unit_cycle_pJ, onchip_pJ_per_bit) were fitted once, by
+``simlow validate --energy --fit`` (``simlow.validation.energy.fit``), on the in-sample
+devices named in ``FITTED.fitted_on`` only; nothing is fitted per device.
 
-Compute energy per op is not the cost tables' MAC energy times a factor: those tables put a
-bf16 MAC at 4.7x an int8 one at 7 nm, where boards run int8 at 2x their bf16 peak at the
+Compute energy per op is not the cost tables' MAC energy times a factor: those tables put an
+fp16 MAC at 4.7x (bf16 3.6x) an int8 one at 7 nm, where boards run int8 at 2x their bf16 peak at the
 same TDP, so operand delivery, not the multiplier, sets a board's energy per op. It is
 taken from the spec instead: a board's whole dynamic budget goes to compute at its peak
 dense rate in the format (assumed), so ``e_op(format) = (cap - idle) / peak(format)`` (a step
 at peak rate then throttles, as boards do under dense GEMMs); format and node enter through
-the spec's peak rates, and no constant is added. A spec without an idle power is taken at 10% of TDP
-(assumed); one without a node is taken at ``DEFAULT_NODE_NM`` (assumed).
+the spec's peak rates, and no constant is added. A spec without an idle power is taken at
+10% of TDP (assumed); one without a node is taken at ``DEFAULT_NODE_NM`` (assumed).
 """
 
 from __future__ import annotations

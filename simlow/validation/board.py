@@ -30,8 +30,9 @@ from simlow.validation.measured import RowKind
 MODELLED = (
     "decode time per token: the roofline of the op graph over the device spec under the row's software stack "
     "(simlow.sim.predict)",
-    "board power during decode: the power model of simlow.sim.power (active static power, DRAM bytes x J/bit "
-    "by memory type, on-chip traffic, ops x the board's J/op, throttled under the TDP cap; simlow.sim.energy)",
+    "board power during decode: the power model of simlow.sim.power (idle + the GPU's clocked units, DRAM bytes "
+    "x J/bit by memory type, on-chip traffic, ops x the board's J/op, throttled under the TDP cap; "
+    "simlow.sim.energy)",
 )
 CALIBRATED = (
     "the power model's two global constants are fitted on other devices' meters (simlow.sim.power.FITTED: "

@@ -16,10 +16,10 @@ its idle baseline) without the idle power. Rows that cannot be matched are skipp
 reason (``pose``).
 
 Split: a row is ``in-sample`` when its device is one the constants were fitted on
-(``PowerConstants.fitted_on``), else ``held-out``: whole devices are held out. ``fit(rows)``
-re-derives the two constants (unit_cycle_pJ, onchip_pJ_per_bit) from the in-sample rows (non-negative least squares of the
-relative J/token error at the measured speed, each device weighted equally; the cap is not
-applied while fitting).
+(``PowerConstants.fitted_on``), else ``held-out``: whole devices are held out. ``fit()``
+re-derives the two constants (unit_cycle_pJ, onchip_pJ_per_bit) from the in-sample rows
+(non-negative least squares of the relative J/token error at the measured speed, each
+device weighted equally; the cap is not applied while fitting).
 Error is ``predicted / measured - 1``.
 """
 

@@ -140,7 +140,8 @@ def read_energy(data_dir: Path | str) -> list[EnergyRow]:
     for name in FILES:
         path = Path(data_dir) / name
         if not path.is_file():
-            raise SimlowError(f"energy validation: {str(path)!r} does not exist (the energy CSVs are {', '.join(FILES)})")
+            raise SimlowError(f"energy validation: {str(path)!r} does not exist "
+                              f"(the energy CSVs are {', '.join(FILES)})")
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
