@@ -9,8 +9,9 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
                  along the matmul's K axis, in the format's own granularity)
     kv_cache     float | <simlow.quant format name> (K after rope and V, per head vector)
     rotation     none | hadamard | random   (QuaRot-style, of every matmul's K axis)
-    datapath     float | ggml | <simlow.datapath IntMacUnit preset name>
-    acc_bits, overflow   optional overrides of the IntMacUnit's accumulator
+    datapath     float | ggml | <simlow.datapath IntMacUnit or ShiftAddUnit preset name>
+    acc_bits, overflow   optional overrides of the unit's accumulator
+    frac_bits    optional: a shift-add unit's accumulator fraction bits
     hardware     a simlow hardware name for speed and energy (default rtx-4090)
     scheme       the simlow scheme that prices the design, or "none" (not available)
     kv_scheme    optional simlow KV scheme for the pricing (e.g. kv-q4_0)
@@ -23,7 +24,9 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
 Datapaths: ``float`` is a float32 matmul on the (fake-)quantized values; ``ggml`` is
 llama.cpp's CPU block dot product (``simlow.lm.ggml_dot``: Q4_0/Q4_1/Q8_0 weights against
 Q8_0/Q8_1 activations); an ``IntMacUnit`` name runs the exact integer matmul of
-``simlow.lm.intmatmul`` on symmetric integer codes (``int<b>_sym_*`` formats).
+``simlow.lm.intmatmul`` on symmetric integer codes (``int<b>_sym_*`` formats); a
+``ShiftAddUnit`` name (one term) runs ``simlow.lm.shiftadd_jax`` on ``pot<b>`` weight codes
+and per-token integer activation codes.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from simlow.datapath import UNITS, IntMacUnit, Overflow
+from simlow.datapath import UNITS, IntMacUnit, Overflow, ShiftAddUnit
 from simlow.errors import SimlowError, unknown_name
 from simlow.quant import FORMATS
 from simlow.quant.uniform import Granularity, UniformInt
@@ -86,7 +89,7 @@ class Design:
     kv_cache: str = "float"
     rotation: Rotation = Rotation.NONE
     datapath: str = "float"
-    unit: IntMacUnit | None = None
+    unit: IntMacUnit | ShiftAddUnit | None = None
     hardware: str = "rtx-4090"
     scheme: str | None = None
     kv_scheme: str | None = None
@@ -107,19 +110,24 @@ def _check_format(r, key: str, value: str, extra: tuple[str, ...]) -> str:
     return value
 
 
-def _unit(r, datapath: str) -> IntMacUnit | None:
+def _unit(r, datapath: str) -> IntMacUnit | ShiftAddUnit | None:
     if datapath in ("float", "ggml"):
-        if r.has("acc_bits") or r.has("overflow"):
-            r.fail("acc_bits/overflow apply to an integer MAC unit only", "acc_bits")
+        if r.has("acc_bits") or r.has("overflow") or r.has("frac_bits"):
+            r.fail("acc_bits/overflow/frac_bits apply to an integer or shift-add MAC unit only", "acc_bits")
         return None
     unit = UNITS.get(datapath)
-    if not isinstance(unit, IntMacUnit):
-        ints = sorted(n for n, u in UNITS.items() if isinstance(u, IntMacUnit))
-        r.fail(f"{datapath!r} is not float, ggml or an integer MAC unit ({', '.join(ints)})", "datapath")
+    if not isinstance(unit, (IntMacUnit, ShiftAddUnit)):
+        ints = sorted(n for n, u in UNITS.items() if isinstance(u, (IntMacUnit, ShiftAddUnit)))
+        r.fail(f"{datapath!r} is not float, ggml or an integer or shift-add MAC unit ({', '.join(ints)})", "datapath")
     bits = r.int("acc_bits", default=unit.acc_bits, minimum=2)
     policy = r.str("overflow", default=unit.overflow.value, choices=tuple(o.value for o in Overflow))
+    extra = {}
+    if isinstance(unit, ShiftAddUnit):
+        extra["frac_bits"] = r.int("frac_bits", default=unit.frac_bits, minimum=0)
+    elif r.has("frac_bits"):
+        r.fail("frac_bits applies to a shift-add unit only", "frac_bits")
     try:
-        return dataclasses.replace(unit, acc_bits=bits, overflow=Overflow(policy))
+        return dataclasses.replace(unit, acc_bits=bits, overflow=Overflow(policy), **extra)
     except SimlowError as err:
         raise r.fail(str(err), "acc_bits") from None
 
@@ -133,11 +141,25 @@ def _int_code_format(r, key: str, fmt: str, bits: int) -> None:
         r.fail(f"{fmt!r} has more bits than the unit's {bits}-bit operand", key)
 
 
+def _pot_format(r, fmt: str, unit: ShiftAddUnit) -> None:
+    """A shift-add unit takes single-term ``pot<b>`` weights whose shifts 0 .. -(2**(b-1)-2) it holds."""
+    if unit.terms != 1 or not (fmt.startswith("pot") and fmt[3:].isdigit()):
+        r.fail(f"the shift-add datapath here takes pot<b> weights on a one-term unit, got {fmt!r} "
+               f"on {unit.name!r}", "weights")
+    deepest = 2 ** (int(fmt[3:]) - 1) - 2
+    if unit.exp_max < 0 or unit.exp_min > -deepest:
+        r.fail(f"{fmt!r} needs shifts 0..-{deepest}; unit {unit.name!r} has [{unit.exp_min}, {unit.exp_max}]",
+               "datapath")
+
+
 def _check_consistent(r, d: Design) -> None:
     if d.datapath == "ggml":
         if d.weights not in GGML_WEIGHTS or d.activations not in ("q8_0", "q8_1"):
             r.fail("the ggml datapath takes q4_0/q4_1/q8_0/gguf-native weights and q8_0 or q8_1 "
                    "activations (llama.cpp's vec_dot types)", "datapath")
+    elif isinstance(d.unit, ShiftAddUnit):
+        _pot_format(r, d.weights, d.unit)
+        _int_code_format(r, "activations", d.activations, d.unit.a_bits)
     elif d.unit is not None:
         _int_code_format(r, "weights", d.weights, d.unit.w_bits)
         _int_code_format(r, "activations", d.activations, d.unit.a_bits)

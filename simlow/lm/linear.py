@@ -11,6 +11,9 @@ quantization), quantizes them and runs the datapath:
   the weight type (Q8_1 for Q4_1, Q8_0 for Q4_0 / Q8_0).
 * integer unit: ``simlow.lm.intmatmul.int_matmul_scaled`` on the symmetric integer codes,
   with the per-row / per-group float16 scales as the epilogue's scales.
+* shift-add unit: ``simlow.lm.shiftadd_jax.pot_matmul`` of the per-token activation codes
+  with the ``pot<b>`` weight terms; output ``((acc * 2**-frac_bits) * a_scale) * alpha``
+  (float32, in that order; the first product is exact).
 
 Rotation matrices: ``hadamard`` is ``simlow.quant.rotations.hadamard_transform``; ``random``
 the randomized Hadamard with signs from ``jax.random.PRNGKey(seed)`` (seed 0, one sign
@@ -23,11 +26,14 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.lm.design import Design, Rotation
 from simlow.lm.ggml_dot import block_dot, quantize_q8_1
+from simlow.datapath import ShiftAddUnit, shiftadd
 from simlow.lm.intmatmul import int_matmul_scaled
+from simlow.lm.shiftadd_jax import int_weights, pot_matmul
 from simlow.quant import QTensor, quantize
 from simlow.quant.rotations import hadamard_transform, random_signs, randomized_hadamard
 
@@ -43,6 +49,8 @@ class Prepared:
     qtensor: QTensor | None = None
     codes: jax.Array | None = None
     scales: jax.Array | None = None
+    pot: object | None = None          # shiftadd PreparedPot (K, N) for a shift-add unit
+    pot_w32: jax.Array | None = None   # its stacked int32 weights
 
 
 def rotate(design: Design, x) -> jax.Array:
@@ -78,9 +86,29 @@ def prepare(design: Design, w) -> Prepared:
     q = quantize(wf, design.weights)
     if design.datapath == "ggml":
         return Prepared(qtensor=q)
+    if isinstance(design.unit, ShiftAddUnit):
+        return _prepare_pot(design.unit, q)
     if design.unit is not None:
         return Prepared(codes=q.codes, scales=_row_scales(q, wf.shape[0]))
     return Prepared(values=q.dequantize())
+
+
+def _prepare_pot(unit: ShiftAddUnit, q: QTensor) -> Prepared:
+    """``pot<b>`` codes ``c`` (N, K) as shift-add terms (K, N): sign ``sign(c)``, exponent
+    ``|c| - top`` with ``top = 2**(b-1) - 1`` (level ``|c|`` of the ascending table
+    ``simlow.quant.pot.pot_levels`` is ``2**(|c| - top)``); alpha (1, N) float32."""
+    top = len(q.format.levels) - 1
+    if any(q.format.levels[i] != 2.0 ** (i - top) for i in range(1, top + 1)):
+        raise SimlowError(f"{q.format.name}: not a power-of-two level table")
+    c = np.asarray(q.codes, np.int64).T
+    sign, exp = np.sign(c), np.where(c != 0, np.abs(c) - top, 0)
+    prep = shiftadd.prepare(unit, (sign, exp))
+    return Prepared(scales=jnp.asarray(q.scales, jnp.float32).reshape(1, -1), pot=prep, pot_w32=int_weights(prep))
+
+
+@jax.jit
+def _pot_epilogue(acc, frac_scale, a_scale, w_scale):
+    return (acc.astype(jnp.float32) * frac_scale) * a_scale * w_scale
 
 
 def _matmul(x, w):
@@ -93,6 +121,11 @@ _matmul = jax.jit(_matmul)
 def apply(design: Design, x, p: Prepared) -> jax.Array:
     """``x @ W.T`` under the design, x float32 (M, K)."""
     x = rotate(design, x)
+    if p.pot is not None:
+        q = quantize(x, design.activations)
+        acc, _, _ = pot_matmul(design.unit, np.asarray(q.codes), p.pot, p.pot_w32)
+        return _pot_epilogue(acc, jnp.float32(2.0 ** -design.unit.frac_bits),
+                             _row_scales(q, x.shape[0]), p.scales)
     if p.qtensor is not None:
         if "min" in p.qtensor.aux:
             aq, ad, as_ = quantize_q8_1(x)

@@ -9,9 +9,11 @@ dyadic, so the comparison is exact; **ties go to the smaller magnitude**; values
 top level clamp to it. The sign is restored; zero (and anything below half the smallest
 non-zero level) codes to 0. Dequantize ``sign * level * alpha`` (float32, one rounding).
 
-* ``pot{b}``: levels {0} U {2**-t : t = 0 .. 2**(b-1) - 2}. Codes: int8 sign-magnitude
-  ``c = sign * (t + 1)``, 0 = zero; the weight is ``alpha * (-1)**[c<0] * 2**-(|c|-1)``, i.e.
-  the MAC shifts the activation right by ``|c| - 1`` (a shift, no multiplier).
+* ``pot{b}``: levels {0} U {2**-t : t = 0 .. 2**(b-1) - 2}, in ascending order. Codes: int8
+  sign-magnitude indices into that table, ``c = sign * i`` with level ``i`` = ``2**(i - top)``,
+  ``top = 2**(b-1) - 1`` (so ``|c| = top`` is 1 and ``|c| = 1`` the smallest power), 0 = zero;
+  the weight is ``alpha * (-1)**[c<0] * 2**(|c| - top)``, i.e. the MAC shifts the activation
+  right by ``top - |c|`` (a shift, no multiplier).
 * ``apot{b}``: APoT (Li, Dong, Wang 2020, official ``build_power_value`` with B = b-1
   magnitude bits + sign) whose levels, times a power of two, are each a sum of at most two
   powers of two (two shifts and an add): B=2 {0,1,2,4}/4, B=3 {0,1,2,3,4,6,8,10}/8,

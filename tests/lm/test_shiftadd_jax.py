@@ -39,3 +39,25 @@ def test_jax_shift_add_equals_numpy_unit(unit, seed):
     np.testing.assert_array_equal(np.asarray(got), want)
     assert np.asarray(got).dtype == want.dtype and counts == want_counts
     assert used_numpy == (unit.acc_bits == 16)
+
+
+@pytest.mark.parametrize("name", ["pot3", "pot4"])
+def test_pot_designs_run_every_matmul_on_the_shift_add_unit_bit_for_bit(name):
+    from simlow.lm.design import load_design
+    from simlow.lm.linear import apply, prepare
+    from simlow.quant import quantize
+
+    d = load_design(name)
+    assert d.datapath == "pot_shift_add" and d.unit.frac_bits == {"pot3": 2, "pot4": 6}[name]
+    rng = np.random.default_rng(5)
+    w, x = rng.standard_normal((24, 64)).astype(np.float32), rng.standard_normal((6, 64)).astype(np.float32)
+    got = np.asarray(apply(d, x, prepare(d, w)))
+    qw, qa = quantize(w, name), quantize(x, d.activations)
+    c = np.asarray(qw.codes, np.int64).T
+    top = 2 ** (int(name[3:]) - 1) - 1
+    acc, _ = shiftadd.run(d.unit, np.asarray(qa.codes), (np.sign(c), np.where(c != 0, np.abs(c) - top, 0)))
+    want = (acc.astype(np.float32) * np.float32(2.0 ** -d.unit.frac_bits)) * np.asarray(qa.scales, np.float32)
+    want = want * np.asarray(qw.scales, np.float32).reshape(1, -1)
+    np.testing.assert_array_equal(got.view(np.uint32), want.astype(np.float32).view(np.uint32))
+    fake = np.asarray(qa.dequantize(), np.float64) @ np.asarray(qw.dequantize(), np.float64).T
+    assert np.abs(got - fake).max() <= 1e-6 * np.abs(fake).max()      # the datapath computes the format's values
