@@ -168,7 +168,7 @@ def _area(p: dict, macs, uc, vc, clock: float, base: NpuDesign, d: NpuData, tech
 
 def _decode(work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):
     """Decode time per design (unique rate triples evaluated once), flops by format, bytes."""
-    from simlow.workload.graph import templates
+    from simlow.workload.templates import templates
     from simlow.sim.phases import decode_times
     from simlow.sim.predict import resolve
 

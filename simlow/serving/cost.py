@@ -2,7 +2,7 @@
 
 A serving step runs ``parts``: request ``i`` adds ``n_i`` new tokens on top of ``L_i``
 tokens already in its KV cache (a decode is ``n_i = 1``, a prefill chunk ``n_i > 1``).
-The op templates (``simlow.workload.graph.templates``) split three ways by the features
+The op templates (``simlow.workload.templates.templates``) split three ways by the features
 their coefficients use:
 
 * **dense** ops (projections, FFN, experts, norms, embedding; features ``one``, ``tokens``,
@@ -31,7 +31,8 @@ import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.sim import roofline
-from simlow.workload.graph import FEATURES, OpTemplate, attended_pairs
+from simlow.workload.features import attended_pairs
+from simlow.workload.op import FEATURES, OpTemplate
 
 _ATTN = ("pairs", "cached")
 

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 
 from simlow.errors import SimlowError
 from simlow.specs.scheme import weight_bytes
-from simlow.workload.graph import VALUE_BYTES
+from simlow.workload.op import VALUE_BYTES
 
 DEFAULT_BLOCK_SIZE = 16            # vLLM CacheConfig.block_size default on CUDA
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9   # vLLM CacheConfig.gpu_memory_utilization default

@@ -36,7 +36,7 @@ from simlow.serving.static import StaticConfig, run_static
 from simlow.serving.vllm import VllmConfig, run_vllm
 from simlow.sim.machine import machine
 from simlow.sim.predict import resolve
-from simlow.workload.graph import templates
+from simlow.workload.templates import templates
 
 GIB = 1024 ** 3
 

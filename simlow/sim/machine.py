@@ -32,7 +32,7 @@ import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.numerics import COMPUTE
-from simlow.workload.graph import OpClass, OpTemplate
+from simlow.workload.op import OpClass, OpTemplate
 from simlow.sim.roofline import Machine
 from simlow.sim.stacks import BandwidthMode, Stack
 from simlow.specs.hardware import Engine, HardwareSpec

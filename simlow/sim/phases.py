@@ -13,7 +13,7 @@ from simlow.sim import energy, roofline
 from simlow.sim.machine import placed_elsewhere
 from simlow.sim.request import Request
 from simlow.sim.results import Fidelity, Prediction, TimelineEntry
-from simlow.workload.graph import OpTemplate
+from simlow.workload.op import OpTemplate
 
 
 def _distinct(req: Request, tokens):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.workload.graph import templates
+from simlow.workload.templates import templates
 from simlow.memory import footprint, resolve_scheme
 from simlow.quantities import fmt_bytes
 from simlow.sim import energy

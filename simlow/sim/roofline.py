@@ -39,7 +39,8 @@ from typing import Callable, Mapping
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.workload.graph import BYTE_QUANTITIES, OpClass, OpTemplate, features
+from simlow.workload.features import features
+from simlow.workload.op import BYTE_QUANTITIES, OpClass, OpTemplate
 
 
 @dataclass(frozen=True)

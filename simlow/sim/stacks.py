@@ -2,7 +2,7 @@
 
 A stack (``workloads/stacks/<name>.yaml``) says, as data, what one inference engine gets out
 of a device: the fraction of peak DRAM bandwidth and of peak compute it achieves per op
-class (``simlow.workload.graph.OpClass``), a fixed cost per kernel launch and per forward step, which
+class (``simlow.workload.op.OpClass``), a fixed cost per kernel launch and per forward step, which
 storage formats it can run at all, and which compute formats it has native kernels for
 (anything else it dequantizes to ``dequantize_to`` before the matmul).
 
@@ -96,7 +96,7 @@ from typing import Mapping
 
 from simlow import formats
 from simlow.errors import SimlowError, unknown_name
-from simlow.workload.graph import OpClass
+from simlow.workload.op import OpClass
 from simlow.specs.hardware import COMPUTE_FORMATS, EngineKind
 from simlow.specs.filememo import FileMemo
 from simlow.specs.registry import data_root

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simlow.workload.graph import templates
+from simlow.workload.templates import templates
 from simlow.sim.roofline import Machine, step
 from simlow.workload.routing import Uniform
 from simlow.sim.stacks import Stack, load_stack

@@ -30,7 +30,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 from simlow import formats
-from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
 from simlow.specs.hf import load_config, need_int
 from simlow.specs.scheme import Scheme, SchemeKind

@@ -40,7 +40,9 @@ from types import MappingProxyType
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.workload.graph import OpClass, features, templates
+from simlow.workload.features import features
+from simlow.workload.op import OpClass
+from simlow.workload.templates import templates
 from simlow.sim.machine import issue_rate, mac_energy_per_op, machine, run_format
 from simlow.validation.measured import SIZE_MATCHED, Case, Measured, RowKind, case_scheme
 from simlow.sim.predict import resolve

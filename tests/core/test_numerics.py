@@ -53,7 +53,7 @@ def test_aliases_and_unknown_names():
 
 def test_every_compute_format_has_a_size_and_the_hardware_schema_uses_them():
     from simlow.specs.hardware import COMPUTE_FORMATS
-    from simlow.workload.graph import VALUE_BYTES
+    from simlow.workload.op import VALUE_BYTES
 
     assert COMPUTE_FORMATS == tuple(COMPUTE)
     for name, c in COMPUTE.items():

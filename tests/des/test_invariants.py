@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from simlow.workload.graph import Phase, build_graph
+from simlow.workload.graph import build_graph
+from simlow.workload.op import Phase
 from simlow.sim.des.plan import device_setup, step_blocks
 from simlow.sim.des.predict import predict_des
 from simlow.sim.des.step import Background, simulate_step

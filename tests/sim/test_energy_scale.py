@@ -8,7 +8,8 @@ import pytest
 
 from simlow.cost import FpMac, IntMac, Tech, unit_cost
 from simlow.errors import SimlowError
-from simlow.workload.graph import OpClass, templates
+from simlow.workload.op import OpClass
+from simlow.workload.templates import templates
 from simlow.validation.calibrate import MODES, fit_stack
 from simlow.sim.machine import mac_energy_per_op, machine, pick_engine, power_rate
 from simlow.sim.stacks import load_stack, stack_dir

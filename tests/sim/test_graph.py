@@ -9,7 +9,9 @@ from hypothesis import given, settings, strategies as st
 
 from simlow import formats
 from simlow.errors import SimlowError
-from simlow.workload.graph import Phase, build_graph, templates
+from simlow.workload.graph import build_graph
+from simlow.workload.op import Phase
+from simlow.workload.templates import templates
 from simlow.workload.routing import Trace, Uniform, Zipf, parse_routing
 from simlow.specs import load_model, load_scheme
 from simlow.specs.model import TensorClass

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from simlow.errors import SimlowError
-from simlow.workload.graph import OpClass, templates
+from simlow.workload.op import OpClass
+from simlow.workload.templates import templates
 from simlow.sim import roofline
 from simlow.validation.calibrate import _F_SCALE, _robust
 from simlow.sim.machine import issue_rate, machine, pick_engine, power_rate

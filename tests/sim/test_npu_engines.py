@@ -7,7 +7,8 @@ import pytest
 
 import simlow
 from simlow.errors import SimlowError
-from simlow.workload.graph import OpClass, templates
+from simlow.workload.op import OpClass
+from simlow.workload.templates import templates
 from simlow.sim.des.unified import Agent, corun
 from simlow.sim.machine import placed_elsewhere, placement
 from simlow.sim.predict import default_stack, resolve

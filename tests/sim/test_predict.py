@@ -11,7 +11,9 @@ from hypothesis import given, settings, strategies as st
 
 import simlow.sim as sim
 from simlow.errors import SimlowError
-from simlow.workload.graph import Phase, build_graph, templates
+from simlow.workload.graph import build_graph
+from simlow.workload.op import Phase
+from simlow.workload.templates import templates
 from simlow.sim import roofline
 from simlow.sim.machine import machine, pick_engine
 from simlow.sim.stacks import load_stack, stack_names

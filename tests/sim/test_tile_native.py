@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from simlow.workload.graph import OpClass, features, templates
+from simlow.workload.features import features
+from simlow.workload.op import OpClass
+from simlow.workload.templates import templates
 from simlow.sim import roofline
 from simlow.sim.machine import machine, pick_engine, run_format
 from simlow.sim.stacks import load_stack

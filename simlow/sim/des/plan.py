@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from simlow.workload.graph import VALUE_BYTES, OpTemplate, templates
+from simlow.workload.op import OpTemplate, VALUE_BYTES
+from simlow.workload.templates import templates
 from simlow.sim.des.clock import ps
 from simlow.sim.des.step import Background, Block, Fabricspec, blocks_of
 from simlow.sim.des.work import FlowSpec, OpWork, Place, op_work, scalar_features

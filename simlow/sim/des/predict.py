@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from simlow.workload.graph import templates
+from simlow.workload.templates import templates
 from simlow.memory import footprint
 from simlow.sim import energy
 from simlow.sim.des.clock import PS_PER_S

@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from simlow.workload.graph import OpTemplate, features
+from simlow.workload.features import features
+from simlow.workload.op import OpTemplate
 from simlow.sim.des.clock import ps
 from simlow.sim.roofline import Machine, op_terms
 
