@@ -16,7 +16,8 @@ from pathlib import Path
 from simlow.claims.answers import Answer, absolute
 from simlow.claims.metrics import Direction, Metric
 from simlow.claims.relative import relative
-from simlow.claims.schema import Claim, ClaimFile, Config, load_claims
+from simlow.claims.load import load_claims
+from simlow.claims.schema import Claim, ClaimFile, Config
 from simlow.claims.claimed import Claimed
 from simlow.claims.verdict import Margins, Outcome, Verdict, advantage, classify, classify_exact
 from simlow.errors import SimlowError

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from simlow.sim import power
-from simlow.workload.graph import OpClass
+from simlow.workload.op import OpClass
 
 NOTE = ("energy: static power + DRAM bytes x J/bit by memory type + on-chip traffic + ops x J/op by format "
         f"and node, throttled under the TDP cap (simlow.sim.power; 2 global constants {power.FITTED.source})")

@@ -100,7 +100,7 @@ def work(case: EnergyCase, k: power.PowerConstants = power.FITTED) -> Work:
     from simlow.sim.machine import machine
     from simlow.sim.phases import decode_times, prefill_times
     from simlow.sim.predict import resolve
-    from simlow.workload.graph import templates
+    from simlow.workload.templates import templates
 
     req = resolve(case.model, case.hw, case.scheme, batch=case.batch, prompt=case.prompt, gen=case.gen,
                   stack=case.stack, depth=case.depth, ubatch=case.ubatch)
