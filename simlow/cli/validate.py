@@ -26,6 +26,16 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def emit(d: dict, args) -> bool:
+    """Write report ``d`` to ``--out`` if given and print it as JSON under ``--json``;
+    True when it was printed (the caller prints no table then)."""
+    if args.out:
+        Path(args.out).write_text(json.dumps(d, indent=2))
+    if args.json:
+        print_json(d)
+    return bool(args.json)
+
+
 def run(args) -> int:
     if args.energy:
         from simlow.cli.validate_energy import run_energy
@@ -34,11 +44,7 @@ def run(args) -> int:
     from simlow.validation.validate import validate
 
     report = validate(args.data)
-    d = report.to_dict()
-    if args.out:
-        Path(args.out).write_text(json.dumps(d, indent=2))
-    if args.json:
-        print_json(d)
+    if emit(report.to_dict(), args):
         return 0
     if args.markdown:
         from simlow.validation.validate import to_markdown

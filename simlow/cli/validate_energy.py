@@ -3,10 +3,8 @@ per device, in-sample and held out; ``simlow.validation.energy``)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from simlow.cli.output import print_json, print_table
+from simlow.cli.output import print_table
+from simlow.cli.validate import emit
 
 
 def _pct(x) -> str:
@@ -23,11 +21,7 @@ def run_energy(args) -> int:
 
     k = fit(args.data) if args.fit else power.FITTED
     report = validate_energy(args.data, k)
-    d = report.to_dict()
-    if args.out:
-        Path(args.out).write_text(json.dumps(d, indent=2))
-    if args.json:
-        print_json(d)
+    if emit(report.to_dict(), args):
         return 0
     if args.rows:
         print_table("energy rows (error = predicted / measured - 1)",
