@@ -23,6 +23,7 @@ metric's unit, or are factors for a relative claim.
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 
@@ -31,18 +32,21 @@ from simlow.errors import SimlowError
 from simlow.quantities import parse
 from simlow.specs.yamlfile import check_number
 
-SENSES = ("value", "at_most", "at_least")
+class Sense(enum.Enum):
+    """How the claimed figure bounds the truth (the ``sense`` key of a claim file)."""
+
+    VALUE = "value"          # a number or a range
+    AT_MOST = "at_most"      # "at best 55%"
+    AT_LEAST = "at_least"    # "40+ GB"
 
 
 @dataclass(frozen=True)
 class Claimed:
     low: float
     high: float
-    sense: str = "value"      # value (a number or a range) | at_most | at_least
+    sense: Sense = Sense.VALUE
 
     def __post_init__(self) -> None:
-        if self.sense not in SENSES:
-            raise ValueError(f"sense must be one of {SENSES}, got {self.sense!r}")
         if not 0.0 <= self.low <= self.high:
             raise ValueError(f"claimed interval needs 0 <= low <= high, got [{self.low}, {self.high}]")
 
@@ -52,22 +56,22 @@ class Claimed:
 
     @classmethod
     def at_most(cls, x: float) -> "Claimed":
-        return cls(0.0, x, "at_most")
+        return cls(0.0, x, Sense.AT_MOST)
 
     @classmethod
     def at_least(cls, x: float) -> "Claimed":
-        return cls(x, math.inf, "at_least")
+        return cls(x, math.inf, Sense.AT_LEAST)
 
     @property
     def is_range(self) -> bool:
-        return self.sense == "value" and self.low != self.high
+        return self.sense is Sense.VALUE and self.low != self.high
 
     @property
     def stated(self) -> float:
         """The figure the claim writes (the one number of a one-sided limit; a range's middle)."""
-        if self.sense == "at_most":
+        if self.sense is Sense.AT_MOST:
             return self.high
-        if self.sense == "at_least":
+        if self.sense is Sense.AT_LEAST:
             return self.low
         return (self.low + self.high) / 2
 
@@ -77,30 +81,30 @@ class Claimed:
 
     def text(self, fmt) -> str:
         """The claim in words, each figure through ``fmt`` (e.g. ``"50 GB/s to 90 GB/s"``)."""
-        if self.sense == "at_most":
+        if self.sense is Sense.AT_MOST:
             return f"at most {fmt(self.high)}"
-        if self.sense == "at_least":
+        if self.sense is Sense.AT_LEAST:
             return f"at least {fmt(self.low)}"
         return f"{fmt(self.low)} to {fmt(self.high)}" if self.is_range else fmt(self.low)
 
     def to_json(self) -> float | dict:
-        if self.sense == "value" and not self.is_range:
+        if self.sense is Sense.VALUE and not self.is_range:
             return self.low
-        return {"sense": self.sense, "low": self.low, "high": None if math.isinf(self.high) else self.high}
+        return {"sense": self.sense.value, "low": self.low, "high": None if math.isinf(self.high) else self.high}
 
 
 def read_claimed(r, metric, relative: bool) -> "Claimed | bool":
     """The ``claimed`` (and ``sense``) keys of a claim, from a ``simlow.specs.yamlfile.Reader``."""
-    sense = r.str("sense", default="value", choices=SENSES)
+    sense = Sense(r.str("sense", default=Sense.VALUE.value, choices=tuple(x.value for x in Sense)))
     if metric is Metric.FITS:
         if relative:
             r.fail("a fits claim cannot have a baseline", "baseline")
-        if sense != "value":
+        if sense is not Sense.VALUE:
             r.fail("a fits claim is true or false; drop sense", "sense")
         return r.bool("claimed")
     raw = r.data.get("claimed")
     if isinstance(raw, list):
-        if sense != "value" or len(raw) != 2:
+        if sense is not Sense.VALUE or len(raw) != 2:
             r.fail("a range is a list of two figures [low, high] (and no sense)", "claimed")
         low, high = (_figure(r, metric, relative, x) for x in raw)
         if not low < high:
@@ -109,7 +113,7 @@ def read_claimed(r, metric, relative: bool) -> "Claimed | bool":
         return Claimed(low, high)
     value = _figure(r, metric, relative, raw)
     r.has("claimed")
-    return {"value": Claimed.value, "at_most": Claimed.at_most, "at_least": Claimed.at_least}[sense](value)
+    return {Sense.VALUE: Claimed.value, Sense.AT_MOST: Claimed.at_most, Sense.AT_LEAST: Claimed.at_least}[sense](value)
 
 
 def _figure(r, metric, relative: bool, raw) -> float:
