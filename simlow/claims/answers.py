@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from simlow.claims import bounds as B
 from simlow.claims import offload as O
 from simlow.claims.metrics import Kind, Metric
-from simlow.claims.schema import Claim, Config
+from simlow.claims.schema import Claim, Config, Part
 from simlow.claims.simulate import Simulated, cost_ratio, simulate
 from simlow.claims.text import claimed_text, metric_value, si
 from simlow.claims.verdict import Outcome
@@ -137,7 +137,7 @@ def shortfall(s: B.Setup) -> Answer | None:
                   Outcome.IMPOSSIBLE)
 
 
-def exact_value(s: B.Setup, metric: Metric, part: str) -> tuple[float, str]:
+def exact_value(s: B.Setup, metric: Metric, part: Part) -> tuple[float, str]:
     """Exact bytes (weights, KV cache or total) or bits per weight, and what they are."""
     weights = float(weight_bytes(s.model, s.scheme))
     if metric is Metric.BITS_PER_WEIGHT:
@@ -145,13 +145,13 @@ def exact_value(s: B.Setup, metric: Metric, part: str) -> tuple[float, str]:
     w = s.workload
     kv = float(w.batch * kv_bytes_per_sequence(s.model, s.scheme, w.context))
     total = weights + kv + activation_bytes(s.model, w.context, w.batch)
-    value = {"weights": weights, "kv_cache": kv, "total": total}[part]
-    what = {"weights": "weights", "kv_cache": f"KV cache ({s.workload.batch} x {s.workload.context} tokens)",
-            "total": f"weights + KV cache + workspace at {s.workload.context} tokens"}[part]
+    value = {Part.WEIGHTS: weights, Part.KV_CACHE: kv, Part.TOTAL: total}[part]
+    what = {Part.WEIGHTS: "weights", Part.KV_CACHE: f"KV cache ({s.workload.batch} x {s.workload.context} tokens)",
+            Part.TOTAL: f"weights + KV cache + workspace at {s.workload.context} tokens"}[part]
     return value, f"{s.model.name}'s {what} at {s.scheme.name}"
 
 
-def exact(claim: Claim, s: B.Setup, part: str) -> Answer:
+def exact(claim: Claim, s: B.Setup, part: Part) -> Answer:
     value, what = exact_value(s, claim.metric, part)
     unit = claim.metric.unit
     text = f"{what} take {metric_value(value, unit)}; the claim says {claimed_text(claim.claimed, unit)}"

@@ -10,8 +10,8 @@ from typing import Any
 
 from simlow.claims.claimed import read_claimed
 from simlow.claims.metrics import Kind, Metric
-from simlow.claims.schema import (CONFIG_KEYS, PARTS, SCHEMA_VERSION, Claim, ClaimFile, Config, CostQuery,
-                                  NotChecked, Workload)
+from simlow.claims.schema import (CONFIG_KEYS, SCHEMA_VERSION, Claim, ClaimFile, Config, CostQuery,
+                                  NotChecked, Part, Workload)
 from simlow.errors import SimlowError
 from simlow.sim.offload_spec import POLICIES as EXPERT_POLICIES, ExpertCacheSpec, HostMode, Offload
 from simlow.specs import load_hw, load_model, load_scheme
@@ -96,7 +96,7 @@ def _config(r: Reader, parent: Config, base_dir: Path, what: str) -> Config:
     if r.has("stack"):
         values["stack"] = r.str("stack")
     if r.has("part"):
-        values["part"] = r.str("part", choices=PARTS)
+        values["part"] = Part(r.str("part", choices=tuple(p.value for p in Part)))
     if r.has("workload"):
         values["workload"] = _workload(r.sub("workload"), parent.workload)
     if r.has("offload"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from simlow.claims import bounds as B
 from simlow.claims.answers import EXACT, Answer, exact_value, peak_value, setup_of, shortfall
 from simlow.claims.metrics import Direction, Kind, Metric
-from simlow.claims.schema import Claim, Config
+from simlow.claims.schema import Claim, Config, Part
 from simlow.claims.simulate import Simulated, simulate
 from simlow.claims.text import claimed_text, factor, metric_value, si
 from simlow.specs import load_hw, load_scheme
@@ -53,7 +53,7 @@ def _baseline_for(claim: Claim, config: Config) -> Config:
     return replace(config, **changed)
 
 
-def _exact(claim: Claim, new: B.Setup, old: B.Setup, part: str) -> Answer:
+def _exact(claim: Claim, new: B.Setup, old: B.Setup, part: Part) -> Answer:
     v_new, what_new = exact_value(new, claim.metric, part)
     v_old, what_old = exact_value(old, claim.metric, part)
     f = v_old / v_new

@@ -60,6 +60,7 @@ error naming the claim and the key, not a verdict.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +71,14 @@ from simlow.sim.offload_spec import Offload
 SCHEMA_VERSION = 1
 CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "routing",
                "reading", "assume_fits", "part", "cost")
-PARTS = ("weights", "kv_cache", "total")
+
+
+class Part(enum.Enum):
+    """Which bytes a ``memory_bytes`` claim is about (the ``part`` key)."""
+
+    WEIGHTS = "weights"
+    KV_CACHE = "kv_cache"
+    TOTAL = "total"          # weights + KV cache + workspace
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,7 @@ class Config:
     routing: str | None = None      # uniform | zipf:S (None: uniform)
     reading: str = ""               # which reading of the claim's words this configuration is
     assume_fits: bool = False       # hypothetical: speeds as if the model fitted in memory
-    part: str = "weights"
+    part: Part = Part.WEIGHTS
     cost: CostQuery | None = None
 
     def label(self) -> str:
