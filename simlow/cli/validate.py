@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from simlow.cli.output import add_json_flag, print_json, print_table
@@ -24,6 +25,13 @@ def register(sub) -> None:
 
 def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def print_reasons(title: str, rows) -> None:
+    """A table of how many ``(source, line, reason)`` rows were left out for each reason."""
+    reasons = Counter(why for _, _, why in rows)
+    print_table(f"{title} ({len(rows)})", ["rows", "reason"],
+                sorted(((n, why) for why, n in reasons.items()), reverse=True))
 
 
 def emit(d: dict, args) -> bool:
@@ -63,9 +71,5 @@ def run(args) -> int:
                 rows.append((key, metric, s.n, _pct(s.median_abs), _pct(s.p90_abs), _pct(s.median_signed)))
     print_table("prediction error (|predicted / measured - 1|)", ["group", "metric", "n", "median", "p90",
                                                                   "median signed"], rows)
-    reasons: dict[str, int] = {}
-    for _, _, why in report.unmapped:
-        reasons[why] = reasons.get(why, 0) + 1
-    print_table(f"unmapped rows ({len(report.unmapped)})", ["rows", "reason"],
-                sorted(((n, why) for why, n in reasons.items()), reverse=True))
+    print_reasons("unmapped rows", report.unmapped)
     return 0

@@ -4,7 +4,7 @@ per device, in-sample and held out; ``simlow.validation.energy``)."""
 from __future__ import annotations
 
 from simlow.cli.output import print_table
-from simlow.cli.validate import emit
+from simlow.cli.validate import emit, print_reasons
 
 
 def _pct(x) -> str:
@@ -40,9 +40,5 @@ def run_energy(args) -> int:
     print(f"constants: unit_cycle {k.unit_cycle_pJ:.4g} pJ, onchip {k.onchip_pJ_per_bit:.4g} pJ/bit at 7 nm; "
           f"fitted on {', '.join(k.fitted_on)} ({k.source})")
     print(report.prompt_assumption)
-    reasons: dict[str, int] = {}
-    for _, _, why in report.skipped:
-        reasons[why] = reasons.get(why, 0) + 1
-    print_table(f"skipped rows ({len(report.skipped)})", ["rows", "reason"],
-                sorted(((n, why) for why, n in reasons.items()), reverse=True))
+    print_reasons("skipped rows", report.skipped)
     return 0
