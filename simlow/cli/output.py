@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
+from pathlib import Path
 from typing import Any, Sequence
 
 from rich.console import Console
@@ -45,3 +47,20 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
 
 def add_json_flag(parser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
+
+
+def print_reasons(title: str, rows) -> None:
+    """A table of how many ``(source, line, reason)`` rows were left out for each reason."""
+    reasons = Counter(why for _, _, why in rows)
+    print_table(f"{title} ({len(rows)})", ["rows", "reason"],
+                sorted(((n, why) for why, n in reasons.items()), reverse=True))
+
+
+def emit(d: dict, args) -> bool:
+    """Write report ``d`` to ``--out`` if given and print it as JSON under ``--json``;
+    True when it was printed (the caller prints no table then)."""
+    if args.out:
+        Path(args.out).write_text(json.dumps(d, indent=2))
+    if args.json:
+        print_json(d)
+    return bool(args.json)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from pathlib import Path
-
-from simlow.cli.output import add_json_flag, print_json, print_table
+from simlow.cli.output import add_json_flag, emit, print_reasons, print_table
 
 
 def register(sub) -> None:
@@ -25,23 +21,6 @@ def register(sub) -> None:
 
 def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def print_reasons(title: str, rows) -> None:
-    """A table of how many ``(source, line, reason)`` rows were left out for each reason."""
-    reasons = Counter(why for _, _, why in rows)
-    print_table(f"{title} ({len(rows)})", ["rows", "reason"],
-                sorted(((n, why) for why, n in reasons.items()), reverse=True))
-
-
-def emit(d: dict, args) -> bool:
-    """Write report ``d`` to ``--out`` if given and print it as JSON under ``--json``;
-    True when it was printed (the caller prints no table then)."""
-    if args.out:
-        Path(args.out).write_text(json.dumps(d, indent=2))
-    if args.json:
-        print_json(d)
-    return bool(args.json)
 
 
 def run(args) -> int:

@@ -3,8 +3,7 @@ per device, in-sample and held out; ``simlow.validation.energy``)."""
 
 from __future__ import annotations
 
-from simlow.cli.output import print_table
-from simlow.cli.validate import emit, print_reasons
+from simlow.cli.output import emit, print_reasons, print_table
 
 
 def _pct(x) -> str:
