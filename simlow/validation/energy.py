@@ -147,11 +147,10 @@ def end_to_end(case: EnergyCase, w: Work) -> tuple[float, float, float]:
 
 
 def _summary(errors) -> dict:
-    e = np.asarray(list(errors), dtype=np.float64)
-    if not e.size:
-        return {"n": 0, "median_abs": None, "p90_abs": None, "median_signed": None}
-    return {"n": int(e.size), "median_abs": float(np.median(np.abs(e))), "p90_abs": float(np.percentile(np.abs(e), 90)),
-            "median_signed": float(np.median(e))}
+    """n, median and p90 of |error|, median signed error (``simlow.validation.validate.summarize``)."""
+    from simlow.validation.validate import summarize
+
+    return asdict(summarize(errors))
 
 
 def summaries(rows) -> dict:
@@ -173,9 +172,7 @@ def summaries(rows) -> dict:
 
 def cases(data_dir: Path | str | None = None):
     """(row, case) for every posable row and (source, line, reason) for the rest."""
-    from simlow.validation.validate import default_data_dir
-
-    from simlow.validation.validate import mapped_rows
+    from simlow.validation.validate import default_data_dir, mapped_rows
 
     data = Path(data_dir) if data_dir is not None else default_data_dir()
     mapping = load_energy_mapping()
