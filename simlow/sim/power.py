@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simlow.errors import SimlowError
+
 IDLE_FRACTION = 0.10    # assumed idle power (fraction of TDP) when a spec gives none
 DEFAULT_NODE_NM = 7     # assumed process node of a spec that gives none (on-chip energy scaling)
 REFERENCE_NODE_NM = 7   # the node onchip_pJ_per_bit is stated at
@@ -114,7 +116,6 @@ def dram_J_per_bit(memory) -> float:
     """Energy per bit of ``memory``: the cost table's figure for its type (or its
     ``TYPE_STANDIN``), else the spec's own."""
     from simlow.cost.memory import load_memory
-    from simlow.errors import SimlowError
 
     kind = memory.type.lower().replace("-", "_")
     if kind in ON_CHIP_TYPES:
@@ -137,7 +138,7 @@ def op_J(engine, fmt: str | None, headroom_w: float) -> float:
     return headroom_w / peak if peak > 0 else 0.0
 
 
-def active_w(hw, engine, idle: float, cap: float, k: PowerConstants) -> float:
+def active_w(hw, engine, idle: float, k: PowerConstants) -> float:
     """Power while ``engine`` runs kernels: idle + its units' clocked power (module docstring)."""
     if not engine.units or not engine.clock_hz:
         return idle
@@ -148,7 +149,7 @@ def device_power(hw, engine, fmt: str | None, k: PowerConstants = FITTED) -> Dev
     """The power model of ``engine`` of ``hw`` running matmuls in ``fmt``."""
     cap = hw.power.tdp_w
     idle = hw.power.idle_w if hw.power.idle_w is not None else IDLE_FRACTION * cap
-    return DevicePower(idle, cap, active_w(hw, engine, idle, cap, k), dram_J_per_bit(hw.memory(engine.memory)),
+    return DevicePower(idle, cap, active_w(hw, engine, idle, k), dram_J_per_bit(hw.memory(engine.memory)),
                        k.onchip_pJ_per_bit * 1e-12 * wire_factor(hw), op_J(engine, fmt, cap - idle))
 
 
