@@ -71,7 +71,7 @@ def run_tree(unit: TernaryTreeUnit, a, w) -> tuple[np.ndarray, dict[Event, int]]
     else:
         res = accm.accumulate(_tile_sums(unit, a, w, tiles, events), unit.acc_bits, unit.overflow)
     y = res.value.astype(np.int32 if unit.acc_bits <= 32 else np.int64)
-    return y, _counts(unit, a.shape[0], w, tiles, res, events)
+    return y, counts(unit, a.shape[0], w, tiles, res, events)
 
 
 def _level_adds(unit: TernaryTreeUnit, w: np.ndarray, tiles: int) -> tuple[list[int], int]:
@@ -85,7 +85,9 @@ def _level_adds(unit: TernaryTreeUnit, w: np.ndarray, tiles: int) -> tuple[list[
     return adds, int(np.count_nonzero(cur)) if unit.skip_zeros else cur.size
 
 
-def _counts(unit, m, w, tiles, res, level_events) -> dict[Event, int]:
+def counts(unit, m, w, tiles, res, level_events) -> dict[Event, int]:
+    """The events of ``m`` activation rows through the padded weights ``w`` (tiles * tile, N),
+    with the accumulator's events from ``res`` and the per-level wrap/clamp events."""
     level_adds, acc_adds = _level_adds(unit, w, tiles)
     level_ev = Op.OVERFLOW if unit.level_overflow is Overflow.WRAP else Op.SATURATE
     items = []

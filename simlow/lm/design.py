@@ -26,7 +26,8 @@ llama.cpp's CPU block dot product (``simlow.lm.ggml_dot``: Q4_0/Q4_1/Q8_0 weight
 Q8_0/Q8_1 activations); an ``IntMacUnit`` name runs the exact integer matmul of
 ``simlow.lm.intmatmul`` on symmetric integer codes (``int<b>_sym_*`` formats); a
 ``ShiftAddUnit`` name (one term) runs ``simlow.lm.shiftadd_jax`` on ``pot<b>`` weight codes
-and per-token integer activation codes.
+and per-token integer activation codes; a ``TernaryTreeUnit`` name runs
+``simlow.lm.ternary_jax`` on BitNet ternary weight and 8-bit activation codes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from simlow.datapath import UNITS, IntMacUnit, Overflow, ShiftAddUnit
+from simlow.datapath import UNITS, IntMacUnit, Overflow, ShiftAddUnit, TernaryTreeUnit
 from simlow.errors import SimlowError, unknown_name
 from simlow.quant import FORMATS
 from simlow.quant.uniform import Granularity, UniformInt
@@ -89,7 +90,7 @@ class Design:
     kv_cache: str = "float"
     rotation: Rotation = Rotation.NONE
     datapath: str = "float"
-    unit: IntMacUnit | ShiftAddUnit | None = None
+    unit: IntMacUnit | ShiftAddUnit | TernaryTreeUnit | None = None
     hardware: str = "rtx-4090"
     scheme: str | None = None
     kv_scheme: str | None = None
@@ -110,15 +111,15 @@ def _check_format(r, key: str, value: str, extra: tuple[str, ...]) -> str:
     return value
 
 
-def _unit(r, datapath: str) -> IntMacUnit | ShiftAddUnit | None:
+def _unit(r, datapath: str) -> IntMacUnit | ShiftAddUnit | TernaryTreeUnit | None:
     if datapath in ("float", "ggml"):
         if r.has("acc_bits") or r.has("overflow") or r.has("frac_bits"):
-            r.fail("acc_bits/overflow/frac_bits apply to an integer or shift-add MAC unit only", "acc_bits")
+            r.fail("acc_bits/overflow/frac_bits apply to an integer, shift-add or ternary-tree unit only", "acc_bits")
         return None
     unit = UNITS.get(datapath)
-    if not isinstance(unit, (IntMacUnit, ShiftAddUnit)):
-        ints = sorted(n for n, u in UNITS.items() if isinstance(u, (IntMacUnit, ShiftAddUnit)))
-        r.fail(f"{datapath!r} is not float, ggml or an integer or shift-add MAC unit ({', '.join(ints)})", "datapath")
+    if not isinstance(unit, (IntMacUnit, ShiftAddUnit, TernaryTreeUnit)):
+        ints = sorted(n for n, u in UNITS.items() if isinstance(u, (IntMacUnit, ShiftAddUnit, TernaryTreeUnit)))
+        r.fail(f"{datapath!r} is not float, ggml, an integer or shift-add MAC unit or a ternary tree ({', '.join(ints)})", "datapath")
     bits = r.int("acc_bits", default=unit.acc_bits, minimum=2)
     policy = r.str("overflow", default=unit.overflow.value, choices=tuple(o.value for o in Overflow))
     extra = {}
@@ -157,6 +158,9 @@ def _check_consistent(r, d: Design) -> None:
         if d.weights not in GGML_WEIGHTS or d.activations not in ("q8_0", "q8_1"):
             r.fail("the ggml datapath takes q4_0/q4_1/q8_0/gguf-native weights and q8_0 or q8_1 "
                    "activations (llama.cpp's vec_dot types)", "datapath")
+    elif isinstance(d.unit, TernaryTreeUnit):
+        if d.weights != "bitnet_w158" or d.activations != "bitnet_a8":
+            r.fail("the ternary tree takes bitnet_w158 weights and bitnet_a8 activations", "datapath")
     elif isinstance(d.unit, ShiftAddUnit):
         _pot_format(r, d.weights, d.unit)
         _int_code_format(r, "activations", d.activations, d.unit.a_bits)

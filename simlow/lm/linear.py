@@ -14,6 +14,8 @@ quantization), quantizes them and runs the datapath:
 * shift-add unit: ``simlow.lm.shiftadd_jax.pot_matmul`` of the per-token activation codes
   with the ``pot<b>`` weight terms; output ``((acc * 2**-frac_bits) * a_scale) * alpha``
   (float32, in that order; the first product is exact).
+* ternary tree: ``simlow.lm.ternary_jax.tree_matmul`` of BitNet's activation and ternary
+  weight codes; output ``(acc / s_a) / s_w`` (float32; BitNet's scales are reciprocal).
 
 Rotation matrices: ``hadamard`` is ``simlow.quant.rotations.hadamard_transform``; ``random``
 the randomized Hadamard with signs from ``jax.random.PRNGKey(seed)`` (seed 0, one sign
@@ -31,10 +33,12 @@ import numpy as np
 from simlow.errors import SimlowError
 from simlow.lm.design import Design, Rotation
 from simlow.lm.ggml_dot import block_dot, quantize_q8_1
-from simlow.datapath import ShiftAddUnit, shiftadd
+from simlow.datapath import ShiftAddUnit, TernaryTreeUnit, shiftadd
 from simlow.lm.intmatmul import int_matmul_scaled
 from simlow.lm.shiftadd_jax import int_weights, pot_matmul
+from simlow.lm.ternary_jax import tree_matmul
 from simlow.quant import QTensor, quantize
+from simlow.quant._exact import true_div
 from simlow.quant.rotations import hadamard_transform, random_signs, randomized_hadamard
 
 ROTATION_SEED = 0
@@ -51,6 +55,7 @@ class Prepared:
     scales: jax.Array | None = None
     pot: object | None = None          # shiftadd PreparedPot (K, N) for a shift-add unit
     pot_w32: jax.Array | None = None   # its stacked int32 weights
+    ternary: np.ndarray | None = None  # ternary weight codes (K, N) for the ternary tree
 
 
 def rotate(design: Design, x) -> jax.Array:
@@ -88,6 +93,9 @@ def prepare(design: Design, w) -> Prepared:
         return Prepared(qtensor=q)
     if isinstance(design.unit, ShiftAddUnit):
         return _prepare_pot(design.unit, q)
+    if isinstance(design.unit, TernaryTreeUnit):
+        return Prepared(scales=jnp.asarray(q.scales, jnp.float32).reshape(1, 1),
+                        ternary=np.ascontiguousarray(np.asarray(q.codes, np.int8).T))
     if design.unit is not None:
         return Prepared(codes=q.codes, scales=_row_scales(q, wf.shape[0]))
     return Prepared(values=q.dequantize())
@@ -104,6 +112,12 @@ def _prepare_pot(unit: ShiftAddUnit, q: QTensor) -> Prepared:
     sign, exp = np.sign(c), np.where(c != 0, np.abs(c) - top, 0)
     prep = shiftadd.prepare(unit, (sign, exp))
     return Prepared(scales=jnp.asarray(q.scales, jnp.float32).reshape(1, -1), pot=prep, pot_w32=int_weights(prep))
+
+
+@jax.jit
+def _ternary_epilogue(acc, a_inv_scale, w_inv_scale):
+    # two IEEE divisions; the barrier keeps XLA from folding (x / a) / w into x / (a * w)
+    return true_div(jax.lax.optimization_barrier(true_div(acc.astype(jnp.float32), a_inv_scale)), w_inv_scale)
 
 
 @jax.jit
@@ -126,6 +140,10 @@ def apply(design: Design, x, p: Prepared) -> jax.Array:
         acc, _, _ = pot_matmul(design.unit, np.asarray(q.codes), p.pot, p.pot_w32)
         return _pot_epilogue(acc, jnp.float32(2.0 ** -design.unit.frac_bits),
                              _row_scales(q, x.shape[0]), p.scales)
+    if p.ternary is not None:
+        q = quantize(x, design.activations)
+        acc, _, _ = tree_matmul(design.unit, np.asarray(q.codes), p.ternary)
+        return _ternary_epilogue(acc, jnp.asarray(q.scales, jnp.float32).reshape(-1, 1), p.scales)
     if p.qtensor is not None:
         if "min" in p.qtensor.aux:
             aq, ad, as_ = quantize_q8_1(x)
