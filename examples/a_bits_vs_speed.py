@@ -20,13 +20,14 @@ import numpy as np
 import simlow
 from simlow import quant, sweep
 from simlow.specs.registry import data_root
+from simlow.specs.tensors import weight_tensors
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "out")
 out.mkdir(parents=True, exist_ok=True)
 
 spec = sweep.load_sweep(data_root() / "workloads" / "sweeps" / "bits-vs-speed.yaml")
 rows = sweep.run_sweep(spec, out / "bits-vs-speed.jsonl", sweep.Serial(), restart=True)
-params = sum(t.rows * t.cols * t.count for t in simlow.load_model("llama-3.1-8b").weight_tensors())
+params = sum(t.rows * t.cols * t.count for t in weight_tensors(simlow.load_model("llama-3.1-8b")))
 for r in rows:
     r["bits_per_weight"] = None if r["error"] else 8 * r["weight_bytes"] / params
 print(f"{'device':18} {'scheme':8} {'bits/weight':>11} {'decode tok/s':>12} {'J/token':>8}  fits")

@@ -22,6 +22,7 @@ from pathlib import Path
 import simlow
 from simlow.cost import IntMac, Tech, TernaryLane, pot_mac_for_code, unit_cost
 from simlow.specs.scheme import weight_bytes
+from simlow.specs.tensors import weight_tensors
 
 MODEL = simlow.load_model("bitnet-b1.58-2b4t")
 DRAM_BPS = 4266e6 * 32 / 8          # LPDDR4X-4266, one x32 package
@@ -36,7 +37,7 @@ DATAPATHS = {                       # name: (unit, weight scheme it runs)
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "out")
 out.mkdir(parents=True, exist_ok=True)
 
-params = sum(t.rows * t.cols * t.count for t in MODEL.weight_tensors())
+params = sum(t.rows * t.cols * t.count for t in weight_tensors(MODEL))
 rows = []
 print(f"{'datapath':10} {'unit um2':>9} {'pJ/op':>6} {'clock GHz':>9} {'TOPS':>5} {'units':>7} "
       f"{'array mm2':>9} {'tok/s bound':>11} {'MAC mJ/token':>12}")

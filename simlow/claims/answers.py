@@ -22,6 +22,7 @@ from simlow.memory import activation_bytes, check_workload, kv_bytes_per_sequenc
 from simlow.specs.scheme import weight_bytes
 from simlow.errors import SimlowError
 from simlow.specs import HardwareSpec, load_hw, load_model, load_scheme
+from simlow.specs.tensors import param_count
 
 EXACT = "exact arithmetic"
 
@@ -141,7 +142,7 @@ def exact_value(s: B.Setup, metric: Metric, part: Part) -> tuple[float, str]:
     """Exact bytes (weights, KV cache or total) or bits per weight, and what they are."""
     weights = float(weight_bytes(s.model, s.scheme))
     if metric is Metric.BITS_PER_WEIGHT:
-        return weights * 8 / s.model.param_count(), f"{s.model.name} at {s.scheme.name}"
+        return weights * 8 / param_count(s.model), f"{s.model.name} at {s.scheme.name}"
     w = s.workload
     kv = float(w.batch * kv_bytes_per_sequence(s.model, s.scheme, w.context))
     total = weights + kv + activation_bytes(s.model, w.context, w.batch)

@@ -34,6 +34,7 @@ from simlow.memory import activation_bytes, kv_bytes_per_sequence, largest, weig
 from simlow.specs.scheme import weight_bytes
 from simlow.claims.text import si
 from simlow.specs import HardwareSpec, ModelSpec, Scheme
+from simlow.specs.tensors import weight_tensors
 from simlow.sim.offload_spec import HostMode
 
 _SIXTEEN_BIT = ("fp16", "bf16")
@@ -110,13 +111,13 @@ def decode_context(w: Workload) -> int:
 def matmul_params(m: ModelSpec) -> int:
     """Weights in matrix multiplies per token (embedding lookup excluded, tied head included)."""
     total = 0
-    for t in m.weight_tensors():
+    for t in weight_tensors(m):
         if t.cls.value in ("norm", "bias", "rope") or t.rows == 1:
             continue
         if t.cls.value == "embedding" and not m.tied_embeddings:
             continue
         per = t.rows * t.cols
-        total += per * (m.moe.top_k if t.cls.group == "experts" and m.moe else t.count)
+        total += per * (m.moe.top_k if t.cls.is_expert and m.moe else t.count)
     return total
 
 

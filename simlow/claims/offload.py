@@ -73,7 +73,7 @@ class ExpertTraffic:
 def _expert_parts(model: ModelSpec, scheme: Scheme) -> tuple[float, int]:
     """Bytes of one expert of one layer, and the number of MoE layers."""
     moe_layers = sum(1 for i in range(model.layers) if model.is_moe_layer(i))
-    total = sum(b for t, _, b in tensor_formats(model, scheme) if t.cls.group == "experts")
+    total = sum(b for t, _, b in tensor_formats(model, scheme) if t.cls.is_expert)
     return total / (moe_layers * model.moe.experts), moe_layers
 
 
@@ -141,7 +141,7 @@ def layer_split(model: ModelSpec, scheme: Scheme, device_layers: int, host: Host
         resident += nbytes if host_t else 0.0
         if t.cls.value == "embedding" and not model.tied_embeddings:
             continue
-        read = nbytes * model.moe.top_k / model.moe.experts if t.cls.group == "experts" and model.moe else nbytes
+        read = nbytes * model.moe.top_k / model.moe.experts if t.cls.is_expert and model.moe else nbytes
         if host_t:
             host_w += read
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from simlow.cli.output import add_json_flag, print_json, print_table
 from simlow.specs import load_model, load_scheme, names
 from simlow.specs.scheme import SchemeKind
+from simlow.specs.tensors import active_param_count, param_count
 
 
 def register(sub) -> None:
@@ -23,8 +24,8 @@ def run(args) -> int:
         title = "schemes"
     else:
         models = [load_model(n) for n in names("model")]
-        rows = [{"name": m.name, "title": m.title, "params": m.param_count(),
-                 "active_params": m.active_param_count(), "layers": m.layers,
+        rows = [{"name": m.name, "title": m.title, "params": param_count(m),
+                 "active_params": active_param_count(m), "layers": m.layers,
                  "hidden": m.hidden_size, "max_context": m.max_context,
                  "moe": f"{m.moe.experts}x top-{m.moe.top_k}" if m.moe else ""} for m in models]
         title = "models"

@@ -25,6 +25,7 @@ from simlow.formats import StorageFormat
 from simlow.specs.gguf_file import GGUFHeader, GGUFTensor
 from simlow.specs.model import FfnKind, ModelSpec, TensorClass as C, WeightTensor
 from simlow.specs.scheme import LayerSelector, Override, Scheme, SchemeKind, weight_bytes
+from simlow.specs.tensors import weight_tensors
 
 _MERGED = (C.NORM, C.BIAS)   # simlow sums these per layer; the file stores them one by one
 
@@ -35,7 +36,7 @@ def file_scheme(h: GGUFHeader, model: ModelSpec) -> tuple[Scheme, tuple[str, ...
     claimed: set[str] = set()
     chosen: dict[tuple[C, int | None], list[StorageFormat]] = defaultdict(list)
     merged = _merged_by_layer(h.tensors)
-    for t in model.weight_tensors():
+    for t in weight_tensors(model):
         if t.cls in _MERGED:
             group = merged.get((t.cls, t.layer), [])
             claimed.update(g.name for g in group)

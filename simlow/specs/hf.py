@@ -4,7 +4,7 @@
 llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, gemma2, gpt_oss, phi3, internlm, bitnet,
 dots1, hunyuan (``hunyuan_v1_moe``), and the multimodal wrappers whose text model is nested
 under ``text_config`` (gemma3 -> gemma3_text, mistral3 -> mistral, llama4 -> llama4_text).
-The shape is the Hugging Face checkpoint's: ``param_count()`` counts its tensors (a GGUF of
+The shape is the Hugging Face checkpoint's: ``specs.tensors.param_count`` counts its tensors (a GGUF of
 the same model may add tensors, such as llama 3.1's ``rope_freqs``). Where a key may be
 absent, the default is the ``transformers`` configuration class's.
 

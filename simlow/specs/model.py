@@ -1,8 +1,8 @@
 """Model shapes: transformer architectures as frozen dataclasses.
 
 A ``ModelSpec`` holds only the shape (no weights): enough to list every weight tensor
-with its size (``weight_tensors``), count parameters, size the KV cache and build the op
-graph. Read from ``workloads/models/*.yaml`` (schema below), a Hugging Face
+with its size and count parameters (``simlow.specs.tensors``), size the KV cache and build
+the op graph. Read from ``workloads/models/*.yaml`` (schema below), a Hugging Face
 ``config.json`` or a GGUF header (``simlow.specs.hf``, ``simlow.specs.gguf_header``).
 
 YAML schema (version 1)::
@@ -108,6 +108,11 @@ class TensorClass(enum.Enum):
         if v.startswith(("ffn_", "shared_")):
             return "ffn"
         return v
+
+    @property
+    def is_expert(self) -> bool:
+        """A routed expert's weight (read top-k of n per token)."""
+        return self in (TensorClass.EXPERT_GATE, TensorClass.EXPERT_UP, TensorClass.EXPERT_DOWN)
 
 
 class FfnKind(enum.StrEnum):
@@ -245,31 +250,6 @@ class ModelSpec:
             windowed = n - ((layers.stop // sw.every) - (layers.start // sw.every))
         tokens = windowed * min(ctx, sw.size if sw is not None else ctx) + (n - windowed) * ctx
         return tokens * self.kv_token_bytes(fmt)
-
-    def weight_tensors(self) -> list[WeightTensor]:
-        """Every weight tensor of the model, in order (see ``simlow.specs.tensors``)."""
-        from simlow.specs.tensors import weight_tensors
-
-        return weight_tensors(self)
-
-    def param_count(self) -> int:
-        return sum(t.params for t in self.weight_tensors())
-
-    def matches_published(self) -> bool:
-        """Whether ``param_count()`` equals the published count (within its rounding)."""
-        if self.params_published is None:
-            return True
-        return abs(self.param_count() - self.params_published) * 2 <= self.params_rounding
-
-    def active_param_count(self) -> int:
-        """Parameters touched per token (top-k experts only)."""
-        total = 0
-        for t in self.weight_tensors():
-            if t.cls.group == "experts":
-                total += t.rows * t.cols * self.moe.top_k  # type: ignore[union-attr]
-            else:
-                total += t.params
-        return total
 
 
 def read_model(path: Path | str) -> ModelSpec:

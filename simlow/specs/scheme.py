@@ -54,6 +54,7 @@ from simlow.formats import StorageFormat
 from simlow.specs.hardware import COMPUTE_FORMATS
 from simlow.specs.model import ModelSpec, TensorClass, WeightTensor
 from simlow.specs.yamlfile import Reader, open_spec
+from simlow.specs.tensors import weight_tensors
 
 SCHEMA_VERSION = 1
 _GROUPS = ("default", "attention", "ffn", "experts")
@@ -195,7 +196,7 @@ class Scheme:
 def tensor_formats(model: ModelSpec, scheme: Scheme) -> list[tuple[WeightTensor, StorageFormat, int]]:
     """Each weight tensor of ``model`` with its format under ``scheme`` and its exact bytes."""
     out = []
-    for t in model.weight_tensors():
+    for t in weight_tensors(model):
         fmt = scheme.tensor_format(model, t)
         out.append((t, fmt, fmt.tensor_bytes(t.rows, t.cols) * t.count))
     return out

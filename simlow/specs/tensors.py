@@ -2,6 +2,7 @@
 
 Shapes follow the GGUF / PyTorch convention ``rows = output features, cols = input
 features``: quantization blocks run along ``cols``. Norm weights and biases are 1 x n.
+Parameter counts are sums over these tensors (``param_count``, ``active_param_count``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,24 @@ def weight_tensors(m: ModelSpec) -> list[WeightTensor]:
     if not m.tied_embeddings:
         out.append(WeightTensor("output", C.LM_HEAD, None, m.vocab_size, m.hidden_size))
     return out
+
+
+def param_count(m: ModelSpec) -> int:
+    """Every parameter of the model (all experts)."""
+    return sum(t.params for t in weight_tensors(m))
+
+
+def active_param_count(m: ModelSpec) -> int:
+    """Parameters touched per token (top-k experts only)."""
+    return sum(t.rows * t.cols * m.moe.top_k if t.cls.is_expert and m.moe else t.params
+               for t in weight_tensors(m))
+
+
+def matches_published(m: ModelSpec) -> bool:
+    """Whether ``param_count`` equals the published count (within its rounding)."""
+    if m.params_published is None:
+        return True
+    return abs(param_count(m) - m.params_published) * 2 <= m.params_rounding
 
 
 def _attention(m: ModelSpec, i: int) -> list[WeightTensor]:

@@ -16,6 +16,7 @@ from simlow.workload.routing import Trace, Uniform, Zipf, parse_routing
 from simlow.specs import load_model, load_scheme
 from simlow.specs.model import TensorClass
 from simlow.specs.scheme import weight_bytes
+from simlow.specs.tensors import weight_tensors
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def test_every_weight_byte_belongs_to_one_op(name, scheme):
     m, s = load_model(name), load_scheme(scheme)
     B = 1 if m.moe is None else 100_000
     g = build_graph(m, s, Phase(B, 1, 0))
-    emb = s.tensor_format(m, m.weight_tensors()[0])
+    emb = s.tensor_format(m, weight_tensors(m)[0])
     table = emb.tensor_bytes(m.vocab_size, m.hidden_size)
     expect = _weight_bytes(m, s) - table + B * emb.tensor_bytes(1, m.hidden_size)
     if m.tied_embeddings:

@@ -20,6 +20,7 @@ from simlow.sim.stacks import load_stack, stack_names
 from simlow.validation.validate import default_data_dir, mapped_rows, summarize
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import weight_bytes
+from simlow.specs.tensors import weight_tensors
 
 
 def test_memory_bound_decode_is_no_faster_than_weight_bytes_over_bandwidth():
@@ -28,7 +29,7 @@ def test_memory_bound_decode_is_no_faster_than_weight_bytes_over_bandwidth():
     p = sim.predict(m, hw, "q4_0", prompt=0, gen=16, stack="ideal")
     per_token = 1 / p.decode_tok_s
     # every weight but the embedding table is read once per token (plus KV and activations)
-    emb = s.tensor_format(m, m.weight_tensors()[0])
+    emb = s.tensor_format(m, weight_tensors(m)[0])
     floor = (weight_bytes(m, s) - emb.tensor_bytes(m.vocab_size, m.hidden_size)) / hw.main_memory.bandwidth_Bps
     assert per_token >= floor
     assert per_token < floor * 1.05          # and the ideal stack adds only KV/activation bytes

@@ -16,6 +16,7 @@ from simlow.validation.validate import (NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, OVER
                                  split_of, to_markdown, validate)
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import weight_bytes
+from simlow.specs.tensors import weight_tensors
 
 
 
@@ -56,7 +57,7 @@ def test_dynamic_mix_is_size_matched_to_the_file():
 def test_size_matched_scales_every_tensor_and_nothing_else():
     m, s = load_model("llama-2-7b"), load_scheme("q4_k_m")
     half = size_matched(s, 0.5)
-    for t in m.weight_tensors()[:12]:
+    for t in weight_tensors(m)[:12]:
         f, g = s.tensor_format(m, t), half.tensor_format(m, t)
         assert (g.name, g.compute, g.block) == (f.name, f.compute, f.block)
         assert g.tensor_bytes(t.rows, t.cols) == pytest.approx(f.tensor_bytes(t.rows, t.cols) / 2)

@@ -18,6 +18,7 @@ from simlow.specs.gguf_file import read_header
 from simlow.specs.gguf_header import model_from_header
 from simlow.specs.gguf_types import file_scheme
 from simlow.specs.model import ModelSpec
+from simlow.specs.tensors import param_count, weight_tensors
 
 from .gguf_tiny import tiny_gguf_bytes
 
@@ -40,7 +41,7 @@ def _check(data: bytes) -> None:
                 m = model_from_header(h)
                 scheme, notes = file_scheme(h, m)
                 assert isinstance(m, ModelSpec) and notes
-                assert m.param_count() > 0 and scheme.tensor_format(m, m.weight_tensors()[0])
+                assert param_count(m) > 0 and scheme.tensor_format(m, weight_tensors(m)[0])
             except SimlowError as err:
                 assert name in str(err)
             peak = tracemalloc.get_traced_memory()[1]

@@ -18,6 +18,7 @@ from simlow.memory import resolve_scheme
 from simlow.specs.hf import read_hf_config
 from simlow.specs.model import ModelSpec
 from simlow.specs.scheme import SchemeKind
+from simlow.specs.tensors import param_count
 
 from .test_hf_families import DEEPSEEK_V2_LITE, FAMILIES, GEMMA3_4B, LLAMA2_7B
 
@@ -42,7 +43,7 @@ def _check(text: str) -> None:
         try:
             m = read_hf_config(path)
             assert isinstance(m, ModelSpec)
-            assert m.param_count() >= 0 and m.layers >= 1
+            assert param_count(m) >= 0 and m.layers >= 1
             scheme, _ = resolve_scheme(m, None)
             assert scheme.kind is SchemeKind.WEIGHTS
         except SimlowError as err:

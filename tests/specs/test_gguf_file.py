@@ -23,6 +23,7 @@ from simlow.specs import load_model
 from simlow.specs.gguf_file import Skipped, read_header
 from simlow.specs.gguf_header import gguf_summary, model_from_header, read_gguf_model
 from simlow.specs.gguf_types import file_scheme
+from simlow.specs.tensors import param_count, weight_tensors
 
 from .gguf_tiny import tiny_gguf_bytes, write_tiny_gguf
 
@@ -65,7 +66,7 @@ def test_tiny_file_sized_by_its_types(tmp_path):
     m = model_from_header(h)
     s, notes = file_scheme(h, m)
     assert sum(weight_bytes_by_part(m, s).values()) == sum(t.n_bytes for t in h.tensors)
-    fmt = {t.name: s.tensor_format(m, t).name for t in m.weight_tensors()}
+    fmt = {t.name: s.tensor_format(m, t).name for t in weight_tensors(m)}
     assert (fmt["blk.0.attn_v"], fmt["blk.1.attn_v"], fmt["blk.0.ffn_down"], fmt["token_embd"]) == \
         ("q8_0", "q4_1", "f16", "q8_0")
     assert "the file's tensors hold" in notes[0] and len(notes) == 1   # no difference to report
@@ -249,10 +250,10 @@ def test_a_tensor_of_every_type_reads_as_gguf_py(tmp_path):
 def test_phi3_fused_tensors_sized_by_their_types(tmp_path):
     h = read_header(write_tiny_gguf(tmp_path / "phi3.gguf", fused=True))
     m = model_from_header(h)
-    assert m.ffn == "gated" and m.param_count() == sum(t.n_elements for t in h.tensors)
+    assert m.ffn == "gated" and param_count(m) == sum(t.n_elements for t in h.tensors)
     s, notes = file_scheme(h, m)
     assert sum(weight_bytes_by_part(m, s).values()) == sum(t.n_bytes for t in h.tensors) and len(notes) == 1
-    fmt = {t.name: s.tensor_format(m, t).name for t in m.weight_tensors()}
+    fmt = {t.name: s.tensor_format(m, t).name for t in weight_tensors(m)}
     assert (fmt["blk.1.attn_k"], fmt["blk.1.ffn_gate"], fmt["blk.1.ffn_up"]) == ("q8_0", "q4_1", "q4_1")
 
 

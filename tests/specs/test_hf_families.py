@@ -24,6 +24,7 @@ from simlow.memory import fit, weight_bytes_by_part
 from simlow.specs import load_model, load_scheme
 from simlow.specs.hf import read_hf_config
 from simlow.specs.hf_quant import group_format, hf_scheme
+from simlow.specs.tensors import param_count, weight_tensors
 
 NR = [1,1,1,0] * 12
 FAMILIES = {
@@ -107,13 +108,13 @@ def _write(tmp_path, name, cfg):
 def test_family_matches_the_shipped_yaml(tmp_path, name):
     m = read_hf_config(_write(tmp_path, name, FAMILIES[name]))
     ref = replace(load_model(name), rope_freqs=False)   # rope_freqs is a GGUF-only tensor
-    assert m.param_count() == ref.param_count()
+    assert param_count(m) == param_count(ref)
     assert (m.kv_dim, m.moe, m.sliding_window, m.tied_embeddings, m.qk_norm) == \
         (ref.kv_dim, ref.moe, ref.sliding_window, ref.tied_embeddings, ref.qk_norm)
 
 
 def test_phi3_mini_published_count(tmp_path):
-    assert read_hf_config(_write(tmp_path, "phi3", PHI3_MINI)).param_count() == 3_821_079_552
+    assert param_count(read_hf_config(_write(tmp_path, "phi3", PHI3_MINI))) == 3_821_079_552
 
 
 @pytest.mark.parametrize("cfg,published,rounding", [(DEEPSEEK_V2_LITE, 15.7e9, 0.05e9), (DEEPSEEK_V3, 671e9, 0.5e9)])
@@ -133,7 +134,7 @@ def test_deepseek_moe_keys_are_checked(tmp_path):
 
 def test_integral_float_is_a_whole_number(tmp_path):
     m = read_hf_config(_write(tmp_path, "f", {**LLAMA2_7B, "hidden_size": 4096.0, "num_hidden_layers": 32.0}))
-    assert m.param_count() == 6_738_415_616
+    assert param_count(m) == 6_738_415_616
     with pytest.raises(SimlowError, match=r"config\.json: hidden_size: expected a whole number, got float 4096\.5"):
         read_hf_config(_write(tmp_path, "g", {**LLAMA2_7B, "hidden_size": 4096.5}))
     with pytest.raises(SimlowError, match=r"config\.json: text_config\.num_hidden_layers"):
@@ -178,7 +179,7 @@ def test_awq_group_64_by_hand(tmp_path):
     # by hand: per 64 weights 32 B of codes + 2 B fp16 scale + 0.5 B of 4-bit zero = 34.5 B;
     # embedding and lm_head fp16 (torch_dtype float16), norms f32
     want = 0
-    for t in m.weight_tensors():
+    for t in weight_tensors(m):
         n = t.rows * t.cols * t.count
         want += {"embedding": 2 * n, "lm_head": 2 * n, "norm": 4 * n}.get(t.cls.value, n * 345 // 640)
     assert sum(weight_bytes_by_part(m, scheme).values()) == want

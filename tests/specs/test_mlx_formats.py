@@ -11,6 +11,7 @@ import pytest
 from simlow import formats
 from simlow.specs import load_model, load_scheme
 from simlow.specs.scheme import weight_bytes
+from simlow.specs.tensors import param_count
 
 
 def _mlx_shape_bytes(rows: int, cols: int, bits: int, group: int) -> int:
@@ -34,5 +35,5 @@ def test_mlx_q4_scheme_is_4_5_bits_everywhere():
     """mlx-q4 quantizes every linear layer and the embedding at 4 bits, group 64: the model's
     weights take 4.5 bits each except the 16-bit norm vectors."""
     m = load_model("llama-3.2-1b")
-    bits = weight_bytes(m, load_scheme("mlx-q4")) * 8 / m.param_count()
+    bits = weight_bytes(m, load_scheme("mlx-q4")) * 8 / param_count(m)
     assert 4.5 <= bits < 4.52

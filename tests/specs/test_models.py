@@ -4,6 +4,7 @@ import pytest
 
 from simlow.specs import load_model, load_scheme, names
 from simlow.specs.model import TensorClass
+from simlow.specs.tensors import active_param_count, matches_published, param_count, weight_tensors
 
 REQUIRED = ("llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "mistral-7b",
             "mixtral-8x7b", "qwen3-30b-a3b", "qwen3-235b-a22b", "gemma-2-9b", "gpt-oss-20b",
@@ -18,7 +19,7 @@ def test_required_models_are_shipped():
 def test_param_count_matches_published(name):
     m = load_model(name)
     assert m.params_published, f"{name} has no published parameter count"
-    assert m.matches_published(), (name, m.param_count(), m.params_published, m.params_rounding)
+    assert matches_published(m), (name, param_count(m), m.params_published, m.params_rounding)
 
 
 @pytest.mark.parametrize("name,exact", [
@@ -34,7 +35,7 @@ def test_param_count_matches_published(name):
     ("mistral-small-3.1-24b", 23_572_403_200),
 ])
 def test_exact_counts_from_validation_csvs(name, exact):
-    assert load_model(name).param_count() == exact
+    assert param_count(load_model(name)) == exact
 
 
 @pytest.mark.parametrize("name,active_b", [
@@ -43,21 +44,21 @@ def test_exact_counts_from_validation_csvs(name, exact):
     ("qwen3-235b-a22b", 22.0),   # Qwen3 model card: 22B activated
 ])
 def test_active_params_match_published_rounding(name, active_b):
-    assert round(load_model(name).active_param_count() / 1e9, 1) == pytest.approx(active_b, abs=0.2)
+    assert round(active_param_count(load_model(name)) / 1e9, 1) == pytest.approx(active_b, abs=0.2)
 
 
 def test_architecture_details():
     g = load_model("gemma-2-9b")
     assert g.attended_tokens(0, 8192) == 4096 and g.attended_tokens(1, 8192) == 8192
-    assert not any(t.cls is TensorClass.LM_HEAD for t in g.weight_tensors())
+    assert not any(t.cls is TensorClass.LM_HEAD for t in weight_tensors(g))
     o = load_model("gpt-oss-20b")
     assert o.attended_tokens(0, 1000) == 128 and o.attended_tokens(1, 1000) == 1000
-    sinks = [t for t in o.weight_tensors() if t.name.endswith("attn_sinks")]
+    sinks = [t for t in weight_tensors(o) if t.name.endswith("attn_sinks")]
     assert len(sinks) == 24 and sinks[0].cols == 64
     q = load_model("qwen3-30b-a3b")
     assert q.kv_dim == 512 and q.q_dim == 4096          # head_dim 128 != hidden / heads
-    assert [t for t in q.weight_tensors() if t.cls is TensorClass.ROPE] == []
-    assert [t.cols for t in load_model("llama-3.1-8b").weight_tensors() if t.cls is TensorClass.ROPE] == [64]
+    assert [t for t in weight_tensors(q) if t.cls is TensorClass.ROPE] == []
+    assert [t.cols for t in weight_tensors(load_model("llama-3.1-8b")) if t.cls is TensorClass.ROPE] == [64]
 
 
 @pytest.mark.parametrize("name", names("model"))
