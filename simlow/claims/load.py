@@ -13,7 +13,7 @@ from simlow.claims.metrics import Kind, Metric
 from simlow.claims.schema import (CONFIG_KEYS, SCHEMA_VERSION, Claim, ClaimFile, Config, CostQuery,
                                   NotChecked, Part, Workload)
 from simlow.errors import SimlowError
-from simlow.sim.offload_spec import POLICIES as EXPERT_POLICIES, ExpertCacheSpec, HostMode, Offload
+from simlow.sim.offload_spec import CachePolicy, ExpertCacheSpec, HostMode, Offload
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import SchemeKind
 from simlow.specs.yamlfile import Reader, load_yaml
@@ -162,11 +162,12 @@ def _offload(r: Reader) -> Offload:
             r.fail(f"unknown key (valid here: {', '.join(keys)})", key)
     layers = r.int("device_layers", minimum=0) if r.has("device_layers") else None
     host = HostMode(r.str("host", default="auto", choices=tuple(m.value for m in HostMode)))
-    experts = r.str("experts", choices=EXPERT_POLICIES) if r.has("experts") else None
+    policies = tuple(p.value for p in CachePolicy)
+    experts = CachePolicy(r.str("experts", choices=policies)) if r.has("experts") else None
     if experts is None:
         for key in ("fraction", "ring", "seed"):
             if r.has(key):
-                r.fail(f"{key} describes an expert cache; add experts: {' | '.join(EXPERT_POLICIES)}", key)
+                r.fail(f"{key} describes an expert cache; add experts: {' | '.join(policies)}", key)
         if layers is None:
             r.fail("an offload needs device_layers (layer offload) or experts (expert cache), or write none")
     cache = None if experts is None else ExpertCacheSpec(

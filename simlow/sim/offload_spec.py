@@ -12,19 +12,31 @@ from dataclasses import dataclass
 
 from simlow.errors import SimlowError
 
-POLICIES = ("lru", "lfu", "static")   # expert cache policies (simlow.sim.des.cache implements them)
+class CachePolicy(enum.StrEnum):
+    """Which experts an expert cache keeps (``simlow.sim.des.cache`` implements each)."""
+    LRU = "lru"
+    LFU = "lfu"
+    STATIC = "static"
+
+
+def cache_policy(name: CachePolicy | str) -> CachePolicy:
+    """The policy ``name`` names, or a clear error listing the valid ones."""
+    try:
+        return CachePolicy(name)
+    except ValueError:
+        raise SimlowError(f"unknown expert cache policy {name!r} "
+                          f"(valid: {', '.join(p.value for p in CachePolicy)})") from None
 
 
 @dataclass(frozen=True)
 class ExpertCacheSpec:
-    policy: str = "lru"            # lru | lfu | static
+    policy: CachePolicy = CachePolicy.LRU
     fraction: float = 0.08         # of all experts (Luce Spark keeps the top 8%)
     ring: int = 0                  # async prefetch ring slots (0: synchronous copies)
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.policy not in POLICIES:
-            raise SimlowError(f"unknown expert cache policy {self.policy!r} (valid: {', '.join(POLICIES)})")
+        object.__setattr__(self, "policy", cache_policy(self.policy))
         if not 0.0 <= self.fraction <= 1.0:
             raise SimlowError(f"expert cache fraction must be in [0, 1], got {self.fraction}")
         if self.ring < 0:
@@ -108,7 +120,8 @@ def offload_from(value) -> Offload | None:
         cache = ExpertCacheSpec(policy=str(value["experts"]), fraction=number("fraction", float, 0.08),
                                 ring=number("ring", int, 0), seed=number("seed", int, 0))
     elif any(k in value for k in ("fraction", "ring", "seed")):
-        raise SimlowError("offload: fraction, ring and seed describe an expert cache; add experts=lru|lfu|static")
+        raise SimlowError("offload: fraction, ring and seed describe an expert cache; "
+                          f"add experts={'|'.join(p.value for p in CachePolicy)}")
     layers = value.get("device_layers")
     return Offload(device_layers=None if layers is None else number("device_layers", int, 0),
                    host=str(value.get("host", "auto")), expert_cache=cache)

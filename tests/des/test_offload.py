@@ -11,7 +11,7 @@ from simlow.specs import load_hw
 
 from simlow.errors import SimlowError
 from simlow.sim.des import experts
-from simlow.sim.des.cache import ExpertCache
+from simlow.sim.des.cache import expert_cache
 from simlow.sim.des.expert_phase import simulate_phase
 from simlow.sim.des.offload import _expert_cost
 from simlow.sim.offload_spec import OFFLOAD_MIN_BATCH, ExpertCacheSpec, HostMode, Offload, offload_from
@@ -44,20 +44,20 @@ def test_draws_repeat_with_the_seed():
 
 
 def test_lru_lfu_static_by_hand():
-    lru = ExpertCache("lru", 2)
+    lru = expert_cache("lru", 2)
     assert lru.access(0, [1, 2]) == [False, False]
     assert lru.access(0, [1, 3]) == [True, False]       # evicts 2 (least recent)
     assert lru.access(0, [3, 2]) == [True, False]       # 2 evicts 1 (used before 3)
     assert lru.access(0, [1]) == [False]
-    lfu = ExpertCache("lfu", 2)
+    lfu = expert_cache("lfu", 2)
     lfu.access(0, [1, 1, 1, 2])                          # 1 three times, 2 once
     assert lfu.access(0, [3]) == [False]                 # evicts 2 (least frequent)
     assert lfu.access(0, [1, 2]) == [True, False]
-    st = ExpertCache("static", 2, np.array([0.1, 0.5, 0.3, 0.1]), layers=(0,))
+    st = expert_cache("static", 2, np.array([0.1, 0.5, 0.3, 0.1]), layers=(0,))
     assert st.access(0, [1, 2, 0, 0]) == [True, True, False, False]   # fixed hottest set {1, 2}
     assert (st.stats.hits, st.stats.misses) == (2, 2)
     with pytest.raises(SimlowError, match="policy"):
-        ExpertCache("fifo", 2)
+        expert_cache("fifo", 2)
 
 
 def _moe_req(gen=8, routing=None):

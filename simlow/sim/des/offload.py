@@ -40,7 +40,7 @@ import numpy as np
 from simlow.errors import SimlowError
 from simlow.memory import footprint
 from simlow.sim.des import experts as draws
-from simlow.sim.des.cache import ExpertCache
+from simlow.sim.des.cache import expert_cache
 from simlow.sim.des.clock import ps
 from simlow.sim.des.expert_phase import ExpertCost, simulate_phase
 from simlow.sim.des.plan import Setup, device_setup, step_blocks
@@ -146,7 +146,7 @@ def _predict_expert_cache(req, off: Offload, setup: Setup, fold):
     moe_layers = tuple(i for i in range(req.model.layers) if req.model.is_moe_layer(i))
     pi = req.routing.inclusion(moe.experts, moe.top_k)
     slots = int(round(spec.fraction * moe.experts * len(moe_layers)))
-    cache = ExpertCache(spec.policy, slots, pi, moe_layers)
+    cache = expert_cache(spec.policy, slots, pi, moe_layers)
     rng = np.random.default_rng(spec.seed)
     costs = {g: _expert_cost(setup, g) for g in {setup.sequence[i] for i in moe_layers}}
     names = _names(setup) + tuple(c.name for c in costs.values())
