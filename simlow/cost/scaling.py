@@ -7,7 +7,8 @@ Two energy rules, chosen by the caller (``ScalingRule``), because the sources di
     Stillmaker & Baas (2017) fits, used the way Accelergy/hwcomponents use them: energy
     e(V) = e2 V^2 + e1 V + e0 per node (LP45/LP32 rows, HP rows at 20 nm and below),
     evaluated at the same Vdd (0.8 V) at both nodes; area from the published 45 nm row of
-    the area matrix. Nodes between table rows (28, 22, 12 nm) are interpolated linearly in
+    the area matrix. Above 45 nm the paper's bulk 65 and 90 nm rows extend the range to
+    90 nm (130 and 180 nm are not shipped: see scaling.yaml). Nodes between table rows (28, 22, 12 nm) are interpolated linearly in
     the node number. Below 7 nm, hwcomponents' rules: area linear in the node number,
     energy with sqrt(node ratio). 45 -> 7 nm energy: x0.094 (10.6x less).
 ``JOUPPI7``
@@ -15,7 +16,8 @@ Two energy rules, chosen by the caller (``ScalingRule``), because the sources di
     45 -> 7 nm energy ratio (0.23 for an INT8 add ... 0.42 for an FP32 add, 2.4-4.3x less).
     Between 45 and 7 nm the ratio is interpolated as a power law in the node number
     (r ** (ln(45/n) / ln(45/7)), an assumption: the source gives the two end points only);
-    below 7 nm the hwcomponents sqrt rule continues from the 7 nm value. Primitives with no
+    below 7 nm the hwcomponents sqrt rule continues from the 7 nm value; above 45 nm (no TPUv4i
+    figure) the Stillmaker ratio to 45 nm is used. Primitives with no
     TPUv4i row (SRAM) fall back to ``STILLMAKER``; the pricing basis says so. Area and
     delay have no TPUv4i figures and follow the Stillmaker model under both rules.
 
@@ -41,6 +43,7 @@ SCALING_FILE = DATA_DIR / "scaling.yaml"
 BASE_NODE_NM = 45
 NODES_NM = (45, 28, 16, 7, 5, 4, 3)  # the nodes tables are shown at
 MIN_NODE_NM = 3
+MAX_NODE_NM = 90   # the oldest Stillmaker row shipped (see scaling.yaml on why not 130/180 nm)
 
 
 class ScalingRule(enum.Enum):
@@ -57,16 +60,16 @@ def scaling_rule(name: str) -> ScalingRule:
 
 
 def parse_node(text_: str | int) -> int:
-    """``"28nm"``, ``"28 nm"``, ``"28"`` or ``28`` -> 28, checked to lie in [3, 45] nm."""
+    """``"28nm"``, ``"28 nm"``, ``"28"`` or ``28`` -> 28, checked to lie in [3, 90] nm."""
     raw = str(text_).strip().lower().removesuffix("nm").strip()
     if not raw.isdigit():
-        raise SimlowError(f"bad technology node {text_!r} (expected e.g. '28nm'; valid 3-45 nm)")
+        raise SimlowError(f"bad technology node {text_!r} (expected e.g. '28nm'; valid {MIN_NODE_NM}-{MAX_NODE_NM} nm)")
     return check_node(int(raw))
 
 
 def check_node(node_nm: int) -> int:
-    if not MIN_NODE_NM <= node_nm <= BASE_NODE_NM:
-        raise SimlowError(f"technology node {node_nm} nm out of range (valid: {MIN_NODE_NM}-{BASE_NODE_NM} nm)")
+    if not MIN_NODE_NM <= node_nm <= MAX_NODE_NM:
+        raise SimlowError(f"technology node {node_nm} nm out of range (valid: {MIN_NODE_NM}-{MAX_NODE_NM} nm)")
     return node_nm
 
 
@@ -119,8 +122,8 @@ load_scaling = FileMemo(_read_scaling, SCALING_FILE)
 
 def _rows(r: Reader) -> list[tuple[int, Reader]]:
     """(node, the reader holding it) for each row of a node table, descending node."""
-    if BASE_NODE_NM not in r.data or 7 not in r.data:
-        r.fail("expected a mapping from node (nm) to values, including 45 and 7")
+    if not {MAX_NODE_NM, BASE_NODE_NM, 7} <= set(r.data):
+        r.fail(f"expected a mapping from node (nm) to values, including {MAX_NODE_NM}, {BASE_NODE_NM} and 7")
     for k in r.data:
         if isinstance(k, bool) or not isinstance(k, int):
             r.fail(f"node keys must be integers (nm), got {k!r}")
@@ -135,7 +138,7 @@ def _coeffs(r: Reader, names: tuple[str, ...]) -> tuple[float, ...]:
 
 
 def _interp(rows, node_nm: int, fn) -> float:
-    """fn(row value) at ``node_nm``, linear in the node number between table rows (>= 7 nm)."""
+    """fn(row value) at ``node_nm``, linear in the node number between table rows (7-90 nm)."""
     for (n_hi, v_hi), (n_lo, v_lo) in zip(rows, rows[1:]):
         if n_lo <= node_nm <= n_hi:
             t = (n_hi - node_nm) / (n_hi - n_lo)
@@ -173,6 +176,8 @@ def jouppi_energy_factor(node_nm: int, jouppi_class: str, data: ScalingData | No
     if jouppi_class not in rows:
         raise unknown_name("TPUv4i energy row", jouppi_class, sorted(rows))
     r = rows[jouppi_class]
+    if node_nm > BASE_NODE_NM:   # no TPUv4i figure above 45 nm: the Stillmaker ratio to 45 nm
+        return stillmaker_energy_factor(node_nm, d)
     if node_nm >= 7:
         return r ** (math.log(BASE_NODE_NM / node_nm) / math.log(BASE_NODE_NM / 7))
     return r * math.sqrt(node_nm / 7)

@@ -46,6 +46,8 @@ VECTOR_FORMATS = ("fp32", "fp16", "bf16")
 _UNITS = {
     "int8": (lambda g: IntMac(8, 8, 16 + g), ("int8", "int4", "ternary"),
              "8x8 MAC: int8; int4 and ternary weights/activations sign-extended"),
+    "int16": (lambda g: IntMac(16, 16, 32 + g), ("int8", "int4", "ternary"),
+              "16x16 fixed-point MAC (Eyeriss-class): int8, int4 and ternary sign-extended"),
     "w4a8": (lambda g: IntMac(8, 4, 12 + g), ("int4", "ternary"), "4-bit weight x 8-bit activation MAC"),
     "int4": (lambda g: IntMac(4, 4, 8 + g), ("int4",), "4x4 MAC"),
     "pot3": (lambda g: _pot(3, False, g), ("pot", "ternary"), "3-bit PoT shift-add MAC (ternary = shift 0)"),

@@ -15,7 +15,7 @@ from simlow.cost import delay as D
 from simlow.cost.clock import design_clock
 from simlow.cost.macs import IntMac, unit_cost
 from simlow.cost.pricing import Tech, area_um2, energy_pJ
-from simlow.cost.scaling import fo4_ps
+from simlow.cost.scaling import MAX_NODE_NM, MIN_NODE_NM, fo4_ps
 from simlow.cost.widthmodel import Shape
 from simlow.npu.data import load_npu_data
 from simlow.npu.design import NpuDesign, evaluate
@@ -82,8 +82,8 @@ def _add_delay(w: int) -> Callable[[], tuple[float, str]]:
     return f
 
 
-def design(unit: str, arrays: int, side: int, sram_MiB: float, node: int) -> NpuDesign:
-    return NpuDesign(unit, side, arrays, int(sram_MiB * MiB), parse_dram("lpddr4x-4266x64"), node, 8.0)
+def design(unit: str, arrays: int, side: int, sram_MiB: float, node: int, lanes: int = 64) -> NpuDesign:
+    return NpuDesign(unit, side, arrays, int(sram_MiB * MiB), parse_dram("lpddr4x-4266x64"), node, 8.0, lanes)
 
 
 def _shape(d: NpuDesign) -> str:
@@ -135,6 +135,20 @@ ARM_ML = design("int8", 2, 32, 1, 7)
 TPU4I = design("bf16", 4, 128, 128, 7)
 TPU4 = design("bf16", 8, 128, 128, 7)
 GEMMINI = design("int8", 1, 16, 0.25, 7)
+# Eyeriss v1: 168 PEs (not a systolic square: 168 arrays of one unit, so no skew registers), 108 KB global
+# buffer + 168 x 520 B PE scratchpads (448 B filter SRAM + 72 B ifmap/psum registers, all priced as SRAM),
+# no FP32 vector unit (one lane, the design's minimum)
+EYERISS = design("int16", 168, 1, (108 * 1024 + 168 * 520) / MiB, 65, lanes=1)
+
+
+def _after_eq(key: tuple[str, str]) -> Callable[[dict], float]:
+    """The published value of ``"3.5 x 3.5 (=12.25)"``: the number after '='."""
+    return lambda rows: float(rows[key].value.split("=")[1].rstrip(")"))
+
+
+def _range_top(key: tuple[str, str]) -> Callable[[dict], float]:
+    """The top of a published range ``"100-250"`` (the clock timing closed at)."""
+    return lambda rows: float(rows[key].value.split("-")[1])
 
 _HZ = "Horowitz 45 nm table (ISSCC 2014)"
 _AL = "Aladdin FU library (commercial 40 nm)"
@@ -219,22 +233,42 @@ RULES: tuple[Rule, ...] = (
          published=lambda rows: 400.0),
     Rule("TPUv4", "die area upper bound / transistors / clock", Kind.CLOCK, H, "MHz", _clock(TPU4, 1e6), 2),
     Rule("Pixel Visual Core (Google IPU)", "clock", Kind.CLOCK, H, "MHz", _unit_clock(IntMac(16, 16, 32), 28, 1e6)),
+    Rule("Eyeriss v1", "core area", Kind.CHIP_AREA, H, "mm2", _on_chip_area(EYERISS),
+         published=_after_eq(("Eyeriss v1", "core area"))),
+    Rule("Eyeriss v1", "core clock range", Kind.CLOCK, H, "MHz", _clock(EYERISS, 1e6), label="top of range",
+         published=_range_top(("Eyeriss v1", "core clock range"))),
     Rule("Gemmini 16x16 MeshWithDelays (OpenROAD demo)", "ASAP7 design area / fmax through global route",
          Kind.CLOCK, H, "MHz", _unit_clock(IntMac(8, 8, 32), 7, 1e6), 1),
 )
 
 _REASONS = {
     "power / area / delay": "power in mW at an unstated clock and switching activity: no energy per operation to compare",
-    "area share of MAC datapath (multipliers+adders)": "65 nm is outside the model's node range",
+    "area share of MAC datapath (multipliers+adders)": "a share of the die, not an area: the design prices parts, "
+                                                       "but Eyeriss's 'MAC datapath' boundary is not the design's",
+}
+_NO_STRUCTURE = {
+    "DianNao (ASPLOS 2014)": "the table gives no MAC count, SRAM or clock for DianNao, so no design can be shaped "
+                             "like it (they are in the paper body, not read)",
+    "ShiDianNao (ISCA 2015)": "the table gives no PE count, SRAM or clock for ShiDianNao, so no design can be "
+                              "shaped like it (paper body not read)",
+    "UNPU (KAIST JSSC 2019)": "bit-serial LUT processing elements: no simlow datapath unit is shaped like them",
+    "Eyeriss v2": "a workload throughput and energy (sparse MobileNet), not a cost figure; no area or clock given",
+    "Eyeriss (ISCA 2016 Table IV)": "energy ratios to an ALU op, not a cost figure the model produces",
 }
 
 
 def reason_unpredicted(row: Published) -> str:
     """Why ``row`` has no prediction."""
-    if row.node_nm is not None and row.node_nm > 45:
-        return f"{row.node_nm} nm is outside the cost model's node range (3-45 nm): no scaling data above 45 nm"
+    if row.node_nm is not None and row.node_nm > MAX_NODE_NM:
+        return (f"{row.node_nm} nm is outside the cost model's node range ({MIN_NODE_NM}-{MAX_NODE_NM} nm): "
+                "no scaling data shipped above it")
+    if row.chip in _NO_STRUCTURE:
+        return _NO_STRUCTURE[row.chip]
     if row.figure in _REASONS:
         return _REASONS[row.figure]
+    if row.chip == "Eyeriss v1":
+        return ("a structural or measured-workload figure of Eyeriss v1: an input of the Eyeriss-shaped design, or not "
+                "a cost (the die size includes the pad ring; the core area is compared)")
     if row.chip == "TPUv1":
         return "a structural or measured-workload figure of TPU v1: an input of the TPU-shaped design, or not a cost"
     if row.node_nm is None:

@@ -102,6 +102,6 @@ def test_table_dumps_are_stable_text():
 
 def test_tech_rejects_bad_node_and_string_rule():
     with pytest.raises(SimlowError, match="out of range"):
-        Tech(90)
+        Tech(130)
     with pytest.raises(SimlowError, match="ScalingRule"):
         Tech(28, "stillmaker")  # type: ignore[arg-type]

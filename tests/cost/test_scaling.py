@@ -57,6 +57,7 @@ def test_rule_choice_and_fallback():
 
 def test_parse_node_and_range():
     assert parse_node("28nm") == 28 and parse_node("7 nm") == 7 and parse_node(16) == 16
-    for bad in ("2nm", "65nm", "abc", "28.5nm"):
+    assert parse_node("65nm") == 65 and parse_node("90 nm") == 90
+    for bad in ("2nm", "130nm", "abc", "28.5nm"):
         with pytest.raises(SimlowError, match="node"):
             parse_node(bad)
