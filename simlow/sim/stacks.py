@@ -33,6 +33,9 @@ lacks: the op is placed on the stack's ``fallback_engine`` (same device, same me
 first of the same formats that engine has, or, without one, the prediction fails with a
 ``SimlowError`` naming the op class, the formats tried and the engine's rates.
 
+The calibrated constants (``CALIBRATED``) may differ per build era of the engine
+(``eras:``, ``simlow.sim.eras``): ``Stack.at_build`` picks the era of a measurement's build.
+
 Efficiencies are few and physical; ``calibration`` says how each was obtained (fitted on
 which rows of ``workloads/measured/``, by ``simlow.validation.calibrate``, or assumed). Nothing
 is per device: a device with no measured row is predicted from its spec and the stack.
@@ -84,11 +87,16 @@ YAML schema (version 1)::
       by: hw                         # hw | model | scheme: what the rows were split by, whole groups
       train: [rtx-4080, ...]         # the groups the parameters were fitted on
       held_out: [rtx-4090, ...]      # the groups kept out of the fit
+    eras:                            # optional: older build ranges, each with the calibrated
+      - builds: b2795-b2843          # constants that differ there (simlow.sim.eras); the
+        dated: "2024-05"             # constants above are the newest build's
+        kernel_overhead: 6 us
+        calibration: "..."
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -96,6 +104,7 @@ from typing import Mapping
 
 from simlow import formats
 from simlow.errors import SimlowError, unknown_name
+from simlow.sim.eras import NEWEST, Era, at_build, at_era, read_eras
 from simlow.workload.op import OpClass
 from simlow.specs.hardware import COMPUTE_FORMATS, EngineKind
 from simlow.specs.filememo import FileMemo
@@ -159,9 +168,20 @@ class Stack:
     native_formats: frozenset[str] | None = None  # weight formats with native-compute matmuls (None: all)
     bandwidth_mode: BandwidthMode = BandwidthMode.OCCUPANCY  # what ``bandwidth`` means on a shared bus
     fitted_on: FitSplit | None = None          # the calibration split (None: nothing fitted)
+    era: str = ""                              # the build era these constants are for ("": newest)
+    eras: tuple[Era, ...] = ()                 # older build eras (simlow.sim.eras; the newest's only)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bandwidth_mode", BandwidthMode(self.bandwidth_mode))
+
+    @property
+    def label(self) -> str:
+        """``<name>@<era>``: the stack and which of its calibrations this is."""
+        return f"{self.name}@{self.era or NEWEST}"
+
+    def at_build(self, build: int | None) -> "Stack":
+        """The calibration for a measurement of llama.cpp build ``build`` (None: unknown)."""
+        return at_build(self, build)
 
     def runs(self, storage_format: str) -> bool:
         return storage_format in self.formats
@@ -211,10 +231,14 @@ def stack_names() -> list[str]:
 
 
 def load_stack(name_or_path: str | Path) -> Stack:
-    """A stack by name (``"llama.cpp-cuda"``) or by YAML path."""
+    """A stack by name (``"llama.cpp-cuda"``) or by YAML path; ``<stack>@<era>`` names one of
+    its build eras (``simlow.sim.eras``: ``@b2795-b2843``, ``@b2824``, ``@newest``)."""
     if isinstance(name_or_path, Stack):
         return name_or_path
     text = str(name_or_path)
+    if "@" in text:
+        head, tail = text.rsplit("@", 1)
+        return at_era(load_stack(head), tail)
     path = Path(text) if text.endswith((".yaml", ".yml")) or "/" in text else stack_dir() / f"{text}.yaml"
     if path.is_dir():
         raise SimlowError(f"stack file {text!r} is a directory, not a file")
@@ -238,29 +262,64 @@ def _read_stack(path: Path) -> Stack:
         formats=_formats(r),
         compute=_compute_list(r),
         dequantize_to=r.str("dequantize_to", choices=COMPUTE_FORMATS),
-        bandwidth=_fractions(r, "bandwidth"),
-        compute_efficiency=_fractions(r, "compute_efficiency"),
-        kernel_overhead_s=r.quantity("kernel_overhead", Dim.TIME),
-        step_overhead_s=r.quantity("step_overhead", Dim.TIME, default=0.0),
-        calibration=r.str("calibration"),
         ubatch=r.int("ubatch", default=512, minimum=1),
-        matmul_unit_rate=r.number("matmul_unit_rate", lo=1.0) if r.has("matmul_unit_rate") else None,
-        matmul_energy_J=r.quantity("matmul_energy", Dim.ENERGY) if r.has("matmul_energy") else None,
-        matmul_energy_scale=r.number("matmul_energy_scale", lo=1.0) if r.has("matmul_energy_scale") else None,
-        matmul_tile_rows=r.number("matmul_tile_rows", lo=1.0, hi=4096.0) if r.has("matmul_tile_rows") else None,
         vector_formats=_format_list(r, "vector_formats") if r.has("vector_formats") else VECTOR_FORMATS,
         fallback_engine=(EngineKind(r.str("fallback_engine", choices=tuple(k.value for k in EngineKind)))
                          if r.has("fallback_engine") else None),
         native_formats=_native(r) if r.has("native_formats") else None,
         bandwidth_mode=BandwidthMode(r.str("bandwidth_mode", default="occupancy",
                                            choices=tuple(m.value for m in BandwidthMode))),
-        fitted_on=_fit_split(r) if r.has("fitted_on") else None,
+        **_calibrated(r, required=True),
     )
     if stack.fallback_engine is stack.engine:
         r.fail(f"fallback_engine must differ from engine ({stack.engine.value})", "fallback_engine")
+    _check_energy(stack, r)
+    if r.has("eras"):
+        stack = replace(stack, eras=read_eras(r, stack, _era_stack))
+    r.done()
+    return stack
+
+
+CALIBRATED = ("bandwidth", "compute_efficiency", "kernel_overhead", "step_overhead", "calibration",
+              "matmul_unit_rate", "matmul_energy", "matmul_energy_scale", "matmul_tile_rows", "fitted_on")
+
+
+def _calibrated(r: Reader, required: bool) -> dict:
+    """The calibrated constants (``CALIBRATED``) a stack file or one of its eras gives, as
+    ``Stack`` fields: all of them for the stack (optional ones at their defaults), only the
+    keys present for an era (the rest are the stack's)."""
+    readers = {
+        "bandwidth": ("bandwidth", lambda: _fractions(r, "bandwidth")),
+        "compute_efficiency": ("compute_efficiency", lambda: _fractions(r, "compute_efficiency")),
+        "kernel_overhead": ("kernel_overhead_s", lambda: r.quantity("kernel_overhead", Dim.TIME)),
+        "step_overhead": ("step_overhead_s", lambda: r.quantity("step_overhead", Dim.TIME)),
+        "calibration": ("calibration", lambda: r.str("calibration")),
+        "matmul_unit_rate": ("matmul_unit_rate", lambda: r.number("matmul_unit_rate", lo=1.0)),
+        "matmul_energy": ("matmul_energy_J", lambda: r.quantity("matmul_energy", Dim.ENERGY)),
+        "matmul_energy_scale": ("matmul_energy_scale", lambda: r.number("matmul_energy_scale", lo=1.0)),
+        "matmul_tile_rows": ("matmul_tile_rows", lambda: r.number("matmul_tile_rows", lo=1.0, hi=4096.0)),
+        "fitted_on": ("fitted_on", lambda: _fit_split(r)),
+    }
+    must = ("bandwidth", "compute_efficiency", "kernel_overhead", "calibration") if required else ("calibration",)
+    out = {}
+    for key, (attr, read) in readers.items():
+        if r.has(key) or key in must:
+            out[attr] = read()
+        elif required:
+            out[attr] = 0.0 if key == "step_overhead" else None
+    return out
+
+
+def _check_energy(stack: Stack, r: Reader) -> None:
     if stack.matmul_energy_J is not None and stack.matmul_energy_scale is not None:
         r.fail("give matmul_energy or matmul_energy_scale, not both", "matmul_energy_scale")
-    r.done()
+
+
+def _era_stack(base: Stack, r: Reader, era: str) -> Stack:
+    """``base`` with the calibrated constants era ``era`` (reader ``r``) gives."""
+    given = {"fitted_on": None, **_calibrated(r, required=False)}    # an era's split is its own
+    stack = replace(base, era=era, eras=(), **given)
+    _check_energy(stack, r)
     return stack
 
 

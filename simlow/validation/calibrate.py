@@ -13,6 +13,8 @@ Parameters per stack (shared by every device the stack runs on; nothing per devi
                   node (``simlow.sim.machine.mac_energy_per_op``), one number per stack
     attention     achieved fraction of peak compute in attention
     kernel        seconds per kernel launch
+    step          seconds per forward pass (``Stack.step_overhead_s``: host-side graph
+                  build and launch, sampling, synchronisation; one per decode token)
 
 Size-matched rows (``simlow.validation.measured.SIZE_MATCHED``: a file whose per-tensor mix is
 unknown) are never fitted on. Vector ops keep the stack file's (assumed) compute efficiency; with no prefill rows, so do
@@ -49,10 +51,10 @@ from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms, tile_fill
 from simlow.sim.stacks import FitSplit, GroupBy, Stack, load_stack
 
-PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel")
+PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel", "step")
 MODES = ("absolute", "node")       # energy: board J per op, or a multiple of the node's MAC energy
-_LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0])
-_HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0])   # energy in pJ, kernel in us while fitting
+_LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0, 0.0])
+_HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0, 20000.0])   # energy in pJ, kernel and step in us while fitting
 _NO_RATE, _NO_ENERGY = 4096.0, 0.01                   # start values when the stack has no cap
 # mode "node": the energy parameter is the dimensionless scale (bounds, no-cap start, power start)
 _NODE_ENERGY = (0.5, 20000.0, 0.5, 150.0)
@@ -93,12 +95,10 @@ def _energy_unit(req, t, mode: str) -> float:
     return 0.0 if mac is None else mac
 
 
-def _phase_terms(req, temps, mach, batch, tokens, ctx, step_overhead_s: float,
-                 mode: str = "absolute") -> tuple[list, float]:
+def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -> tuple[list, int]:
     """(per op: (class, repeat, t_compute at peak, t_compute at 1 op/unit/clock (0: no
     units or clock), t_compute at energy parameter 1 and TDP, t_memory at peak, kernels x
-    steps), the phase's step overhead in seconds: ``step_overhead_s`` x steps, as the
-    roofline adds it to every step)."""
+    steps), the phase's number of steps: the roofline adds the step overhead to each)."""
     moe = req.model.moe
     distinct = None if moe is None else req.routing.distinct(batch * np.asarray(tokens), moe.experts, moe.top_k)
     per_op_clock = issue_rate(replace(req.stack, matmul_unit_rate=1.0), req.engine)
@@ -115,7 +115,7 @@ def _phase_terms(req, temps, mach, batch, tokens, ctx, step_overhead_s: float,
                     np.broadcast_to(tm, shape), t.kernels * steps))
     n_steps = np.size(np.broadcast_to(np.asarray(ctx, dtype=np.float64), np.broadcast_shapes(
         np.shape(tokens), np.shape(ctx))))
-    return out, step_overhead_s * n_steps
+    return out, n_steps
 
 
 def row_terms(case: Case, stack: Stack, mode: str = "absolute"):
@@ -128,10 +128,10 @@ def row_terms(case: Case, stack: Stack, mode: str = "absolute"):
     if req.prompt:
         starts = np.arange(0, req.prompt, req.ubatch, dtype=np.float64)
         pre = _phase_terms(req, temps, mach, req.batch, np.minimum(req.ubatch, req.prompt - starts),
-                           req.depth + starts, stack.step_overhead_s, mode)
+                           req.depth + starts, mode)
     if req.gen:
         dec = _phase_terms(req, temps, mach, req.batch, 1, req.depth + req.prompt + np.arange(req.gen, dtype=float),
-                           stack.step_overhead_s, mode)
+                           mode)
     return pre, dec
 
 
@@ -139,10 +139,10 @@ def _time(phase, theta: np.ndarray, vector_eff: float) -> float:
     """Time of one phase at parameters ``theta`` (as ``PARAMS``, kernel in seconds; energy
     in the unit of the terms' energy column: pJ, or the node scale): the roofline's step
     time (``simlow.sim.roofline.step``) regrouped by parameter; tests check the two agree."""
-    terms, step_s = phase
-    be, ce_mm, rate, joules, ce_att, ko = theta
+    terms, n_steps = phase
+    be, ce_mm, rate, joules, ce_att, ko, so = theta
     ce = {"matmul": ce_mm, "attention": ce_att, "vector": vector_eff, "gather": 1.0}
-    total = step_s
+    total = so * n_steps
     for cls, rep, tc, tu, tw, tm, k in terms:
         t_comp = np.maximum(np.maximum(tc / ce[cls], tu / rate), tw * joules) if cls == "matmul" else tc / ce[cls]
         total += rep * (np.sum(np.maximum(t_comp, tm / be)) + ko * k)
@@ -197,12 +197,12 @@ def _start(stack: Stack, mode: str) -> np.ndarray:
         stack.matmul_energy_scale if mode == "node" else None)
     energy = given if given is not None else _bounds(mode)[2]
     return np.array([stack.bandwidth["matmul"], ce["matmul"], rate, energy, ce["attention"],
-                     stack.kernel_overhead_s * 1e6])
+                     stack.kernel_overhead_s * 1e6, stack.step_overhead_s * 1e6])
 
 
 def _theta(x: np.ndarray) -> np.ndarray:
     """Fitting units (us) to SI (s); energy stays in the terms' unit (pJ or scale)."""
-    return np.concatenate([x[:5], [x[5] * 1e-6]])
+    return np.concatenate([x[:5], x[5:7] * 1e-6])
 
 
 def _si(theta: np.ndarray, mode: str) -> dict:
@@ -219,7 +219,7 @@ def _free(cases: list[Case], fixed: tuple[str, ...]) -> np.ndarray:
         if p not in PARAMS:
             raise SimlowError(f"unknown calibration parameter {p!r} (valid: {', '.join(PARAMS)})")
     prefill = any(c.kind is not RowKind.TG for c in cases)
-    return np.array([p not in fixed and (prefill or p in ("bandwidth", "kernel")) for p in PARAMS])
+    return np.array([p not in fixed and (prefill or p in ("bandwidth", "kernel", "step")) for p in PARAMS])
 
 
 _F_SCALE = 0.1     # soft-L1 knee: log errors beyond ~10% count linearly, not squared
@@ -254,16 +254,19 @@ def _starts(x0: np.ndarray, free: np.ndarray, mode: str) -> list[np.ndarray]:
 
 
 def _mine(name: str, stack: Stack, rows, mode: str) -> list:
+    """(row, case, terms) of the rows of stack ``name`` in the era ``stack`` is for."""
     mine = []
     for r, c in rows:
         if c.stack != name or c.mapping == SIZE_MATCHED:
             continue            # size-matched rows (file mix unknown) never set a stack
+        if load_stack(name).at_build(c.build).era != stack.era:
+            continue            # another build era's row: fitted with that era
         try:
             mine.append((r, c, row_terms(c, stack, mode)))
         except SimlowError:
             continue            # a row predict refuses (validate lists it as unmapped)
     if not mine:
-        raise SimlowError(f"no mapped rows for stack {name}")
+        raise SimlowError(f"no mapped rows for stack {stack.label}")
     return mine
 
 
@@ -271,18 +274,20 @@ _KEEP = object()
 
 
 def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ...] = (),
-              mode: str | None = None, tile_rows=_KEEP, loss: str = "soft_l1") -> Fit:
+              mode: str | None = None, tile_rows=_KEEP, loss: str = "soft_l1", era: str | None = None) -> Fit:
     """Fit stack ``name`` on its rows (see the module docstring). ``mode`` (``MODES``)
     defaults to "node" when the stack file gives ``matmul_energy_scale``, else "absolute".
     ``tile_rows`` (a number or None) replaces the stack file's ``matmul_tile_rows``;
-    ``loss`` is one of ``LOSSES``."""
+    ``loss`` is one of ``LOSSES``. ``era`` (``simlow.sim.eras``: a build range of the stack
+    file, or None for the newest) fits that era's constants on the rows of its builds only,
+    starting from its values."""
     if loss not in LOSSES:
         raise SimlowError(f"unknown loss {loss!r} (valid: {', '.join(LOSSES)})")
     try:
         from scipy.optimize import least_squares
     except ModuleNotFoundError:
         raise SimlowError("calibration needs SciPy (pip install 'simlow[dev]')") from None
-    stack = load_stack(name)
+    stack = load_stack(name if era is None else f"{name}@{era}")
     if tile_rows is not _KEEP:
         stack = replace(stack, matmul_tile_rows=None if tile_rows is None else float(tile_rows))
     mode = mode or ("node" if stack.matmul_energy_scale is not None else "absolute")

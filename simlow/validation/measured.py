@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from simlow.errors import SimlowError
+from simlow.sim.eras import parse_build
 from simlow.specs import names
 from simlow.specs.scheme import Scheme
 from simlow.validation.mapping import load_mapping
@@ -77,6 +78,7 @@ class Measured:
     power_w: float | None = None
     gguf_bytes: float | None = None
     ubatch: int | None = None     # llama-bench -ub (prompt tokens per step), when stated
+    build: int | None = None      # llama.cpp build number (column llamacpp_build), when stated
 
 
 class RowKind(enum.StrEnum):
@@ -102,6 +104,7 @@ class Case:
     mapping: str = EXACT          # EXACT | BY_SIZE | SIZE_MATCHED (see ``MAPPINGS``)
     size_scale: float = 1.0       # SIZE_MATCHED: file bytes / the scheme's bytes
     note: str = ""                # why a BY_SIZE / SIZE_MATCHED row was mapped as it was
+    build: int | None = None      # the measured build (selects the stack's era: simlow.sim.eras)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", RowKind(self.kind))
@@ -147,7 +150,7 @@ def _generic(path: Path, rows: list[dict]) -> list[Measured]:
         ub = re.search(r"-ub (\d+)", r.get("tool", ""))
         out.append(Measured(path.stem, i, r["device"], r["backend"], r["model"], r["quant"], r["test"],
                             float(r["tokens_per_s"]), gguf_bytes=gib * 2**30 if gib else None,
-                            ubatch=int(ub[1]) if ub else None))
+                            ubatch=int(ub[1]) if ub else None, build=parse_build(r.get("llamacpp_build"))))
     return out
 
 
@@ -160,7 +163,7 @@ def _strix(path: Path, rows: list[dict]) -> list[Measured]:
             backend += ROCBLAS_DEFAULT
         out.append(Measured(path.stem, i, STRIX_HALO, backend, r["model_dir"], quant, r["test"],
                             float(r["tokens_per_s"]), _num(r["avg_power_w"]), _num(r["model_size_bytes"]),
-                            int(r["n_ubatch"]) if r["n_ubatch"] else None))
+                            int(r["n_ubatch"]) if r["n_ubatch"] else None, parse_build(r["llamacpp_build"])))
     return out
 
 
@@ -239,12 +242,12 @@ def map_row(row: Measured) -> Case | str:
 
 def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case | str:
     if m := _E2E.match(row.test):
-        return Case(hw, model, scheme, stack, RowKind.E2E, int(m[1]), int(m[2]), int(m[3]), 0)
+        return Case(hw, model, scheme, stack, RowKind.E2E, int(m[1]), int(m[2]), int(m[3]), 0, build=row.build)
     parsed = parse_test(row.test)
     if isinstance(parsed, str):
         return parsed
     kind, prompt, gen, depth = parsed
-    return Case(hw, model, scheme, stack, kind, 1, prompt, gen, depth, row.ubatch)
+    return Case(hw, model, scheme, stack, kind, 1, prompt, gen, depth, row.ubatch, build=row.build)
 
 
 def _by_file(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case | str:

@@ -60,6 +60,7 @@ class RowResult:
     mapping: str = "scheme"  # simlow.validation.measured.MAPPINGS
     split: str = "uncalibrated"   # SPLITS
     note: str = ""
+    era: str = ""            # the stack calibration that predicted it: <stack>@<builds> | <stack>@newest
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def predicted_rate(case: Case, stack=None) -> tuple[float, float | None]:
     from simlow.sim.predict import predict
 
     p = predict(case.model, case.hw, case_scheme(case), batch=case.batch, prompt=case.prompt, gen=case.gen,
-                depth=case.depth, stack=stack if stack is not None else case.stack, ubatch=case.ubatch)
+                depth=case.depth, stack=stack if stack is not None else case_stack(case), ubatch=case.ubatch)
     if case.kind is RowKind.PP:
         return p.prefill_tok_s, p.energy.get("prefill_avg_w")
     if case.kind is RowKind.TG:
@@ -145,18 +146,24 @@ def validate(data_dir: Path | str | None = None) -> Report:
             continue
         results.append(RowResult(row.source, row.line, row.device, case.hw, case.model, case.scheme, case.stack,
                                  row.test, case.metric, row.tok_s, pred, pred / row.tok_s - 1.0,
-                                 row.power_w, watts, case.mapping, split_of(case), case.note))
+                                 row.power_w, watts, case.mapping, split_of(case), case.note, case_stack(case).label))
     data = str(Path(data_dir) if data_dir is not None else default_data_dir())
     return Report(tuple(results), tuple(bad), data, _summaries(results))
 
 
 # -- calibration split ---------------------------------------------------------------------
 
-def split_of(case: Case) -> str:
-    """``in-sample``, ``held-out`` or ``uncalibrated`` (see the module docstring)."""
+def case_stack(case: Case):
+    """The stack calibration a case is predicted with: its stack at the era of its build
+    (``simlow.sim.eras``; the newest when the row states no build or one outside every era)."""
     from simlow.sim.stacks import load_stack
 
-    fit = load_stack(case.stack).fitted_on
+    return load_stack(case.stack).at_build(case.build)
+
+
+def split_of(case: Case) -> str:
+    """``in-sample``, ``held-out`` or ``uncalibrated`` of the case's era (module docstring)."""
+    fit = case_stack(case).fitted_on
     return "uncalibrated" if fit is None else fit.split_of(getattr(case, fit.by.value))
 
 
@@ -166,16 +173,20 @@ def _summaries(results: list[RowResult]) -> dict:
     """Group name -> metric -> Summary. Groups, in order: ``overall``, ``overall, no
     size-matched``, ``size-matched only``, ``split:<split>`` (every row and without the
     size-matched ones), ``mapping:<mapping>``, ``source:<file>``, ``stack:<stack>``,
-    ``hw:<device>``."""
+    ``era:<stack>@<era>``, ``hw:<device>``, then ``era:<stack>@<era>, <split>``."""
     groups: dict[str, list[RowResult]] = {
         OVERALL: results, NO_SIZE_MATCHED: [r for r in results if r.mapping != SIZE_MATCHED],
         ONLY_SIZE_MATCHED: [r for r in results if r.mapping == SIZE_MATCHED]}
     for split in SPLITS:
         groups[f"split:{split}"] = [r for r in results if r.split == split]
         groups[f"split:{split}, no size-matched"] = [r for r in groups[f"split:{split}"] if r.mapping != SIZE_MATCHED]
-    for prefix, attr in (("mapping", "mapping"), ("source", "source"), ("stack", "stack"), ("hw", "hw")):
+    for prefix, attr in (("mapping", "mapping"), ("source", "source"), ("stack", "stack"), ("era", "era"),
+                         ("hw", "hw")):
         for value in sorted({getattr(r, attr) for r in results}):
             groups[f"{prefix}:{value}"] = [r for r in results if getattr(r, attr) == value]
+    for era in sorted({r.era for r in results}):
+        for split in SPLITS:
+            groups[f"era:{era}, {split}"] = [r for r in results if r.era == era and r.split == split]
     out: dict = {}
     for key, rows in groups.items():
         out[key] = {m: summarize(r.error for r in rows if r.metric == m) for m in METRICS}
@@ -196,8 +207,9 @@ def _cells(s: Summary) -> list[str]:
 
 def to_markdown(report: Report) -> str:
     """A compact markdown table for a README: headline groups (with and without the
-    size-matched rows, in-sample and held out), then one line per device, each with decode
-    and prefill rows, median and p90 of |predicted / measured - 1|."""
+    size-matched rows, in-sample and held out), one line per stack era and split, then one
+    line per device, each with decode and prefill rows, median and p90 of
+    |predicted / measured - 1|."""
     head = ("| group | decode rows | decode median | decode p90 | prefill rows | prefill median | prefill p90 |\n"
             "|---|---:|---:|---:|---:|---:|---:|")
     lines = [head]
@@ -207,6 +219,12 @@ def to_markdown(report: Report) -> str:
         s = report.summaries.get(key)
         if s and any(s[m].n for m in METRICS):
             lines.append("| " + " | ".join([f"**{key}**"] + _cells(s["decode"]) + _cells(s["prefill"])) + " |")
+    lines += ["", head.replace("| group |", "| stack@era | split |", 1).replace("|---|", "|---|---|", 1)]
+    for era in sorted({r.era for r in report.rows}):
+        for split in SPLITS:
+            s = report.summaries[f"era:{era}, {split}"]
+            if any(s[m].n for m in METRICS):
+                lines.append("| " + " | ".join([era, split] + _cells(s["decode"]) + _cells(s["prefill"])) + " |")
     lines += ["", head.replace("| group |", "| device | stacks |", 1).replace("|---|", "|---|---|", 1)]
     by_hw: dict[str, set] = {}
     for r in report.rows:

@@ -1,0 +1,129 @@
+"""Build eras of a stack (simlow.sim.eras): parsing builds, choosing the era of a row's
+build, the YAML checks, eras' splits against their calibration text, and validate grouping
+and calibration by era."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from simlow.errors import SimlowError
+from simlow.sim.eras import parse_build
+from simlow.sim.stacks import CALIBRATED, load_stack, stack_names
+from simlow.specs import names
+from simlow.specs.registry import data_root
+from simlow.validation import calibrate as C
+from simlow.validation.measured import map_row
+from simlow.validation.validate import case_stack, mapped_rows, split_of
+
+_TRAIN = re.compile(r"from \d+ training rows \(groups: ([^)]*)\)")
+_HELD = re.compile(r"held out \d+ rows \(groups: ([^)]*)\)")
+CUDA_ERA = "b2795-b2843"
+
+
+@pytest.mark.parametrize("text,build", [("4426e298 (b2824)", 2824), ("b6918", 6918), ("2f68ce7cf (b6918)", 6918),
+                                        ("8cf6b42", None), ("", None), (None, None), ("ab2824", None)])
+def test_parse_build(text, build):
+    assert parse_build(text) == build
+
+
+def test_the_era_of_a_build_and_the_newest_otherwise():
+    cuda = load_stack("llama.cpp-cuda")
+    old = cuda.at_build(2824)
+    assert old.era == CUDA_ERA and old.label == f"llama.cpp-cuda@{CUDA_ERA}"
+    assert cuda.at_build(2795) is old and cuda.at_build(2843) is old
+    for build in (None, 2794, 2844, 6918):
+        assert cuda.at_build(build) is cuda and cuda.at_build(build).label == "llama.cpp-cuda@newest"
+    assert load_stack("llama.cpp-cuda@b2824") is old and load_stack(f"llama.cpp-cuda@{CUDA_ERA}") is old
+    assert load_stack("llama.cpp-cuda@newest") is cuda and load_stack("llama.cpp-cuda@b6918") is cuda
+    with pytest.raises(SimlowError, match=r"no era 'b1-b2'.*valid: newest, b<build number>, b2795-b2843"):
+        load_stack("llama.cpp-cuda@b1-b2")
+
+
+def test_an_era_changes_only_calibrated_constants():
+    cuda = load_stack("llama.cpp-cuda")
+    old = cuda.at_build(2824)
+    fields = {"bandwidth", "compute_efficiency", "kernel_overhead_s", "step_overhead_s", "calibration",
+              "matmul_unit_rate", "matmul_energy_J", "matmul_energy_scale", "matmul_tile_rows", "fitted_on",
+              "era", "eras"}
+    assert len(CALIBRATED) == 10
+    for f in cuda.__dataclass_fields__:
+        if f not in fields:
+            assert getattr(old, f) == getattr(cuda, f), f
+    assert old.kernel_overhead_s != cuda.kernel_overhead_s and old.eras == ()
+    assert old.matmul_tile_rows == cuda.matmul_tile_rows     # not given by the era: the stack's
+
+
+def _eras():
+    for name in stack_names():
+        for era in load_stack(name).eras:
+            yield name, era
+
+
+@pytest.mark.parametrize("name,era", list(_eras()), ids=[f"{n}@{e.builds}" for n, e in _eras()])
+def test_era_fitted_on_agrees_with_its_calibration_text(name, era):
+    fit = era.stack.fitted_on
+    assert fit is not None, f"{name}@{era.builds} states no split"
+    train, held = _TRAIN.search(era.stack.calibration), _HELD.search(era.stack.calibration)
+    assert fit.train == frozenset(g.strip() for g in train[1].split(","))
+    assert fit.held_out == frozenset(g.strip() for g in held[1].split(",") if g.strip() != "none")
+    assert f"builds {era.builds} only" in era.stack.calibration
+    assert fit.train | fit.held_out <= set(names("hardware"))
+
+
+def _copy(tmp_path):
+    path = tmp_path / "llama.cpp-cuda.yaml"
+    shutil.copy(data_root() / "workloads" / "stacks" / "llama.cpp-cuda.yaml", path)
+    return path
+
+
+@pytest.mark.parametrize("old,new,match", [
+    (f"- builds: {CUDA_ERA}", "- builds: b2843-b2795", r"eras\[0\]\.builds: 'b2843-b2795' is not a build range"),
+    (f"- builds: {CUDA_ERA}", "- builds: 2795-2843", r"eras\[0\]\.builds: '2795-2843' is not a build range"),
+    ("    dated: ", "    colour: red\n    dated: ", r"eras\[0\]\.colour: unknown key"),
+    ("    kernel_overhead: 6.55 us", "    kernel_overhead: 6.55", r"eras\[0\]\.kernel_overhead"),
+    ("    calibration: ", "    x_calibration: ", r"eras\[0\]\.calibration: missing required key"),
+], ids=["reversed", "no-b", "unknown-key", "no-unit", "no-calibration"])
+def test_bad_eras_are_refused_with_the_key(tmp_path, old, new, match):
+    path = _copy(tmp_path)
+    text = path.read_text()
+    era_at = text.index("eras:")
+    assert old in text[era_at:]
+    path.write_text(text[:era_at] + text[era_at:].replace(old, new, 1))
+    with pytest.raises(SimlowError, match=match):
+        load_stack(str(path))
+
+
+def test_overlapping_eras_are_refused(tmp_path):
+    path = _copy(tmp_path)
+    text = path.read_text()
+    era = text[text.index(f"  - builds: {CUDA_ERA}"):]
+    path.write_text(text + era.replace(CUDA_ERA, "b2800-b2900"))
+    with pytest.raises(SimlowError, match=r"eras: eras b2795-b2843 and b2800-b2900 overlap"):
+        load_stack(str(path))
+
+
+def test_rows_carry_their_build_and_are_split_by_their_era():
+    ok, _ = mapped_rows()
+    series = [(r, c) for r, c in ok if r.source == "llamacpp_llama3_xiongjiedai_2024" and c.stack == "llama.cpp-cuda"]
+    assert series and all(2795 <= c.build <= 2843 for _, c in series)
+    for _, case in series:
+        era = case_stack(case)
+        assert era.era == CUDA_ERA
+        assert split_of(case) == era.fitted_on.split_of(case.hw)
+    board = next(c for r, c in ok if r.source.startswith("llamacpp_scoreboard_cuda"))
+    assert board.build is None and case_stack(board).era == ""        # commit hash only: the newest
+
+
+def test_calibration_fits_an_era_on_its_own_rows_only():
+    ok, _ = mapped_rows()
+    metal = load_stack("llama.cpp-metal")
+    old = metal.eras[0].stack
+    mine_old = C._mine("llama.cpp-metal", old, ok, "absolute")
+    mine_new = C._mine("llama.cpp-metal", metal, ok, "absolute")
+    assert mine_old and all(old.era == metal.at_build(c.build).era for _, c, _ in mine_old)
+    assert mine_new and all(c.build is None or not metal.eras[0].covers(c.build) for _, c, _ in mine_new)
+    assert len(mine_old) + len(mine_new) == sum(c.stack == "llama.cpp-metal" and c.mapping != "size_matched"
+                                                for _, c in ok)
