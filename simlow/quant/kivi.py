@@ -10,11 +10,11 @@ Input: a cache tensor ``(..., T, D)`` (tokens on axis -2, head channels on axis 
   stored values: ``q = clip(round_half_even((x - m16) / s16), 0, 2**b - 1)`` (float32 IEEE
   subtract and divide; torch.round is half-even); a constant group (s16 = 0) codes 0.
   Dequantize ``q * s16 + m16`` (two float32 roundings, never a fused multiply-add).
-* **Keys** (``role="key"``): groups run along the *token* axis, one (s, m) per channel per
+* **Keys** (``KvRole.KEY``): groups run along the *token* axis, one (s, m) per channel per
   ``group`` tokens. KIVI quantizes the key buffer only when ``residual`` tokens have
   accumulated, so the full-precision window is the last ``T mod residual`` tokens and
   ``residual`` must be a multiple of ``group``.
-* **Values** (``role="value"``): groups run along the *channel* axis, one (s, m) per
+* **Values** (``KvRole.VALUE``): groups run along the *channel* axis, one (s, m) per
   ``group`` channels of a token; the newest ``min(T, residual)`` tokens stay full precision
   (a token is quantized when it leaves the window); D must be a multiple of ``group``.
 
@@ -32,6 +32,7 @@ tokens; the window's float16 tokens depend on T and are counted by the cache mod
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from functools import partial
 
@@ -57,23 +58,30 @@ def _groups(g, maxq: int):
     return q.astype(jnp.uint8), s16, m16
 
 
+class KvRole(enum.StrEnum):
+    """Which half of the KV cache a KIVI quantizer holds (module docstring)."""
+    KEY = "key"
+    VALUE = "value"
+
+
 @dataclass(frozen=True)
 class Kivi:
     """KIVI ``bits``-bit keys (per channel) or values (per token); see the module docstring."""
 
     name: str
     bits: int
-    role: str            # "key" or "value"
+    role: KvRole
     group: int = 32
     residual: int = 128
     storage: str | None = None
 
     def __post_init__(self):
-        if self.role not in ("key", "value"):
+        if self.role not in tuple(KvRole):
             raise SimlowError(f"{self.name}: role must be 'key' or 'value', got {self.role!r}")
+        object.__setattr__(self, "role", KvRole(self.role))
         if not 1 <= self.bits <= 8 or self.group < 1 or self.residual < 0:
             raise SimlowError(f"{self.name}: need 1 <= bits <= 8, group >= 1, residual >= 0")
-        if self.role == "key" and self.residual % self.group:
+        if self.role is KvRole.KEY and self.residual % self.group:
             raise SimlowError(f"{self.name}: the key window {self.residual} must be a multiple "
                               f"of the group {self.group}")
 
@@ -82,7 +90,7 @@ class Kivi:
         return self.bits + 32 / self.group
 
     def _n_quant(self, t: int) -> int:
-        if self.role == "key":
+        if self.role is KvRole.KEY:
             return t - t % (self.residual or self.group)
         return max(t - self.residual, 0)
 
@@ -94,11 +102,11 @@ class Kivi:
             raise SimlowError(f"{self.name}: values exceed the float16 range the KV cache is kept in")
         t, d = arr.shape[-2:]
         tq = self._n_quant(t)
-        if self.role == "value" and d % self.group:
+        if self.role is KvRole.VALUE and d % self.group:
             raise SimlowError(f"{self.name}: head_dim {d} is not a multiple of the group {self.group}")
         lead = arr.shape[:-2]
         xq = arr[..., :tq, :]
-        if self.role == "key":   # groups of `group` tokens, per channel: put tokens last
+        if self.role is KvRole.KEY:   # groups of `group` tokens, per channel: put tokens last
             g = jnp.swapaxes(xq.reshape(lead + (tq // self.group, self.group, d)), -1, -2)
             codes, s16, m16 = _groups(g, 2 ** self.bits - 1)
             codes = jnp.swapaxes(codes, -1, -2).reshape(xq.shape)
@@ -113,7 +121,7 @@ class Kivi:
     def dequantize(self, q: QTensor) -> jax.Array:
         codes = q.codes.astype(jnp.float32)
         s, m = q.scales.astype(jnp.float32), q.aux["min"].astype(jnp.float32)
-        if self.role == "key":
+        if self.role is KvRole.KEY:
             s, m = (jnp.repeat(v, self.group, axis=-2) for v in (s, m))
         else:
             s, m = (jnp.repeat(v, self.group, axis=-1) for v in (s, m))
@@ -121,4 +129,4 @@ class Kivi:
         return jnp.concatenate([y, q.aux["residual"].astype(jnp.float32)], axis=-2)
 
 
-KIVI = [Kivi(f"kivi{b}_{r[0]}", b, r) for b in (2, 4) for r in ("key", "value")]
+KIVI = [Kivi(f"kivi{b}_{r[0]}", b, r) for b in (2, 4) for r in KvRole]
