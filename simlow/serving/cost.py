@@ -44,7 +44,8 @@ def _features_of(t: OpTemplate) -> set[str]:
 @dataclass(frozen=True)
 class _Attention:
     """One attention template's terms per unit of each feature it uses: ``c_*`` compute
-    seconds, ``m_*`` memory seconds, ``b_*`` bytes, ``i_*`` seconds at 100% of peak compute."""
+    seconds, ``m_*`` memory seconds, ``b_*`` bytes, ``f_*`` ops, ``i_*`` seconds at 100% of
+    peak compute."""
     window: int | None
     repeat: int
     launch_s: float
@@ -57,6 +58,9 @@ class _Attention:
     b_pairs: float = 0.0
     b_tokens: float = 0.0
     b_cached: float = 0.0
+    f_pairs: float = 0.0
+    f_tokens: float = 0.0
+    f_cached: float = 0.0
     i_pairs: float = 0.0
     i_tokens: float = 0.0
     i_cached: float = 0.0
@@ -66,7 +70,7 @@ class _Attention:
 
     def __post_init__(self):
         # a decode part has pairs = cached: the per-unit sums ``decode_steps`` scales by
-        for x in "cmbi":
+        for x in "cmbfi":
             object.__setattr__(self, f"{x}_unit", getattr(self, f"{x}_pairs") + getattr(self, f"{x}_cached"))
 
 
@@ -89,13 +93,13 @@ class StepCost:
     """Tabulated dense/head terms and per-unit attention terms of one model on one machine.
 
     Index ``[k]`` of a ``dense_*`` array is ``T = k`` tokens; of a ``head_*`` array ``k``
-    request parts. Each tuple holds (seconds, at-peak compute s, at-peak memory s, bytes)."""
+    request parts. Each tuple holds (seconds, at-peak compute s, ops, bytes): what a step
+    takes, needs at 100% of peak compute, computes and moves (the last two price its energy)."""
 
     dense: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     head: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     attention: tuple[_Attention, ...]
     step_overhead_s: float
-    bandwidth_Bps: float
 
     def __post_init__(self):
         # Python lists for the scalar look-ups of ``step`` (NumPy scalar indexing is slower)
@@ -111,7 +115,7 @@ class StepCost:
         return len(self.head[0]) - 1
 
     def step(self, n: np.ndarray, L: np.ndarray, T: int | None = None) -> tuple[float, float, float, float]:
-        """(seconds, at-peak compute s, at-peak memory s, bytes) of one forward step whose
+        """(seconds, at-peak compute s, ops, bytes) of one forward step whose
         parts add ``n`` tokens on ``L`` cached tokens each (int arrays, ``n >= 1``; ``T``:
         ``sum(n)`` when the caller has it).
 
@@ -123,7 +127,7 @@ class StepCost:
                               f"{self.max_tokens} / {self.max_parts}")
         d, h = self.dense_list, self.head_list
         t = d[0][T] + h[0][S] + self.step_overhead_s
-        ic, im, nb = d[1][T] + h[1][S], d[2][T] + h[2][S], d[3][T] + h[3][S]
+        ic, fl, nb = d[1][T] + h[1][S], d[2][T] + h[2][S], d[3][T] + h[3][S]
         for a in self.attention:
             if a.window is None:
                 pairs = n * (L + 0.5 * (n + 1))
@@ -138,9 +142,9 @@ class StepCost:
             t += a.repeat * (float(_sum(np.maximum(comp, mem))) + a.launch_s)
             by = a.repeat * (a.b_pairs * sp + a.b_tokens * T + a.b_cached * sc)
             ic += a.repeat * (a.i_pairs * sp + a.i_tokens * T + a.i_cached * sc)
-            im += by / self.bandwidth_Bps
+            fl += a.repeat * (a.f_pairs * sp + a.f_tokens * T + a.f_cached * sc)
             nb += by
-        return float(t), float(ic), float(im), float(nb)
+        return float(t), float(ic), float(fl), float(nb)
 
 
     def min_step_s(self, parts: int) -> float:
@@ -182,7 +186,7 @@ class StepCost:
             out[0] += a.repeat * (_sum(top, axis=1) + a.launch_s)
             by = a.repeat * (a.b_unit * sc + a.b_tokens * per)
             out[1] += a.repeat * (a.i_unit * sc + a.i_tokens * per)
-            out[2] += by / self.bandwidth_Bps
+            out[2] += a.repeat * (a.f_unit * sc + a.f_tokens * per)
             out[3] += by
         return out, sizes
 
@@ -197,7 +201,7 @@ def _table(temps, mach, n: int, batch_axis: bool, distinct):
     else:
         st = roofline.step(temps, mach, 1, np.maximum(k, 1.0), 0, distinct(np.maximum(k, 1.0)))
     out = tuple(np.array(np.broadcast_to(x, k.shape), dtype=np.float64)
-                for x in (st.total_s, st.at_peak_compute_s, st.at_peak_memory_s, st.bytes))
+                for x in (st.total_s, st.at_peak_compute_s, st.flops, st.bytes))
     for x in out:
         x[0] = 0.0
     return out
@@ -214,7 +218,8 @@ def _attention(t: OpTemplate, mach) -> _Attention:
     for f in ("pairs", "tokens", "cached"):
         unit = {g: np.float64(1.0 if g == f else 0.0) for g in FEATURES}
         fl, by, tc, tm = (float(x) for x in roofline.op_terms(t, unit, mach))
-        terms.update({f"c_{f}": tc, f"m_{f}": tm, f"b_{f}": by, f"i_{f}": fl / peak if peak > 0 else 0.0})
+        terms.update({f"c_{f}": tc, f"m_{f}": tm, f"b_{f}": by, f"f_{f}": fl,
+                      f"i_{f}": fl / peak if peak > 0 else 0.0})
     comp = tuple((f, terms[f"c_{f}"]) for f in ("pairs", "tokens", "cached") if terms[f"c_{f}"])
     mem = tuple((f, terms[f"m_{f}"]) for f in ("pairs", "tokens", "cached") if terms[f"m_{f}"])
     return _Attention(t.window, t.repeat, t.kernels * float(mach.kernel_overhead_s), **terms,
@@ -243,4 +248,4 @@ def step_cost(temps: tuple[OpTemplate, ...], mach, max_tokens: int, max_parts: i
     return StepCost(_table(tuple(dense), bare, max_tokens, False, distinct),
                     _table(tuple(head), bare, max_parts, True, None),
                     tuple(_attention(t, bare) for t in attn),
-                    float(mach.step_overhead_s), float(np.asarray(mach.bandwidth_Bps)))
+                    float(mach.step_overhead_s))

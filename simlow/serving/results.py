@@ -6,9 +6,11 @@ token; ITL = every gap between consecutive tokens of a request; E2E = last token
 throughput over the run's duration (first arrival to last token); goodput = requests
 meeting every given SLO (TTFT <= ``slo_ttft``, TPOT <= ``slo_tpot``) per second.
 
-Energy is the board energy of the forward steps (``simlow.sim.energy``: idle + (TDP -
-idle) x utilization per step, DRAM J/bit where the spec gives it); time the server sits
-idle between steps is not counted.
+Energy is the board energy of the forward steps, priced as ``simlow.predict`` prices a
+phase (``simlow.sim.energy`` / ``simlow.sim.power``: static power over the step's time, plus
+the DRAM and on-chip energy of the bytes it moved and the compute energy of the ops it ran,
+at the matmul format, throttled under the TDP cap); time the server sits idle between steps
+is not counted.
 """
 
 from __future__ import annotations
@@ -92,16 +94,21 @@ def _thin(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _energy(s: np.ndarray, hw, device_engine) -> float:
+def _energy(s: np.ndarray, hw, device_engine, fmt: str | None) -> float:
+    """Board joules of the steps of ``step_table`` ``s``: each step's time, the ops it
+    computed and the bytes it moved, priced by ``simlow.sim.energy`` with the matmuls in
+    ``fmt`` (as ``simlow.predict`` prices a phase)."""
     if not len(s):
         return 0.0
     z = np.zeros(len(s))
-    times = roofline.StepTimes(s[:, 1], (), z, z, z, s[:, 4], z, s[:, 2], s[:, 3])
-    return energy.energy(hw, device_engine, times, None)["prefill_j"]
+    times = roofline.StepTimes(s[:, 1], (), z, z, z, s[:, 4], s[:, 3], s[:, 2], z)
+    return energy.energy(hw, device_engine, times, None, fmt)["prefill_j"]
 
 
 def build_result(run, req, engine: str, arrivals: str, kv: dict, config: dict, slo_ttft, slo_tpot,
-                 notes: tuple[str, ...]) -> ServingResult:
+                 notes: tuple[str, ...], fmt: str | None = None) -> ServingResult:
+    """The result of a finished ``run``; ``fmt`` is the format its matmuls run in
+    (``simlow.sim.energy.matmul_format``; None: priced at the engine's fastest rate)."""
     ttft = run.first - run.arrival
     e2e = run.finish - run.arrival
     multi = run.out > 1
@@ -118,7 +125,7 @@ def build_result(run, req, engine: str, arrivals: str, kv: dict, config: dict, s
             ok &= tp <= slo_tpot
         good = float(ok.sum()) / duration
     table = run.step_table()
-    j = _energy(table, req.hw, req.engine)
+    j = _energy(table, req.hw, req.engine, fmt)
     out_tok = int(run.out.sum())
     itl = np.concatenate(run.itl) if run.itl else np.zeros(0)
     steps = _thin(table[:, [0, 5, 6]])

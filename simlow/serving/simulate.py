@@ -34,6 +34,7 @@ from simlow.serving.results import ServingResult, build_result
 from simlow.serving.state import Run
 from simlow.serving.static import StaticConfig, run_static
 from simlow.serving.vllm import VllmConfig, run_vllm
+from simlow.sim import energy
 from simlow.sim.machine import machine
 from simlow.sim.predict import resolve
 from simlow.workload.templates import templates
@@ -132,4 +133,5 @@ def simulate_serving(model, hw, scheme=None, stack=None, engine="vllm", arrivals
     if run.emitted != int(wl.output.sum()):
         raise SimlowError(f"internal: {run.emitted} tokens emitted for {int(wl.output.sum())} requested")
     arr = wl.kind.value if wl.kind is not Arrivals.CLOSED else f"closed ({wl.concurrency} clients)"
-    return build_result(run, req, eng.value, arr, kv, config, slo_ttft, slo_tpot, tuple(notes))
+    return build_result(run, req, eng.value, arr, kv, config, slo_ttft, slo_tpot, tuple(notes),
+                        energy.matmul_format(temps, mach))

@@ -85,8 +85,8 @@ class Run:
     def forward(self, n: np.ndarray, L: np.ndarray, T: int | None = None) -> float:
         """One forward step of parts ``n`` on ``L`` cached tokens (``T = sum(n)`` if known)."""
         T = int(_sum(n)) if T is None else T
-        t, ic, im, nb = self.cost.step(n, L, T)
-        self._steps.append((self.now, t, ic, im, nb, len(n), T))
+        t, ic, fl, nb = self.cost.step(n, L, T)
+        self._steps.append((self.now, t, ic, fl, nb, len(n), T))
         self.computed_tokens += T
         self.now += t
         return t
@@ -155,7 +155,8 @@ class Run:
         return a[np.argsort(a[:, 0], kind="stable")]
 
     def step_table(self) -> np.ndarray:
-        """Every forward step in time order (columns as ``forward`` records them)."""
+        """Every forward step in time order, columns as ``forward`` records them: start s,
+        seconds, at-peak compute s, ops, bytes, requests, tokens."""
         block = None
         if self._step_blocks:
             starts, c, sizes = zip(*self._step_blocks)

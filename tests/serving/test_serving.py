@@ -35,6 +35,14 @@ def test_one_request_alone_equals_predict():
     assert r.steps == 40 and r.computed_tokens == 300 + 39
 
 
+def test_one_request_alone_costs_the_energy_predict_says():
+    # energy from the steps' own ops and bytes, priced as predict prices its two phases
+    r = _one()
+    pre = predict(M, HW, "f16", prompt=300, gen=39, stack="vllm", ubatch=300)
+    assert r.energy_j == pytest.approx(pre.energy["prefill_j"] + pre.energy["decode_j"], rel=1e-9)
+    assert r.energy_j_per_output_token == pytest.approx(r.energy_j / 40, rel=1e-12)
+
+
 def test_llamacpp_slots_one_request_equals_predict():
     # 1,200 prompt tokens run as ubatches of 512, exactly as predict's prefill micro-batches
     r = simulate_serving(M, "rtx-4090", engine="llama.cpp-server", arrivals="constant", rate=1.0,
