@@ -1,10 +1,11 @@
-"""GGUF K-quants Q2_K..Q6_K: read and dequantize only (equal to gguf-py 0.19 dequantize).
+"""GGUF K-quants Q2_K..Q6_K: quantize as llama.cpp's reference quantizer does (no importance
+matrix), read and dequantize (equal to gguf-py 0.19 dequantize).
 
-Layering: uses ``base``, ``_exact``; registered in ``registry``.
+Layering: uses ``base``, ``_exact``, ``kquant_ref``; registered in ``registry``.
 
-K-quant *quantization* in ggml is an iterative search (``make_qx_quants``, ``make_qkx2_quants``)
-with no numpy reference in gguf-py, so ``quantize`` raises; ``from_bytes`` + ``dequantize``
-are exact. A 256-element super-block is split into sub-blocks of 16 (Q2_K, Q3_K, Q6_K) or
+``quantize`` runs ``kquant_ref`` (ggml's ``quantize_row_q*_K_ref`` scale search, byte-equal
+to llama.cpp's output on recorded vectors; gguf-py 0.19 has no K-quant quantizer to compare
+with) and reads the bytes back. A 256-element super-block is split into sub-blocks of 16 (Q2_K, Q3_K, Q6_K) or
 32 (Q4_K, Q5_K). On reading, the per-sub-block effective scale ``dl = d * sc`` and minimum
 ``ml = dmin * m`` are formed in float32 exactly as gguf does; the QTensor then holds:
 
@@ -29,9 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 from gguf.constants import GGMLQuantizationType as T
 
-from simlow.errors import SimlowError
 from simlow.quant import _exact
-from simlow.quant.base import GgufSized, check_shape, raw_blocks
+from simlow.quant.base import GgufSized, as_input, check_shape, raw_blocks
+from simlow.quant.kquant_ref import QUANTIZERS
 from simlow.quant.qtensor import QTensor
 
 QK_K = 256
@@ -102,7 +103,7 @@ def _q6_k(b):
 
 @dataclass(frozen=True)
 class KQuant(GgufSized):
-    """A dequantize-only GGUF K-quant (see the module docstring)."""
+    """A GGUF K-quant (see the module docstring)."""
 
     name: str
     gguf_type: int
@@ -111,8 +112,11 @@ class KQuant(GgufSized):
     block: int = QK_K
 
     def quantize(self, x) -> QTensor:
-        raise SimlowError(f"{self.name}: quantize is not implemented (ggml's K-quant search has "
-                          "no numpy reference); from_bytes + dequantize are exact")
+        arr = np.asarray(as_input(x, self.name))
+        shape = check_shape(arr.shape, self.block, self.name)
+        with np.errstate(all="ignore"):     # all-zero and flat sub-blocks divide by 0; masked
+            raw = QUANTIZERS[self.name](arr.reshape(-1, self.block))
+        return self.from_bytes(raw, shape)
 
     def from_bytes(self, buf, shape) -> QTensor:
         shape = check_shape(shape, self.block, self.name)

@@ -1,4 +1,4 @@
-"""K-quants Q2_K..Q6_K: dequantize equal to gguf-py's on random bytes."""
+"""K-quants Q2_K..Q6_K: dequantize equal to gguf-py's on random bytes (quantize: test_kquant_quantize.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def test_dequantize_equals_gguf(name):
     assert q.codes.dtype == np.int8
 
 
-def test_kquant_quantize_says_why():
-    with pytest.raises(SimlowError, match="not implemented"):
-        quantize(np.zeros((1, 256), np.float32), "q4_k")
+def test_kquant_quantize_checks_its_input():
+    with pytest.raises(SimlowError, match="multiple of the block size 256"):
+        quantize(np.zeros((1, 100), np.float32), "q4_k")
+    with pytest.raises(SimlowError, match="NaN or inf"):
+        quantize(np.full((1, 256), np.inf, np.float32), "q6_k")
