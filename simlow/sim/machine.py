@@ -20,13 +20,19 @@ one (``Stack`` docstring): ``matmul_energy`` directly, or ``matmul_energy_scale`
 energy of one op of a MAC of the format the matmul runs in at the device's node
 (``mac_energy_per_op``: ``simlow.cost`` technology tables, Stillmaker scaling, fp32
 accumulation for float formats, int32 for integer ones; a MAC is 2 ops). Otherwise
-matmuls run at their share of the format peak only.
+matmuls run at their share of the format peak only. A stack's ``memory_unit_rate`` (bytes
+per compute unit per clock its kernels keep in flight, at most) caps the achieved bandwidth of
+every op class at that x ``units`` x ``clock``: the bandwidth fraction the roofline (and the
+DES) uses is ``min(bandwidth[class], memory_unit_rate x units x clock / peak bandwidth)``
+(``bandwidth_fractions``), so a board whose memory is fast next to its SMs x clock (HBM on a
+1.4 GHz A100) reaches a lower fraction of its peak than one whose memory is not.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -141,7 +147,8 @@ def machine(hw: HardwareSpec, stack: Stack, engine: Engine) -> Machine:
     def peak_for(t: OpTemplate) -> float:
         return place(t).peak
 
-    return Machine(bandwidth_Bps=mem.bandwidth_Bps, peak_for=peak_for, bandwidth_eff=stack.bandwidth,
+    return Machine(bandwidth_Bps=mem.bandwidth_Bps, peak_for=peak_for,
+                   bandwidth_eff=bandwidth_fractions(stack, engine, mem.bandwidth_Bps),
                    compute_eff=stack.compute_efficiency, kernel_overhead_s=stack.kernel_overhead_s,
                    step_overhead_s=stack.step_overhead_s, format_for=fmt_for,
                    cap_for=_matmul_cap(stack, hw, engine, place), tile_rows=stack.matmul_tile_rows,
@@ -154,6 +161,16 @@ def issue_rate(stack: Stack, engine: Engine) -> float | None:
     if stack.matmul_unit_rate is None or not engine.units or not engine.clock_hz:
         return None
     return stack.matmul_unit_rate * engine.units * engine.clock_hz
+
+
+def bandwidth_fractions(stack: Stack, engine: Engine, bandwidth_Bps: float):
+    """The stack's bandwidth fractions per op class on ``engine``, each capped at
+    ``memory_unit_rate x units x clock / bandwidth_Bps`` when the stack and the engine give
+    all three (module docstring); the stack's own fractions otherwise."""
+    if stack.memory_unit_rate is None or not engine.units or not engine.clock_hz:
+        return stack.bandwidth
+    cap = stack.memory_unit_rate * engine.units * engine.clock_hz / float(bandwidth_Bps)
+    return MappingProxyType({k: min(v, cap) for k, v in stack.bandwidth.items()})
 
 
 # tf32 is priced as an fp32 MAC (assumed: its operands arrive as fp32 and the cost tables

@@ -54,6 +54,10 @@ YAML schema (version 1)::
     compute_efficiency: {matmul: 0.5, attention: 0.3, vector: 0.1, gather: 0.1}  # of peak ops/s
     matmul_unit_rate: 500            # optional: matmul ops per compute unit (SM, CU, GPU core)
                                      # per clock the stack's kernels issue at most, any format
+    memory_unit_rate: 6.0            # optional: DRAM bytes per compute unit per clock the
+                                     # stack's kernels sustain at most (outstanding loads per
+                                     # SM / latency); caps every bandwidth fraction at this x
+                                     # units x clock / peak bandwidth (simlow.sim.machine)
     matmul_energy: 2.7 pJ            # optional: board energy per matmul op; the board's TDP
                                      # caps matmul ops/s at tdp / matmul_energy
     matmul_energy_scale: 150         # optional, instead: board energy per matmul op as a
@@ -160,6 +164,7 @@ class Stack:
     source: str = ""
     ubatch: int = 512                          # prompt tokens per prefill step (micro-batch)
     matmul_unit_rate: float | None = None      # matmul ops per compute unit per clock (cap)
+    memory_unit_rate: float | None = None      # DRAM bytes per compute unit per clock (cap)
     matmul_energy_J: float | None = None       # board joules per matmul op (power cap)
     matmul_energy_scale: float | None = None   # or: board J per op / MAC J per op at the node
     matmul_tile_rows: float | None = None      # GEMM row tile (padding of small-M matmuls)
@@ -281,7 +286,7 @@ def _read_stack(path: Path) -> Stack:
 
 
 CALIBRATED = ("bandwidth", "compute_efficiency", "kernel_overhead", "step_overhead", "calibration",
-              "matmul_unit_rate", "matmul_energy", "matmul_energy_scale", "matmul_tile_rows", "fitted_on")
+              "matmul_unit_rate", "memory_unit_rate", "matmul_energy", "matmul_energy_scale", "matmul_tile_rows", "fitted_on")
 
 
 def _calibrated(r: Reader, required: bool) -> dict:
@@ -295,6 +300,7 @@ def _calibrated(r: Reader, required: bool) -> dict:
         "step_overhead": ("step_overhead_s", lambda: r.quantity("step_overhead", Dim.TIME)),
         "calibration": ("calibration", lambda: r.str("calibration")),
         "matmul_unit_rate": ("matmul_unit_rate", lambda: r.number("matmul_unit_rate", lo=1.0)),
+        "memory_unit_rate": ("memory_unit_rate", lambda: r.number("memory_unit_rate", lo=0.01)),
         "matmul_energy": ("matmul_energy_J", lambda: r.quantity("matmul_energy", Dim.ENERGY)),
         "matmul_energy_scale": ("matmul_energy_scale", lambda: r.number("matmul_energy_scale", lo=1.0)),
         "matmul_tile_rows": ("matmul_tile_rows", lambda: r.number("matmul_tile_rows", lo=1.0, hi=4096.0)),

@@ -13,6 +13,8 @@ Parameters per stack (shared by every device the stack runs on; nothing per devi
                   node (``simlow.sim.machine.mac_energy_per_op``), one number per stack
     attention     achieved fraction of peak compute in attention
     kernel        seconds per kernel launch
+    mem_rate      DRAM bytes per compute unit per clock the kernels sustain (a ceiling on
+                  the achieved bandwidth; ``Stack.memory_unit_rate``, ``simlow.sim.machine``)
     step          seconds per forward pass (``Stack.step_overhead_s``: host-side graph
                   build and launch, sampling, synchronisation; one per decode token)
 
@@ -51,11 +53,11 @@ from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms, tile_fill
 from simlow.sim.stacks import FitSplit, GroupBy, Stack, load_stack
 
-PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel", "step")
+PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel", "step", "mem_rate")
 MODES = ("absolute", "node")       # energy: board J per op, or a multiple of the node's MAC energy
-_LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0, 0.0])
-_HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0, 20000.0])   # energy in pJ, kernel and step in us while fitting
-_NO_RATE, _NO_ENERGY = 4096.0, 0.01                   # start values when the stack has no cap
+_LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0, 0.0, 0.5])
+_HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0, 20000.0, 10000.0])   # energy in pJ, kernel and step in us
+_NO_RATE, _NO_ENERGY, _NO_MEM = 4096.0, 0.01, 10000.0    # start values when the stack has no cap
 # mode "node": the energy parameter is the dimensionless scale (bounds, no-cap start, power start)
 _NODE_ENERGY = (0.5, 20000.0, 0.5, 150.0)
 
@@ -83,7 +85,7 @@ class Fit:
 def _unit(stack: Stack) -> Stack:
     one = MappingProxyType({c.value: 1.0 for c in OpClass})
     return replace(stack, bandwidth=one, compute_efficiency=one, kernel_overhead_s=0.0, step_overhead_s=0.0,
-                   matmul_unit_rate=None, matmul_energy_J=None, matmul_energy_scale=None)
+                   matmul_unit_rate=None, memory_unit_rate=None, matmul_energy_J=None, matmul_energy_scale=None)
 
 
 def _energy_unit(req, t, mode: str) -> float:
@@ -97,8 +99,9 @@ def _energy_unit(req, t, mode: str) -> float:
 
 def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -> tuple[list, int]:
     """(per op: (class, repeat, t_compute at peak, t_compute at 1 op/unit/clock (0: no
-    units or clock), t_compute at energy parameter 1 and TDP, t_memory at peak, kernels x
-    steps), the phase's number of steps: the roofline adds the step overhead to each)."""
+    units or clock), t_compute at energy parameter 1 and TDP, t_memory at peak, t_memory at
+    1 byte/unit/clock (0: no units or clock), kernels x steps), the phase's number of steps:
+    the roofline adds the step overhead to each)."""
     moe = req.model.moe
     distinct = None if moe is None else req.routing.distinct(batch * np.asarray(tokens), moe.experts, moe.top_k)
     per_op_clock = issue_rate(replace(req.stack, matmul_unit_rate=1.0), req.engine)
@@ -111,8 +114,9 @@ def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -
         tu = np.broadcast_to(fl / per_op_clock if per_op_clock else 0.0 * fl, shape)
         tw = np.broadcast_to(fl * _energy_unit(req, t, mode) / req.hw.power.tdp_w, shape)
         steps = np.size(np.broadcast_to(tm, shape))
+        tmu = np.broadcast_to(tm * float(mach.bandwidth_Bps) / per_op_clock if per_op_clock else 0.0 * tm, shape)
         out.append((t.op_class.value, t.repeat, np.broadcast_to(tc, shape), tu, tw,
-                    np.broadcast_to(tm, shape), t.kernels * steps))
+                    np.broadcast_to(tm, shape), tmu, t.kernels * steps))
     n_steps = np.size(np.broadcast_to(np.asarray(ctx, dtype=np.float64), np.broadcast_shapes(
         np.shape(tokens), np.shape(ctx))))
     return out, n_steps
@@ -140,12 +144,12 @@ def _time(phase, theta: np.ndarray, vector_eff: float) -> float:
     in the unit of the terms' energy column: pJ, or the node scale): the roofline's step
     time (``simlow.sim.roofline.step``) regrouped by parameter; tests check the two agree."""
     terms, n_steps = phase
-    be, ce_mm, rate, joules, ce_att, ko, so = theta
+    be, ce_mm, rate, joules, ce_att, ko, so, mem_rate = theta
     ce = {"matmul": ce_mm, "attention": ce_att, "vector": vector_eff, "gather": 1.0}
     total = so * n_steps
-    for cls, rep, tc, tu, tw, tm, k in terms:
+    for cls, rep, tc, tu, tw, tm, tmu, k in terms:
         t_comp = np.maximum(np.maximum(tc / ce[cls], tu / rate), tw * joules) if cls == "matmul" else tc / ce[cls]
-        total += rep * (np.sum(np.maximum(t_comp, tm / be)) + ko * k)
+        total += rep * (np.sum(np.maximum(t_comp, np.maximum(tm / be, tmu / mem_rate))) + ko * k)
     return float(total)
 
 
@@ -196,13 +200,14 @@ def _start(stack: Stack, mode: str) -> np.ndarray:
     given = stack.matmul_energy_J * 1e12 if mode == "absolute" and stack.matmul_energy_J else (
         stack.matmul_energy_scale if mode == "node" else None)
     energy = given if given is not None else _bounds(mode)[2]
+    mem = stack.memory_unit_rate if stack.memory_unit_rate is not None else _NO_MEM
     return np.array([stack.bandwidth["matmul"], ce["matmul"], rate, energy, ce["attention"],
-                     stack.kernel_overhead_s * 1e6, stack.step_overhead_s * 1e6])
+                     stack.kernel_overhead_s * 1e6, stack.step_overhead_s * 1e6, mem])
 
 
 def _theta(x: np.ndarray) -> np.ndarray:
     """Fitting units (us) to SI (s); energy stays in the terms' unit (pJ or scale)."""
-    return np.concatenate([x[:5], x[5:7] * 1e-6])
+    return np.concatenate([x[:5], x[5:7] * 1e-6, x[7:]])
 
 
 def _si(theta: np.ndarray, mode: str) -> dict:
@@ -219,7 +224,7 @@ def _free(cases: list[Case], fixed: tuple[str, ...]) -> np.ndarray:
         if p not in PARAMS:
             raise SimlowError(f"unknown calibration parameter {p!r} (valid: {', '.join(PARAMS)})")
     prefill = any(c.kind is not RowKind.TG for c in cases)
-    return np.array([p not in fixed and (prefill or p in ("bandwidth", "kernel", "step")) for p in PARAMS])
+    return np.array([p not in fixed and (prefill or p in ("bandwidth", "kernel", "step", "mem_rate")) for p in PARAMS])
 
 
 _F_SCALE = 0.1     # soft-L1 knee: log errors beyond ~10% count linearly, not squared
@@ -241,7 +246,9 @@ def _robust(r: np.ndarray, weight: np.ndarray, loss: str = "soft_l1") -> np.ndar
 
 def _starts(x0: np.ndarray, free: np.ndarray, mode: str) -> list[np.ndarray]:
     """Start points: the stack file's values; the matmul ceiling set by the format peak
-    alone; by the issue rate alone; by power alone (the ceilings make the cost non-convex)."""
+    alone; by the issue rate alone; by power alone (the ceilings make the cost non-convex);
+    each also with the memory ceiling binding (``_MEM_START``) when it is free and the
+    stack has none (a ceiling that does not bind has no gradient to start it)."""
     lo, hi, _, power = _bounds(mode)
     out = [x0]
     for mm, rate, pj in ((min(1.0, 2 * x0[1]), hi[2], lo[3]), (1.0, 512.0, lo[3]), (1.0, hi[2], power)):
@@ -250,7 +257,12 @@ def _starts(x0: np.ndarray, free: np.ndarray, mode: str) -> list[np.ndarray]:
             x[i] = v if free[i] else x0[i]
         if not any(np.array_equal(x, o) for o in out):
             out.append(np.clip(x, lo, hi))
+    if free[7] and x0[7] >= _NO_MEM:
+        out += [np.concatenate([x[:7], [_MEM_START]]) for x in out]
     return out
+
+
+_MEM_START = 8.0      # bytes per unit per clock: about where A100-class HBM boards bind
 
 
 def _mine(name: str, stack: Stack, rows, mode: str) -> list:

@@ -46,14 +46,15 @@ def test_an_era_changes_only_calibrated_constants():
     cuda = load_stack("llama.cpp-cuda")
     old = cuda.at_build(2824)
     fields = {"bandwidth", "compute_efficiency", "kernel_overhead_s", "step_overhead_s", "calibration",
-              "matmul_unit_rate", "matmul_energy_J", "matmul_energy_scale", "matmul_tile_rows", "fitted_on",
+              "matmul_unit_rate", "memory_unit_rate", "matmul_energy_J", "matmul_energy_scale", "matmul_tile_rows", "fitted_on",
               "era", "eras"}
-    assert len(CALIBRATED) == 10
+    assert len(CALIBRATED) == 11
     for f in cuda.__dataclass_fields__:
         if f not in fields:
             assert getattr(old, f) == getattr(cuda, f), f
     assert old.kernel_overhead_s != cuda.kernel_overhead_s and old.eras == ()
     assert old.matmul_tile_rows == cuda.matmul_tile_rows     # not given by the era: the stack's
+    assert old.memory_unit_rate is not None and cuda.memory_unit_rate is None
 
 
 def _eras():
@@ -83,7 +84,7 @@ def _copy(tmp_path):
     (f"- builds: {CUDA_ERA}", "- builds: b2843-b2795", r"eras\[0\]\.builds: 'b2843-b2795' is not a build range"),
     (f"- builds: {CUDA_ERA}", "- builds: 2795-2843", r"eras\[0\]\.builds: '2795-2843' is not a build range"),
     ("    dated: ", "    colour: red\n    dated: ", r"eras\[0\]\.colour: unknown key"),
-    ("    kernel_overhead: 6.55 us", "    kernel_overhead: 6.55", r"eras\[0\]\.kernel_overhead"),
+    ("    kernel_overhead: 3.35 us", "    kernel_overhead: 3.35", r"eras\[0\]\.kernel_overhead"),
     ("    calibration: ", "    x_calibration: ", r"eras\[0\]\.calibration: missing required key"),
 ], ids=["reversed", "no-b", "unknown-key", "no-unit", "no-calibration"])
 def test_bad_eras_are_refused_with_the_key(tmp_path, old, new, match):
@@ -127,3 +128,44 @@ def test_calibration_fits_an_era_on_its_own_rows_only():
     assert mine_new and all(c.build is None or not metal.eras[0].covers(c.build) for _, c, _ in mine_new)
     assert len(mine_old) + len(mine_new) == sum(c.stack == "llama.cpp-metal" and c.mapping != "size_matched"
                                                 for _, c in ok)
+
+
+def test_the_memory_ceiling_binds_where_memory_is_fast_next_to_units_x_clock():
+    """memory_unit_rate x units x clock caps every bandwidth fraction (simlow.sim.machine):
+    an A100 (108 SMs at 1.41 GHz, 1.94 TB/s) gets a lower fraction than an RTX 4090 (128
+    at 2.52 GHz, 1.01 TB/s), and decode time follows the capped bandwidth."""
+    from simlow.sim.machine import bandwidth_fractions, pick_engine
+    from simlow.specs import load_hw
+    import simlow
+
+    old = load_stack("llama.cpp-cuda@b2824")
+    for name, capped in (("a100-80gb-pcie", True), ("rtx-4090", False)):
+        hw = load_hw(name)
+        eng = pick_engine(hw, old)
+        bw = hw.memory(eng.memory).bandwidth_Bps
+        frac = bandwidth_fractions(old, eng, bw)
+        want = min(old.bandwidth["matmul"], old.memory_unit_rate * eng.units * eng.clock_hz / bw)
+        assert frac["matmul"] == pytest.approx(want, rel=1e-12)
+        assert (frac["matmul"] < old.bandwidth["matmul"]) is capped
+    from dataclasses import replace
+    uncapped = replace(old, memory_unit_rate=None)
+    a = simlow.predict("llama-3-8b", "a100-80gb-pcie", scheme="f16", batch=1, prompt=0, gen=16, stack=old)
+    b = simlow.predict("llama-3-8b", "a100-80gb-pcie", scheme="f16", batch=1, prompt=0, gen=16, stack=uncapped)
+    assert a.decode_tok_s < 0.7 * b.decode_tok_s
+
+
+def test_calibration_time_equals_the_roofline_at_an_era_with_the_memory_ceiling():
+    """calibrate's regrouped terms (with step overhead and the memory ceiling) give
+    simlow.predict's figure for rows of an era, on a board where the ceiling binds."""
+    from simlow.validation.validate import predicted_rate
+
+    ok, _ = mapped_rows()
+    old = load_stack("llama.cpp-cuda@b2824")
+    cases = [c for _, c in ok if c.stack == "llama.cpp-cuda" and c.build is not None and old.eras == ()
+             and load_stack("llama.cpp-cuda").at_build(c.build) is old and c.hw in ("a100-80gb-pcie", "rtx-4090")]
+    assert {c.metric for c in cases} == {"decode", "prefill"}
+    theta = C._theta(C._start(old, "absolute"))
+    assert theta[6] > 0 and theta[7] < 1000          # a step overhead and a binding memory ceiling
+    for case in [c for c in cases if c.hw == "a100-80gb-pcie"][:6] + [c for c in cases if c.hw == "rtx-4090"][:4]:
+        fitted_form = C.predicted(case, C.row_terms(case, old), theta, old.compute_efficiency["vector"])
+        assert fitted_form == pytest.approx(predicted_rate(case, old)[0], rel=1e-9), case
