@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from simlow.cli.output import add_json_flag, print_json, print_table
+from simlow.cli.output import add_json_flag, emit, print_json, print_table
+
+# the figures the serving validation summarizes (issue 16's targets: mean E2E, median TTFT)
+SUMMARY_FIGURES = ("e2e_mean_ms", "e2e_mean_ms (derived)", "ttft_p50_ms", "ttft_mean_ms", "tpot_mean_ms",
+                   "throughput_output_tok_s", "throughput_requests_per_s", "duration_s")
 
 
 def register(sub) -> None:
@@ -65,4 +69,55 @@ def run(args) -> int:
     print_table(f"{r.model} / {r.scheme} on {r.hw} ({r.engine}, {r.stack}, {r.arrivals})", ["figure", "value"], rows)
     for note in r.notes:
         print(f"note: {note if len(note) <= 240 else note[:240] + ' ...'}")
+    return 0
+
+
+def serving_summary(report) -> dict:
+    """Error summaries of ``simlow.serving.validate.compare``'s report: for each group (all
+    rows, each source file, each device) and figure, n, median / mean / p90 |error| and the
+    median signed error. Nothing is fitted to these rows: every one is held out."""
+    import numpy as np
+
+    from simlow.validation.validate import summarize
+
+    groups: dict[str, dict[str, list[float]]] = {}
+    for c in report.comparisons:
+        for g in ("all (held out; nothing fitted)", f"source {c.file}", f"device {c.device}"):
+            groups.setdefault(g, {}).setdefault(c.figure, []).append(c.error)
+    out = {}
+    for g, figs in groups.items():
+        out[g] = {}
+        for f in SUMMARY_FIGURES:
+            if f in figs:
+                s = summarize(figs[f])
+                out[g][f] = {"n": s.n, "median_abs": s.median_abs, "mean_abs": float(np.mean(np.abs(figs[f]))),
+                             "p90_abs": s.p90_abs, "median_signed": s.median_signed}
+    return out
+
+
+def run_validate(args) -> int:
+    """``simlow validate --serving``: every measured serving run beside its simulation."""
+    from dataclasses import asdict
+
+    from simlow.serving.validate import compare
+
+    report = compare(args.data)
+    summary = serving_summary(report)
+    d = {"comparisons": [asdict(c) | {"error": c.error} for c in report.comparisons],
+         "skipped": [asdict(s) for s in report.skipped], "summary": summary}
+    if emit(d, args):
+        return 0
+    if args.rows:
+        print_table("serving runs (simulated / measured - 1)", ["source", "line", "case", "figure", "measured",
+                                                                 "simulated", "error"],
+                    [(c.file, c.line, c.case, c.figure, f"{c.measured:,.4g}", f"{c.simulated:,.4g}",
+                      f"{100 * c.error:+.1f}%") for c in report.comparisons])
+    pct = lambda x: f"{100 * x:.1f}%"
+    rows = [(g, f, s["n"], pct(s["median_abs"]), pct(s["mean_abs"]), pct(s["p90_abs"]), f"{100 * s['median_signed']:+.1f}%")
+            for g, figs in summary.items() for f, s in figs.items()]
+    print_table("serving error (|simulated / measured - 1|; every row held out)",
+                ["group", "figure", "n", "median", "mean", "p90", "median signed"], rows)
+    if report.skipped:
+        print_table(f"rows not simulated ({len(report.skipped)})", ["source", "line", "case", "reason"],
+                    [(s.file, s.line, s.case, s.reason) for s in report.skipped])
     return 0

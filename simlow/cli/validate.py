@@ -13,6 +13,8 @@ def register(sub) -> None:
     p.add_argument("--markdown", action="store_true", help="print only a compact per-device markdown table (README)")
     p.add_argument("--energy", action="store_true",
                    help="the power model against measured power meters instead (simlow.validation.energy)")
+    p.add_argument("--serving", action="store_true",
+                   help="serving runs under load against simlow serving instead (simlow.serving.validate)")
     p.add_argument("--fit", action="store_true", help="with --energy: refit the power model's constants on the "
                                                      "in-sample devices and score with them")
     add_json_flag(p)
@@ -28,6 +30,10 @@ def run(args) -> int:
         from simlow.cli.validate_energy import run_energy
 
         return run_energy(args)
+    if args.serving:
+        from simlow.cli.serving import run_validate
+
+        return run_validate(args)
     from simlow.validation.validate import validate
 
     report = validate(args.data)

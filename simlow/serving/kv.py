@@ -43,6 +43,11 @@ DEFAULT_GPU_MEMORY_UTILIZATION = 0.9   # vLLM CacheConfig.gpu_memory_utilization
 LOGIT_BYTES = 4                    # vLLM's sampler holds logits in fp32
 
 
+class KvCacheTooSmall(SimlowError):
+    """The KV cache cannot hold one request (or none at all): the engine would refuse to
+    start, or to serve it. A result of the budget, not bad input."""
+
+
 @dataclass(frozen=True)
 class KvBudget:
     """How the block count was obtained (bytes)."""
@@ -93,7 +98,7 @@ def kv_budget(model, hw, scheme, engine, block_size: int = DEFAULT_BLOCK_SIZE,
     avail = utilization * mem.capacity_bytes - w - act - reserved
     blocks = int(avail // bb) if avail > 0 else 0
     if blocks < 1:
-        raise SimlowError(
+        raise KvCacheTooSmall(
             f"does not fit: {model.name} at {scheme.name} leaves no memory for the KV cache on {hw.name} "
             f"({utilization:g} x {mem.capacity_bytes / 1e9:.2f} GB - weights {w / 1e9:.2f} GB - activations "
             f"{act / 1e9:.2f} GB - reserve {reserved / 1e9:.2f} GB = {avail / 1e9:.2f} GB); "

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.serving.kv import KvCacheTooSmall
 from simlow.serving.state import split
 
 
@@ -42,7 +43,7 @@ def _form(run, queue: deque, cfg: StaticConfig) -> np.ndarray:
         used += need
     if not batch:
         rid = queue[0]
-        raise SimlowError(f"request {rid} ({run.prompt[rid]} + {run.out[rid]} tokens) needs more KV blocks "
+        raise KvCacheTooSmall(f"request {rid} ({run.prompt[rid]} + {run.out[rid]} tokens) needs more KV blocks "
                           f"than the {cfg.blocks} in the cache")
     run.sample(len(batch), used / cfg.blocks)
     return np.array(batch, dtype=np.int64)

@@ -41,7 +41,7 @@ import numpy as np
 _sum, _min, _max, _any = np.add.reduce, np.minimum.reduce, np.maximum.reduce, np.logical_or.reduce
 
 from simlow.errors import SimlowError
-from simlow.serving.kv import BlockPool
+from simlow.serving.kv import BlockPool, KvCacheTooSmall
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class VllmScheduler:
         need = _ceil_div(run.prompt + run.out - 1, cfg.block_size)
         worst = int(np.argmax(need))
         if need[worst] > cfg.blocks:
-            raise SimlowError(f"request {worst} ({run.prompt[worst]} + {run.out[worst]} tokens) needs "
+            raise KvCacheTooSmall(f"request {worst} ({run.prompt[worst]} + {run.out[worst]} tokens) needs "
                               f"{need[worst]} KV blocks of {cfg.block_size} tokens; the cache has {cfg.blocks}")
 
     # -- prefix caching ----------------------------------------------------------------

@@ -243,12 +243,36 @@ def test_bad_trace(tmp_path, line, match):
     assert str(p) in str(e.value)
 
 
-def test_every_measured_serving_row_is_simulated():
+def test_every_measured_serving_row_is_simulated_or_said_why_not():
     from simlow.serving.validate import compare
 
-    rows = compare()
-    assert len({(c.file, c.line) for c in rows}) == 5 and len(rows) == 25
+    rep = compare()
+    rows = rep.comparisons
+    assert len({(c.file, c.line) for c in rows}) == 5 + 14 and len(rows) == 25 + 14 * 8 + 8
     assert all(np.isfinite(c.simulated) and c.simulated > 0 for c in rows)
+    # Qwen3-32B at 32,000 + 100 tokens: simlow's KV budget holds fewer blocks than vLLM's did
+    assert [(s.file, s.line) for s in rep.skipped] == [("serving_vllm_gpustack_perflab_qwen3", 10),
+                                                      ("serving_vllm_gpustack_perflab_qwen3", 14)]
+    assert all("KV blocks" in s.reason for s in rep.skipped)
+
+
+def test_derived_e2e_only_where_every_request_generated_its_length():
+    from simlow.serving.validate import derived_e2e_s
+
+    row = {"ttft_mean_ms": "100", "tpot_mean_ms": "10", "output_len": "5", "requests": "2", "e2e_mean_ms": ""}
+    assert derived_e2e_s(row | {"generated_tokens": "10"}) == pytest.approx((100 + 4 * 10) * 1e-3)
+    assert derived_e2e_s(row | {"generated_tokens": "9"}) is None           # a request stopped early
+    assert derived_e2e_s(row | {"generated_tokens": "10", "e2e_mean_ms": "1"}) is None   # measured: not derived
+
+
+def test_validate_serving_cli_json(capsys):
+    from simlow.cli import main
+
+    assert main(["validate", "--serving", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    top = d["summary"]["all (held out; nothing fitted)"]
+    assert top["ttft_p50_ms"]["n"] == 19 and top["e2e_mean_ms (derived)"]["n"] == 8
+    assert len(d["skipped"]) == 2
 
 
 def test_chunked_prefill_by_budget_and_long_prefill_threshold():
