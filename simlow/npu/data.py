@@ -33,11 +33,9 @@ class DramType:
 class NpuData:
     file: str
     bitcell_um2: tuple[tuple[int, Sourced], ...]   # (node, cell area), descending node
-    array_efficiency: Sourced
     bank_bytes: Sourced
     bank_width_bits: Sourced
     logic_leak_W_per_mm2: Sourced
-    sram_leak_W_per_mm2: Sourced
     leak_node_rule: Sourced
     logic_area_factor: Sourced
     control_fraction: Sourced
@@ -93,8 +91,8 @@ def _read_npu_data(path: Path) -> NpuData:
     read_confidence(caps)
     data = NpuData(
         str(path), cells,
-        *(read_sourced(sram, k) for k in ("array_efficiency", "bank_bytes", "bank_width_bits")),
-        *(read_sourced(leak, k) for k in ("logic_W_per_mm2", "sram_W_per_mm2", "node_rule")),
+        *(read_sourced(sram, k) for k in ("bank_bytes", "bank_width_bits")),
+        *(read_sourced(leak, k) for k in ("logic_W_per_mm2", "node_rule")),
         *(read_sourced(des, k) for k in ("logic_area_factor", "control_fraction", "overhead_fraction", "guard_bits",
                                           "vector_stage_register_bits",
                                           "dram_latency_s")),

@@ -6,20 +6,23 @@ lanes (norms, softmax, rope, and matmuls the array cannot run), ``sram_bytes`` o
 SRAM in banks, a DRAM interface (``simlow.npu.dram``), a node and a clock derating.
 ``evaluate(design) -> NpuCost`` prices it:
 
-- **clock** = the design clock of the array unit at the node (``simlow.cost.clock``: logic
-  path + register overhead + skew margin + corner derating, bounded below by an array cycle
-  floor fitted on TPU v1), or ``clock_Hz`` when given (an override), x ``clock_derate``. The
+- **clock** = the design clock of the array unit at the node (``simlow.cost.clock``: the
+  slowest of the logic path and the SRAM macro access, each + register overhead + skew margin
+  + corner derating, and a floor fitted on TPU v1 and Eyeriss v1), or ``clock_Hz`` when given
+  (an override), x ``clock_derate``. The
   unit's logic fmax (``simlow.cost.macs``, no margins) is reported beside it as ``fmax_Hz``.
   The vector lanes are pipelined into as many stages as their FP32 FMA path needs at that
   clock (64 register bits per stage boundary, ``npu.yaml``).
 - **area** = the inventory of ``area_inventory``: MAC arrays, operand (skew) buffers and
-  vector lanes x a standard-cell factor fitted on EvoApproxLib syntheses, SRAM, interconnect,
+  vector lanes x a standard-cell factor fitted on EvoApproxLib syntheses, SRAM macros
+  (``simlow.cost.sram``: global banks and optional per-array scratchpads), interconnect,
   control, DRAM PHY (per 16-bit channel); ``on_chip`` leaves the PHY out.
 - **peak ops/s** per compute format = 2 x units x clock for every format the unit serves
   (``served_formats``), and 2 x lanes x clock in fp32/fp16/bf16 for the vector unit (the
   larger of the two where both serve a format).
 - **energy per op** = unit energy per MAC / 2 (one MAC = 2 ops); likewise for the lanes.
-- **static power** = leakage per mm2 x area (logic and SRAM apart; PHY static not modelled).
+- **static power** = leakage per mm2 x area (logic from npu.yaml, SRAM from the macro model;
+  PHY static not modelled).
 - **TDP** = static + every unit and lane busy + DRAM at peak bandwidth (device + PHY energy
   per bit) + SRAM absorbing and re-reading that stream.
 
@@ -31,11 +34,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from simlow.npu.dram import DramConfig
 from simlow.npu.data import NpuData, load_npu_data
 from simlow.cost.clock import DesignClock, design_clock
-from simlow.cost.pricing import Tech, area_um2, energy_pJ
-from simlow.cost.scaling import ScalingRule, check_node
+from simlow.cost.pricing import Tech, area_um2
+from simlow.cost.scaling import BASE_NODE_NM, ScalingRule, check_node
+from simlow.cost.sram import Macro, MacroCost, bank_area_um2, load_fit, macro_cost
 from simlow.cost.macs import FpMac, IntMac, PotMac, TernaryLane, UnitCost, pot_mac_for_code, unit_cost
 from simlow.cost.widthmodel import Shape
 from simlow.errors import SimlowError, unknown_name
@@ -106,6 +112,7 @@ class NpuDesign:
     clock_derate: float = 1.0
     rule: ScalingRule = ScalingRule.STILLMAKER
     clock_Hz: float | None = None          # override of the modelled design clock (before clock_derate)
+    local_sram_bytes: int = 0              # a scratchpad of this size beside each array (16-bit words), 0: none
     name: str = ""
     why: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -122,6 +129,9 @@ class NpuDesign:
             raise SimlowError(f"clock_Hz must be a positive clock below 100 GHz, got {self.clock_Hz!r}")
         if not self.dram.width_bits:
             raise SimlowError(f"NPU design needs a DRAM bus width (got {self.dram.name})")
+        if isinstance(self.local_sram_bytes, bool) or not isinstance(self.local_sram_bytes, int) \
+                or self.local_sram_bytes < 0:
+            raise SimlowError(f"NPU design local_sram_bytes must be a whole number >= 0, got {self.local_sram_bytes!r}")
         if not self.capacity_GB > 0:
             raise SimlowError(f"capacity_GB must be > 0, got {self.capacity_GB!r}")
         check_node(self.node_nm)
@@ -170,24 +180,66 @@ def tech_of(design: NpuDesign) -> Tech:
     return Tech(design.node_nm, design.rule)
 
 
-def sram_area_mm2(sram_bytes: float, node_nm: int, data: NpuData | None = None) -> float:
+LOCAL_WIDTH_BITS = 16   # word of a per-array scratchpad (2 x ACT_BITS; an assumption of shape)
+
+
+def cell_ratio(node_nm: int, data: NpuData | None = None) -> float:
+    """High-density bit cell at ``node_nm`` / at 45 nm (npu.yaml), what ``simlow.cost.sram`` scales by."""
     d = data or load_npu_data()
-    cell, _ = d.bitcell(node_nm)
-    return sram_bytes * 8 * cell / d.array_efficiency.value / 1e6
+    return d.bitcell(node_nm)[0] / d.bitcell(BASE_NODE_NM)[0]
+
+
+def sram_area_mm2(sram_bytes, node_nm: int, data: NpuData | None = None):
+    """Area of ``sram_bytes`` (a number or a NumPy array) in banks of ``bank_bytes`` (the last
+    bank-count rounded up, the bytes spread evenly), each a ``simlow.cost.sram`` macro, mm2."""
+    d = data or load_npu_data()
+    banks = np.ceil(np.asarray(sram_bytes, dtype=float) / d.bank_bytes.value)
+    bits = np.asarray(sram_bytes, dtype=float) * 8 / banks
+    return banks * bank_area_um2(bits, d.bank_width_bits.value, node_nm, cell_ratio(node_nm, d)) / 1e6
+
+
+def local_sram_area_mm2(arrays, local_bytes: int, node_nm: int, data: NpuData | None = None):
+    """Area of one ``local_bytes`` scratchpad macro per array, mm2 (0 when there is none)."""
+    if not local_bytes:
+        return 0.0 * np.asarray(arrays)
+    d = data or load_npu_data()
+    return arrays * bank_area_um2(local_bytes * 8, LOCAL_WIDTH_BITS, node_nm, cell_ratio(node_nm, d)) / 1e6
+
+
+def sram_bank(node_nm: int, sram_bytes: int | None = None, data: NpuData | None = None) -> MacroCost:
+    """One bank of the global SRAM (``bank_bytes`` x ``bank_width_bits``, or all of a smaller SRAM)."""
+    d = data or load_npu_data()
+    size = int(d.bank_bytes.value) if sram_bytes is None else min(int(d.bank_bytes.value), sram_bytes)
+    return macro_cost(Macro(size, int(d.bank_width_bits.value), node_nm), cell_ratio(node_nm, d))
 
 
 def sram_access_pJ(tech: Tech, data: NpuData | None = None) -> tuple[float, float]:
-    """(read, write) energy of one bank-width access of one bank, pJ."""
+    """(read, write) energy of one bank-width access of one bank, pJ (``simlow.cost.sram``)."""
+    b = sram_bank(tech.node_nm, data=data)
+    return b.read_pJ, b.write_pJ
+
+
+def sram_access_ps(design: NpuDesign, data: NpuData | None = None) -> float:
+    """Clock-to-data of the slowest SRAM macro of ``design`` (a global bank or a scratchpad)."""
     d = data or load_npu_data()
-    shape = Shape(width=int(d.bank_width_bits.value), capacity_bytes=int(d.bank_bytes.value))
-    return energy_pJ(tech, "sram_read", shape).value, energy_pJ(tech, "sram_write", shape).value
+    t = sram_bank(design.node_nm, design.sram_bytes, d).access_ps
+    if design.local_sram_bytes:
+        local = Macro(design.local_sram_bytes, LOCAL_WIDTH_BITS, design.node_nm)
+        t = max(t, macro_cost(local, cell_ratio(design.node_nm, d)).access_ps)
+    return t
+
+
+def static_W(area: dict, data: NpuData | None = None):
+    """Leakage: npu.yaml logic density x non-SRAM on-chip area + the SRAM macros' density x SRAM area."""
+    d = data or load_npu_data()
+    return d.logic_leak_W_per_mm2.value * (area["on_chip"] - area["sram"]) + load_fit().leak_W_per_mm2 * area["sram"]
 
 
 SKEW_REGISTERS = ("activation register", "accumulator register", "tree level register")
 
 
 def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, lane_um2: float, node_nm: int,
-                   d: NpuData) -> dict:
+                   d: NpuData, local_sram_bytes: int = 0) -> dict:
     """Area by part, mm2 (NumPy arrays or scalars for the design dimensions):
 
     - ``mac_arrays``: units x unit area (its input, weight and accumulator registers are the
@@ -195,7 +247,8 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
     - ``operand_buffers``: the skew registers of a systolic array, a triangle of side x
       (side - 1) / 2 activation registers on the input edge and as many accumulator
       registers on the output edge (Kung & Leiserson systolic skew; an assumption of shape);
-    - ``vector``: the lanes; ``sram``: bit cells / array efficiency;
+    - ``vector``: the lanes; ``sram``: the global SRAM banks and any per-array scratchpads, each
+      a ``simlow.cost.sram`` macro (bit cells + periphery);
     - ``interconnect``: ``overhead_fraction`` x (all of the above);
     - ``control``: ``control_fraction`` of the on-chip total (TPU v1 floor plan);
     - ``dram_phy``: per 16-bit channel. ``total`` sums them; ``on_chip`` leaves the PHY out.
@@ -205,7 +258,7 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
     a = {"mac_arrays": side * side * arrays * uc.area_um2 * f / 1e6,
          "operand_buffers": arrays * side * (side - 1) / 2 * skew_um2 * f / 1e6,
          "vector": lanes * lane_um2 * f / 1e6,
-         "sram": sram_bytes * 8 * d.bitcell(node_nm)[0] / d.array_efficiency.value / 1e6}
+         "sram": sram_area_mm2(sram_bytes, node_nm, d) + local_sram_area_mm2(arrays, local_sram_bytes, node_nm, d)}
     a["interconnect"] = d.overhead_fraction.value * (a["mac_arrays"] + a["operand_buffers"] + a["vector"] + a["sram"])
     rest = a["mac_arrays"] + a["operand_buffers"] + a["vector"] + a["sram"] + a["interconnect"]
     c = d.control_fraction.value
@@ -218,7 +271,7 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
 
 def design_clock_Hz(design: NpuDesign, uc: UnitCost) -> tuple[float, DesignClock]:
     """(clock the design runs at, the modelled design clock) for array unit cost ``uc``."""
-    dc = design_clock(uc.path_fo4, design.node_nm)
+    dc = design_clock(uc.path_fo4, design.node_nm, sram_access_ps(design))
     base = design.clock_Hz if design.clock_Hz is not None else dc.clock_Hz
     return base * design.clock_derate, dc
 
@@ -233,13 +286,13 @@ def evaluate(design: NpuDesign, data: NpuData | None = None) -> NpuCost:
     reg_bit = area_um2(tech, "reg", Shape(width=1)).value
     lane_um2 = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * reg_bit
     area = area_inventory(design.array_side, design.arrays, design.vector_lanes, design.sram_bytes,
-                          design.dram.channels(d), uc, lane_um2, design.node_nm, d)
+                          design.dram.channels(d), uc, lane_um2, design.node_nm, d, design.local_sram_bytes)
     peak, pj = _rates(design, uc, vc, clock)
     rd, wr = sram_access_pJ(tech, d)
     width_B = d.bank_width_bits.value / 8
     banks = max(1, math.ceil(design.sram_bytes / d.bank_bytes.value))
     dram_pj = design.dram.device_pJ_per_bit() + d.phy_pJ_per_bit.value
-    leak = d.logic_leak_W_per_mm2.value * (area["on_chip"] - area["sram"]) + d.sram_leak_W_per_mm2.value * area["sram"]
+    leak = float(static_W(area, d))
     bw = design.dram.bandwidth_Bps
     parts = {"static": leak,
              "arrays": 2 * design.macs * clock * uc.energy_pJ_per_op / 2 * 1e-12,
@@ -263,16 +316,19 @@ def _rates(design: NpuDesign, uc: UnitCost, vc: UnitCost, clock: float) -> tuple
 
 ASSUMPTIONS = (
     "one MAC (2 ops) per unit per cycle and one FMA (2 ops) per vector lane per cycle, all at one clock",
-    "clock = simlow.cost.clock: max(unit logic path + 4 FO4 register overhead, over 0.9 for skew/jitter, x 1.3 "
-    "slow-corner derating; an array floor of 104 FO4 x 1.3 fitted on TPU v1 700 MHz at 28 nm) x clock_derate, "
-    "unless a clock is given; fmax_Hz is the unit's bare logic fmax",
+    "clock = simlow.cost.clock: max(unit logic path or SRAM bank access, each + 4 FO4 register overhead, over 0.9 "
+    "for skew/jitter, x 1.3 slow-corner derating; a floor of FO4 and fixed-ps parts fitted on TPU v1 700 MHz at "
+    "28 nm and Eyeriss v1 250 MHz at 65 nm) x clock_derate, unless a clock is given; fmax_Hz is the unit's bare "
+    "logic fmax",
     "vector lanes are FP32 FMA units pipelined to the clock (64 register bits per stage); they serve fp32, fp16 "
     "and bf16, so anything the array cannot run (attention on a PoT array, norms, softmax) runs there",
     "area = (MAC units + systolic skew registers + vector lanes) x a standard-cell factor 2.5 fitted on EvoApproxLib "
     "45 nm syntheses + SRAM macros + 30% interconnect/clock tree (assumed) + 2% control (TPU v1) + DRAM PHY",
-    "SRAM: high-density bit cells / array efficiency, 32 KiB x 64-bit banks; every DRAM byte is written once and "
-    "read once (weight streaming), activations and partial sums are not priced",
-    "static power = leakage per mm2 (Aladdin 40 nm adder/multiplier leakage, constant density across nodes) x area",
+    "SRAM: 32 KiB x 64-bit banks, each a simlow.cost.sram macro (area, access energy, access time, leakage fitted "
+    "on 5 CACTI 45 nm macros, scaled by bit cell and logic factors); every DRAM byte is written once and read once "
+    "(weight streaming), activations and partial sums are not priced",
+    "static power = leakage per mm2 x area: logic at the Aladdin 40 nm adder/multiplier density, SRAM at the CACTI "
+    "macros' density (both constant across nodes)",
     "energy per DRAM bit = device (memory.yaml) + PHY (npu.yaml); PHY static power and DRAM refresh not modelled",
     "TDP = static + every unit and lane busy + DRAM at peak bandwidth + SRAM absorbing that stream",
 )

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from simlow.npu.design import ASSUMPTIONS, NpuCost, NpuDesign, evaluate, served_formats
+from simlow.cost.sram import load_fit
 from simlow.npu.data import load_npu_data
 from simlow.specs.hardware import HardwareSpec, read_hardware
 
@@ -46,7 +47,8 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
     else:
         m = c.clock_model
         clock_src = (f"{_GEN}: design clock of the {d.unit} array at {d.node_nm} nm {m.clock_Hz / 1e9:.4g} GHz "
-                     f"({m.bound}-bound, simlow.cost.clock; array floor fitted on TPU v1 700 MHz at 28 nm) "
+                     f"({m.bound}-bound, simlow.cost.clock; floor fitted on TPU v1 700 MHz at 28 nm and Eyeriss v1 "
+                     f"250 MHz at 65 nm; SRAM bank access bound {m.sram_bound_Hz / 1e9:.4g} GHz) "
                      f"x derate {d.clock_derate:g}; unit logic fmax {c.fmax_Hz / 1e9:.4g} GHz "
                      f"({c.unit.path_fo4:g} FO4 critical path, simlow.cost.macs)")
     if d.reason("clock"):
@@ -70,8 +72,9 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
         "power": {
             "tdp": {"value": _q(c.tdp_W, "W", 1.0), "source": f"{_GEN}: static + all units busy + DRAM at peak: {parts}"},
             "idle": {"value": _q(c.static_W, "W", 1.0),
-                     "source": f"{_GEN}: leakage {data.logic_leak_W_per_mm2.value:g} W/mm2 logic, "
-                               f"{data.sram_leak_W_per_mm2.value:g} W/mm2 SRAM (simlow/data/cost/npu.yaml) x area"},
+                     "source": f"{_GEN}: leakage {data.logic_leak_W_per_mm2.value:g} W/mm2 logic "
+                               f"(simlow/data/cost/npu.yaml), {load_fit().leak_W_per_mm2:.3g} W/mm2 SRAM "
+                               f"(simlow.cost.sram, CACTI 45 nm macros) x area"},
         },
         "memories": [
             {"name": "dram", "type": d.dram.type.upper(),
@@ -89,7 +92,7 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
                                      f"{int(data.bank_width_bits.value)} bits per cycle x clock"},
              "energy_per_bit": {"value": _q(c.sram_pJ_per_byte / 16, "pJ/bit", 1.0),
                                 "source": f"{_GEN}: one {int(data.bank_width_bits.value)}-bit access of a "
-                                          f"{int(data.bank_bytes.value)}-byte bank (primitives.yaml sram_read/write)"},
+                                          f"{int(data.bank_bytes.value)}-byte bank (simlow.cost.sram macro model)"},
              "shared_by": ["npu"]},
         ],
         "engines": [{"name": "npu", "kind": "npu", "memory": "dram",

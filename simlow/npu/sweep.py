@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from simlow.npu.design import (VECTOR_UNIT, NpuDesign, area_inventory, design_clock_Hz, make_unit, served_formats,
-                               sram_access_pJ, tech_of)
+                               sram_access_pJ, static_W, tech_of)
 from simlow.npu.data import NpuData, load_npu_data
 from simlow.npu.spec import to_hardware_spec
 from simlow.cost.pricing import area_um2
@@ -146,7 +146,7 @@ def sweep(work: Workload, base: NpuDesign, grid: Grid = Grid(), open_width: bool
     e_sram = (rd + wr) / (d.bank_width_bits.value / 8)
     dram_pj = base.dram.device_pJ_per_bit() + d.phy_pJ_per_bit.value
     e_ops = _op_energy(flops, base.unit, arr_peak, vec_peak, uc.energy_pJ_per_op / 2, vc.energy_pJ_per_op / 2)
-    static = d.logic_leak_W_per_mm2.value * (area["on_chip"] - area["sram"]) + d.sram_leak_W_per_mm2.value * area["sram"]
+    static = static_W(area, d)
     energy = (e_ops + nbytes * (8 * dram_pj + e_sram)) * 1e-12 + static * t_dec
     power = energy / t_dec
     need = _sram_need(work, base, d, bw, macs)
@@ -163,7 +163,7 @@ def _area(p: dict, macs, uc, vc, clock: float, base: NpuDesign, d: NpuData, tech
     lane = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * area_um2(tech, "reg", Shape(width=1)).value
     ch_bits = d.dram(base.dram.type).channel_bits
     return area_inventory(p["array_side"], p["arrays"], p["vector_lanes"], p["sram_KiB"] * 1024,
-                          p["width"] // ch_bits, uc, lane, base.node_nm, d)
+                          p["width"] // ch_bits, uc, lane, base.node_nm, d, base.local_sram_bytes)
 
 
 def _decode(work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):

@@ -18,16 +18,23 @@ from simlow.cost.pricing import Tech, area_um2, energy_pJ
 from simlow.cost.scaling import MAX_NODE_NM, MIN_NODE_NM, fo4_ps
 from simlow.cost.widthmodel import Shape
 from simlow.npu.data import load_npu_data
-from simlow.npu.design import NpuDesign, evaluate
+from simlow.cost.sram import Macro, macro_cost
+from simlow.npu.design import NpuDesign, cell_ratio, evaluate
 from simlow.npu.dram import parse_dram
 from simlow.validation.silicon import Kind, Published, Role
 
 MiB = 1 << 20
-FITTED = ("simlow.cost.clock.ARRAY_FLOOR_FO4 is fitted on one row, TPUv1 / clock (700 MHz at 28 nm)",
+FITTED = ("simlow.cost.clock.FLOOR_FO4 and FLOOR_PS (the clock floor) are fitted on two rows, TPUv1 / clock "
+          "(700 MHz at 28 nm) and Eyeriss v1 / core clock range (250 MHz at 65 nm)",
+          "simlow.cost.sram (SRAM macro area, access energy, access time, leakage) is fitted on the 5 CACTI 45 nm "
+          "macros of simlow/data/cost/sram.yaml (not chips); the Horowitz 45 nm and TPUv4i 7 nm SRAM energies are "
+          "held out against it",
           "npu.yaml design.logic_area_factor (2.50) is fitted on the 16 EvoApproxLib exact multiplier/adder area rows "
           "(median of published / table area); it scales every logic area of a design and the unit areas shown",
           "everything else comes from the cost tables (primitives.yaml, scaling.yaml, npu.yaml) as they stand; anchor "
-          "rows are the tables' own sources; no chip is fitted (whole chips are held out)",
+          "rows are the tables' own sources; no chip area is fitted; every chip other than TPUv1 and Eyeriss v1 is "
+          "wholly held out (their other figures are shown held out, but TPUv1's busy power and both chips' vector "
+          "pipeline depth depend on the fitted clock)",
           "the Aladdin shifter and register rows are anchors as ratios to the Aladdin 32-bit adder (primitives.yaml "
           "library_ref), so their absolute values follow the Horowitz adder and differ from Aladdin's by that ratio")
 
@@ -61,6 +68,14 @@ def _cell_area(node: int, prim: str, **shape) -> Callable[[], tuple[float, str]]
     return f
 
 
+def _sram_energy(node: int, capacity: int, width: int = 64) -> Callable[[], tuple[float, str]]:
+    def f():
+        m = macro_cost(Macro(capacity, width, node), cell_ratio(node))
+        return m.read_pJ, (f"simlow.cost.sram macro {capacity} B x {width} bits at {node} nm: {m.read_pJ:.3g} pJ "
+                           f"per read, {m.access_ps:.0f} ps access, {m.area_um2 / 1e6:.3g} mm2")
+    return f
+
+
 def _energy(node: int, prim: str, **shape) -> Callable[[], tuple[float, str]]:
     def f():
         e = energy_pJ(Tech(node), prim, Shape(**shape))
@@ -82,8 +97,10 @@ def _add_delay(w: int) -> Callable[[], tuple[float, str]]:
     return f
 
 
-def design(unit: str, arrays: int, side: int, sram_MiB: float, node: int, lanes: int = 64) -> NpuDesign:
-    return NpuDesign(unit, side, arrays, int(sram_MiB * MiB), parse_dram("lpddr4x-4266x64"), node, 8.0, lanes)
+def design(unit: str, arrays: int, side: int, sram_MiB: float, node: int, lanes: int = 64,
+           local_bytes: int = 0) -> NpuDesign:
+    return NpuDesign(unit, side, arrays, int(sram_MiB * MiB), parse_dram("lpddr4x-4266x64"), node, 8.0, lanes,
+                     local_sram_bytes=local_bytes)
 
 
 def _shape(d: NpuDesign) -> str:
@@ -106,12 +123,15 @@ def _clock(d: NpuDesign, scale: float) -> Callable[[], tuple[float, str]]:
     return f
 
 
-def _unit_clock(unit, node: int, scale: float) -> Callable[[], tuple[float, str]]:
+def _unit_clock(unit, node: int, scale: float, sram: Macro | None = None) -> Callable[[], tuple[float, str]]:
+    """The design clock of one unit, with the access time of ``sram`` (one bank) when given."""
     def f():
         uc = unit_cost(unit, Tech(node))
-        dc = design_clock(uc.path_fo4, node)
+        access = macro_cost(sram, cell_ratio(node)).access_ps if sram else 0.0
+        dc = design_clock(uc.path_fo4, node, access)
+        bank = f", {sram.capacity_bytes} B x {sram.width_bits}-bit bank {access:.0f} ps" if sram else ", no SRAM"
         return dc.clock_Hz / scale, (f"simlow.cost.clock design clock of {unit} at {node} nm ({dc.bound}-bound; "
-                                     f"logic fmax {dc.fmax_Hz / 1e9:.3g} GHz, {uc.path_fo4} FO4)")
+                                     f"logic fmax {dc.fmax_Hz / 1e9:.3g} GHz, {uc.path_fo4} FO4{bank})")
     return f
 
 
@@ -135,10 +155,10 @@ ARM_ML = design("int8", 2, 32, 1, 7)
 TPU4I = design("bf16", 4, 128, 128, 7)
 TPU4 = design("bf16", 8, 128, 128, 7)
 GEMMINI = design("int8", 1, 16, 0.25, 7)
-# Eyeriss v1: 168 PEs (not a systolic square: 168 arrays of one unit, so no skew registers), 108 KB global
-# buffer + 168 x 520 B PE scratchpads (448 B filter SRAM + 72 B ifmap/psum registers, all priced as SRAM),
-# no FP32 vector unit (one lane, the design's minimum)
-EYERISS = design("int16", 168, 1, (108 * 1024 + 168 * 520) / MiB, 65, lanes=1)
+# Eyeriss v1: 168 PEs (not a systolic square: 168 arrays of one unit, so no skew registers), a 108 KB global
+# buffer, and per PE a 520 B scratchpad macro (448 B filter SRAM + 72 B ifmap/psum registers, all priced as one
+# SRAM macro), no FP32 vector unit (one lane, the design's minimum)
+EYERISS = design("int16", 168, 1, 108 * 1024 / MiB, 65, lanes=1, local_bytes=520)
 
 
 def _after_eq(key: tuple[str, str]) -> Callable[[dict], float]:
@@ -185,8 +205,7 @@ RULES: tuple[Rule, ...] = (
       for f in ("fp16", "fp32")
       for i, (k, u, fn, p, lab) in enumerate(((UE, "pJ", _energy, "fp_add", "add"), (UA, "um2", _area, "fp_add", "add"),
                                                (UE, "pJ", _energy, "fp_mul", "mult"), (UA, "um2", _area, "fp_mul", "mult")))),
-    *(Rule(_HZ, "SRAM 64-bit read 8 KB / 32 KB / 1 MB", Kind.SRAM_ENERGY, A, "pJ",
-           _energy(45, "sram_read", width=64, capacity_bytes=cap), i, lab)
+    *(Rule(_HZ, "SRAM 64-bit read 8 KB / 32 KB / 1 MB", Kind.SRAM_ENERGY, H, "pJ", _sram_energy(45, cap), i, lab)
       for i, (cap, lab) in enumerate(((8192, "8 KB"), (32768, "32 KB"), (1 << 20, "1 MB")))),
     # Aladdin 40 nm: the shifter and register rows are anchors (normalised by the Aladdin adder)
     Rule(_AL, "32-bit integer multiplier energy / area", UE, H, "pJ", _energy(40, "int_mul", width=32, width2=32), 0),
@@ -209,9 +228,10 @@ RULES: tuple[Rule, ...] = (
          1),
     Rule(_EV + "8-bit unsigned adder (add8u_0FP)", "power / area / delay", UD, H, "ns", _add_delay(8), 2),
     *_evo_areas("12-bit / 16-bit unsigned adders", [(12, 0), (16, 0)], prim="int_add"),
-    # TPUv4i 7 nm figures: held out under the stillmaker rule (the jouppi7 rule is built from this table)
+    # TPUv4i 7 nm figures: held out under the stillmaker rule (the jouppi7 rule is built from this table);
+    # the SRAM energies against the macro model (simlow.cost.sram)
     *(Rule("TPUv4i (Jouppi et al. ISCA 2021) Table 2", "7 nm SRAM 64-bit access 8 KB / 32 KB / 1 MB",
-           Kind.SRAM_ENERGY, H, "pJ", _energy(7, "sram_read", width=64, capacity_bytes=cap), i, lab)
+           Kind.SRAM_ENERGY, H, "pJ", _sram_energy(7, cap), i, lab)
       for i, (cap, lab) in enumerate(((8192, "8 KB"), (32768, "32 KB"), (1 << 20, "1 MB")))),
     Rule("TPUv4i (Jouppi et al. ISCA 2021) Table 2", "7 nm fp32 add / fp32 mult (as relayed)", UE, H, "pJ",
          _energy(7, "fp_add", fmt="fp32"), 0, "add"),
@@ -232,10 +252,11 @@ RULES: tuple[Rule, ...] = (
     Rule("TPUv4i", "die area upper bound / transistors", Kind.CHIP_AREA, B, "mm2", _on_chip_area(TPU4I),
          published=lambda rows: 400.0),
     Rule("TPUv4", "die area upper bound / transistors / clock", Kind.CLOCK, H, "MHz", _clock(TPU4, 1e6), 2),
-    Rule("Pixel Visual Core (Google IPU)", "clock", Kind.CLOCK, H, "MHz", _unit_clock(IntMac(16, 16, 32), 28, 1e6)),
+    Rule("Pixel Visual Core (Google IPU)", "clock", Kind.CLOCK, H, "MHz", _unit_clock(IntMac(16, 16, 32), 28, 1e6,
+                                                                                   Macro(16384, 128, 28))),
     Rule("Eyeriss v1", "core area", Kind.CHIP_AREA, H, "mm2", _on_chip_area(EYERISS),
          published=_after_eq(("Eyeriss v1", "core area"))),
-    Rule("Eyeriss v1", "core clock range", Kind.CLOCK, H, "MHz", _clock(EYERISS, 1e6), label="top of range",
+    Rule("Eyeriss v1", "core clock range", Kind.CLOCK, F, "MHz", _clock(EYERISS, 1e6), label="top of range",
          published=_range_top(("Eyeriss v1", "core clock range"))),
     Rule("Gemmini 16x16 MeshWithDelays (OpenROAD demo)", "ASAP7 design area / fmax through global route",
          Kind.CLOCK, H, "MHz", _unit_clock(IntMac(8, 8, 32), 7, 1e6), 1),

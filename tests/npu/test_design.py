@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from simlow.npu.dram import parse_dram
-from simlow.npu.design import NpuDesign, evaluate, make_unit, served_formats, sram_area_mm2
+from simlow.cost.sram import Macro, macro_cost
+from simlow.npu.design import NpuDesign, evaluate, make_unit, served_formats, sram_area_mm2, sram_bank
 from simlow.npu.data import load_npu_data
 from simlow.npu.shipped import SHIPPED
 from simlow.npu.spec import to_hardware_spec, to_yaml
@@ -52,14 +53,16 @@ def test_area_and_peaks_follow_the_stated_rules():
     data = load_npu_data()
     uc = unit_cost(make_unit("pot4"), Tech(28))
     # issue 14: the design runs at the modelled design clock; the unit's logic fmax is reported beside it
-    assert c.clock_Hz == design_clock(uc.path_fo4, 28).clock_Hz
+    assert c.clock_Hz == design_clock(uc.path_fo4, 28, sram_bank(28, d.sram_bytes).access_ps).clock_Hz
     assert c.fmax_Hz == uc.fmax_Hz
     # issue 14 area inventory: logic parts carry the standard-cell factor fitted on EvoApproxLib
     k = data.logic_area_factor.value
     assert c.area_mm2["mac_arrays"] == pytest.approx(d.macs * uc.area_um2 * k / 1e6, rel=1e-12)
     skew = sum(a for label, _, a, _ in uc.parts if label in ("activation register", "accumulator register"))
     assert c.area_mm2["operand_buffers"] == pytest.approx(2 * 32 * 31 / 2 * skew * k / 1e6, rel=1e-12)
-    assert c.area_mm2["sram"] == pytest.approx(512 * 1024 * 8 * 0.127 / data.array_efficiency.value / 1e6)
+    # issue 14 SRAM macro model: 16 banks of 32 KiB x 64 bits, each a simlow.cost.sram macro at 28 nm
+    bank = macro_cost(Macro(32768, 64, 28), 0.127 / 0.244)
+    assert c.area_mm2["sram"] == pytest.approx(16 * bank.area_um2 / 1e6, rel=1e-12)
     assert c.area_mm2["dram_phy"] == 8 * data.phy_area_mm2_per_16bit.value
     logic_sram = [c.area_mm2[p] for p in ("mac_arrays", "operand_buffers", "vector", "sram")]
     assert c.area_mm2["interconnect"] == pytest.approx(data.overhead_fraction.value * math.fsum(logic_sram))
