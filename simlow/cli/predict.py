@@ -40,6 +40,11 @@ def register(sub) -> None:
                         "them on the CPU) or "
                         "experts=lru|lfu|static[,fraction=0.08][,ring=N][,seed=N]")
     p.add_argument("--prefetch", type=int, default=0, help="weight prefetch depth in ops (runs the DES)")
+    p.add_argument("--tp", type=int, default=1, help="tensor parallel over N devices of --hw (roofline)")
+    p.add_argument("--split", default=None, metavar="layer:R1,R2",
+                   help="llama.cpp layer split over devices of --hw by ratio (-sm layer -ts R1,R2), e.g. layer:3,1")
+    p.add_argument("--link", default="nvlink", choices=("nvlink", "pcie"),
+                   help="link between the devices of --tp / --split (default nvlink: the hwspec's peer link)")
     p.add_argument("--timeline", action="store_true", help="print the per-op timeline")
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -51,22 +56,26 @@ def run(args) -> int:
     p = predict(args.model, args.hw, args.scheme, batch=args.batch, prompt=args.prompt, gen=args.gen,
                 ctx=args.ctx, kv_scheme=args.kv_scheme, stack=args.stack, engine=args.engine,
                 fidelity=args.fidelity, depth=args.depth, routing=_routing(args),
-                offload=args.offload, prefetch=args.prefetch)
+                offload=args.offload, prefetch=args.prefetch, tp=args.tp, split=args.split, link=args.link)
     code = EXIT_FITS if p.fits else EXIT_DOES_NOT_FIT
     if args.json:
         print_json(p.to_dict(timeline=True))
         return code
     mem = p.memory
     given = "" if args.ctx is not None else ", default --ctx"
+    per = f", per device of {len(mem['devices'])}" if "devices" in mem else ""
     rows = [
         ("prefill", f"{p.prefill_tok_s:,.1f} tok/s" if p.prefill_tok_s else "-", p.bound.get("prefill", "-")),
         ("decode", f"{p.decode_tok_s:,.2f} tok/s" if p.decode_tok_s else "-", p.bound.get("decode", "-")),
         ("time to first token", f"{p.ttft_s * 1e3:,.2f} ms", ""),
         ("energy per token", f"{p.energy_j_per_token:.3f} J" if p.energy_j_per_token else "-", "modelled"),
-        (f"memory (KV cache {p.ctx} tokens x {p.batch}{given})",
+        (f"memory (KV cache {p.ctx} tokens x {p.batch}{given}{per})",
          f"{fmt_bytes(mem['total_bytes'])} of {fmt_bytes(mem['usable_bytes'])} usable",
          "fits" if mem["total_bytes"] <= mem["usable_bytes"] else f"short by {fmt_bytes(mem['total_bytes'] - mem['usable_bytes'])}"),
     ]
+    rows += [(f"  device {i}", f"{fmt_bytes(d['total_bytes'])} of {fmt_bytes(d['usable_bytes'])} usable",
+              "fits" if d["fits"] else f"short by {fmt_bytes(d['shortfall_bytes'])}")
+             for i, d in enumerate(mem.get("devices", ())) if "split" in mem["parallel"]]
     if "device_bytes" in mem:  # offloaded: what sits on the device decides the fit
         rows.append(("offloaded: device / host", f"{fmt_bytes(mem['device_bytes'])} / {fmt_bytes(mem['host_bytes'])}",
                      "device part fits" if p.fits else f"device part short by {fmt_bytes(p.shortfall_bytes)}"))

@@ -67,7 +67,8 @@ def make_prediction(req: Request, fidelity: Fidelity, temps, prefill_steps_s, de
 
 
 def _phase_bound(t: roofline.StepTimes) -> str:
-    shares = {"memory": np.sum(t.memory_s), "compute": np.sum(t.compute_s), "overhead": np.sum(t.overhead_s)}
+    shares = {"memory": np.sum(t.memory_s), "compute": np.sum(t.compute_s), "overhead": np.sum(t.overhead_s),
+              "link": np.sum(t.comm_s)}
     return max(shares, key=shares.get)
 
 

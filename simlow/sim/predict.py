@@ -15,6 +15,8 @@ and the speed it would have if it did (said in ``notes``).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from simlow.errors import SimlowError
@@ -24,6 +26,8 @@ from simlow.quantities import fmt_bytes
 from simlow.sim import energy
 from simlow.sim.machine import machine, pick_engine
 from simlow.sim.offload_spec import offload_from
+from simlow.sim.parallel import device_footprints, group_machine, parallel_from, peer_link, step_comm_s
+from simlow.sim.roofline import with_comm
 from simlow.sim.request import Request
 from simlow.sim.phases import _phase_bound, _timeline, decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction
@@ -57,10 +61,12 @@ def _whole(name: str, value, minimum: int) -> int:
 
 def resolve(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
             stack=None, engine=None, depth=0, routing=None, ubatch=None, offload=None, prefetch=0,
-            background=()) -> Request:
+            background=(), tp=1, split=None, link="nvlink") -> Request:
     """Load and check every input (bad settings raise ``SimlowError``).
 
-    ``scheme`` None: a ``.gguf`` model runs with its own tensor types, others with q4_0."""
+    ``scheme`` None: a ``.gguf`` model runs with its own tensor types, others with q4_0.
+    ``tp`` / ``split`` / ``link``: several devices (``simlow.sim.parallel.parallel_from``)."""
+    par = parallel_from(tp, split, link)
     m, h = load_model(model), load_hw(hw)
     s, scheme_notes = resolve_scheme(m, scheme)
     if kv_scheme is not None:
@@ -88,13 +94,18 @@ def resolve(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
     if offload is not None:
         offload = offload_from(offload)
     prefetch = _whole("prefetch", prefetch, 0)
+    if par is not None:
+        if offload is not None or prefetch or background:
+            raise SimlowError(f"{par.describe()}: offload, prefetch and background traffic are modelled on one "
+                              "device only")
+        peer_link(h, par.link)   # the hwspec must name the link
     return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform(), ub,
-                   offload, prefetch, tuple(background), scheme_notes)
+                   offload, prefetch, tuple(background), scheme_notes, par)
 
 
 def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
             stack=None, engine=None, fidelity="roofline", depth=0, routing=None, ubatch=None,
-            offload=None, prefetch=0, background=()) -> Prediction:
+            offload=None, prefetch=0, background=(), tp=1, split=None, link="nvlink") -> Prediction:
     """Predict one workload: ``batch`` sequences, a ``prompt``-token prefill on top of
     ``depth`` cached tokens, then ``gen`` decode steps; ``ctx`` is the context the KV cache
     is sized for (default depth + prompt + gen; at most the model's maximum); ``ubatch``
@@ -102,12 +113,20 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
 
     ``offload`` (an ``Offload``, a mapping or ``"key=value,..."`` text; see
     ``simlow.sim.offload_spec.offload_from``), ``prefetch`` and ``background`` are simulated
-    by the discrete-event model only: giving any of them runs ``fidelity="des"``."""
+    by the discrete-event model only: giving any of them runs ``fidelity="des"``.
+
+    ``tp=N`` runs N ``hw`` devices in tensor parallel, ``split="layer:3,1"`` (or a tuple of
+    ratios) splits the layers over devices as llama.cpp ``-sm layer -ts 3,1``; ``link`` is
+    ``nvlink`` (the hwspec's peer link) or ``pcie`` (``simlow.sim.parallel``). Memory and fit
+    are then per device (``memory["devices"]``; ``memory`` itself is the fullest device)."""
     fidelity = Fidelity.parse(fidelity)
     req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing, ubatch,
-                  offload, prefetch, background)
+                  offload, prefetch, background, tp, split, link)
     if req.offload is not None or req.prefetch or req.background:
         fidelity = Fidelity.DES
+    if fidelity is Fidelity.DES and req.parallel is not None:
+        raise SimlowError(f"{req.parallel.describe()}: the discrete-event model runs one device; use "
+                          "fidelity roofline")
     if fidelity is Fidelity.DES:
         from simlow.sim.des import predict_des   # the DES imports this module's request types
 
@@ -118,15 +137,63 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
 def predict_roofline(req: Request) -> Prediction:
     temps, _ = templates(req.model, req.scheme)
     mach = machine(req.hw, req.stack, req.engine)
-    pre, dec = prefill_times(req, temps, mach), decode_times(req, temps, mach)
+    par = req.parallel
+    run = mach if par is None else group_machine(mach, par.tp)
+    pre, dec = prefill_times(req, temps, run), decode_times(req, temps, run)
     fp = footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
-    notes = []
-    if not fp.fits:
-        notes.append(f"does not fit: needs {fmt_bytes(fp.total_bytes)} of {fmt_bytes(fp.usable_bytes)} usable; "
-                     "speeds are as if it fitted (the roofline does not model offload)")
+    fmt = energy.matmul_format(temps, mach)
+    if par is None:
+        parts, memory, fits, short, notes = energy.energy(req.hw, req.engine, pre, dec, fmt), fp.to_dict(), \
+            fp.fits, fp.shortfall_bytes, []
+    else:
+        pre, dec, parts, memory, notes = _on_group(req, par, fp, pre, dec, fmt)
+        fits, short = memory["fits"], memory["shortfall_bytes"]
+    if not fits:
+        notes.append(f"does not fit: needs {fmt_bytes(memory['total_bytes'])} of {fmt_bytes(memory['usable_bytes'])} "
+                     f"usable{' on its fullest device' if par else ''}; speeds are as if it fitted (the roofline "
+                     "does not model offload)")
     return make_prediction(
         req, Fidelity.ROOFLINE, temps, pre.total_s if pre else None, dec.total_s if dec else None,
-        energy.energy(req.hw, req.engine, pre, dec, energy.matmul_format(temps, mach)), fp.to_dict(), fp.fits,
-        fp.shortfall_bytes,
+        parts, memory, fits, short,
         {k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
         _timeline(temps, mach, pre, dec), tuple(notes))
+
+
+def _on_group(req: Request, par, fp, pre, dec, fmt):
+    """Phases with the group's communication added, the group's energy, per-device memory
+    (the fullest device's footprint with every device's under ``devices``) and a note."""
+    link = peer_link(req.hw, par.link)
+    if pre is not None:
+        starts = np.arange(0, req.prompt, req.ubatch, dtype=np.float64)
+        pre = with_comm(pre, step_comm_s(par, req.model, link, req.batch, np.minimum(req.ubatch, req.prompt - starts)))
+    if dec is not None:
+        dec = with_comm(dec, step_comm_s(par, req.model, link, req.batch, 1))
+    devices = device_footprints(fp, req.model, par)
+    fullest = max(devices, key=lambda d: d.total_bytes / d.usable_bytes)
+    memory = {**fullest.to_dict(), "fits": all(d.fits for d in devices),
+              "shortfall_bytes": max(d.shortfall_bytes for d in devices),
+              "devices": [d.to_dict() for d in devices], "parallel": par.describe()}
+    comm = {k: float(np.sum(t.comm_s)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None}
+    note = (f"{par.describe()}, {link.bandwidth_Bps / 1e9:g} GB/s per direction (hwspec link {link.name!r}): "
+            + ", ".join(f"{k} communication {v * 1e3:.3g} ms" for k, v in comm.items())
+            + "; memory and fit per device (simlow.sim.parallel)")
+    return pre, dec, group_energy(req, par, pre, dec, fmt), memory, [note]
+
+
+def group_energy(req: Request, par, pre, dec, fmt) -> dict:
+    """Joules of the whole group: tensor parallel, ``tp`` devices each doing 1/tp of every
+    step's bytes and ops; layer split, one device at work at a time (its energy as one device
+    doing all of it) while the others draw their idle power."""
+    if par.split:
+        parts = energy.energy(req.hw, req.engine, pre, dec, fmt)
+        idle = (par.devices - 1) * (req.hw.power.idle_w or 0.0)
+        for k, t in (("prefill", pre), ("decode", dec)):
+            if t is not None:
+                seconds = float(np.sum(t.total_s)) * parts[f"{k}_throttle"]
+                parts[f"{k}_j"] += idle * seconds
+                parts[f"{k}_avg_w"] = parts[f"{k}_j"] / seconds
+        return parts
+    n = par.tp
+    share = [None if t is None else replace(t, bytes=t.bytes / n, flops=t.flops / n) for t in (pre, dec)]
+    parts = energy.energy(req.hw, req.engine, *share, fmt)
+    return {k: v if k.endswith("_throttle") else n * v for k, v in parts.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simlow.sim.offload_spec import Offload
+from simlow.sim.parallel import Parallel
 from simlow.sim.stacks import Stack
 from simlow.specs import HardwareSpec, ModelSpec, Scheme
 from simlow.specs.hardware import Engine
@@ -31,3 +32,4 @@ class Request:
     prefetch: int = 0               # weight prefetch depth in ops (DES only)
     background: tuple = ()          # constant traffic on shared memories (DES only)
     scheme_notes: tuple = ()        # how the scheme was chosen (a .gguf file's own types...)
+    parallel: Parallel | None = None  # several devices (tensor parallel / layer split); None: one

@@ -33,7 +33,7 @@ builds it from specs, a sweep builds it from arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 import numpy as np
@@ -92,6 +92,7 @@ class StepTimes:
     op_split: tuple[tuple[float, float, float, float, float], ...] = ()
     # per op, summed over instances and all points: (compute-bound s, memory-bound s,
     # launch s, flops, bytes)
+    comm_s: object = 0.0              # collectives / handovers between devices (``with_comm``)
 
     @property
     def utilization(self) -> np.ndarray:
@@ -163,10 +164,19 @@ def step(templates: tuple[OpTemplate, ...], m: Machine, batch, tokens, context,
                      ideal_c, ideal_m, tuple(split))
 
 
+def with_comm(times: StepTimes, comm_s) -> StepTimes:
+    """``times`` with ``comm_s`` seconds of inter-device communication added to each step
+    (not overlapped with the ops: a tensor-parallel all-reduce waits for the op before it
+    and the next op waits for it; ``simlow.sim.parallel``)."""
+    comm = np.broadcast_to(np.asarray(comm_s, dtype=np.float64), np.shape(times.total_s))
+    return replace(times, total_s=times.total_s + comm, comm_s=comm)
+
+
 def bound_of(times: StepTimes) -> np.ndarray:
-    """What limits a step: ``memory``, ``compute`` or ``overhead`` (largest share)."""
-    shares = np.stack(np.broadcast_arrays(times.memory_s, times.compute_s, times.overhead_s))
-    return np.array(["memory", "compute", "overhead"])[np.argmax(shares, axis=0)]
+    """What limits a step: ``memory``, ``compute``, ``overhead`` or ``link`` (inter-device
+    communication; largest share)."""
+    shares = np.stack(np.broadcast_arrays(times.memory_s, times.compute_s, times.overhead_s, times.comm_s))
+    return np.array(["memory", "compute", "overhead", "link"])[np.argmax(shares, axis=0)]
 
 
 def decode_steps(templates, m: Machine, batch: int, start: int, gen: int, distinct_experts=None) -> StepTimes:
