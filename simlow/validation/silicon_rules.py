@@ -159,6 +159,11 @@ GEMMINI = design("int8", 1, 16, 0.25, 7)
 # buffer, and per PE a 520 B scratchpad macro (448 B filter SRAM + 72 B ifmap/psum registers, all priced as one
 # SRAM macro), no FP32 vector unit (one lane, the design's minimum)
 EYERISS = design("int16", 168, 1, 108 * 1024 / MiB, 65, lanes=1, local_bytes=520)
+# DianNao: 256 16-bit multiplier-adders (16 x 16, adder trees, not systolic: no skew registers), 36 KB of buffers;
+# ShiDianNao: an 8 x 8 mesh of 16-bit PEs with neighbour forwarding (priced as one systolic square), 288 KB
+DIANNAO = design("int16", 256, 1, 36 * 1024 / MiB, 65, lanes=1)
+SHIDIANNAO = design("int16", 1, 8, 288 * 1024 / MiB, 65, lanes=1)
+_DN, _SDN = "DianNao (ASPLOS 2014)", "ShiDianNao (ISCA 2015)"
 
 
 def _after_eq(key: tuple[str, str]) -> Callable[[dict], float]:
@@ -258,6 +263,10 @@ RULES: tuple[Rule, ...] = (
          published=_after_eq(("Eyeriss v1", "core area"))),
     Rule("Eyeriss v1", "core clock range", Kind.CLOCK, F, "MHz", _clock(EYERISS, 1e6), label="top of range",
          published=_range_top(("Eyeriss v1", "core clock range"))),
+    Rule(_DN, "throughput / area / power (post-layout)", Kind.CHIP_AREA, H, "mm2", _on_chip_area(DIANNAO), 2),  # "GOP/s" splits
+    Rule(_DN, "NFU multipliers / on-chip buffers / clock", Kind.CLOCK, H, "GHz", _clock(DIANNAO, 1e9), 2),
+    Rule(_SDN, "area / power (post-layout)", Kind.CHIP_AREA, H, "mm2", _on_chip_area(SHIDIANNAO), 0),
+    Rule(_SDN, "PEs / on-chip buffers / clock", Kind.CLOCK, H, "GHz", _clock(SHIDIANNAO, 1e9), 2),
     Rule("Gemmini 16x16 MeshWithDelays (OpenROAD demo)", "ASAP7 design area / fmax through global route",
          Kind.CLOCK, H, "MHz", _unit_clock(IntMac(8, 8, 32), 7, 1e6), 1),
 )
@@ -268,10 +277,8 @@ _REASONS = {
                                                        "but Eyeriss's 'MAC datapath' boundary is not the design's",
 }
 _NO_STRUCTURE = {
-    "DianNao (ASPLOS 2014)": "the table gives no MAC count, SRAM or clock for DianNao, so no design can be shaped "
-                             "like it (they are in the paper body, not read)",
-    "ShiDianNao (ISCA 2015)": "the table gives no PE count, SRAM or clock for ShiDianNao, so no design can be "
-                              "shaped like it (paper body not read)",
+    "DianNao (ASPLOS 2014)": "a structural figure of DianNao: an input of the DianNao-shaped design",
+    "ShiDianNao (ISCA 2015)": "a structural figure of ShiDianNao: an input of the ShiDianNao-shaped design",
     "UNPU (KAIST JSSC 2019)": "bit-serial LUT processing elements: no simlow datapath unit is shaped like them",
     "Eyeriss v2": "a workload throughput and energy (sparse MobileNet), not a cost figure; no area or clock given",
     "Eyeriss (ISCA 2016 Table IV)": "energy ratios to an ALU op, not a cost figure the model produces",
