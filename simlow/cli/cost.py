@@ -45,7 +45,7 @@ def register(sub) -> None:
 
 
 def _node_rule(p, allow_both: bool) -> None:
-    p.add_argument("--node", default="28nm", help="technology node, 3-45 nm (default 28nm)")
+    p.add_argument("--node", default="28nm", help="technology node, 3-90 nm (default 28nm)")
     choices = [r.value for r in ScalingRule] + (["both"] if allow_both else [])
     p.add_argument("--rule", default="stillmaker", choices=choices,
                    help="energy scaling rule (Stillmaker & Baas fits, or TPUv4i 7 nm ratios)")

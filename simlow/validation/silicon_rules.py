@@ -118,8 +118,9 @@ def _on_chip_area(d: NpuDesign) -> Callable[[], tuple[float, str]]:
 def _clock(d: NpuDesign, scale: float) -> Callable[[], tuple[float, str]]:
     def f():
         c = evaluate(d)
-        return c.clock_Hz / scale, (f"simlow.npu.design clock of {_shape(d)} ({c.clock_model.bound}-bound; "
-                                    f"logic fmax {c.fmax_Hz / 1e9:.3g} GHz)")
+        m = c.clock_model
+        return c.clock_Hz / scale, (f"simlow.npu.design clock of {_shape(d)} ({m.bound}-bound; logic fmax "
+                                    f"{c.fmax_Hz / 1e9:.3g} GHz, SRAM bank bound {m.sram_bound_Hz / 1e9:.3g} GHz)")
     return f
 
 
