@@ -127,3 +127,15 @@ def test_shipped_file_is_the_generated_design(name):
     path = ROOT / "hwspecs" / f"{name}.yaml"
     assert path.read_text() == to_yaml(SHIPPED[name]), "regenerate with simlow.npu.shipped.write_shipped"
     assert load_hw(name) == to_hardware_spec(SHIPPED[name])
+
+
+def test_per_array_scratchpads_add_their_macros_and_their_access_time():
+    plain, local = evaluate(design()), evaluate(design(local_sram_bytes=2048))
+    pad = macro_cost(Macro(2048, 16, 28), 0.127 / 0.244)
+    assert local.area_mm2["sram"] == pytest.approx(plain.area_mm2["sram"] + 2 * pad.area_um2 / 1e6, rel=1e-12)
+    assert local.area_mm2["mac_arrays"] == plain.area_mm2["mac_arrays"]
+    # a scratchpad far bigger than a global bank is the slowest macro, and its access bounds the SRAM cycle
+    big = evaluate(design(local_sram_bytes=1 << 20)).clock_model
+    assert big.sram_cycle_ps > plain.clock_model.sram_cycle_ps
+    with pytest.raises(SimlowError, match="local_sram_bytes"):
+        design(local_sram_bytes=-1)
