@@ -79,6 +79,7 @@ class Measured:
     gguf_bytes: float | None = None
     ubatch: int | None = None     # llama-bench -ub (prompt tokens per step), when stated
     build: int | None = None      # llama.cpp build number (column llamacpp_build), when stated
+    devices: int = 1              # GPUs in tensor parallel (LMDeploy's num_gpus_tp), when stated
 
 
 class RowKind(enum.StrEnum):
@@ -105,6 +106,7 @@ class Case:
     size_scale: float = 1.0       # SIZE_MATCHED: file bytes / the scheme's bytes
     note: str = ""                # why a BY_SIZE / SIZE_MATCHED row was mapped as it was
     build: int | None = None      # the measured build (selects the stack's era: simlow.sim.eras)
+    tp: int = 1                   # devices in tensor parallel (simlow.sim.parallel); 1: one device
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", RowKind(self.kind))
@@ -173,13 +175,11 @@ def _exllama(path: Path, rows: list[dict]) -> list[Measured]:
 
 
 def _lmdeploy(path: Path, rows: list[dict]) -> list[Measured]:
-    out = []
-    for i, r in enumerate(rows, start=2):
-        tp = int(r["num_gpus_tp"])
-        test = f"e2e b{r['batch']} p{r['prompt_tokens']} g{r['output_tokens']}" if tp == 1 else f"tensor parallel over {tp} GPUs"
-        out.append(Measured(path.stem, i, r["device"], r["backend"], r["model"], r["quant"], test,
-                            float(r["tokens_per_s"])))
-    return out
+    """LMDeploy's benchmark rows; ``num_gpus_tp`` > 1 rows ran TurboMind in tensor parallel
+    over that many GPUs of the device (``Case.tp``)."""
+    return [Measured(path.stem, i, r["device"], r["backend"], r["model"], r["quant"],
+                     f"e2e b{r['batch']} p{r['prompt_tokens']} g{r['output_tokens']}", float(r["tokens_per_s"]),
+                     devices=int(r["num_gpus_tp"])) for i, r in enumerate(rows, start=2)]
 
 
 _READERS = {"strix_halo": _strix, "exllamav2": _exllama, "lmdeploy": _lmdeploy}
@@ -242,7 +242,8 @@ def map_row(row: Measured) -> Case | str:
 
 def _case(row: Measured, hw: str, model: str, scheme: str, stack: str) -> Case | str:
     if m := _E2E.match(row.test):
-        return Case(hw, model, scheme, stack, RowKind.E2E, int(m[1]), int(m[2]), int(m[3]), 0, build=row.build)
+        return Case(hw, model, scheme, stack, RowKind.E2E, int(m[1]), int(m[2]), int(m[3]), 0, build=row.build,
+                    tp=row.devices)
     parsed = parse_test(row.test)
     if isinstance(parsed, str):
         return parsed

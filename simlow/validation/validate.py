@@ -16,7 +16,12 @@ Split (``RowResult.split``), read from the row's stack file: ``in-sample`` when 
 group (device, model or scheme, whichever the stack's ``calibration`` names its groups by)
 is among the groups the stack was fitted on ("from N training rows (groups: ...)"; rows of
 such a group added after the fit count as in-sample too, which is conservative);
-``held-out`` when it is not; ``uncalibrated`` when the stack states no fit.
+``held-out`` when it is not; ``uncalibrated`` when the stack states no fit. A multi-device
+row (``Case.tp`` > 1: tensor parallel, ``simlow.sim.parallel``) is ``held-out`` whatever its
+group: ``mapped_rows`` leaves such rows out unless asked (``multi_device=True``, as
+``validate`` does), so no fit ever sees them; they share their device, stack and source with
+single-device rows a stack may be fitted on, so what they test is the multi-device model on
+top of that calibration (``devices:<N>`` groups).
 
 The default data directory is the shipped ``workloads/measured/`` (its README gives each file's provenance).
 """
@@ -61,6 +66,7 @@ class RowResult:
     split: str = "uncalibrated"   # SPLITS
     note: str = ""
     era: str = ""            # the stack calibration that predicted it: <stack>@<builds> | <stack>@newest
+    devices: int = 1         # devices the row ran on (tensor parallel); 1: one device
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,8 @@ def predicted_rate(case: Case, stack=None) -> tuple[float, float | None]:
     from simlow.sim.predict import predict
 
     p = predict(case.model, case.hw, case_scheme(case), batch=case.batch, prompt=case.prompt, gen=case.gen,
-                depth=case.depth, stack=stack if stack is not None else case_stack(case), ubatch=case.ubatch)
+                depth=case.depth, stack=stack if stack is not None else case_stack(case), ubatch=case.ubatch,
+                tp=case.tp)
     if case.kind is RowKind.PP:
         return p.prefill_tok_s, p.energy.get("prefill_avg_w")
     if case.kind is RowKind.TG:
@@ -108,12 +115,13 @@ def predicted_rate(case: Case, stack=None) -> tuple[float, float | None]:
     return case.batch * case.gen / (p.prefill_s + p.decode_s), None
 
 
-def mapped_rows(data_dir: Path | str | None = None, size_matched: bool = False
+def mapped_rows(data_dir: Path | str | None = None, size_matched: bool = False, multi_device: bool = False
                 ) -> tuple[list[tuple[Measured, Case]], list[tuple[str, int, str]]]:
     """(row, case) for every mappable row, and (source, line, reason) for the rest.
 
     Size-matched rows (an approximation; predict them with ``case_scheme(case)``) are
-    included only with ``size_matched=True``; otherwise they are listed with the reason."""
+    included only with ``size_matched=True``, multi-device rows (``case.tp > 1``) only with
+    ``multi_device=True``; otherwise they are listed with the reason."""
     data = Path(data_dir) if data_dir is not None else default_data_dir()
     if not data.is_dir():
         raise SimlowError(f"validation data directory {str(data)!r} does not exist "
@@ -126,6 +134,8 @@ def mapped_rows(data_dir: Path | str | None = None, size_matched: bool = False
             case = str(err)
         if not isinstance(case, str) and case.mapping == SIZE_MATCHED and not size_matched:
             case = f"size-matched only (left out here): {case.note}"
+        if not isinstance(case, str) and case.tp > 1 and not multi_device:
+            case = f"tensor parallel over {case.tp} devices (left out here: held out of every fit)"
         if isinstance(case, str):
             bad.append((row.source, row.line, case))
         else:
@@ -136,7 +146,7 @@ def mapped_rows(data_dir: Path | str | None = None, size_matched: bool = False
 def validate(data_dir: Path | str | None = None) -> Report:
     """Predict every mapped row of ``data_dir`` (size-matched ones included, flagged) and
     summarize the errors."""
-    ok, bad = mapped_rows(data_dir, size_matched=True)
+    ok, bad = mapped_rows(data_dir, size_matched=True, multi_device=True)
     results = []
     for row, case in ok:
         try:
@@ -146,7 +156,8 @@ def validate(data_dir: Path | str | None = None) -> Report:
             continue
         results.append(RowResult(row.source, row.line, row.device, case.hw, case.model, case.scheme, case.stack,
                                  row.test, case.metric, row.tok_s, pred, pred / row.tok_s - 1.0,
-                                 row.power_w, watts, case.mapping, split_of(case), case.note, case_stack(case).label))
+                                 row.power_w, watts, case.mapping, split_of(case), case.note, case_stack(case).label,
+                                 case.tp))
     data = str(Path(data_dir) if data_dir is not None else default_data_dir())
     return Report(tuple(results), tuple(bad), data, _summaries(results))
 
@@ -164,6 +175,8 @@ def case_stack(case: Case):
 def split_of(case: Case) -> str:
     """``in-sample``, ``held-out`` or ``uncalibrated`` of the case's era (module docstring)."""
     fit = case_stack(case).fitted_on
+    if case.tp > 1:
+        return "held-out"
     return "uncalibrated" if fit is None else fit.split_of(getattr(case, fit.by.value))
 
 
@@ -173,7 +186,7 @@ def _summaries(results: list[RowResult]) -> dict:
     """Group name -> metric -> Summary. Groups, in order: ``overall``, ``overall, no
     size-matched``, ``size-matched only``, ``split:<split>`` (every row and without the
     size-matched ones), ``mapping:<mapping>``, ``source:<file>``, ``stack:<stack>``,
-    ``era:<stack>@<era>``, ``hw:<device>``, then ``era:<stack>@<era>, <split>``."""
+    ``era:<stack>@<era>``, ``hw:<device>``, ``devices:<N>``, then ``era:<stack>@<era>, <split>``."""
     groups: dict[str, list[RowResult]] = {
         OVERALL: results, NO_SIZE_MATCHED: [r for r in results if r.mapping != SIZE_MATCHED],
         ONLY_SIZE_MATCHED: [r for r in results if r.mapping == SIZE_MATCHED]}
@@ -181,7 +194,7 @@ def _summaries(results: list[RowResult]) -> dict:
         groups[f"split:{split}"] = [r for r in results if r.split == split]
         groups[f"split:{split}, no size-matched"] = [r for r in groups[f"split:{split}"] if r.mapping != SIZE_MATCHED]
     for prefix, attr in (("mapping", "mapping"), ("source", "source"), ("stack", "stack"), ("era", "era"),
-                         ("hw", "hw")):
+                         ("hw", "hw"), ("devices", "devices")):
         for value in sorted({getattr(r, attr) for r in results}):
             groups[f"{prefix}:{value}"] = [r for r in results if getattr(r, attr) == value]
     for era in sorted({r.era for r in results}):
@@ -213,9 +226,10 @@ def to_markdown(report: Report) -> str:
     head = ("| group | decode rows | decode median | decode p90 | prefill rows | prefill median | prefill p90 |\n"
             "|---|---:|---:|---:|---:|---:|---:|")
     lines = [head]
+    multi = [f"devices:{n}" for n in sorted({r.devices for r in report.rows}) if n > 1]
     for key in (OVERALL, NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, "split:in-sample", "split:in-sample, no size-matched",
                 "split:held-out",
-                "split:held-out, no size-matched", "split:uncalibrated"):
+                "split:held-out, no size-matched", "split:uncalibrated", *multi):
         s = report.summaries.get(key)
         if s and any(s[m].n for m in METRICS):
             lines.append("| " + " | ".join([f"**{key}**"] + _cells(s["decode"]) + _cells(s["prefill"])) + " |")
