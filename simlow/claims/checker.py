@@ -4,7 +4,7 @@ For each configuration a claim names (or each candidate), the checker resolves t
 computes the hard bounds (``simlow.claims.bounds``), asks the simulator or the cost model
 for simlow's own value (``simlow.claims.simulate``) and classifies (``verdict.classify``).
 Absolute claims are answered by ``simlow.claims.answers``, relative ones by
-``simlow.claims.relative``. A configuration simlow cannot run (a context beyond the model,
+``simlow.claims.relative``, claims about a server under load by ``simlow.claims.serving``. A configuration simlow cannot run (a context beyond the model,
 no host link to offload over) gets ``cannot answer`` with the reason, never a guess.
 """
 
@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from simlow.claims import serving
 from simlow.claims.answers import Answer, absolute
-from simlow.claims.metrics import Direction, Metric
+from simlow.claims.metrics import Direction, Kind, Metric
 from simlow.claims.relative import relative
 from simlow.claims.load import load_claims
 from simlow.claims.schema import Claim, ClaimFile, Config
@@ -47,7 +48,10 @@ def _check_config(claim: Claim, config: Config, margins: Margins) -> Verdict:
     base = dict(claim_id=claim.id, candidate=config.label(), metric=claim.metric, claimed=claim.claimed,
                 relative=claim.relative, source=claim.source, quote=claim.quote, assumptions=claim.assumptions)
     try:
-        a = relative(claim, config) if claim.relative else absolute(claim, config)
+        if claim.metric.kind is Kind.SERVING:
+            a = serving.answer(claim, config)
+        else:
+            a = relative(claim, config) if claim.relative else absolute(claim, config)
     except SimlowError as err:
         return Verdict(outcome=Outcome.CANNOT_ANSWER, bound=None, bound_name="", simulated=None,
                        sentence=f"simlow cannot answer for this configuration: {err}", **base)

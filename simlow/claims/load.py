@@ -11,7 +11,8 @@ from typing import Any
 from simlow.claims.claimed import read_claimed
 from simlow.claims.metrics import Kind, Metric
 from simlow.claims.schema import (CONFIG_KEYS, SCHEMA_VERSION, Claim, ClaimFile, Config, CostQuery,
-                                  NotChecked, Part, Workload)
+                                  NotChecked, Part, Serving, Workload)
+from simlow.serving.simulate import ServingEngine
 from simlow.errors import SimlowError
 from simlow.sim.offload_spec import CachePolicy, ExpertCacheSpec, HostMode, Offload
 from simlow.specs import load_hw, load_model, load_scheme
@@ -109,6 +110,8 @@ def _config(r: Reader, parent: Config, base_dir: Path, what: str) -> Config:
         values["assume_fits"] = r.bool("assume_fits")
     if r.has("cost"):
         values["cost"] = _cost(r.sub("cost"))
+    if r.has("serving"):
+        values["serving"] = _serving(r.sub("serving"), parent.serving or Serving())
     config = replace(parent, **values)
     if what:
         if not values:
@@ -152,6 +155,19 @@ def _workload(r: Reader, parent: Workload) -> Workload:
     )
     r.done()
     return w
+
+
+def _serving(r: Reader, parent: Serving) -> Serving:
+    """A ``serving`` mapping over ``parent``'s values (a baseline may change one key)."""
+    engine = r.str("engine", default=parent.engine.value, choices=tuple(e.value for e in ServingEngine))
+    conc = r.int("concurrency", minimum=1) if r.has("concurrency") else parent.concurrency
+    rate = r.number("rate", lo=1e-9, hi=1e9) if r.has("rate") else parent.rate
+    if conc is None and rate is None:
+        r.fail("a serving load needs concurrency (closed-loop clients) or rate (requests/s)")
+    s = Serving(ServingEngine(engine), r.int("requests", default=parent.requests, minimum=1), conc, rate,
+                r.int("max_num_seqs", minimum=1) if r.has("max_num_seqs") else parent.max_num_seqs)
+    r.done()
+    return s
 
 
 def _offload(r: Reader) -> Offload:
@@ -205,6 +221,8 @@ def _check_complete(r: Reader, claim: Claim) -> None:
         for key in claim.metric.needs:
             if getattr(c, key) is None:
                 r.fail(f"metric {claim.metric.value} needs {key} (in the claim or in every candidate)", key)
+    if claim.metric.kind is not Kind.SERVING and any(c.serving is not None for c in configs):
+        r.fail(f"serving describes a server under load; metric {claim.metric.value} does not use it", "serving")
     if claim.relative and claim.metric.kind in (Kind.SPEC, Kind.COST, Kind.CAPACITY) \
             and claim.metric is not Metric.COMPUTE_PEAK:
         r.fail(f"metric {claim.metric.value} cannot be relative; drop the baseline", "baseline")

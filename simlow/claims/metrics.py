@@ -36,6 +36,7 @@ class Kind(enum.Enum):
     FIT = "fit"              # yes / no against memory capacity
     CAPACITY = "capacity"    # the longest context that fits
     COST = "cost"            # the cost model's area / clock ratios
+    SERVING = "serving"      # a server under load, simulated request by request (simlow.serving)
 
 
 class Metric(enum.Enum):
@@ -51,6 +52,7 @@ class Metric(enum.Enum):
     COMPUTE_PEAK = "compute_peak"      # the primary engine's peak in the scheme's compute format
     AREA_RATIO = "area_ratio"
     CLOCK_RATIO = "clock_ratio"
+    SERVING_TOK_S = "serving_tok_s"    # output tokens/s of a server under load (simulate_serving)
 
     @property
     def kind(self) -> Kind:
@@ -81,6 +83,7 @@ _KIND = {
     Metric.FITS: Kind.FIT, Metric.MAX_CONTEXT: Kind.CAPACITY,
     Metric.MEMORY_BANDWIDTH: Kind.SPEC, Metric.COMPUTE_PEAK: Kind.SPEC,
     Metric.AREA_RATIO: Kind.COST, Metric.CLOCK_RATIO: Kind.COST,
+    Metric.SERVING_TOK_S: Kind.SERVING,
 }
 _LOWER = {Metric.TTFT_S, Metric.ENERGY_J_PER_TOKEN, Metric.MEMORY_BYTES, Metric.BITS_PER_WEIGHT,
           Metric.AREA_RATIO}
@@ -88,6 +91,7 @@ _NEEDS = {
     Kind.RATE: ("model", "hw", "scheme"), Kind.TIME: ("model", "hw", "scheme"),
     Kind.EXACT: ("model", "scheme"), Kind.SPEC: ("hw",), Kind.FIT: ("model", "hw", "scheme"),
     Kind.CAPACITY: ("model", "hw", "scheme"), Kind.COST: ("cost",),
+    Kind.SERVING: ("model", "hw", "scheme", "serving"),
 }
 _DIM = {Metric.MEMORY_BYTES: Dim.BYTES, Metric.MEMORY_BANDWIDTH: Dim.BANDWIDTH, Metric.TTFT_S: Dim.TIME,
         Metric.COMPUTE_PEAK: Dim.OPS_RATE,
@@ -96,5 +100,5 @@ _UNIT = {
     Metric.DECODE_TOK_S: "tok/s", Metric.PREFILL_TOK_S: "tok/s", Metric.TTFT_S: "s",
     Metric.ENERGY_J_PER_TOKEN: "J/token", Metric.MEMORY_BYTES: "B", Metric.BITS_PER_WEIGHT: "bits/weight",
     Metric.FITS: "", Metric.MAX_CONTEXT: "tokens", Metric.MEMORY_BANDWIDTH: "B/s", Metric.COMPUTE_PEAK: "op/s",
-    Metric.AREA_RATIO: "x", Metric.CLOCK_RATIO: "x",
+    Metric.AREA_RATIO: "x", Metric.CLOCK_RATIO: "x", Metric.SERVING_TOK_S: "tok/s",
 }

@@ -22,7 +22,7 @@ from simlow.errors import SimlowError
 
 
 def relative(claim: Claim, config: Config) -> Answer:
-    base_config = _baseline_for(claim, config)
+    base_config = baseline_for(claim, config)
     if claim.metric is Metric.COMPUTE_PEAK:
         return _peaks(claim, config, base_config)
     new, old = setup_of(config), setup_of(base_config)
@@ -41,7 +41,7 @@ def relative(claim: Claim, config: Config) -> Answer:
     return _speed(claim, new, old, config, base_config)
 
 
-def _baseline_for(claim: Claim, config: Config) -> Config:
+def baseline_for(claim: Claim, config: Config) -> Config:
     """The baseline with the candidate's own changes applied where the baseline keeps them."""
     assert claim.baseline is not None
     if not claim.candidates:

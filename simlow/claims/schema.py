@@ -38,6 +38,8 @@ YAML schema (version 1)::
                                          # too small to hold the model)
         part: weights                    # memory_bytes only: weights | kv_cache | total
         cost: {node: 28 nm, design: PoT3+residual, baseline: INT8}   # area/clock ratios
+        serving: {engine: vllm, concurrency: 512, requests: 1024}  # serving_tok_s: a server
+                                         # under load (``Serving``); prompt / gen from workload
         candidates: [{hw: rtx-4060ti-16gb}, {hw: rtx-5060ti-16gb}]   # optional
         baseline: {scheme: f16}          # optional: makes the claim relative
         assumptions: "closest public model to 'Qwen 3.6 35B'"
@@ -66,11 +68,12 @@ from pathlib import Path
 
 from simlow.claims.claimed import Claimed
 from simlow.claims.metrics import Metric
+from simlow.serving.simulate import ServingEngine
 from simlow.sim.offload_spec import Offload
 
 SCHEMA_VERSION = 1
 CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "routing",
-               "reading", "assume_fits", "part", "cost")
+               "reading", "assume_fits", "part", "cost", "serving")
 
 
 class Part(enum.Enum):
@@ -110,6 +113,24 @@ class CostQuery:
 
 
 @dataclass(frozen=True)
+class Serving:
+    """A server under load, as ``simlow.simulate_serving`` takes it: ``requests`` requests of
+    the workload's ``prompt`` / ``gen`` lengths on ``engine``, sent by ``concurrency``
+    closed-loop clients, or at ``rate`` requests/s (Poisson) when no concurrency is given;
+    ``max_num_seqs`` overrides the engine's default (None: the engine's)."""
+
+    engine: ServingEngine = ServingEngine.VLLM
+    requests: int = 1000
+    concurrency: int | None = None
+    rate: float | None = None
+    max_num_seqs: int | None = None
+
+    def label(self) -> str:
+        load = f"{self.concurrency} clients" if self.concurrency is not None else f"{self.rate:g} req/s"
+        return f"{self.engine.value} server, {load}"
+
+
+@dataclass(frozen=True)
 class Config:
     """One configuration a claim is about (names as written; checked to resolve)."""
 
@@ -126,6 +147,7 @@ class Config:
     assume_fits: bool = False       # hypothetical: speeds as if the model fitted in memory
     part: Part = Part.WEIGHTS
     cost: CostQuery | None = None
+    serving: Serving | None = None
 
     def label(self) -> str:
         bits = [_short(self.model), _short(self.scheme), _short(self.kv_scheme), _short(self.hw), self.memory]
@@ -135,6 +157,8 @@ class Config:
             bits.append(self.offload.label())
             if self.offload.expert_cache is not None:
                 bits.append(f"routing {self.routing or 'uniform'}")
+        if self.serving is not None:
+            bits.extend([_short(self.stack), self.serving.label()])
         if self.assume_fits:
             bits.append("as if it fitted")
         if self.reading:
