@@ -20,7 +20,8 @@ def register(sub) -> None:
     g = p.add_argument_group("saved results (JSON from --json / to_dict(), or a sweep's JSONL)")
     for name, what in (("prediction", "a prediction"), ("fit", "one or more memory fits"),
                        ("sweep", "sweep rows (.jsonl)"), ("quant", "quantization error rows per format"),
-                       ("claims", "claim verdicts (.json), or a claims YAML to check now")):
+                       ("claims", "claim verdicts (.json), or a claims YAML to check now"),
+                       ("designs", "design sweep rows (.jsonl from simlow design sweep)")):
         g.add_argument(f"--{name}", default=None, metavar="FILE", help=what)
     n = p.add_argument_group("predict now (instead of --prediction)")
     n.add_argument("--model")
@@ -61,7 +62,7 @@ def run(args) -> int:
     from simlow.report import report
 
     report(args.out, prediction=_prediction(args), fit=args.fit, sweep=args.sweep, quant=args.quant,
-           claims=_claims(args.claims), title=args.title)
+           claims=_claims(args.claims), designs=args.designs, title=args.title)
     out = {"html": args.out}
     if args.png:
         from simlow.report.png import screenshot

@@ -15,9 +15,10 @@ positions whose argmax agrees; per layer the output SQNR in dB of the residual s
 (10 log10 sum ref^2 / sum (ref - design)^2 over all window positions; null when equal) and the mean
 per-token kurtosis of the attention input after the design's rotation (``layer_kurtosis``)
 and before it (``layer_kurtosis_unrotated``).
-``decode_tok_s`` / ``energy_j_per_token`` come from ``simlow.predict`` of the design's
-scheme on its hardware for the model read from the same file header (batch 1, prompt 512,
-gen 128), or are the text "not available" when the design names no scheme.
+``decode_tok_s`` / ``prefill_tok_s`` / ``energy_j_per_token`` come from ``simlow.predict``
+of the design's scheme on its hardware for the model read from the same file header (batch
+1, prompt 512, gen 128), or are the text "not available" when the design names no scheme;
+``area_mm2`` is there when the hardware is a shipped NPU design (``simlow.npu.shipped``).
 GPTQ/AWQ designs calibrate on tokens of the shipped text (``calibration`` in the result says
 which); an evaluation on that text must stay before them (``check_disjoint``).
 """
@@ -84,9 +85,12 @@ def _tokens(path: Path, reader, tokens, text, n_tokens: int, vocab: int) -> list
     return ids[:n_tokens]
 
 
-def _speed(path: Path, design: Design) -> dict:
+def speed_of(path: Path, design: Design) -> dict:
+    """Speed, energy and (NPU designs) area of ``design`` on its hardware (module docstring)."""
+    area = _npu_area(design.hardware)
     if design.scheme is None:
-        return {"decode_tok_s": NOT_AVAILABLE, "energy_j_per_token": NOT_AVAILABLE}
+        return {"decode_tok_s": NOT_AVAILABLE, "prefill_tok_s": NOT_AVAILABLE,
+                "energy_j_per_token": NOT_AVAILABLE, **area}
     from simlow.sim import predict
     from simlow.specs.gguf_header import read_gguf_model
 
@@ -95,11 +99,24 @@ def _speed(path: Path, design: Design) -> dict:
                     stack=design.stack, batch=1, prompt=512, gen=128)
     except SimlowError as err:
         why = f"{NOT_AVAILABLE}: {str(err).split(' (it runs')[0]}"
-        return {"decode_tok_s": why, "energy_j_per_token": why}
-    return {"decode_tok_s": p.decode_tok_s, "energy_j_per_token": p.energy_j_per_token,
+        return {"decode_tok_s": why, "prefill_tok_s": why, "energy_j_per_token": why, **area}
+    return {"decode_tok_s": p.decode_tok_s, "prefill_tok_s": p.prefill_tok_s,
+            "energy_j_per_token": p.energy_j_per_token, **area,
             "speed_source": f"simlow.predict roofline, scheme {design.scheme}, kv {design.kv_scheme} on {design.hardware}, "
                             f"stack {design.stack or 'the hardware default'}, "
                             "batch 1, prompt 512, gen 128"}
+
+
+def _npu_area(hardware: str) -> dict:
+    """``area_mm2`` (the design's total, DRAM PHY included) when ``hardware`` names a
+    shipped NPU design (``simlow.npu.shipped``); nothing for a bought device."""
+    from simlow.npu.design import evaluate
+    from simlow.npu.shipped import SHIPPED
+
+    if hardware not in SHIPPED:
+        return {}
+    return {"area_mm2": evaluate(SHIPPED[hardware]).total_area_mm2,
+            "area_source": f"simlow.npu.design.evaluate of the shipped NPU design {hardware}"}
 
 
 def run_windows(ref_pm, pm, ids: list[int], ctx: int, n_layers: int | None = None,
@@ -133,20 +150,26 @@ def run_windows(ref_pm, pm, ids: list[int], ctx: int, n_layers: int | None = Non
 def evaluate_design(design, model_file=None, tokens=None, text=None, n_tokens: int = 256,
                     ctx: int = 256, n_layers: int | None = None, stride: int | None = None) -> dict:
     """The JSON-ready evaluation of ``design`` (see the module docstring)."""
+    design = load_design(design)
+    model, ids = load_inputs(model_file, tokens, text, n_tokens)
+    check_disjoint(design, text, n_tokens)
+    return evaluate_loaded(model, design, ids, ctx, n_layers, stride)
+
+
+def load_inputs(model_file=None, tokens=None, text=None, n_tokens: int = 256):
+    """The loaded model file (default SmolLM2-135M) and the first ``n_tokens`` token ids of
+    ``tokens`` (a file or list of ids) or ``text`` (a file, tokenized with the file's BPE)."""
     from gguf import GGUFReader
 
-    design = load_design(design)
     path = Path(model_file) if model_file is not None else smollm2_path()
     if not path.is_file():
         raise SimlowError(f"{path}: model file not found")
     for kind, given in (("--tokens", tokens), ("--text", text)):
         if isinstance(given, (str, Path)) and not Path(given).is_file():
             raise SimlowError(f"{kind} {given}: file not found")
-    check_disjoint(design, text, n_tokens)
     reader = GGUFReader(str(path))
     model = load_gguf(path, reader)
-    ids = _tokens(path, reader, tokens, text, n_tokens, model.config.vocab)
-    return evaluate_loaded(model, design, ids, ctx, n_layers, stride)
+    return model, _tokens(path, reader, tokens, text, n_tokens, model.config.vocab)
 
 
 def evaluate_loaded(model, design: Design, ids: list[int], ctx: int = 256, n_layers: int | None = None,
@@ -157,4 +180,4 @@ def evaluate_loaded(model, design: Design, ids: list[int], ctx: int = 256, n_lay
     return {"design": design.name, "model_file": model.path.name, "n_tokens": len(ids), "ctx": ctx,
             "layers_run": n_layers or model.config.n_layers, "weight_method": design.method.value,
             "calibration": calibration_note(design),
-            **run_windows(ref_pm, pm, ids, ctx, n_layers, stride), **_speed(model.path, design)}
+            **run_windows(ref_pm, pm, ids, ctx, n_layers, stride), **speed_of(model.path, design)}

@@ -75,6 +75,10 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
                      "source": f"{_GEN}: leakage {data.logic_leak_W_per_mm2.value:g} W/mm2 logic "
                                f"(simlow/data/cost/npu.yaml), {load_fit().leak_W_per_mm2:.3g} W/mm2 SRAM "
                                f"(simlow.cost.sram, CACTI 45 nm macros) x area"},
+            "onchip_energy_per_bit": {
+                "value": _q(c.sram_pJ_per_byte / 8, "pJ/bit", 1.0),
+                "source": f"{_GEN}: every DRAM byte written into and read out of the SRAM once "
+                          f"({c.sram_pJ_per_byte:.4g} pJ per byte)"},
         },
         "memories": [
             {"name": "dram", "type": d.dram.type.upper(),

@@ -7,6 +7,8 @@ prediction     memory breakdown; roofline of the device with the prediction's op
                per-op timeline of prefill and decode (when the prediction carries one)
 fit            memory breakdown of one or more footprints (``FitResult`` or its dict)
 sweep          Pareto front when rows carry two of tokens/s, energy/token, area; else a table
+designs        a design sweep's rows (``simlow.lm.sweep``): Pareto front of quality (mean
+               KL to float) against energy/token and area, where priced; else a table
 quant          error per format
 claims         the verdict table
 =============  ==========================================================================
@@ -86,14 +88,20 @@ def headline(p: dict) -> str:
     return "; ".join(parts)
 
 
-def sweep_sections(rows: list) -> list[Section]:
-    if len(_objectives_present(rows, DEFAULT_OBJECTIVES)) >= 2:
-        return [Section("fig-pareto", "Sweep: Pareto front", pareto_figure(rows),
-                        ("Hover a point for its settings. Red stars: no other point is at least as good in every objective.",))]
-    return [Section("fig-sweep", "Sweep results", table_figure(rows))]
+FRONT_NOTE = "Hover a point for its settings. Red stars: no other point is at least as good in every objective."
+DESIGN_OBJECTIVES = (("kl_mean", "min"), ("energy_j_per_token", "min"), ("area_mm2", "min"))
 
 
-def sections(prediction=None, fit=None, sweep=None, quant=None, claims=None, hw=None) -> tuple[list[Section], dict]:
+def sweep_sections(rows: list, objectives=DEFAULT_OBJECTIVES, ids=("fig-pareto", "fig-sweep"),
+                   title: str = "Sweep") -> list[Section]:
+    """A Pareto front of ``rows`` when two ``objectives`` have numbers, else their table."""
+    if len(_objectives_present(rows, objectives)) >= 2:
+        return [Section(ids[0], f"{title}: Pareto front", pareto_figure(rows, objectives), (FRONT_NOTE,))]
+    return [Section(ids[1], f"{title} results", table_figure(rows))]
+
+
+def sections(prediction=None, fit=None, sweep=None, quant=None, claims=None, hw=None,
+             designs=None) -> tuple[list[Section], dict]:
     """The page's sections and the plain data they were drawn from."""
     data: dict = {}
     out: list[Section] = []
@@ -110,6 +118,9 @@ def sections(prediction=None, fit=None, sweep=None, quant=None, claims=None, hw=
         out.append(Section("fig-fit-memory", "Memory fit", memory_figure(f)))
     if sweep is not None:
         out += sweep_sections(data.setdefault("sweep", as_data(sweep)))
+    if designs is not None:
+        out += sweep_sections(data.setdefault("designs", as_data(designs)), DESIGN_OBJECTIVES,
+                              ("fig-designs-pareto", "fig-designs"), "Designs: quality vs energy vs area")
     if quant is not None:
         out.append(Section("fig-quant", "Quantization error", quant_error_figure(data.setdefault("quant", as_data(quant)))))
     if claims is not None:
@@ -118,17 +129,17 @@ def sections(prediction=None, fit=None, sweep=None, quant=None, claims=None, hw=
 
 
 def report(path: str | Path | None = None, *, prediction=None, fit=None, sweep=None, quant=None, claims=None,
-           hw=None, title: str = "simlow report") -> str:
+           hw=None, designs=None, title: str = "simlow report") -> str:
     """Write (when ``path`` is given) and return one self-contained HTML report.
 
     ``prediction``: a ``Prediction`` / its dict / a .json path; ``fit``: one or more
     ``FitResult``s; ``sweep``: sweep rows (list or .jsonl); ``quant``: error rows per format;
-    ``claims``: verdicts; ``hw``: the device for the roofline when the prediction does not
+    ``claims``: verdicts; ``designs``: design sweep rows; ``hw``: the device for the roofline when the prediction does not
     carry its peak rates (default: the prediction's ``hw``).
     """
-    secs, data = sections(prediction, fit, sweep, quant, claims, hw)
+    secs, data = sections(prediction, fit, sweep, quant, claims, hw, designs)
     if not secs:
-        raise SimlowError("nothing to report: give a prediction, fit, sweep, quant or claims result")
+        raise SimlowError("nothing to report: give a prediction, fit, sweep, quant, claims or designs result")
     from simlow import __version__
 
     page = render_html(title, secs, data, footer=f"simlow {__version__}")

@@ -30,7 +30,8 @@ from simlow.report.style import layout
 
 DEFAULT_OBJECTIVES = (("decode_tok_s", "max"), ("energy_j_per_token", "min"), ("area_mm2", "min"))
 UNITS = {"decode_tok_s": "decode tokens / s", "prefill_tok_s": "prefill tokens / s",
-         "energy_j_per_token": "energy per token (J)", "area_mm2": "area (mm²)", "ttft_s": "time to first token (s)"}
+         "energy_j_per_token": "energy per token (J)", "area_mm2": "area (mm²)", "ttft_s": "time to first token (s)",
+         "kl_mean": "mean KL to float (nats)"}
 BOOKKEEPING = ("sweep", "index", "error", "elapsed_s")
 
 

@@ -8,14 +8,17 @@ Per step of ``t`` seconds that moves ``B`` DRAM bytes and computes ``F`` ops::
                                             each DRAM bit crossing the on-chip fabric (L2, NoC,
                                             shared memory / register file) on its way in; the
                                             constant is at 7 nm, s the Stillmaker energy factor
-                                            of the node over 7 nm (``simlow.cost.scaling``)
+                                            of the node over 7 nm (``simlow.cost.scaling``);
+                                            a spec's own ``power.onchip_energy_per_bit``
+                                            replaces it (simlow's NPU designs: their SRAM)
             + F x e_op(format)              compute: the board's energy per op in the format the
                                             matmuls run in (below)
     P_act   = idle + units x clock x unit_cycle_pJ x s(node)
                                             power of the engine's units (SMs, CUs, cores) being
                                             clocked while kernels run, busy or stalled: the
                                             clock tree, pipeline registers, schedulers (a spec
-                                            without units or clock: idle)
+                                            without units or clock, or an NPU engine, whose
+                                            units are MACs: idle; ``active_w``)
     P       = P_act + E_dyn / t
 
 and when ``P`` exceeds the cap (the spec's TDP: the board power limit) the clock throttles:
@@ -44,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.specs.hardware import EngineKind
 
 IDLE_FRACTION = 0.10    # assumed idle power (fraction of TDP) when a spec gives none
 DEFAULT_NODE_NM = 7     # assumed process node of a spec that gives none (on-chip energy scaling)
@@ -139,8 +143,12 @@ def op_J(engine, fmt: str | None, headroom_w: float) -> float:
 
 
 def active_w(hw, engine, idle: float, k: PowerConstants) -> float:
-    """Power while ``engine`` runs kernels: idle + its units' clocked power (module docstring)."""
-    if not engine.units or not engine.clock_hz:
+    """Power while ``engine`` runs kernels: idle + its units' clocked power (module docstring).
+
+    An NPU engine's units are its MACs (thousands, not SM-sized units), so the per-unit
+    constant, fitted on GPU SMs, does not apply: its clocked power is left to its energy per
+    op (for a simlow NPU design the cost tables' all-busy power over its peak rate)."""
+    if not engine.units or not engine.clock_hz or engine.kind is EngineKind.NPU:
         return idle
     return idle + engine.units * engine.clock_hz * k.unit_cycle_pJ * 1e-12 * wire_factor(hw)
 
@@ -149,8 +157,11 @@ def device_power(hw, engine, fmt: str | None, k: PowerConstants = FITTED) -> Dev
     """The power model of ``engine`` of ``hw`` running matmuls in ``fmt``."""
     cap = hw.power.tdp_w
     idle = hw.power.idle_w if hw.power.idle_w is not None else IDLE_FRACTION * cap
+    onchip = hw.power.onchip_J_per_bit
+    if onchip is None:
+        onchip = k.onchip_pJ_per_bit * 1e-12 * wire_factor(hw)
     return DevicePower(idle, cap, active_w(hw, engine, idle, k), dram_J_per_bit(hw.memory(engine.memory)),
-                       k.onchip_pJ_per_bit * 1e-12 * wire_factor(hw), op_J(engine, fmt, cap - idle))
+                       onchip, op_J(engine, fmt, cap - idle))
 
 
 def wire_factor(hw) -> float:

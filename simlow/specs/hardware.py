@@ -133,6 +133,7 @@ class Link:
 class Power:
     tdp_w: float
     idle_w: float | None = None
+    onchip_J_per_bit: float | None = None   # on-chip energy per DRAM bit moved (None: simlow.sim.power's fitted figure)
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,8 @@ def read_hardware(path: Path | str) -> HardwareSpec:
 def _power(r: Reader, book: SourceBook, src: str | None) -> Power:
     src = book.section_source(r, src)
     p = Power(tdp_w=book.quantity(r, "tdp", Dim.POWER, src, positive=True, required=True),
-              idle_w=book.quantity(r, "idle", Dim.POWER, src, positive=True))
+              idle_w=book.quantity(r, "idle", Dim.POWER, src, positive=True),
+              onchip_J_per_bit=book.quantity(r, "onchip_energy_per_bit", Dim.ENERGY_PER_BIT, src, positive=True))
     if p.idle_w is not None and p.idle_w > p.tdp_w:
         r.fail(f"idle {p.idle_w:g} W is above tdp {p.tdp_w:g} W: a device idles below its power limit", "idle")
     r.done()

@@ -105,14 +105,14 @@ def test_cli_missing_text_exits_2_before_loading_the_model(capsys, tmp_path):
 
 
 def test_speed_is_not_available_when_no_scheme_or_stack_prices_the_design():
-    from simlow.lm.evaluate import _speed
+    from simlow.lm.evaluate import speed_of
     from simlow.lm.gguf_load import smollm2_path
 
     path = smollm2_path()
-    assert _speed(path, load_design("pot3"))["decode_tok_s"] == "not available"
-    pot4 = _speed(path, load_design("pot4"))
+    assert speed_of(path, load_design("pot3"))["decode_tok_s"] == "not available"
+    pot4 = speed_of(path, load_design("pot4"))
     assert pot4["energy_j_per_token"].startswith("not available: stack llama.cpp-cuda cannot run format pot4")
-    q4 = _speed(path, load_design("q4_0"))
+    q4 = speed_of(path, load_design("q4_0"))
     assert q4["decode_tok_s"] > 0 and "scheme q4_0" in q4["speed_source"]
 
 

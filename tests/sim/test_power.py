@@ -54,3 +54,25 @@ def test_compute_at_peak_rate_is_throttled_to_the_cap():
     assert np.isclose(float(s.stretch), (clocked + budget) / budget)
     idle = power.steps(dev, 1.0, 0.0, 0.0)            # nothing to do: clocked units and idle only
     assert np.isclose(float(idle.watts), dev.active_w) and float(idle.stretch) == 1.0
+
+
+def test_an_npu_design_is_priced_by_its_own_tables_not_the_gpu_fitted_constants():
+    """An NPU engine's units are MACs: no per-unit clocked power (fitted on GPU SMs, it put
+    the 4,096-MAC edge NPU at ~10 kW); its on-chip energy is its spec's SRAM figure."""
+    hw = load_hw("edge-npu-28nm")
+    dev = power.device_power(hw, hw.primary, "int8")
+    assert dev.active_w == dev.idle_w
+    assert dev.onchip_J_per_bit == hw.power.onchip_J_per_bit
+    gpu = load_hw("rtx-4090")
+    assert gpu.power.onchip_J_per_bit is None
+    fitted = power.FITTED.onchip_pJ_per_bit * 1e-12 * power.wire_factor(gpu)
+    assert power.device_power(gpu, gpu.primary, "fp16").onchip_J_per_bit == fitted
+
+
+def test_unthrottled_npu_decode_energy_is_its_power_over_its_speed():
+    from simlow.sim import predict
+
+    p = predict("llama-2-7b", "edge-npu-28nm", "q4_0", batch=1, prompt=64, gen=16).to_dict()
+    watts = p["energy"]["decode_avg_w"]
+    assert watts < load_hw("edge-npu-28nm").power.tdp_w           # a weight stream stays under the cap
+    assert np.isclose(p["energy_j_per_token"] * p["decode_tok_s"], watts, rtol=1e-9)
