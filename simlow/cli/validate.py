@@ -1,4 +1,5 @@
-"""``simlow validate``: predictions against measured throughput (per row, source, device)."""
+"""``simlow validate``: predictions against measured throughput (per row, source, stack
+build era, device)."""
 
 from __future__ import annotations
 
@@ -45,9 +46,9 @@ def run(args) -> int:
         print(to_markdown(report), end="")
         return 0
     if args.rows:
-        print_table("rows", ["source", "line", "hw", "model", "scheme", "mapping", "stack", "split", "test",
+        print_table("rows", ["source", "line", "hw", "model", "scheme", "mapping", "stack@era", "split", "test",
                              "measured", "predicted", "error"],
-                    [(r.source, r.line, r.hw, r.model, r.scheme, r.mapping, r.stack, r.split, r.test,
+                    [(r.source, r.line, r.hw, r.model, r.scheme, r.mapping, r.era, r.split, r.test,
                       f"{r.measured:,.1f}", f"{r.predicted:,.1f}", _pct(r.error)) for r in report.rows])
     rows = []
     for key, by_metric in report.summaries.items():

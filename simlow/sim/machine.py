@@ -25,7 +25,9 @@ per compute unit per clock its kernels keep in flight, at most) caps the achieve
 every op class at that x ``units`` x ``clock``: the bandwidth fraction the roofline (and the
 DES) uses is ``min(bandwidth[class], memory_unit_rate x units x clock / peak bandwidth)``
 (``bandwidth_fractions``), so a board whose memory is fast next to its SMs x clock (HBM on a
-1.4 GHz A100) reaches a lower fraction of its peak than one whose memory is not.
+1.4 GHz A100) reaches a lower fraction of its peak than one whose memory is not. A stack's
+``dequant_cost`` adds the unpacking of quantized weights to their matmuls' compute time
+(``dequant_factor``).
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def machine(hw: HardwareSpec, stack: Stack, engine: Engine) -> Machine:
         return place(t).format
 
     def peak_for(t: OpTemplate) -> float:
-        return place(t).peak
+        return place(t).peak / dequant_factor(stack, t)
 
     return Machine(bandwidth_Bps=mem.bandwidth_Bps, peak_for=peak_for,
                    bandwidth_eff=bandwidth_fractions(stack, engine, mem.bandwidth_Bps),
@@ -161,6 +163,20 @@ def issue_rate(stack: Stack, engine: Engine) -> float | None:
     if stack.matmul_unit_rate is None or not engine.units or not engine.clock_hz:
         return None
     return stack.matmul_unit_rate * engine.units * engine.clock_hz
+
+
+FLOAT_WEIGHTS = frozenset({"f16", "bf16", "f32", "f64"})     # weight formats a matmul reads as they are
+
+
+def dequant_factor(stack: Stack, t: OpTemplate) -> float:
+    """How much a stack's ``dequant_cost`` lowers a matmul's peak: ``1 + compute_efficiency
+    x dequant_cost`` for a matmul of quantized weights (so its time at the achieved rate is
+    ``flops / (efficiency x peak) + dequant_cost x flops / peak``: the weights unpacked into
+    the compute format once per GEMM tile, on the same ALUs), 1 otherwise."""
+    if (stack.dequant_cost is None or t.op_class is not OpClass.MATMUL or t.weight_format is None
+            or t.weight_format in FLOAT_WEIGHTS):
+        return 1.0
+    return 1.0 + stack.compute_efficiency["matmul"] * stack.dequant_cost
 
 
 def bandwidth_fractions(stack: Stack, engine: Engine, bandwidth_Bps: float):

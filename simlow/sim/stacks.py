@@ -58,6 +58,10 @@ YAML schema (version 1)::
                                      # stack's kernels sustain at most (outstanding loads per
                                      # SM / latency); caps every bandwidth fraction at this x
                                      # units x clock / peak bandwidth (simlow.sim.machine)
+    dequant_cost: 0.1                # optional: a matmul of quantized (not f16 / bf16 / f32)
+                                     # weights also unpacks them to its compute format: this
+                                     # many ops at the format's peak per matmul op, added to
+                                     # the matmul's own time (simlow.sim.machine.dequant_factor)
     matmul_energy: 2.7 pJ            # optional: board energy per matmul op; the board's TDP
                                      # caps matmul ops/s at tdp / matmul_energy
     matmul_energy_scale: 150         # optional, instead: board energy per matmul op as a
@@ -165,6 +169,7 @@ class Stack:
     ubatch: int = 512                          # prompt tokens per prefill step (micro-batch)
     matmul_unit_rate: float | None = None      # matmul ops per compute unit per clock (cap)
     memory_unit_rate: float | None = None      # DRAM bytes per compute unit per clock (cap)
+    dequant_cost: float | None = None          # extra matmul time of quantized weights, in ops at peak per op
     matmul_energy_J: float | None = None       # board joules per matmul op (power cap)
     matmul_energy_scale: float | None = None   # or: board J per op / MAC J per op at the node
     matmul_tile_rows: float | None = None      # GEMM row tile (padding of small-M matmuls)
@@ -286,7 +291,8 @@ def _read_stack(path: Path) -> Stack:
 
 
 CALIBRATED = ("bandwidth", "compute_efficiency", "kernel_overhead", "step_overhead", "calibration",
-              "matmul_unit_rate", "memory_unit_rate", "matmul_energy", "matmul_energy_scale", "matmul_tile_rows", "fitted_on")
+              "matmul_unit_rate", "memory_unit_rate", "dequant_cost", "matmul_energy", "matmul_energy_scale",
+              "matmul_tile_rows", "fitted_on")
 
 
 def _calibrated(r: Reader, required: bool) -> dict:
@@ -301,6 +307,7 @@ def _calibrated(r: Reader, required: bool) -> dict:
         "calibration": ("calibration", lambda: r.str("calibration")),
         "matmul_unit_rate": ("matmul_unit_rate", lambda: r.number("matmul_unit_rate", lo=1.0)),
         "memory_unit_rate": ("memory_unit_rate", lambda: r.number("memory_unit_rate", lo=0.01)),
+        "dequant_cost": ("dequant_cost", lambda: r.number("dequant_cost", lo=0.0, hi=100.0)),
         "matmul_energy": ("matmul_energy_J", lambda: r.quantity("matmul_energy", Dim.ENERGY)),
         "matmul_energy_scale": ("matmul_energy_scale", lambda: r.number("matmul_energy_scale", lo=1.0)),
         "matmul_tile_rows": ("matmul_tile_rows", lambda: r.number("matmul_tile_rows", lo=1.0, hi=4096.0)),

@@ -15,6 +15,8 @@ Parameters per stack (shared by every device the stack runs on; nothing per devi
     kernel        seconds per kernel launch
     mem_rate      DRAM bytes per compute unit per clock the kernels sustain (a ceiling on
                   the achieved bandwidth; ``Stack.memory_unit_rate``, ``simlow.sim.machine``)
+    dequant       extra matmul time of quantized weights, in ops at peak per matmul op
+                  (``Stack.dequant_cost``, ``simlow.sim.machine.dequant_factor``)
     step          seconds per forward pass (``Stack.step_overhead_s``: host-side graph
                   build and launch, sampling, synchronisation; one per decode token)
 
@@ -47,16 +49,16 @@ from simlow.errors import SimlowError
 from simlow.workload.features import features
 from simlow.workload.op import OpClass
 from simlow.workload.templates import templates
-from simlow.sim.machine import issue_rate, mac_energy_per_op, machine, run_format
+from simlow.sim.machine import dequant_factor, issue_rate, mac_energy_per_op, machine, run_format
 from simlow.validation.measured import SIZE_MATCHED, Case, Measured, RowKind, case_scheme
 from simlow.sim.predict import resolve
 from simlow.sim.roofline import op_terms, tile_fill
 from simlow.sim.stacks import FitSplit, GroupBy, Stack, load_stack
 
-PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel", "step", "mem_rate")
+PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel", "step", "mem_rate", "dequant")
 MODES = ("absolute", "node")       # energy: board J per op, or a multiple of the node's MAC energy
-_LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0, 0.0, 0.5])
-_HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0, 20000.0, 10000.0])   # energy in pJ, kernel and step in us
+_LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0, 0.0, 0.5, 0.0])
+_HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0, 20000.0, 10000.0, 10.0])   # energy pJ, kernel and step us
 _NO_RATE, _NO_ENERGY, _NO_MEM = 4096.0, 0.01, 10000.0    # start values when the stack has no cap
 # mode "node": the energy parameter is the dimensionless scale (bounds, no-cap start, power start)
 _NODE_ENERGY = (0.5, 20000.0, 0.5, 150.0)
@@ -85,7 +87,8 @@ class Fit:
 def _unit(stack: Stack) -> Stack:
     one = MappingProxyType({c.value: 1.0 for c in OpClass})
     return replace(stack, bandwidth=one, compute_efficiency=one, kernel_overhead_s=0.0, step_overhead_s=0.0,
-                   matmul_unit_rate=None, memory_unit_rate=None, matmul_energy_J=None, matmul_energy_scale=None)
+                   matmul_unit_rate=None, memory_unit_rate=None, dequant_cost=None, matmul_energy_J=None,
+                   matmul_energy_scale=None)
 
 
 def _energy_unit(req, t, mode: str) -> float:
@@ -115,8 +118,9 @@ def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -
         tw = np.broadcast_to(fl * _energy_unit(req, t, mode) / req.hw.power.tdp_w, shape)
         steps = np.size(np.broadcast_to(tm, shape))
         tmu = np.broadcast_to(tm * float(mach.bandwidth_Bps) / per_op_clock if per_op_clock else 0.0 * tm, shape)
+        tdq = np.broadcast_to(tc if dequant_factor(replace(req.stack, dequant_cost=1.0), t) > 1 else 0.0 * tc, shape)
         out.append((t.op_class.value, t.repeat, np.broadcast_to(tc, shape), tu, tw,
-                    np.broadcast_to(tm, shape), tmu, t.kernels * steps))
+                    np.broadcast_to(tm, shape), tmu, tdq, t.kernels * steps))
     n_steps = np.size(np.broadcast_to(np.asarray(ctx, dtype=np.float64), np.broadcast_shapes(
         np.shape(tokens), np.shape(ctx))))
     return out, n_steps
@@ -144,11 +148,12 @@ def _time(phase, theta: np.ndarray, vector_eff: float) -> float:
     in the unit of the terms' energy column: pJ, or the node scale): the roofline's step
     time (``simlow.sim.roofline.step``) regrouped by parameter; tests check the two agree."""
     terms, n_steps = phase
-    be, ce_mm, rate, joules, ce_att, ko, so, mem_rate = theta
+    be, ce_mm, rate, joules, ce_att, ko, so, mem_rate, dq = theta
     ce = {"matmul": ce_mm, "attention": ce_att, "vector": vector_eff, "gather": 1.0}
     total = so * n_steps
-    for cls, rep, tc, tu, tw, tm, tmu, k in terms:
-        t_comp = np.maximum(np.maximum(tc / ce[cls], tu / rate), tw * joules) if cls == "matmul" else tc / ce[cls]
+    for cls, rep, tc, tu, tw, tm, tmu, tdq, k in terms:
+        t_comp = (np.maximum(np.maximum(tc / ce[cls] + dq * tdq, tu / rate), tw * joules) if cls == "matmul"
+                  else tc / ce[cls])
         total += rep * (np.sum(np.maximum(t_comp, np.maximum(tm / be, tmu / mem_rate))) + ko * k)
     return float(total)
 
@@ -202,7 +207,7 @@ def _start(stack: Stack, mode: str) -> np.ndarray:
     energy = given if given is not None else _bounds(mode)[2]
     mem = stack.memory_unit_rate if stack.memory_unit_rate is not None else _NO_MEM
     return np.array([stack.bandwidth["matmul"], ce["matmul"], rate, energy, ce["attention"],
-                     stack.kernel_overhead_s * 1e6, stack.step_overhead_s * 1e6, mem])
+                     stack.kernel_overhead_s * 1e6, stack.step_overhead_s * 1e6, mem, stack.dequant_cost or 0.0])
 
 
 def _theta(x: np.ndarray) -> np.ndarray:
@@ -258,7 +263,7 @@ def _starts(x0: np.ndarray, free: np.ndarray, mode: str) -> list[np.ndarray]:
         if not any(np.array_equal(x, o) for o in out):
             out.append(np.clip(x, lo, hi))
     if free[7] and x0[7] >= _NO_MEM:
-        out += [np.concatenate([x[:7], [_MEM_START]]) for x in out]
+        out += [np.concatenate([x[:7], [_MEM_START], x[8:]]) for x in out]
     return out
 
 

@@ -46,9 +46,9 @@ def test_an_era_changes_only_calibrated_constants():
     cuda = load_stack("llama.cpp-cuda")
     old = cuda.at_build(2824)
     fields = {"bandwidth", "compute_efficiency", "kernel_overhead_s", "step_overhead_s", "calibration",
-              "matmul_unit_rate", "memory_unit_rate", "matmul_energy_J", "matmul_energy_scale", "matmul_tile_rows", "fitted_on",
+              "matmul_unit_rate", "memory_unit_rate", "dequant_cost", "matmul_energy_J", "matmul_energy_scale", "matmul_tile_rows", "fitted_on",
               "era", "eras"}
-    assert len(CALIBRATED) == 11
+    assert len(CALIBRATED) == 12
     for f in cuda.__dataclass_fields__:
         if f not in fields:
             assert getattr(old, f) == getattr(cuda, f), f
@@ -169,3 +169,21 @@ def test_calibration_time_equals_the_roofline_at_an_era_with_the_memory_ceiling(
     for case in [c for c in cases if c.hw == "a100-80gb-pcie"][:6] + [c for c in cases if c.hw == "rtx-4090"][:4]:
         fitted_form = C.predicted(case, C.row_terms(case, old), theta, old.compute_efficiency["vector"])
         assert fitted_form == pytest.approx(predicted_rate(case, old)[0], rel=1e-9), case
+
+
+def test_dequant_cost_makes_metal_prefill_depend_on_the_weight_format():
+    """dequant_cost adds the unpacking of quantized weights to their matmuls (prefill), not
+    to F16's, and leaves a stack without it as it was."""
+    import simlow
+    from simlow.sim.machine import dequant_factor
+    from simlow.specs import load_model, load_scheme
+    from simlow.workload.templates import templates
+
+    metal, cuda = load_stack("llama.cpp-metal"), load_stack("llama.cpp-cuda")
+    temps, _ = templates(load_model("llama-2-7b"), load_scheme("q4_0"))
+    mm = next(t for t in temps if t.op_class.value == "matmul" and t.weight_format == "q4_0")
+    assert dequant_factor(metal, mm) == pytest.approx(1 + metal.compute_efficiency["matmul"] * metal.dequant_cost)
+    assert dequant_factor(cuda, mm) == 1.0
+    f16 = simlow.predict("llama-2-7b", "m2-ultra", scheme="f16", prompt=512, gen=0, stack=metal).prefill_tok_s
+    q4 = simlow.predict("llama-2-7b", "m2-ultra", scheme="q4_0", prompt=512, gen=0, stack=metal).prefill_tok_s
+    assert q4 < 0.95 * f16
