@@ -340,13 +340,15 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
     theta = _theta(full(sol.x))
     errs = np.array([predicted(c, t, theta, vec) / m - 1 for c, t, m in zip(cases, terms, meas)])
     metric = np.array([c.metric for c in cases])
-
-    def med(mask):
-        return {mm: (float(np.median(np.abs(errs[mask & (metric == mm)]))) if np.any(mask & (metric == mm))
-                     else None) for mm in ("decode", "prefill")}
-
     return Fit(name, _si(theta, mode), train_g, test_g, int(is_train.sum()), int((~is_train).sum()), mode,
-               med(is_train), med(~is_train), float(sol.cost), stack.matmul_tile_rows, GroupBy(key))
+               _medians(errs, metric, is_train), _medians(errs, metric, ~is_train), float(sol.cost),
+               stack.matmul_tile_rows, GroupBy(key))
+
+
+def _medians(errs: np.ndarray, metric: np.ndarray, mask: np.ndarray) -> dict:
+    """Median |error| per metric over the rows of ``mask`` (None: no such row)."""
+    return {mm: (float(np.median(np.abs(errs[mask & (metric == mm)]))) if np.any(mask & (metric == mm))
+                 else None) for mm in ("decode", "prefill")}
 
 
 # llama.cpp MMQ picks its row tile mmq_x among multiples of 8 up to 128 (ggml-cuda mmq.cuh

@@ -3,7 +3,7 @@
 ``validate(data_dir)`` reads the CSVs (``simlow.validation.measured``), predicts each mapped row
 with the roofline, and returns a ``Report``: per-row results, and median and 90th-percentile
 absolute percentage error, decode and prefill separately, overall and per source, stack,
-device, mapping and calibration split, plus the rows it could not map with the reason.
+stack build era, device, mapping and calibration split, plus the rows it could not map with the reason.
 Error is ``(predicted - measured) / measured``.
 
 Mapping (``RowResult.mapping``): ``scheme`` (the labelled scheme reproduces the file),
@@ -12,7 +12,11 @@ the labelled scheme with its weight bytes scaled to the file's size; see
 ``dynamic_mixes`` of ``workloads/measured/mapping.yaml``). Headline groups are given with and without the
 size-matched rows (``overall`` and ``overall, no size-matched``).
 
-Split (``RowResult.split``), read from the row's stack file: ``in-sample`` when the row's
+Era (``RowResult.era``, ``simlow.sim.eras``): the row is predicted with its stack's
+calibration for the llama.cpp build the CSV states (``<stack>@<builds>``), or the newest
+(``<stack>@newest``) when it states none or one outside every era.
+
+Split (``RowResult.split``), read from the row's stack file at its era: ``in-sample`` when the row's
 group (device, model or scheme, whichever the stack's ``calibration`` names its groups by)
 is among the groups the stack was fitted on ("from N training rows (groups: ...)"; rows of
 such a group added after the fit count as in-sample too, which is conservative);
