@@ -42,7 +42,8 @@ import numpy as np
 from simlow.errors import SimlowError
 from simlow.memory import Footprint
 from simlow.specs import HardwareSpec, ModelSpec
-from simlow.sim.roofline import Machine
+from simlow.sim.power import DevicePower
+from simlow.sim.roofline import Machine, StepTimes, with_comm
 
 COMM_BYTES = 2     # bytes per activation an all-reduce moves (fp16 / bf16, as TP engines reduce them)
 HANDOVER_BYTES = 4  # bytes per activation a layer-split boundary copies (ggml's float32 activations)
@@ -178,6 +179,24 @@ def step_comm_s(par: Parallel, model: ModelSpec, link: PeerLink, batch, tokens):
     if par.split:
         return (par.devices - 1) * handover_s(values * HANDOVER_BYTES, link)
     return 2 * model.layers * allreduce_s(values * COMM_BYTES, par.tp, link)
+
+
+def phases_with_comm(par: Parallel, model: ModelSpec, link: PeerLink, batch: int, prompt: int, ubatch: int,
+                     pre: StepTimes | None, dec: StepTimes | None) -> tuple[StepTimes | None, StepTimes | None]:
+    """A request's prefill steps (``ubatch`` prompt tokens each) and decode steps (one token
+    each) with the group's communication added (``step_comm_s``)."""
+    if pre is not None:
+        starts = np.arange(0, prompt, ubatch, dtype=np.float64)
+        pre = with_comm(pre, step_comm_s(par, model, link, batch, np.minimum(ubatch, prompt - starts)))
+    if dec is not None:
+        dec = with_comm(dec, step_comm_s(par, model, link, batch, 1))
+    return pre, dec
+
+
+def group_power(dev: DevicePower, n: int) -> DevicePower:
+    """The power of ``n`` tensor-parallel boards as one: n x the idle, active and capped
+    power; joules per byte and per op unchanged (each byte and op is one board's)."""
+    return replace(dev, idle_w=n * dev.idle_w, cap_w=n * dev.cap_w, active_w=n * dev.active_w)
 
 
 def group_machine(m: Machine, n: int) -> Machine:

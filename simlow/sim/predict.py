@@ -26,8 +26,7 @@ from simlow.quantities import fmt_bytes
 from simlow.sim import energy
 from simlow.sim.machine import machine, pick_engine
 from simlow.sim.offload_spec import offload_from
-from simlow.sim.parallel import device_footprints, group_machine, parallel_from, peer_link, step_comm_s
-from simlow.sim.roofline import with_comm
+from simlow.sim.parallel import device_footprints, group_machine, parallel_from, peer_link, phases_with_comm
 from simlow.sim.request import Request
 from simlow.sim.phases import _phase_bound, _timeline, decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction
@@ -163,11 +162,7 @@ def _on_group(req: Request, par, fp, pre, dec, fmt):
     """Phases with the group's communication added, the group's energy, per-device memory
     (the fullest device's footprint with every device's under ``devices``) and a note."""
     link = peer_link(req.hw, par.link)
-    if pre is not None:
-        starts = np.arange(0, req.prompt, req.ubatch, dtype=np.float64)
-        pre = with_comm(pre, step_comm_s(par, req.model, link, req.batch, np.minimum(req.ubatch, req.prompt - starts)))
-    if dec is not None:
-        dec = with_comm(dec, step_comm_s(par, req.model, link, req.batch, 1))
+    pre, dec = phases_with_comm(par, req.model, link, req.batch, req.prompt, req.ubatch, pre, dec)
     devices = device_footprints(fp, req.model, par)
     fullest = max(devices, key=lambda d: d.total_bytes / d.usable_bytes)
     memory = {**fullest.to_dict(), "fits": all(d.fits for d in devices),

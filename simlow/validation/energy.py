@@ -16,10 +16,14 @@ its idle baseline) without the idle power. Rows that cannot be matched are skipp
 reason (``pose``).
 
 Split: a row is ``in-sample`` when its device is one the constants were fitted on
-(``PowerConstants.fitted_on``), else ``held-out``: whole devices are held out. ``fit()``
+(``PowerConstants.fitted_on``), else ``held-out``: whole devices are held out; a
+tensor-parallel row is ``held-out, multi-device`` (below). ``fit()``
 re-derives the two constants (unit_cycle_pJ, onchip_pJ_per_bit) from the in-sample rows
 (non-negative least squares of the relative J/token error at the measured speed, each
-device weighted equally; the cap is not applied while fitting).
+device weighted equally; the cap is not applied while fitting). A tensor-parallel row
+(``EnergyCase.tp`` > 1: N boards, their meters summed; device group ``hw:<hw> x<N>``) is
+``held-out, multi-device`` on any device and never fitted: it runs the roofline of the group (``simlow.sim.parallel``: 1/N of every op per board,
+two all-reduces per layer) at N boards' idle, active and capped power.
 Error is ``predicted / measured - 1``.
 """
 
@@ -34,10 +38,11 @@ import numpy as np
 
 from simlow.errors import SimlowError
 from simlow.sim import power
+from simlow.sim.parallel import group_machine, group_power, peer_link, phases_with_comm
 from simlow.validation.energy_rows import (EnergyCase, Meter, Window, board_case, load_energy_mapping, pose,
                                           read_energy)
 
-SPLITS = ("in-sample", "held-out")
+SPLITS = ("in-sample", "held-out", "held-out, multi-device")
 BOARD_SOURCE = "strix_halo_lhl_llmbench"   # the llama-bench file whose rows record average board power
 
 
@@ -77,6 +82,7 @@ class ScoredRow:
     e2e_J_per_token: float
     e2e_error: float
     e2e_throttle: float              # predicted time under the cap / unthrottled time
+    devices: int = 1                 # boards in tensor parallel (their meters summed)
 
 
 @dataclass(frozen=True)
@@ -103,12 +109,15 @@ def work(case: EnergyCase, k: power.PowerConstants = power.FITTED) -> Work:
     from simlow.workload.templates import templates
 
     req = resolve(case.model, case.hw, case.scheme, batch=case.batch, prompt=case.prompt, gen=case.gen,
-                  stack=case.stack, depth=case.depth, ubatch=case.ubatch)
+                  stack=case.stack, depth=case.depth, ubatch=case.ubatch, tp=case.tp)
     temps, _ = templates(req.model, req.scheme)
     mach = machine(req.hw, req.stack, req.engine)
-    phases = {Window.REQUEST: [prefill_times(req, temps, mach), decode_times(req, temps, mach)],
-              Window.DECODE: [decode_times(req, temps, mach)],
-              Window.PREFILL: [prefill_times(req, temps, mach)]}[case.window]
+    run = group_machine(mach, case.tp)
+    pre, dec = prefill_times(req, temps, run), decode_times(req, temps, run)
+    if req.parallel is not None:
+        pre, dec = phases_with_comm(req.parallel, req.model, peer_link(req.hw, req.parallel.link), req.batch,
+                                    req.prompt, req.ubatch, pre, dec)
+    phases = {Window.REQUEST: [pre, dec], Window.DECODE: [dec], Window.PREFILL: [pre]}[case.window]
     phases = [p for p in phases if p is not None]
     fmt = energy.matmul_format(temps, mach)
     nbytes = float(sum(np.sum(p.bytes) for p in phases))
@@ -117,8 +126,8 @@ def work(case: EnergyCase, k: power.PowerConstants = power.FITTED) -> Work:
                 tuple(np.asarray(p.total_s, dtype=np.float64) for p in phases),
                 tuple(np.broadcast_to(p.bytes, np.shape(p.total_s)) for p in phases),
                 tuple(np.broadcast_to(p.flops, np.shape(p.total_s)) for p in phases),
-                power.device_power(req.hw, req.engine, fmt, k), power.wire_factor(req.hw),
-                float((req.engine.units or 0) * (req.engine.clock_hz or 0)))
+                group_power(power.device_power(req.hw, req.engine, fmt, k), case.tp), power.wire_factor(req.hw),
+                float(case.tp * (req.engine.units or 0) * (req.engine.clock_hz or 0)))
 
 
 def _seen(dev: power.DevicePower, case: EnergyCase, joules: float, seconds: float, nbytes: float) -> float:
@@ -157,14 +166,14 @@ def summaries(rows) -> dict:
     groups = {"all": list(rows)}
     for s in SPLITS:
         groups[f"split:{s}"] = [r for r in rows if r.split == s]
-    for prefix, attr in (("source", "source"), ("meter", "meter"), ("hw", "hw")):
-        for value in sorted({getattr(r, attr) for r in rows}):
-            groups[f"{prefix}:{value}"] = [r for r in rows if getattr(r, attr) == value]
+    for prefix, key in (("source", lambda r: r.source), ("meter", lambda r: r.meter), ("hw", _device_group)):
+        for value in sorted({key(r) for r in rows}):
+            groups[f"{prefix}:{value}"] = [r for r in rows if key(r) == value]
     out = {g: {"J_per_token": _summary(r.error for r in rs),
                 "power": _summary(r.predicted_W / r.measured_W - 1 for r in rs),
                 "e2e_J_per_token": _summary(r.e2e_error for r in rs)} for g, rs in groups.items()}
     for s in SPLITS:     # each device counted once: the median over devices of their median |error|
-        per = [out[f"hw:{hw}"] for hw in sorted({r.hw for r in rows if r.split == s})]
+        per = [out[f"hw:{hw}"] for hw in sorted({_device_group(r) for r in rows if r.split == s})]
         out[f"split:{s}, per device"] = {m: {**_summary(d[m]["median_abs"] for d in per), "median_signed": None}
                                          for m in ("J_per_token", "power", "e2e_J_per_token")}
     return out
@@ -203,11 +212,22 @@ def validate_energy(data_dir: Path | str | None = None, k: power.PowerConstants 
         meas_jpt = case.joules / case.tokens
         rows.append(ScoredRow(row.source, row.line, row.device, case.hw, case.model, case.scheme, case.stack,
                               case.batch, case.meter.value, case.window.value,
-                              "in-sample" if case.hw in k.fitted_on else "held-out",
+                              _split(case, k),
                               row.power_w, meas_jpt, j / case.seconds, j / case.tokens, j / case.joules - 1,
-                              ej / es, ej / case.tokens, ej / case.joules - 1, thr))
+                              ej / es, ej / case.tokens, ej / case.joules - 1, thr, case.tp))
     return EnergyReport(tuple(rows), tuple(skipped), asdict(k), summaries(rows),
                         f"prompt {mapping.prompt_tokens} tokens where a row gives none ({mapping.prompt_source})")
+
+
+def _split(case: EnergyCase, k: power.PowerConstants) -> str:
+    if case.tp > 1:
+        return "held-out, multi-device"
+    return "in-sample" if case.hw in k.fitted_on else "held-out"
+
+
+def _device_group(r: ScoredRow) -> str:
+    """``<hw>`` for one board, ``<hw> x<N>`` for N boards in tensor parallel."""
+    return r.hw if r.devices == 1 else f"{r.hw} x{r.devices}"
 
 
 # -- fit -----------------------------------------------------------------------------------
@@ -241,7 +261,7 @@ def fit(data_dir: Path | str | None = None, devices: tuple[str, ...] = power.FIT
     ok, _, _ = cases(data_dir)
     a, b, hws = [], [], []
     for _, case in ok:
-        if case.hw not in devices:
+        if case.hw not in devices or case.tp > 1:   # tensor-parallel rows are held out of the fit
             continue
         base, coef = _design(case, work(case))
         a.append(coef / case.joules)

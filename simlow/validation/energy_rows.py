@@ -4,9 +4,12 @@ simlow (``workloads/measured/energy_mapping.yaml``).
 ``read_energy(data_dir)`` reads every row of the energy CSVs (rows that record no power or
 no J/token included, for the skip list); ``pose(row, mapping)`` turns a row into an
 ``EnergyCase`` (device, model, scheme, stack, batch, prompt, generated tokens, what the
-meter reads and over which window) or a reason it cannot: a multi-GPU row (TP > 1; simlow
-poses one device), a device, model, quant or stack the mapping does not name, a meter whose
-boundary it does not match (wall, system rail, unstated), no power or no J/token.
+meter reads and over which window) or a reason it cannot: a pipeline-parallel row (PP > 1 in
+the row's notes: not modelled), a device, model, quant or stack the mapping does not name, a
+meter whose boundary it does not match (wall, system rail, unstated), no power or no J/token.
+A tensor-parallel row (``Nx <device>``, TP=N in its notes) is posed as N of the mapping's
+``1x <device>`` in tensor parallel (``EnergyCase.tp``; ``simlow.sim.parallel``), its meter
+the sum over the N boards.
 
 Measured quantities: ``tokens = batch x output tokens`` (J/token is energy per output
 token in every source used), ``joules = J/token x tokens`` and ``seconds = joules / power``
@@ -63,6 +66,7 @@ class EnergyRow:
     j_per_token: float | None
     method: str
     tp: int               # GPUs the row ran on (the leading 'Nx' of the device text; 1 without)
+    pp: int = 1           # pipeline stages (PP=N in the row's notes; 1 without)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class EnergyCase:
     seconds: float         # measured length of the window
     depth: int = 0         # tokens already in the KV cache
     ubatch: int | None = None
+    tp: int = 1            # boards in tensor parallel (the meter reads their sum)
 
 
 def board_case(row, case) -> EnergyCase | str:
@@ -128,10 +133,11 @@ def _int(text: str) -> int | None:
 
 def _row(source: str, line: int, d: dict) -> EnergyRow:
     m = re.match(r"(\d+)x ", d["device"])
+    pp = re.search(r"\bPP=(\d+)", d.get("notes") or "")
     return EnergyRow(source, line, d["device"], d["stack"], d["model"], d["dtype_or_quant"], _int(d["batch"]),
                      d["phase"], _int(d["prompt_tokens"]) if (d["prompt_tokens"] or "").strip().isdigit() else None,
                      _num(d["output_tokens"]), _num(d["tok_s"]), _num(d["power_W"]), _num(d["energy_J_per_token"]),
-                     d["measurement_method"], int(m.group(1)) if m else 1)
+                     d["measurement_method"], int(m.group(1)) if m else 1, int(pp.group(1)) if pp else 1)
 
 
 def read_energy(data_dir: Path | str) -> list[EnergyRow]:
@@ -189,15 +195,16 @@ def _first(table: Mapping, text: str, how) -> object | None:
 
 def pose(row: EnergyRow, m: EnergyMapping) -> EnergyCase | str:
     """The case a row poses, or the reason it cannot be posed (module docstring)."""
-    if row.tp > 1:
-        return f"{row.tp} GPUs (TP/PP > 1): simlow poses one device, so multi-GPU rows are not scored"
+    if row.pp > 1:
+        return f"{row.tp} GPUs in {row.pp} pipeline stages (PP > 1): pipeline parallel is not modelled"
+    device = re.sub(r"^\d+x ", "1x ", row.device)
     if not row.power_w or not row.j_per_token:
         return "no measured power and J/token both"
     meter = _first(m.meters, row.method, lambda k, t: k in t)
     if meter is None:
         return f"meter boundary not matched (measurement_method {row.method[:60]!r})"
     window = _first(m.phases, row.phase, lambda k, t: k in t)
-    for what, table, text in (("device", m.devices, row.device), ("model", m.models, row.model),
+    for what, table, text in (("device", m.devices, device), ("model", m.models, row.model),
                               ("quant", m.quants, row.quant)):
         if text not in table:
             return f"{what} {text!r} not in energy_mapping.yaml"
@@ -209,6 +216,6 @@ def pose(row: EnergyRow, m: EnergyMapping) -> EnergyCase | str:
     gen = int(round(row.output)) if row.output else DEFAULT_GEN
     tokens = batch * (row.output or gen)
     joules = row.j_per_token * tokens
-    return EnergyCase(m.devices[row.device], model, m.model_schemes.get(model, m.quants[row.quant]), stack, batch,
+    return EnergyCase(m.devices[device], model, m.model_schemes.get(model, m.quants[row.quant]), stack, batch,
                       row.prompt or m.prompt_tokens, max(gen, 1), meter, window, tokens, joules,
-                      joules / row.power_w)
+                      joules / row.power_w, tp=row.tp)

@@ -37,10 +37,12 @@ def test_loader_names_the_file_of_a_missing_column(tmp_path):
         read_energy(tmp_path)
 
 
-def test_pose_skips_multi_gpu_rows_and_measures_the_window():
+def test_pose_skips_pipeline_rows_poses_tensor_parallel_ones_and_measures_the_window():
     m = load_energy_mapping()
     rows = read_energy(default_data_dir())
-    assert all(isinstance(pose(r, m), str) for r in rows if r.tp > 1)
+    # multi-GPU rows: pipeline-parallel ones are skipped, tensor-parallel ones posed as N boards
+    assert all("pipeline" in pose(r, m) for r in rows if r.pp > 1)
+    assert all(pose(r, m).tp == r.tp for r in rows if r.pp == 1 and not isinstance(pose(r, m), str))
     for r in rows:
         c = pose(r, m)
         if not isinstance(c, str):
