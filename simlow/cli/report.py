@@ -14,14 +14,15 @@ from simlow.errors import SimlowError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("report", help="HTML report: roofline, timeline, memory, Pareto fronts, claims")
+    p = sub.add_parser("report", help="HTML report: roofline, timeline, memory, Pareto fronts, claims, serving")
     p.add_argument("-o", "--out", required=True, help="HTML file to write")
     p.add_argument("--title", default="simlow report")
     g = p.add_argument_group("saved results (JSON from --json / to_dict(), or a sweep's JSONL)")
     for name, what in (("prediction", "a prediction"), ("fit", "one or more memory fits"),
                        ("sweep", "sweep rows (.jsonl)"), ("quant", "quantization error rows per format"),
                        ("claims", "claim verdicts (.json), or a claims YAML to check now"),
-                       ("designs", "design sweep rows (.jsonl from simlow design sweep)")):
+                       ("designs", "design sweep rows (.jsonl from simlow design sweep)"),
+                       ("serving", "one serving result or a list of them (.json from simlow serving --json)")):
         g.add_argument(f"--{name}", default=None, metavar="FILE", help=what)
     n = p.add_argument_group("predict now (instead of --prediction)")
     n.add_argument("--model")
@@ -62,7 +63,8 @@ def run(args) -> int:
     from simlow.report import report
 
     report(args.out, prediction=_prediction(args), fit=args.fit, sweep=args.sweep, quant=args.quant,
-           claims=_claims(args.claims), designs=args.designs, title=args.title)
+           claims=_claims(args.claims), designs=args.designs,
+           serving=args.serving, title=args.title)
     out = {"html": args.out}
     if args.png:
         from simlow.report.png import screenshot

@@ -36,22 +36,74 @@ def register(sub) -> None:
     p.add_argument("--no-prefix-caching", action="store_true")
     p.add_argument("--slo-ttft", type=float, default=None, help="goodput SLO on TTFT, seconds")
     p.add_argument("--slo-tpot", type=float, default=None, help="goodput SLO on TPOT, seconds")
+    p.add_argument("--rates", default=None, metavar="R1,R2,...",
+                   help="run once per offered rate (requests/s; open-loop arrivals) instead of --rate")
+    p.add_argument("--report", default=None, metavar="FILE",
+                   help="also write an HTML report: latency CDFs, KV occupancy, throughput against rate")
     add_json_flag(p)
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def _rates(text: str) -> list[float]:
+    from simlow.errors import SimlowError
+
+    try:
+        rates = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SimlowError(f"--rates: expected comma-separated numbers (requests/s), got {text!r}") from None
+    if not rates or any(not r > 0 for r in rates):
+        raise SimlowError(f"--rates: every rate must be a number > 0, got {text!r}")
+    return rates
+
+
+def _simulate(args, rate):
     from simlow.serving import simulate_serving
 
-    r = simulate_serving(
+    return simulate_serving(
         args.model, args.hw, args.scheme, stack=args.stack, engine=args.engine, arrivals=args.arrivals,
-        rate=args.rate, requests=args.requests, prompt_len=args.prompt_len, output_len=args.output_len,
+        rate=rate, requests=args.requests, prompt_len=args.prompt_len, output_len=args.output_len,
         trace=args.trace, concurrency=args.concurrency, cv=args.cv, seed=args.seed,
         max_num_seqs=args.max_num_seqs, max_batched_tokens=args.max_batched_tokens,
         long_prefill_token_threshold=args.long_prefill_token_threshold, kv_blocks=args.kv_blocks,
         block_size=args.block_size, gpu_memory_utilization=args.gpu_memory_utilization,
         prefix_caching=not args.no_prefix_caching, kv_scheme=args.kv_scheme, slo_ttft=args.slo_ttft,
         slo_tpot=args.slo_tpot, device_engine=args.device_engine)
+
+
+def _sweep(args) -> int:
+    """``--rates``: one run per offered rate, a table (or a JSON list) of the curve."""
+    from simlow.errors import SimlowError
+
+    if args.concurrency is not None or args.trace is not None or args.arrivals == "closed":
+        raise SimlowError("--rates sweeps open-loop arrivals: drop --concurrency / --trace / --arrivals closed")
+    runs = [_simulate(args, rate) for rate in _rates(args.rates)]
+    if args.report:
+        from simlow.report import report
+
+        report(args.report, serving=runs, title=f"simlow serving: {runs[0].model} on {runs[0].hw}")
+    if args.json:
+        print_json([r.to_dict() for r in runs])
+        return 0
+    ms = lambda s: f"{s * 1e3:,.1f}"
+    print_table(f"{runs[0].model} / {runs[0].scheme} on {runs[0].hw} ({runs[0].engine}, {runs[0].arrivals})",
+                ["rate req/s", "req/s", "out tok/s", "TTFT p50 ms", "TTFT p99 ms", "TPOT p50 ms", "E2E mean ms",
+                 "preemptions"],
+                [(f"{r.config['rate']:g}", f"{r.throughput_requests_per_s:,.2f}", f"{r.throughput_output_tok_s:,.0f}",
+                  ms(r.ttft_s.p50), ms(r.ttft_s.p99), "-" if r.tpot_s is None else ms(r.tpot_s.p50),
+                  ms(r.e2e_s.mean), r.preemptions) for r in runs])
+    if args.report:
+        print(f"wrote {args.report}")
+    return 0
+
+
+def run(args) -> int:
+    if args.rates is not None:
+        return _sweep(args)
+    r = _simulate(args, args.rate)
+    if args.report:
+        from simlow.report import report
+
+        report(args.report, serving=r, title=f"simlow serving: {r.model} on {r.hw}")
     if args.json:
         print_json(r.to_dict())
         return 0

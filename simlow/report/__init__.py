@@ -9,7 +9,8 @@ self-contained HTML file with plotly.js embedded, so it opens without a network.
 same whether ``simlow.report`` resolved to the function or to this package.
 
 Modules: ``data`` (inputs to plain data), ``style`` (colours), ``roofline``, ``timeline``,
-``memory``, ``pareto``, ``quanterr``, ``claims``, ``table`` (one figure each), ``html``
+``memory``, ``pareto``, ``quanterr``, ``claims``, ``table`` (one figure each), ``serving``
+(latency CDFs, throughput against offered rate, KV occupancy over time), ``html``
 (the page), ``build`` (the entry point), ``png`` (static export through headless Chromium).
 """
 

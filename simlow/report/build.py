@@ -11,6 +11,9 @@ designs        a design sweep's rows (``simlow.lm.sweep``): Pareto front of qual
                KL to float) against energy/token and area, where priced; else a table
 quant          error per format
 claims         the verdict table
+serving        latency CDFs and KV occupancy over time of one or more serving runs, and
+               throughput / TTFT against offered rate when two or more open-loop runs differ
+               in rate (``simlow.report.serving``)
 =============  ==========================================================================
 
 Each input may be a result object, its ``to_dict()``, or a path to a saved ``.json`` /
@@ -34,6 +37,7 @@ from simlow.report.memory import memory_figure
 from simlow.report.pareto import DEFAULT_OBJECTIVES, _objectives_present, pareto_figure
 from simlow.report.quanterr import quant_error_figure
 from simlow.report.roofline import roofline_figure
+from simlow.report.serving import kv_timeline_figure, latency_cdf_figure, throughput_rate_figure
 from simlow.report.table import table_figure
 from simlow.report.timeline import timeline_figure
 
@@ -100,8 +104,21 @@ def sweep_sections(rows: list, objectives=DEFAULT_OBJECTIVES, ids=("fig-pareto",
     return [Section(ids[1], f"{title} results", table_figure(rows))]
 
 
+def serving_sections(runs: list) -> list[Section]:
+    """The serving figures of one or more serving results (see the module docstring)."""
+    out = []
+    rates = {r.get("config", {}).get("rate") for r in runs} - {None}
+    if len(rates) >= 2:
+        out.append(Section("fig-serving-rate", "Serving: throughput against offered rate", throughput_rate_figure(runs),
+                           ("Each point is one simulated run at that Poisson rate; TTFT on a log axis.",)))
+    out.append(Section("fig-serving-cdf", "Serving: latency distributions", latency_cdf_figure(runs)))
+    out.append(Section("fig-serving-kv", "Serving: KV cache occupancy and running requests", kv_timeline_figure(runs),
+                       ("Sampled at the scheduler's steps (thinned to about 400 points a run).",)))
+    return out
+
+
 def sections(prediction=None, fit=None, sweep=None, quant=None, claims=None, hw=None,
-             designs=None) -> tuple[list[Section], dict]:
+             designs=None, serving=None) -> tuple[list[Section], dict]:
     """The page's sections and the plain data they were drawn from."""
     data: dict = {}
     out: list[Section] = []
@@ -125,21 +142,25 @@ def sections(prediction=None, fit=None, sweep=None, quant=None, claims=None, hw=
         out.append(Section("fig-quant", "Quantization error", quant_error_figure(data.setdefault("quant", as_data(quant)))))
     if claims is not None:
         out.append(Section("fig-claims", "Claims", claims_figure(data.setdefault("claims", as_data(claims)))))
+    if serving is not None:
+        runs = as_data(serving)
+        out += serving_sections(data.setdefault("serving", runs if isinstance(runs, list) else [runs]))
     return out, data
 
 
 def report(path: str | Path | None = None, *, prediction=None, fit=None, sweep=None, quant=None, claims=None,
-           hw=None, designs=None, title: str = "simlow report") -> str:
+           hw=None, designs=None, serving=None, title: str = "simlow report") -> str:
     """Write (when ``path`` is given) and return one self-contained HTML report.
 
     ``prediction``: a ``Prediction`` / its dict / a .json path; ``fit``: one or more
     ``FitResult``s; ``sweep``: sweep rows (list or .jsonl); ``quant``: error rows per format;
     ``claims``: verdicts; ``designs``: design sweep rows; ``hw``: the device for the roofline when the prediction does not
-    carry its peak rates (default: the prediction's ``hw``).
+    carry its peak rates (default: the prediction's ``hw``); ``serving``: one or more
+    ``ServingResult``s (or their dicts, or a .json path).
     """
-    secs, data = sections(prediction, fit, sweep, quant, claims, hw, designs)
+    secs, data = sections(prediction, fit, sweep, quant, claims, hw, designs, serving)
     if not secs:
-        raise SimlowError("nothing to report: give a prediction, fit, sweep, quant, claims or designs result")
+        raise SimlowError("nothing to report: give a prediction, fit, sweep, quant, claims, designs or serving result")
     from simlow import __version__
 
     page = render_html(title, secs, data, footer=f"simlow {__version__}")

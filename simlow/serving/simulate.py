@@ -115,7 +115,10 @@ def simulate_serving(model, hw, scheme=None, stack=None, engine="vllm", arrivals
     cost = step_cost(temps, mach, max_tokens, seqs, distinct)
     run = Run(wl, cost)
     notes = [f"stack {req.stack.name}: {req.stack.calibration}", *req.scheme_notes]
-    config = {"max_num_seqs": seqs, "max_batched_tokens": tokens, "seed": seed}
+    open_loop = trace is None and wl.kind is not Arrivals.CLOSED
+    config = {"max_num_seqs": seqs, "max_batched_tokens": tokens, "seed": seed,
+              "rate": float(rate) if open_loop and rate is not None else None,     # offered requests/s
+              "concurrency": wl.concurrency or None}
     if eng is ServingEngine.LLAMACPP:
         kv = {"slots": seqs, "slot_context": longest}
         run_llamacpp(run, SlotsConfig(seqs, tokens, req.ubatch))
