@@ -29,8 +29,9 @@ DEVICES = {"NVIDIA GeForce RTX 4090 24GB": "rtx-4090", "NVIDIA H100 SXM": "h100-
 # Mistral-7B-Instruct-v0.3 differs from v0.1 (simlow's mistral-7b) by a 32,768-token vocabulary
 # (+0.3% of the weights) and no sliding window (irrelevant below 4,096 tokens of context).
 MODELS = {"mistralai/Mistral-7B-Instruct-v0.3": "mistral-7b", "Qwen/Qwen3-14B": "qwen3-14b",
-          "Qwen/Qwen3-32B": "qwen3-32b"}
-DTYPES = {"bf16 (checkpoint default)": "bf16"}
+          "Qwen/Qwen3-32B": "qwen3-32b", "openai/gpt-oss-20b": "gpt-oss-20b", "openai/gpt-oss-120b": "gpt-oss-120b"}
+DTYPES = {"bf16 (checkpoint default)": "bf16",
+          "MXFP4 experts, bf16 rest (checkpoint default)": "mxfp4"}
 ENGINES = {"vLLM OpenAI server (version not stated)": ("vllm", "vllm"),
            "vLLM OpenAI server": ("vllm", "vllm")}      # the version is the row's engine_version
 # measured column -> (result figure, scale to seconds / units)

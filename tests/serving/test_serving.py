@@ -248,11 +248,11 @@ def test_every_measured_serving_row_is_simulated_or_said_why_not():
 
     rep = compare()
     rows = rep.comparisons
-    assert len({(c.file, c.line) for c in rows}) == 5 + 14 and len(rows) == 25 + 14 * 8 + 8
+    assert len({(c.file, c.line) for c in rows}) == 5 + 30 and len(rows) == 25 + 30 * 8 + 12
     assert all(np.isfinite(c.simulated) and c.simulated > 0 for c in rows)
     # Qwen3-32B at 32,000 + 100 tokens: simlow's KV budget holds fewer blocks than vLLM's did
-    assert [(s.file, s.line) for s in rep.skipped] == [("serving_vllm_gpustack_perflab_qwen3", 10),
-                                                      ("serving_vllm_gpustack_perflab_qwen3", 14)]
+    assert [(s.file, s.line) for s in rep.skipped] == [("serving_vllm_gpustack_perflab", 10),
+                                                      ("serving_vllm_gpustack_perflab", 14)]
     assert all("KV blocks" in s.reason for s in rep.skipped)
 
 
@@ -271,7 +271,7 @@ def test_validate_serving_cli_json(capsys):
     assert main(["validate", "--serving", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     top = d["summary"]["all (held out; nothing fitted)"]
-    assert top["ttft_p50_ms"]["n"] == 19 and top["e2e_mean_ms (derived)"]["n"] == 8
+    assert top["ttft_p50_ms"]["n"] == 35 and top["e2e_mean_ms (derived)"]["n"] == 12
     assert len(d["skipped"]) == 2
 
 
