@@ -42,6 +42,7 @@ import numpy as np
 from simlow.errors import SimlowError
 from simlow.memory import Footprint
 from simlow.specs import HardwareSpec, ModelSpec
+from simlow.sim import energy
 from simlow.sim.power import DevicePower
 from simlow.sim.roofline import Machine, StepTimes, with_comm
 
@@ -161,10 +162,21 @@ def allreduce_s(nbytes, n: int, link: PeerLink):
     nbytes = np.asarray(nbytes, dtype=np.float64)
     if n == 1:
         return 0.0 * nbytes
+    return np.minimum(*[lat + wire / (link.bandwidth_Bps * frac)
+                        for lat, wire, frac in (ring_terms(p, nbytes, n, link) for p in NCCL_RING)])
+
+
+def ring_terms(p: Protocol, nbytes, n: int, link: PeerLink):
+    """(latency s, bytes each link carries, bandwidth fraction) of a ring all-reduce of
+    ``nbytes`` over ``n`` devices in protocol ``p``: ``2(N-1)/N`` of the buffer per link."""
     steps = 2 * (n - 1)
-    bus = link.bandwidth_Bps * n / steps
-    times = [p.base_s + steps * p.step_s[link.kind] + nbytes / (bus * p.bandwidth_fraction) for p in NCCL_RING]
-    return np.minimum(*times)
+    return p.base_s + steps * p.step_s[link.kind], nbytes * steps / n, p.bandwidth_fraction
+
+
+def allreduce_plan(nbytes: float, n: int, link: PeerLink) -> tuple[float, float, float]:
+    """``ring_terms`` of the protocol NCCL's tuner would pick (the fastest) for one buffer."""
+    return min((ring_terms(p, nbytes, n, link) for p in NCCL_RING),
+               key=lambda x: x[0] + x[1] / (link.bandwidth_Bps * x[2]))
 
 
 def handover_s(nbytes, link: PeerLink):
@@ -233,3 +245,41 @@ def _share(fp: Footprint, share: float, kv_share: float, last: bool, all_parts: 
     weights = {k: int(round(v * share)) if all_parts or k in LAYER_GROUPS else (v if last else 0)
                for k, v in fp.weights_bytes.items()}
     return replace(fp, weights_bytes=weights, kv_cache_bytes=int(round(fp.kv_cache_bytes * kv_share)))
+
+
+def group_memory(fp: Footprint, model: ModelSpec, par: Parallel) -> dict:
+    """The memory of a group as a prediction reports it: the fullest device's footprint,
+    fit and shortfall over every device, each device's under ``devices``."""
+    devices = device_footprints(fp, model, par)
+    fullest = max(devices, key=lambda d: d.total_bytes / d.usable_bytes)
+    return {**fullest.to_dict(), "fits": all(d.fits for d in devices),
+            "shortfall_bytes": max(d.shortfall_bytes for d in devices),
+            "devices": [d.to_dict() for d in devices], "parallel": par.describe()}
+
+
+def group_energy(hw: HardwareSpec, engine, par: Parallel, pre, dec, fmt) -> dict:
+    """Joules of the whole group: tensor parallel, ``tp`` devices each doing 1/tp of every
+    step's bytes and ops; layer split, one device at work at a time (its energy as one device
+    doing all of it) while the others draw their idle power."""
+    if par.split:
+        parts = energy.energy(hw, engine, pre, dec, fmt)
+        idle = (par.devices - 1) * (hw.power.idle_w or 0.0)
+        for k, t in (("prefill", pre), ("decode", dec)):
+            if t is not None:
+                seconds = float(np.sum(t.total_s)) * parts[f"{k}_throttle"]
+                parts[f"{k}_j"] += idle * seconds
+                parts[f"{k}_avg_w"] = parts[f"{k}_j"] / seconds
+        return parts
+    n = par.tp
+    share = [None if t is None else replace(t, bytes=t.bytes / n, flops=t.flops / n) for t in (pre, dec)]
+    parts = energy.energy(hw, engine, *share, fmt)
+    return {k: v if k.endswith("_throttle") else n * v for k, v in parts.items()}
+
+
+def comm_note(par: Parallel, link: PeerLink, pre, dec) -> str:
+    """What a prediction's notes say of the group: its link and communication time per phase
+    (``comm_s`` of ``StepTimes``, or a DES phase's seconds in the same mapping)."""
+    comm = {k: float(np.sum(t.comm_s)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None}
+    return (f"{par.describe()}, {link.bandwidth_Bps / 1e9:g} GB/s per direction (hwspec link {link.name!r}): "
+            + ", ".join(f"{k} communication {v * 1e3:.3g} ms" for k, v in comm.items())
+            + "; memory and fit per device (simlow.sim.parallel)")

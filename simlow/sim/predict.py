@@ -15,8 +15,6 @@ and the speed it would have if it did (said in ``notes``).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from simlow.errors import SimlowError
@@ -26,7 +24,8 @@ from simlow.quantities import fmt_bytes
 from simlow.sim import energy
 from simlow.sim.machine import machine, pick_engine
 from simlow.sim.offload_spec import offload_from
-from simlow.sim.parallel import device_footprints, group_machine, parallel_from, peer_link, phases_with_comm
+from simlow.sim.parallel import (comm_note, group_energy, group_machine, group_memory, parallel_from, peer_link,
+                                 phases_with_comm)
 from simlow.sim.request import Request
 from simlow.sim.phases import _phase_bound, _timeline, decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction
@@ -123,9 +122,6 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
                   offload, prefetch, background, tp, split, link)
     if req.offload is not None or req.prefetch or req.background:
         fidelity = Fidelity.DES
-    if fidelity is Fidelity.DES and req.parallel is not None:
-        raise SimlowError(f"{req.parallel.describe()}: the discrete-event model runs one device; use "
-                          "fidelity roofline")
     if fidelity is Fidelity.DES:
         from simlow.sim.des import predict_des   # the DES imports this module's request types
 
@@ -160,35 +156,8 @@ def predict_roofline(req: Request) -> Prediction:
 
 def _on_group(req: Request, par, fp, pre, dec, fmt):
     """Phases with the group's communication added, the group's energy, per-device memory
-    (the fullest device's footprint with every device's under ``devices``) and a note."""
+    (``simlow.sim.parallel.group_memory``) and a note."""
     link = peer_link(req.hw, par.link)
     pre, dec = phases_with_comm(par, req.model, link, req.batch, req.prompt, req.ubatch, pre, dec)
-    devices = device_footprints(fp, req.model, par)
-    fullest = max(devices, key=lambda d: d.total_bytes / d.usable_bytes)
-    memory = {**fullest.to_dict(), "fits": all(d.fits for d in devices),
-              "shortfall_bytes": max(d.shortfall_bytes for d in devices),
-              "devices": [d.to_dict() for d in devices], "parallel": par.describe()}
-    comm = {k: float(np.sum(t.comm_s)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None}
-    note = (f"{par.describe()}, {link.bandwidth_Bps / 1e9:g} GB/s per direction (hwspec link {link.name!r}): "
-            + ", ".join(f"{k} communication {v * 1e3:.3g} ms" for k, v in comm.items())
-            + "; memory and fit per device (simlow.sim.parallel)")
-    return pre, dec, group_energy(req, par, pre, dec, fmt), memory, [note]
-
-
-def group_energy(req: Request, par, pre, dec, fmt) -> dict:
-    """Joules of the whole group: tensor parallel, ``tp`` devices each doing 1/tp of every
-    step's bytes and ops; layer split, one device at work at a time (its energy as one device
-    doing all of it) while the others draw their idle power."""
-    if par.split:
-        parts = energy.energy(req.hw, req.engine, pre, dec, fmt)
-        idle = (par.devices - 1) * (req.hw.power.idle_w or 0.0)
-        for k, t in (("prefill", pre), ("decode", dec)):
-            if t is not None:
-                seconds = float(np.sum(t.total_s)) * parts[f"{k}_throttle"]
-                parts[f"{k}_j"] += idle * seconds
-                parts[f"{k}_avg_w"] = parts[f"{k}_j"] / seconds
-        return parts
-    n = par.tp
-    share = [None if t is None else replace(t, bytes=t.bytes / n, flops=t.flops / n) for t in (pre, dec)]
-    parts = energy.energy(req.hw, req.engine, *share, fmt)
-    return {k: v if k.endswith("_throttle") else n * v for k, v in parts.items()}
+    return (pre, dec, group_energy(req.hw, req.engine, par, pre, dec, fmt), group_memory(fp, req.model, par),
+            [comm_note(par, link, pre, dec)])

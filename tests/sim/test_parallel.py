@@ -106,9 +106,25 @@ def test_layer_split_holds_layers_by_ratio_and_runs_in_sequence():
     assert not lopsided.fits and lopsided.shortfall_bytes > 0
 
 
-def test_multi_device_refuses_the_des_and_a_missing_link():
-    with pytest.raises(SimlowError, match="discrete-event"):
-        simlow.predict("llama-2-7b", "a100-80gb-sxm", tp=2, fidelity="des", **KW)
+@pytest.mark.parametrize("kw", [dict(tp=4), dict(tp=2, link="pcie"), dict(split="layer:3,1")],
+                         ids=["tp4-nvlink", "tp2-pcie", "split-3-1"])
+def test_des_simulates_the_group_never_faster_than_the_roofline(kw):
+    roof = simlow.predict("llama-2-70b", "a100-80gb-sxm", **KW, **kw)
+    des = simlow.predict("llama-2-70b", "a100-80gb-sxm", fidelity="des", **KW, **kw)
+    assert des.decode_tok_s <= roof.decode_tok_s * (1 + 1e-9)
+    assert des.prefill_tok_s <= roof.prefill_tok_s * (1 + 1e-9)
+    assert des.memory == roof.memory and des.fits == roof.fits
+    comm = "handover" if "split" in kw else "all_reduce"
+    ops = {e.op for e in des.timeline if e.duration_s > 0}
+    assert comm in ops
+    # no contention on the group's fabric: the DES's communication equals the roofline's
+    note = next(n for n in roof.notes if "communication" in n)
+    assert note in des.notes
+
+
+def test_multi_device_refuses_offload_and_a_missing_link():
+    with pytest.raises(SimlowError, match="one device only"):
+        simlow.predict("llama-2-7b", "a100-80gb-sxm", tp=2, offload="device_layers=10", **KW)
     with pytest.raises(SimlowError, match="no peer link"):
         simlow.predict("llama-2-7b", "rtx-4090", tp=2)
     assert simlow.predict("llama-2-7b", "rtx-4090", tp=2, link="pcie").decode_tok_s > 0

@@ -10,11 +10,18 @@ Placement of layers (``layer_place[i]``: ``"device"`` or ``"host"``) comes from
 ``simlow.sim.des.offload``; when consecutive layers sit on different sides, the hidden state
 crosses the host link (an ``act_to_host`` / ``act_to_device`` transfer of
 ``tokens x hidden`` activations). Embedding and lm_head run on the device.
+
+Several devices (``req.parallel``, ``simlow.sim.parallel``): in tensor parallel the group
+runs as one device with its machine's rates and its memory's bandwidth N times one's, and
+every layer ends with two ``all_reduce`` ops on the peer link (launch = the NCCL protocol's
+latency, a stream of the ring's bytes per link at its bandwidth fraction); in a layer split
+the devices run in sequence, so one device's fabric stands for each, and every boundary adds
+a ``handover`` op (latency, then the activations over the link) after the layers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from simlow.workload.op import OpTemplate, VALUE_BYTES
@@ -23,6 +30,8 @@ from simlow.sim.des.clock import ps
 from simlow.sim.des.step import Background, Block, Fabricspec, blocks_of
 from simlow.sim.des.work import FlowSpec, OpWork, Place, op_work, scalar_features
 from simlow.sim.machine import machine
+from simlow.sim.parallel import (COMM_BYTES, HANDOVER_BYTES, HANDOVER_LATENCY_S, PeerLink, allreduce_plan,
+                                 group_machine, peer_link)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class Setup:
     tail_ps: int
     link_path: tuple[str, ...] = ()          # device memory -> link -> host memory
     expert_place: str | None = None          # where MoE expert weights are read from, if not the layer's
+    peer: PeerLink | None = None             # the link between the devices of req.parallel
 
 
 def fabric_of(hw, background: tuple[Background, ...] = ()) -> Fabricspec:
@@ -51,12 +61,32 @@ def device_setup(req, prefetch: int = 0, background: tuple[Background, ...] = ()
     """Everything on the request's engine and its memory, unless ``places`` /
     ``layer_place`` say otherwise."""
     temps, sequence = templates(req.model, req.scheme)
-    dev = Place(req.engine.name, machine(req.hw, req.stack, req.engine), req.engine.memory)
+    par = getattr(req, "parallel", None)
+    tp = par.tp if par is not None else 1
+    dev = Place(req.engine.name, group_machine(machine(req.hw, req.stack, req.engine), tp), req.engine.memory)
     places = dict(places or {})
     places.setdefault("device", dev)
     lp = layer_place or ("device",) * req.model.layers
-    return Setup(req, temps, sequence, places, lp, fabric_of(req.hw, background), prefetch,
-                 ps(req.stack.step_overhead_s), link_path)
+    fab = fabric_of(req.hw, background)
+    if tp > 1:
+        fab = replace(fab, capacities_Bps={**fab.capacities_Bps, req.engine.memory: tp * fab.capacities_Bps[req.engine.memory]})
+    return Setup(req, temps, sequence, places, lp, fab, prefetch, ps(req.stack.step_overhead_s), link_path,
+                 peer=peer_link(req.hw, par.link) if par is not None else None)
+
+
+def _collectives(s: Setup, rows: int) -> tuple[tuple[OpWork, ...], tuple[OpWork, ...]]:
+    """(ops ending every layer, ops after the layers) of the request's device group."""
+    par = s.req.parallel
+    values = rows * s.req.model.hidden_size
+    if par.split:
+        lat = s.peer.latency_s if s.peer.latency_s is not None else HANDOVER_LATENCY_S
+        hop = OpWork("handover", "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
+                     (FlowSpec((s.peer.name,), values * HANDOVER_BYTES, 1.0),))
+        return (), (hop,) * (par.devices - 1)
+    lat, wire, frac = allreduce_plan(values * COMM_BYTES, par.tp, s.peer)
+    ar = OpWork("all_reduce", "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
+                (FlowSpec((s.peer.name,), wire, frac),))
+    return (ar, ar), ()
 
 
 def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float | None,
@@ -79,10 +109,12 @@ def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float
         g = t.group
         (by_group.setdefault(g, []) if g is not None else (head if not by_group else tail)).append(t)
 
+    per_layer, after = _collectives(s, batch * tokens) if s.peer is not None else ((), ())
+
     def unit(i: int) -> tuple[OpWork, ...]:
         ops = by_group[s.sequence[i]]
         if expert_units is None or i not in expert_units:
-            return tuple(work(t, s.layer_place[i]) for t in ops)
+            return tuple(work(t, s.layer_place[i]) for t in ops) + per_layer
         out, placed = [], False
         for t in ops:
             if t.expert:
@@ -91,13 +123,14 @@ def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float
                     placed = True
             else:
                 out.append(work(t, s.layer_place[i]))
-        return tuple(out)
+        return tuple(out) + per_layer
 
     blocks = [Block(tuple(work(t, "device") for t in head))]
     if expert_units is not None:
         blocks += [Block(unit(i)) for i in range(len(s.sequence))]
     else:
         blocks += _layer_blocks(s, unit, batch * tokens)
+    blocks += [Block((w,)) for w in after]
     blocks.append(Block(tuple(work(t, "device") for t in tail)))
     return blocks
 

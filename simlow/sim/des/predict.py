@@ -26,10 +26,12 @@ from simlow.sim.des.runner import BOUNDS
 from simlow.sim.des.series import affine_sum
 from simlow.sim.des.step import FOLD, Background, StepResult, simulate_step
 from simlow.sim.machine import machine
+from simlow.sim.parallel import comm_note, group_energy, group_machine, group_memory
 from simlow.sim.phases import decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction, TimelineEntry
 
 TOL_PS_PER_OP = 4      # chord tolerance per op instance: a few 1-ps roundings per op
+COMM_OPS = ("all_reduce", "handover")   # the ops of a device group (simlow.sim.des.plan)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +47,12 @@ class PhaseRun:
     @property
     def step_s(self) -> np.ndarray:
         return self.rows[:, 0] / PS_PER_S
+
+    @property
+    def comm_s(self) -> np.ndarray:
+        """Per step, the seconds of the device group's collectives and handovers."""
+        cols = [1 + 4 * i + j for i, n in enumerate(self.names) if n in COMM_OPS for j in range(4)]
+        return self.rows[:, cols].sum(axis=1) / PS_PER_S
 
     def op_ps(self) -> dict[str, np.ndarray]:
         """Per op name: ps by bound, summed over the phase's steps."""
@@ -62,7 +70,8 @@ def _vector(r: StepResult, names, resources) -> np.ndarray:
 
 
 def _names(setup: Setup) -> tuple[str, ...]:
-    return tuple(t.name for t in setup.temps) + ("act_to_host", "act_to_device", "step_overhead")
+    return tuple(t.name for t in setup.temps) + ("act_to_host", "act_to_device", "all_reduce", "handover",
+                                                 "step_overhead")
 
 
 def run_prefill(setup: Setup, fold=FOLD, setup_for=None) -> PhaseRun | None:
@@ -126,15 +135,20 @@ def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tu
     req = setup.req
     temps, _ = templates(req.model, req.scheme)
     mach = machine(req.hw, req.stack, req.engine)
-    rpre, rdec = prefill_times(req, temps, mach), decode_times(req, temps, mach)
+    par = getattr(req, "parallel", None)
+    run = mach if par is None else group_machine(mach, par.tp)
+    rpre, rdec = prefill_times(req, temps, run), decode_times(req, temps, run)
     if pre is not None:
-        rpre = dataclasses.replace(rpre, total_s=pre.step_s)
+        rpre = dataclasses.replace(rpre, total_s=pre.step_s, comm_s=pre.comm_s)
     if dec is not None:
-        rdec = dataclasses.replace(rdec, total_s=dec.step_s)
+        rdec = dataclasses.replace(rdec, total_s=dec.step_s, comm_s=dec.comm_s)
     fp = fp or footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
-    e = energy.energy(req.hw, req.engine, rpre if pre else None, rdec if dec else None,
-                      energy.matmul_format(temps, mach))
-    memory = fp.to_dict()
+    phases, fmt = (rpre if pre else None, rdec if dec else None), energy.matmul_format(temps, mach)
+    if par is None:
+        e, memory = energy.energy(req.hw, req.engine, *phases, fmt), fp.to_dict()
+    else:
+        e, memory = group_energy(req.hw, req.engine, par, *phases, fmt), group_memory(fp, req.model, par)
+        notes = (*notes, comm_note(par, setup.peer, *phases))
     memory.update(extra_memory or {})
     sim = [f"{name}: {run.simulated} distinct steps simulated" for name, run in (("prefill", pre), ("decode", dec)) if run]
     return make_prediction(
