@@ -3,10 +3,12 @@ step's DRAM bytes, ops and time.
 
 Per step the device draws its static power while running plus the DRAM, on-chip and
 compute energy of the step's work; a step whose power would exceed the board's cap (TDP)
-is throttled: it stretches and draws the cap. ``<phase>_j`` and ``<phase>_avg_w`` are the
-phase's joules and average watts; ``<phase>_throttle`` is the time the phase takes under the
-cap over its unthrottled time (1.0: never throttled; the prediction's speeds are the
-unthrottled ones, so a value above 1 says the speed is optimistic by that factor).
+draws the cap over the step's predicted time (``power.at_speed``: the stack's speeds are
+calibrated on boards running under their cap, so they are not stretched again), and the
+phase's J/token x tok/s is its average power, at most the cap. ``<phase>_j`` and
+``<phase>_avg_w`` are the phase's joules and average watts; ``<phase>_throttle`` is the time
+the power model alone would stretch the phase to under the cap over its predicted time
+(1.0: under the cap; above 1, the phase is priced at the cap and a note says so).
 """
 
 from __future__ import annotations
@@ -28,8 +30,15 @@ def matmul_format(temps, mach) -> str | None:
 def _phase(dev: power.DevicePower, times) -> tuple[float, float, float]:
     t = np.asarray(times.total_s, dtype=np.float64)
     s = power.steps(dev, t, times.bytes, times.flops)
-    joules = float(np.sum(s.joules))
-    return joules, joules / float(np.sum(s.seconds)), float(np.sum(s.seconds) / np.sum(t))
+    joules = float(np.sum(power.at_speed(dev, t, times.bytes, times.flops)))
+    return joules, joules / float(np.sum(t)), float(np.sum(s.seconds) / np.sum(t))
+
+
+def cap_notes(parts: dict) -> list[str]:
+    """A note per phase whose power model demand exceeds the cap (priced at the cap)."""
+    return [f"{k}: the power model's demand exceeds the TDP cap ({thr:.3g}x the predicted time to stay under "
+            "it); priced at the cap over the predicted time (the stack's speeds are calibrated under the cap)"
+            for k in ("prefill", "decode") if (thr := parts.get(f"{k}_throttle", 1.0)) > 1.0]
 
 
 def energy(hw, engine, prefill, decode, fmt: str | None = None) -> dict[str, float]:

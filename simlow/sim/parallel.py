@@ -266,7 +266,7 @@ def group_energy(hw: HardwareSpec, engine, par: Parallel, pre, dec, fmt) -> dict
         idle = (par.devices - 1) * (hw.power.idle_w or 0.0)
         for k, t in (("prefill", pre), ("decode", dec)):
             if t is not None:
-                seconds = float(np.sum(t.total_s)) * parts[f"{k}_throttle"]
+                seconds = float(np.sum(t.total_s))
                 parts[f"{k}_j"] += idle * seconds
                 parts[f"{k}_avg_w"] = parts[f"{k}_j"] / seconds
         return parts

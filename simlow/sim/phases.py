@@ -63,7 +63,7 @@ def make_prediction(req: Request, fidelity: Fidelity, temps, prefill_steps_s, de
         energy=energy_parts, memory=memory, fits=fits, shortfall_bytes=shortfall_bytes, bound=bound,
         timeline=timeline,
         notes=(*req.scheme_notes, f"stack {req.stack.name}: {req.stack.calibration}", energy.NOTE, *placed,
-               *notes))
+               *energy.cap_notes(energy_parts), *notes))
 
 
 def _phase_bound(t: roofline.StepTimes) -> str:

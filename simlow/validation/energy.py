@@ -7,8 +7,9 @@ Each scored row (``simlow.validation.energy_rows``) is predicted two ways:
   decode, from the roofline of the op graph) spread over the measured window, so
   ``J = P_active x t_measured + E_dyn(work)``, at most the cap x t. This checks the power
   model alone.
-- **end to end**: the same work at simlow's own predicted times, throttled under the cap,
-  so speed errors enter too (``J/token = W / (tok/s)``).
+- **end to end**: the same work at simlow's own predicted times, as a prediction prices it
+  (power at most the cap over the predicted time, ``power.at_speed``), so speed errors
+  enter too (``J/token = W / (tok/s)``).
 
 Like with like: a ``board`` meter (NVML) is predicted as board power; a ``package`` meter
 (powermetrics CPU+GPU+ANE) without the DRAM devices' energy; a ``net`` meter (a rail minus
@@ -81,7 +82,7 @@ class ScoredRow:
     e2e_W: float                     # end to end
     e2e_J_per_token: float
     e2e_error: float
-    e2e_throttle: float              # predicted time under the cap / unthrottled time
+    e2e_throttle: float              # power model's time under the cap / predicted time (not applied)
     devices: int = 1                 # boards in tensor parallel (their meters summed)
 
 
@@ -147,11 +148,12 @@ def at_measured_speed(case: EnergyCase, w: Work) -> float:
 
 
 def end_to_end(case: EnergyCase, w: Work) -> tuple[float, float, float]:
-    """(joules the meter would read, predicted seconds, throttle factor) at simlow's own speed."""
+    """(joules the meter would read, predicted seconds, throttle factor) at simlow's own speed;
+    the factor is the power model's stretch under the cap (reported, not applied to speed)."""
     steps = [power.steps(w.dev, t, b, f) for t, b, f in zip(w.seconds, w.step_bytes, w.step_ops)]
-    joules = float(sum(np.sum(s.joules) for s in steps))
-    seconds = float(sum(np.sum(s.seconds) for s in steps))
-    throttle = seconds / float(sum(np.sum(t) for t in w.seconds))
+    joules = float(sum(np.sum(power.at_speed(w.dev, t, b, f)) for t, b, f in zip(w.seconds, w.step_bytes, w.step_ops)))
+    seconds = float(sum(np.sum(t) for t in w.seconds))
+    throttle = float(sum(np.sum(s.seconds) for s in steps)) / seconds
     return _seen(w.dev, case, joules, seconds, w.nbytes), seconds, throttle
 
 
