@@ -276,6 +276,11 @@ def group_energy(hw: HardwareSpec, engine, par: Parallel, pre, dec, fmt) -> dict
     return {k: v if k.endswith("_throttle") else n * v for k, v in parts.items()}
 
 
+def comm_op(par: Parallel) -> str:
+    """The name of the group's communication op in timelines (the DES's op name)."""
+    return "handover" if par.split else "all_reduce"
+
+
 def comm_note(par: Parallel, link: PeerLink, pre, dec) -> str:
     """What a prediction's notes say of the group: its link and communication time per phase
     (``comm_s`` of ``StepTimes``, or a DES phase's seconds in the same mapping)."""

@@ -72,7 +72,10 @@ def _phase_bound(t: roofline.StepTimes) -> str:
     return max(shares, key=shares.get)
 
 
-def _timeline(temps: tuple[OpTemplate, ...], mach, pre, dec) -> tuple[TimelineEntry, ...]:
+def _timeline(temps: tuple[OpTemplate, ...], mach, pre, dec, comm_op: str = "communication"
+              ) -> tuple[TimelineEntry, ...]:
+    """Per op of each phase in execution order; a device group's communication
+    (``StepTimes.comm_s``) is one ``comm_op`` entry at the end of its phase."""
     out, clock = [], 0.0
     for phase, times in (("prefill", pre), ("decode", dec)):
         if times is None:
@@ -83,4 +86,8 @@ def _timeline(temps: tuple[OpTemplate, ...], mach, pre, dec) -> tuple[TimelineEn
             out.append(TimelineEntry(phase, t.name, clock, dur, max(shares, key=shares.get), fl, by,
                                      mach.format_for(t), t.layers))
             clock += dur
+        comm = float(np.sum(times.comm_s))
+        if comm > 0:
+            out.append(TimelineEntry(phase, comm_op, clock, comm, "link", 0.0, 0.0, ""))
+            clock += comm
     return tuple(out)

@@ -24,8 +24,8 @@ from simlow.quantities import fmt_bytes
 from simlow.sim import energy
 from simlow.sim.machine import machine, pick_engine
 from simlow.sim.offload_spec import offload_from
-from simlow.sim.parallel import (comm_note, group_energy, group_machine, group_memory, parallel_from, peer_link,
-                                 phases_with_comm)
+from simlow.sim.parallel import (comm_note, comm_op, group_energy, group_machine, group_memory, parallel_from,
+                                 peer_link, phases_with_comm)
 from simlow.sim.request import Request
 from simlow.sim.phases import _phase_bound, _timeline, decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction
@@ -151,7 +151,7 @@ def predict_roofline(req: Request) -> Prediction:
         req, Fidelity.ROOFLINE, temps, pre.total_s if pre else None, dec.total_s if dec else None,
         parts, memory, fits, short,
         {k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
-        _timeline(temps, mach, pre, dec), tuple(notes))
+        _timeline(temps, mach, pre, dec, comm_op(par) if par else ""), tuple(notes))
 
 
 def _on_group(req: Request, par, fp, pre, dec, fmt):

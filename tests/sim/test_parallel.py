@@ -117,6 +117,9 @@ def test_des_simulates_the_group_never_faster_than_the_roofline(kw):
     comm = "handover" if "split" in kw else "all_reduce"
     ops = {e.op for e in des.timeline if e.duration_s > 0}
     assert comm in ops
+    assert comm in {e.op for e in roof.timeline if e.duration_s > 0}
+    roof_comm = sum(e.duration_s for e in roof.timeline if e.op == comm)
+    assert sum(e.duration_s for e in des.timeline if e.op == comm) == pytest.approx(roof_comm, rel=1e-6)
     # no contention on the group's fabric: the DES's communication equals the roofline's
     note = next(n for n in roof.notes if "communication" in n)
     assert note in des.notes

@@ -31,7 +31,7 @@ from simlow.sim.des.step import Background, Block, Fabricspec, blocks_of
 from simlow.sim.des.work import FlowSpec, OpWork, Place, op_work, scalar_features
 from simlow.sim.machine import machine
 from simlow.sim.parallel import (COMM_BYTES, HANDOVER_BYTES, HANDOVER_LATENCY_S, PeerLink, allreduce_plan,
-                                 group_machine, peer_link)
+                                 comm_op, group_machine, peer_link)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def device_setup(req, prefetch: int = 0, background: tuple[Background, ...] = ()
     lp = layer_place or ("device",) * req.model.layers
     fab = fabric_of(req.hw, background)
     if tp > 1:
-        fab = replace(fab, capacities_Bps={**fab.capacities_Bps, req.engine.memory: tp * fab.capacities_Bps[req.engine.memory]})
+        mem = req.engine.memory
+        fab = replace(fab, capacities_Bps={**fab.capacities_Bps, mem: tp * fab.capacities_Bps[mem]})
     return Setup(req, temps, sequence, places, lp, fab, prefetch, ps(req.stack.step_overhead_s), link_path,
                  peer=peer_link(req.hw, par.link) if par is not None else None)
 
@@ -80,11 +81,11 @@ def _collectives(s: Setup, rows: int) -> tuple[tuple[OpWork, ...], tuple[OpWork,
     values = rows * s.req.model.hidden_size
     if par.split:
         lat = s.peer.latency_s if s.peer.latency_s is not None else HANDOVER_LATENCY_S
-        hop = OpWork("handover", "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
+        hop = OpWork(comm_op(par), "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
                      (FlowSpec((s.peer.name,), values * HANDOVER_BYTES, 1.0),))
         return (), (hop,) * (par.devices - 1)
     lat, wire, frac = allreduce_plan(values * COMM_BYTES, par.tp, s.peer)
-    ar = OpWork("all_reduce", "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
+    ar = OpWork(comm_op(par), "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
                 (FlowSpec((s.peer.name,), wire, frac),))
     return (ar, ar), ()
 
