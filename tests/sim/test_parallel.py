@@ -138,3 +138,22 @@ def test_group_energy_counts_every_device():
     tp2 = simlow.predict("llama-2-7b", "a100-80gb-sxm", tp=2, **KW)
     # two boards' static power over a bit more than half the time, the same DRAM bytes
     assert tp2.energy["decode_avg_w"] > one.energy["decode_avg_w"]
+
+
+def test_cli_tp_and_split_report_fit_per_device_and_refuse_bad_input(capsys):
+    import json
+
+    from simlow.cli import main
+
+    base = ["predict", "--model", "llama-2-70b", "--hw", "a100-80gb-sxm", "--scheme", "f16", "--gen", "16"]
+    assert main(base) == 3                                   # one board: does not fit
+    capsys.readouterr()
+    assert main(base + ["--tp", "4", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert len(d["memory"]["devices"]) == 4 and d["memory"]["fits"]
+    assert main(base + ["--split", "layer:1,1"]) == 0
+    out = capsys.readouterr().out
+    assert "device 0" in out and "device 1" in out and "per device of 2" in out
+    for bad in (["--split", "row:1,1"], ["--tp", "0"], ["--tp", "2", "--split", "layer:1,1"]):
+        assert main(base + bad) == 2
+    assert "row split is not modelled" in capsys.readouterr().err
