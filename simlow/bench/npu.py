@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 
 from simlow.bench import BenchResult, best_time
-from simlow.npu.sweep import Grid, Workload, sweep
+from simlow.npu.sweep import Grid, sweep
+from simlow.workload.tokens import Workload
 from simlow.npu.spec import to_hardware_spec
 from simlow.npu.sizing import size
 
@@ -31,7 +32,7 @@ def sizing_vs_pointwise() -> BenchResult:
 
     res = _size()
     t_vec = best_time(_size, repeat=2)
-    sw = sweep(Workload(MODEL, SCHEME), res.design, GRID, open_width=True)
+    sw = sweep(MODEL, SCHEME, Workload(), res.design, GRID, open_width=True)
     sample = [int(i) for i in range(0, sw.area_mm2.size, max(1, sw.area_mm2.size // 8))][:8]
     t0 = time.perf_counter()
     for i in sample:

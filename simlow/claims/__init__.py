@@ -13,7 +13,8 @@ Layering: ``metrics`` (what a claim is about) and ``schema`` (claim files as fro
 from simlow.claims.checker import check_claim, check_claims, check_file
 from simlow.claims.metrics import Direction, Kind, Metric
 from simlow.claims.load import load_claims
-from simlow.claims.schema import Claim, ClaimFile, Config, NotChecked, Offload, Workload
+from simlow.claims.schema import Claim, ClaimFile, Config, NotChecked, Offload
+from simlow.workload.tokens import Workload
 from simlow.claims.verdict import Margins, Outcome, Verdict
 
 __all__ = ["check_claims", "check_claim", "check_file", "load_claims", "Claim", "ClaimFile", "Config",

@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simlow.claims import offload as O
-from simlow.claims.schema import Offload, Workload
+from simlow.claims.schema import Offload
+from simlow.workload.tokens import Workload
 from simlow.errors import SimlowError
 from simlow.memory import activation_bytes, kv_bytes_per_sequence, largest, weight_bytes_by_part
 from simlow.specs.scheme import weight_bytes

@@ -11,7 +11,7 @@ from typing import Any
 from simlow.claims.claimed import read_claimed
 from simlow.claims.metrics import Kind, Metric
 from simlow.claims.schema import (CONFIG_KEYS, SCHEMA_VERSION, Claim, ClaimFile, Config, CostQuery,
-                                  NotChecked, Part, Serving, Workload)
+                                  NotChecked, Part, Serving)
 from simlow.serving.simulate import ServingEngine
 from simlow.errors import SimlowError
 from simlow.sim.offload_spec import CachePolicy, ExpertCacheSpec, HostMode, Offload
@@ -19,6 +19,7 @@ from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import SchemeKind
 from simlow.specs.yamlfile import Reader, load_yaml
 from simlow.quantities import Dim
+from simlow.workload.tokens import Workload
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 

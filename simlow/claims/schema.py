@@ -70,6 +70,7 @@ from simlow.claims.claimed import Claimed
 from simlow.claims.metrics import Metric
 from simlow.serving.simulate import ServingEngine
 from simlow.sim.offload_spec import Offload
+from simlow.workload.tokens import Workload
 
 SCHEMA_VERSION = 1
 CONFIG_KEYS = ("model", "hw", "memory", "scheme", "kv_scheme", "stack", "workload", "offload", "routing",
@@ -82,23 +83,6 @@ class Part(enum.Enum):
     WEIGHTS = "weights"
     KV_CACHE = "kv_cache"
     TOTAL = "total"          # weights + KV cache + workspace
-
-
-@dataclass(frozen=True)
-class Workload:
-    """Sequences and token counts, as ``simlow.sim.predict`` takes them: ``batch``
-    sequences each with ``depth`` tokens already cached, a ``prompt``-token prefill, then
-    ``gen`` decode steps; ``ctx`` sizes the KV cache (default ``depth + prompt + gen``)."""
-
-    batch: int = 1
-    prompt: int = 512
-    gen: int = 128
-    depth: int = 0
-    ctx: int | None = None
-
-    @property
-    def context(self) -> int:
-        return self.ctx if self.ctx is not None else self.depth + self.prompt + self.gen
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ import numpy as np
 from simlow.npu.dram import DramConfig, parse_dram
 from simlow.npu.design import NpuCost, NpuDesign, evaluate, served_formats, unit_for_format
 from simlow.npu.data import load_npu_data
-from simlow.npu.sweep import DIMENSIONS, REASONS, Grid, Sweep, Workload, sweep
+from simlow.npu.sweep import DIMENSIONS, REASONS, Grid, Sweep, sweep
 from simlow.cost.scaling import ScalingRule, parse_node
 from simlow.errors import SimlowError
+from simlow.workload.tokens import Workload
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Neighbour:
 
 @dataclass(frozen=True)
 class SizingResult:
+    model: str
+    scheme: str
     workload: Workload
     target_decode_tok_s: float
     power_budget_W: float | None
@@ -53,7 +56,8 @@ class SizingResult:
     note: str
 
     def to_dict(self) -> dict:
-        out = {"workload": asdict(self.workload), "target_decode_tok_s": self.target_decode_tok_s,
+        out = {"model": self.model, "scheme": self.scheme, "workload": asdict(self.workload),
+               "target_decode_tok_s": self.target_decode_tok_s,
                "power_budget_W": self.power_budget_W, "points": self.points, "feasible": self.feasible,
                "note": self.note, "decode_tok_s": self.decode_tok_s, "energy_j_per_token": self.energy_j_per_token,
                "decode_power_W": self.decode_power_W, "bound": self.bound,
@@ -103,19 +107,20 @@ def size(model: str, scheme: str, target_decode_tok_s: float, node: str | int, d
     cfg = dram if isinstance(dram, DramConfig) else parse_dram(dram, open_width=True)
     open_width = cfg.width_bits == 0
     first = cfg if not open_width else cfg.with_width(grid.widths[0])
-    work = Workload(model, scheme, batch, prompt, gen)
+    work = Workload(batch, prompt, gen)
     probe = NpuDesign(unit, grid.array_sides[0], grid.arrays[0], grid.sram_KiB[0] * 1024, first,
                       parse_node(node), 1.0, grid.vector_lanes[0], clock_derate, rule, clock_Hz=clock_Hz)
     base = probe.with_(capacity_GB=capacity_for(model, scheme, work, probe))
-    sw = sweep(work, base, grid, open_width, target_decode_tok_s, power_budget_W)
-    return choose(sw, work, target_decode_tok_s, power_budget_W)
+    sw = sweep(model, scheme, work, base, grid, open_width, target_decode_tok_s, power_budget_W)
+    return choose(sw, model, scheme, work, target_decode_tok_s, power_budget_W)
 
 
-def choose(sw: Sweep, work: Workload, target: float, budget: float | None) -> SizingResult:
+def choose(sw: Sweep, model: str, scheme: str, work: Workload, target: float,
+           budget: float | None) -> SizingResult:
     ok = np.flatnonzero(sw.reason == 0)
     n = int(sw.area_mm2.size)
     if ok.size == 0:
-        return SizingResult(work, target, budget, n, 0, None, None, None, None, None, None, (), _why_none(sw, target))
+        return SizingResult(model, scheme, work, target, budget, n, 0, None, None, None, None, None, None, (), _why_none(sw, target))
     order = np.lexsort((sw.decode_power_W[ok], sw.area_mm2[ok]))
     i = int(ok[order[0]])
     design = sw.design(i)
@@ -123,7 +128,7 @@ def choose(sw: Sweep, work: Workload, target: float, budget: float | None) -> Si
     edge = [k for k, v in sw.dims.items() if int(v[i]) == int(v.min()) and np.unique(v).size > 1]
     if edge:
         note += f"; at the grid's smallest {', '.join(edge)} (smaller values were not tried)"
-    return SizingResult(work, target, budget, n, int(ok.size), design, evaluate(design), float(sw.decode_tok_s[i]),
+    return SizingResult(model, scheme, work, target, budget, n, int(ok.size), design, evaluate(design), float(sw.decode_tok_s[i]),
                         float(sw.energy_j_per_token[i]), float(sw.decode_power_W[i]), str(sw.bound[i]),
                         neighbours(sw, i), note)
 

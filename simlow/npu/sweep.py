@@ -39,6 +39,7 @@ from simlow.cost.macs import FpMac, IntMac, PotMac, TernaryLane, unit_cost
 from simlow.cost.widthmodel import Shape
 from simlow.errors import SimlowError
 from simlow.sim.roofline import Machine
+from simlow.workload.tokens import Workload
 
 REASONS = ("ok", "speed", "sram_capacity", "sram_bandwidth", "power")
 
@@ -61,15 +62,6 @@ class Grid:
 
 
 DIMENSIONS = ("array_side", "arrays", "sram_KiB", "width", "vector_lanes")
-
-
-@dataclass(frozen=True)
-class Workload:
-    model: str
-    scheme: str
-    batch: int = 1
-    prompt: int = 512
-    gen: int = 128
 
 
 @dataclass(frozen=True)
@@ -126,7 +118,7 @@ def _points(grid: Grid, open_width: bool, width: int) -> dict:
     return {k: a.ravel().astype(np.int64) for k, a in zip(DIMENSIONS, axes)}
 
 
-def sweep(work: Workload, base: NpuDesign, grid: Grid = Grid(), open_width: bool = False,
+def sweep(model: str, scheme: str, work: Workload, base: NpuDesign, grid: Grid = Grid(), open_width: bool = False,
           target_tok_s: float = 0.0, power_budget_W: float | None = None,
           data: NpuData | None = None) -> Sweep:
     """Evaluate every point of ``grid`` around ``base`` (see the module docstring)."""
@@ -139,7 +131,7 @@ def sweep(work: Workload, base: NpuDesign, grid: Grid = Grid(), open_width: bool
     area = _area(p, macs, uc, vc, clock, base, d, tech)
     bw = _round6(base.dram.mtps * 1e6 * p["width"] / 8.0)
     arr_peak, vec_peak = _round6(2.0 * macs * clock), _round6(2.0 * p["vector_lanes"] * clock)
-    t_dec, flops, nbytes, bound = _decode(work, base, bw, arr_peak, vec_peak)
+    t_dec, flops, nbytes, bound = _decode(model, scheme, work, base, bw, arr_peak, vec_peak)
     tokens = work.batch * work.gen
     tok_s = tokens / t_dec
     rd, wr = sram_access_pJ(tech, d)
@@ -149,7 +141,7 @@ def sweep(work: Workload, base: NpuDesign, grid: Grid = Grid(), open_width: bool
     static = static_W(area, d)
     energy = (e_ops + nbytes * (8 * dram_pj + e_sram)) * 1e-12 + static * t_dec
     power = energy / t_dec
-    need = _sram_need(work, base, d, bw, macs)
+    need = _sram_need(model, work, base, d, bw, macs)
     sram_bw = np.ceil(p["sram_KiB"] * 1024 / d.bank_bytes.value) * d.bank_width_bits.value / 8 * clock
     reason = np.zeros(macs.shape, dtype=np.int64)
     for code, bad in ((4, power > power_budget_W if power_budget_W else np.zeros_like(reason, bool)),
@@ -166,7 +158,7 @@ def _area(p: dict, macs, uc, vc, clock: float, base: NpuDesign, d: NpuData, tech
                           p["width"] // ch_bits, uc, lane, base.node_nm, d, base.local_sram_bytes)
 
 
-def _decode(work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):
+def _decode(model: str, scheme: str, work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):
     """Decode time per design (unique rate triples evaluated once), flops by format, bytes."""
     from simlow.workload.templates import templates
     from simlow.sim.phases import decode_times
@@ -175,7 +167,7 @@ def _decode(work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):
     rates = np.stack([bw, arr_peak, vec_peak], axis=1)
     uniq, inv = np.unique(rates, axis=0, return_inverse=True)
     inv = inv.ravel()
-    req = resolve(work.model, to_hardware_spec(base), work.scheme, work.batch, work.prompt, work.gen,
+    req = resolve(model, to_hardware_spec(base), scheme, work.batch, work.prompt, work.gen,
                   stack="ideal-npu")
     temps, _ = templates(req.model, req.scheme)
     from simlow.sim.machine import run_format
@@ -217,10 +209,10 @@ def _op_energy(flops: dict, unit: str, arr_peak, vec_peak, pj_arr: float, pj_vec
     return e
 
 
-def _sram_need(work: Workload, base: NpuDesign, d: NpuData, bw, macs):
+def _sram_need(model: str, work: Workload, base: NpuDesign, d: NpuData, bw, macs):
     from simlow.specs import load_model
 
-    m = load_model(work.model)
+    m = load_model(model)
     row = work.batch * max(m.hidden_size, m.intermediate_size, m.q_dim) * 4
     wbits = weight_bits(make_unit(base.unit, d))
     return 2 * bw * d.dram_latency_s.value + 2 * macs * wbits / 8 + 2 * row

@@ -90,9 +90,10 @@ def test_sizing_refuses_bad_input():
 
 
 def test_sweep_is_monotone_in_size():
-    from simlow.npu.sweep import Workload, sweep
+    from simlow.npu.sweep import sweep
+    from simlow.workload.tokens import Workload
     r = size(MODEL, SCHEME, TARGET, "28nm", "lpddr5x-8533", grid=GRID, **WORK)
-    sw = sweep(Workload(MODEL, SCHEME, 1, **WORK), r.design, GRID, open_width=True)
+    sw = sweep(MODEL, SCHEME, Workload(1, **WORK), r.design, GRID, open_width=True)
     for dim in ("array_side", "arrays", "width", "vector_lanes"):
         # more of anything never slows decode and always costs area
         others = [k for k in sw.dims if k != dim]
@@ -108,10 +109,11 @@ def test_sweep_area_equals_evaluate_at_every_point_of_a_small_grid():
     # the vectorized sweep prices area with the same inventory as simlow.npu.design.evaluate
     from simlow.npu.design import NpuDesign, evaluate
     from simlow.npu.dram import parse_dram
-    from simlow.npu.sweep import Grid, Workload, sweep
+    from simlow.npu.sweep import Grid, sweep
+    from simlow.workload.tokens import Workload
 
     base = NpuDesign("int8", 16, 1, 256 * 1024, parse_dram("lpddr5x-8533x64"), 28, 8.0)
     grid = Grid(array_sides=(8, 32), arrays=(1, 4), sram_KiB=(256, 2048), widths=(64,), vector_lanes=(16, 64))
-    sw = sweep(Workload(MODEL, SCHEME, 1, 128, 16), base, grid)
+    sw = sweep(MODEL, SCHEME, Workload(1, 128, 16), base, grid)
     for i in range(sw.area_mm2.size):
         assert sw.area_mm2[i] == pytest.approx(evaluate(sw.design(i)).total_area_mm2, rel=1e-9)
