@@ -43,7 +43,7 @@ def test_ggml_block_dot_equals_numpy_block_loop(fmt):
     aq, ad, as_ = quantize_q8_1(x)
     y = np.asarray(block_dot(aq, ad, as_, w))
     wm = np.asarray(w.aux["min"]).reshape(40, -1) if "min" in w.aux else None
-    ref = reference_block_dot(aq, ad, as_, w.codes, np.asarray(w.scales).reshape(40, -1), wm)
+    ref = reference_block_dot(aq, ad, as_, w.codes, np.asarray(w.scales).reshape(40, -1), wm, fmt)
     np.testing.assert_array_equal(y.view(np.uint32), ref.view(np.uint32))
     assert np.abs(y - x @ np.asarray(w.dequantize()).T).max() < 0.05 * np.abs(y).max()
 
