@@ -7,8 +7,9 @@ path of ggml-cpu/quants.c), compiled and run by tests/vectors/record/ (commit, f
 re-recording in tests/vectors/README.md). Inputs: Gaussian, long (K = 4096) heavy-tailed,
 edge rows (zeros, one outlier, one-signed, float16-subnormal and float16-overflowing
 scales, roundf ties, on-grid), weights aligned with the activations (integer block sums
-near 2**14, where the order of the float products matters), and 16 real Q4_1 rows of
-SmolLM2-135M ``blk.3.attn_q.weight`` against seeded activations.
+near 2**14, where the order of the float products matters), and 16 real rows each of
+SmolLM2-135M's Q4_1 ``blk.3.attn_q.weight`` and ``blk.0.ffn_down.weight`` and its Q8_0
+``token_embd.weight`` (the tied output matrix) against seeded activations.
 
 gguf-py's quantizers (Q4_0, Q4_1, Q8_0; it has none for Q8_1) are compared with the same
 recorded bytes.
@@ -32,7 +33,8 @@ from simlow.quant import from_bytes, quantize
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "ggml_recorded_vectors.npz"
 CASES = ["gauss", "long", "edge", "aligned"]
 DOTS = [("q4_0", "q8_0"), ("q4_1", "q8_1"), ("q8_0", "q8_0")]
-DOT_CASES = [(w, a, c) for w, a in DOTS for c in CASES] + [("q4_1", "q8_1", "smollm2")]
+REAL = [("q4_1", "q8_1", "smollm2"), ("q4_1", "q8_1", "smollm2_down"), ("q8_0", "q8_0", "smollm2_embd")]
+DOT_CASES = [(w, a, c) for w, a in DOTS for c in CASES] + REAL
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def bits(x) -> np.ndarray:
     return np.asarray(x, np.float32).view(np.uint32)
 
 
-@pytest.mark.parametrize("case", CASES + ["smollm2"])
+@pytest.mark.parametrize("case", CASES + ["smollm2", "smollm2_down"])
 def test_q8_1_activations_equal_ggml(v, case):
     codes, d, s = (np.asarray(t) for t in quantize_q8_1(v[f"act_{case}"]))
     want_q, want_d, want_s = split_q8_1(v[f"q8_1_act_{case}"], codes.shape[0])
@@ -84,7 +86,7 @@ def test_q8_1_activations_equal_ggml(v, case):
     np.testing.assert_array_equal(s.view(np.uint16), want_s.view(np.uint16))
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES + ["smollm2_embd"])
 def test_q8_0_activations_equal_ggml_and_gguf_py(v, case):
     x, want = v[f"act_{case}"], v[f"q8_0_act_{case}"]
     np.testing.assert_array_equal(np.frombuffer(quantize(x, "q8_0").to_bytes(), np.uint8), want.ravel())

@@ -102,13 +102,19 @@ def weight_cases(rng, acts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"gauss": gauss, "long": long, "edge": edge, "aligned": aligned}
 
 
-def smollm2_q4_1_rows(path: Path, name: str, rows: int) -> tuple[np.ndarray, int]:
+# real blocks of SmolLM2-135M-Instruct.Q4_1.gguf: (case, tensor, GGUF type, ggml dot)
+REAL = [("smollm2", "blk.3.attn_q.weight", "Q4_1", "q4_1_q8_1"),
+        ("smollm2_down", "blk.0.ffn_down.weight", "Q4_1", "q4_1_q8_1"),
+        ("smollm2_embd", "token_embd.weight", "Q8_0", "q8_0_q8_0")]
+
+
+def file_rows(path: Path, name: str, qtype: str, rows: int) -> tuple[np.ndarray, int]:
+    """The first ``rows`` rows of tensor ``name`` as raw GGUF blocks, and its row length."""
     from gguf import GGUFReader
-    from gguf.constants import GGMLQuantizationType as T
 
     t = next(t for t in GGUFReader(path).tensors if t.name == name)
-    if t.tensor_type != T.Q4_1:
-        raise SystemExit(f"{path}: {name} is {t.tensor_type.name}, not Q4_1")
+    if t.tensor_type.name != qtype:
+        raise SystemExit(f"{path}: {name} is {t.tensor_type.name}, not {qtype}")
     raw = np.asarray(t.data, np.uint8)
     return np.ascontiguousarray(raw[:rows]), int(t.shape[0])
 
@@ -141,35 +147,48 @@ def kquant_cases(rng) -> dict[str, np.ndarray]:
     return {k: v.astype(f) for k, v in out.items()}
 
 
+def record_synthetic(d: Driver, rng, out: dict) -> None:
+    acts = activation_cases(rng)
+    ws = weight_cases(rng, acts)
+    for case, a in acts.items():
+        w, k = ws[case], a.shape[1]
+        out[f"act_{case}"], out[f"w_{case}"] = a, w
+        for kind in ("q8_0", "q8_1"):
+            out[f"{kind}_act_{case}"] = d.quant(kind, a)
+        for kind in ("q4_0", "q4_1", "q8_0"):
+            out[f"{kind}_w_{case}"] = d.quant(kind, w)
+        for kind, wk, ak in (("q4_0_q8_0", "q4_0", "q8_0"), ("q4_1_q8_1", "q4_1", "q8_1"),
+                             ("q8_0_q8_0", "q8_0", "q8_0")):
+            out[f"dot_{kind}_{case}"] = d.dot(kind, k, out[f"{ak}_act_{case}"], out[f"{wk}_w_{case}"])
+
+
+def record_real(d: Driver, rng, out: dict, gguf: Path, case: str, tensor: str, qtype: str,
+                kind: str) -> None:
+    """16 raw rows of ``tensor`` against 8 seeded activation rows (row 0 all zero)."""
+    raw, k = file_rows(gguf, tensor, qtype, 16)
+    wk, ak = kind.split("_q")[0], "q" + kind.split("_q")[1]
+    a = (rng.standard_normal((8, k)) * rng.uniform(0.1, 3.0, (8, 1))).astype(np.float32)
+    a[0] = 0.0
+    out[f"act_{case}"], out[f"{wk}_w_{case}"] = a, raw
+    out[f"{ak}_act_{case}"] = d.quant(ak, a)
+    out[f"dot_{kind}_{case}"] = d.dot(kind, k, out[f"{ak}_act_{case}"], raw)
+
+
 def record(args) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         d = Driver(build(args.ggml_src, Path(tmp)), Path(tmp))
         out: dict[str, np.ndarray] = {}
-        acts = activation_cases(rng)
-        ws = weight_cases(rng, acts)
-        for case, a in acts.items():
-            w, k = ws[case], a.shape[1]
-            out[f"act_{case}"], out[f"w_{case}"] = a, w
-            for kind in ("q8_0", "q8_1"):
-                out[f"{kind}_act_{case}"] = d.quant(kind, a)
-            for kind in ("q4_0", "q4_1", "q8_0"):
-                out[f"{kind}_w_{case}"] = d.quant(kind, w)
-            for kind, wk, ak in (("q4_0_q8_0", "q4_0", "q8_0"), ("q4_1_q8_1", "q4_1", "q8_1"),
-                                 ("q8_0_q8_0", "q8_0", "q8_0")):
-                out[f"dot_{kind}_{case}"] = d.dot(kind, k, out[f"{ak}_act_{case}"], out[f"{wk}_w_{case}"])
-        raw, k = smollm2_q4_1_rows(args.gguf, args.tensor, 16)
-        a = (rng.standard_normal((8, k)) * rng.uniform(0.1, 3.0, (8, 1))).astype(np.float32)
-        a[0] = 0.0
-        out["act_smollm2"], out["q4_1_w_smollm2"] = a, raw
-        out["q8_1_act_smollm2"] = d.quant("q8_1", a)
-        out["dot_q4_1_q8_1_smollm2"] = d.dot("q4_1_q8_1", k, out["q8_1_act_smollm2"], raw)
+        record_synthetic(d, rng, out)
+        record_real(d, rng, out, args.gguf, *REAL[0])
         kx = kquant_cases(rng)
-        kx["smollm2"] = smollm2_rows_dequantized(raw, k)
+        kx["smollm2"] = smollm2_rows_dequantized(out["q4_1_w_smollm2"], out["act_smollm2"].shape[1])
         for case, x in kx.items():
             out[f"kx_{case}"] = x
             for kind in ("q2_K", "q3_K", "q4_K", "q5_K", "q6_K"):
                 out[f"{kind.lower()}_{case}"] = d.quant(kind, x)
+        for real in REAL[1:]:
+            record_real(d, rng, out, args.gguf, *real)
     out["meta"] = np.array(args.meta)
     return out
 
@@ -178,7 +197,6 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ggml-src", type=Path, required=True, help="ggml source tree (has include/, src/)")
     p.add_argument("--gguf", type=Path, required=True, help="SmolLM2-135M-Instruct.Q4_1.gguf")
-    p.add_argument("--tensor", default="blk.3.attn_q.weight")
     p.add_argument("--seed", type=int, default=20261202)
     p.add_argument("--meta", required=True, help="provenance text stored in the file")
     p.add_argument("--out", type=Path, default=HERE.parent / "ggml_recorded_vectors.npz")
