@@ -31,7 +31,8 @@ measurements (held-out decode median |error| 3.2% -> 10.6%, prefill 6.2% -> 11.4
 rows), so the stretch is reported (``<phase>_throttle``), not applied to speed.
 
 ``e_dram`` is the cost model's table (``simlow/data/cost/memory.yaml``) by the memory's
-``type``; the spec's own ``energy_per_bit`` is used for a type the table lacks. The two
+``type``; the spec's own ``energy_per_bit`` is used for a type the table lacks, and on a
+simlow NPU design (device and engine kind npu: its figure is device + PHY). The two
 global constants (``FITTED``: unit_cycle_pJ, onchip_pJ_per_bit) were fitted once, by
 ``simlow validate --energy --fit`` (``simlow.validation.energy.fit``), on the in-sample
 devices named in ``FITTED.fitted_on`` only; nothing is fitted per device.
@@ -53,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.specs.hardware import EngineKind
+from simlow.specs.hardware import DeviceKind, EngineKind
 
 IDLE_FRACTION = 0.10    # assumed idle power (fraction of TDP) when a spec gives none
 DEFAULT_NODE_NM = 7     # assumed process node of a spec that gives none (on-chip energy scaling)
@@ -166,8 +167,28 @@ def device_power(hw, engine, fmt: str | None, k: PowerConstants = FITTED) -> Dev
     onchip = hw.power.onchip_J_per_bit
     if onchip is None:
         onchip = k.onchip_pJ_per_bit * 1e-12 * wire_factor(hw)
-    return DevicePower(idle, cap, active_w(hw, engine, idle, k), dram_J_per_bit(hw.memory(engine.memory)),
-                       onchip, op_J(engine, fmt, cap - idle))
+    memory = hw.memory(engine.memory)
+    design = hw.kind is DeviceKind.NPU and engine.kind is EngineKind.NPU
+    # a simlow NPU design states its DRAM energy as device + PHY (simlow.npu.spec); the table has the device only
+    dram = memory.energy_J_per_bit if design and memory.energy_J_per_bit else dram_J_per_bit(memory)
+    return DevicePower(idle, cap, active_w(hw, engine, idle, k), dram, onchip,
+                       op_J(engine, fmt, compute_headroom_w(hw, engine, cap - idle, memory, dram + onchip)))
+
+
+def compute_headroom_w(hw, engine, headroom_w: float, memory, J_per_bit: float) -> float:
+    """The part of ``headroom_w`` (cap - idle) that pays for compute at peak rate.
+
+    A board's TDP is a limit its compute alone reaches (dense GEMMs throttle): all of it.
+    A simlow NPU design (device and engine kind npu) states its TDP as the sum of its parts,
+    static + every unit busy + DRAM at peak bandwidth + SRAM absorbing that stream
+    (``simlow.npu.design``), so the memory terms come off (else its ops were priced at its
+    DRAM power over its peak rate: 1.5 pJ/op for a 768-unit PoT4 design whose tables say
+    0.084 pJ for the array; 0.19 now, its array and vector lanes). ``J_per_bit`` is the design's DRAM
+    (device + PHY) and SRAM energy per DRAM bit, as its TDP counts them."""
+    if hw.kind is not DeviceKind.NPU or engine.kind is not EngineKind.NPU:
+        return headroom_w
+    rest = headroom_w - 8.0 * memory.bandwidth_Bps * J_per_bit
+    return rest if rest > 0 else headroom_w
 
 
 def wire_factor(hw) -> float:

@@ -76,3 +76,20 @@ def test_unthrottled_npu_decode_energy_is_its_power_over_its_speed():
     watts = p["energy"]["decode_avg_w"]
     assert watts < load_hw("edge-npu-28nm").power.tdp_w           # a weight stream stays under the cap
     assert np.isclose(p["energy_j_per_token"] * p["decode_tok_s"], watts, rtol=1e-9)
+
+
+def test_an_npu_design_pays_for_its_ops_out_of_its_compute_share_of_the_tdp():
+    """A simlow NPU design's TDP is static + units busy + DRAM at peak + SRAM: ops at peak rate
+    draw the units' and vector lanes' share, not the DRAM's; DRAM bits cost device + PHY."""
+    from simlow.npu.design import NpuDesign, evaluate
+    from simlow.npu.dram import parse_dram
+    from simlow.npu.spec import to_hardware_spec
+
+    d = NpuDesign(unit="pot4", array_side=16, arrays=3, sram_bytes=512 * 1024, dram=parse_dram("lpddr4x-4266x32"),
+                  node_nm=28, capacity_GB=4.0)
+    c = evaluate(d)
+    hw = to_hardware_spec(d, c)
+    dev = power.device_power(hw, hw.primary, "pot")
+    assert np.isclose(dev.dram_J_per_bit, c.dram_pJ_per_bit * 1e-12)
+    compute_w = c.tdp_parts_W["arrays"] + c.tdp_parts_W["vector"]
+    assert np.isclose(dev.op_J * c.peak_ops["pot"], compute_w, rtol=0.02)
