@@ -38,7 +38,7 @@ from simlow.cost.pricing import area_um2
 from simlow.cost.macs import FpMac, IntMac, PotMac, TernaryLane, unit_cost
 from simlow.cost.widthmodel import Shape
 from simlow.errors import SimlowError
-from simlow.sim.roofline import Machine
+from simlow.sim.roofline import BOUND_ORDER, Machine
 from simlow.workload.tokens import Workload
 
 REASONS = ("ok", "speed", "sram_capacity", "sram_bandwidth", "power")
@@ -189,7 +189,7 @@ def _decode(model: str, scheme: str, work: Workload, base: NpuDesign, bw, arr_pe
     total = np.sum(np.broadcast_to(times.total_s, (len(uniq), work.gen)), axis=1)
     shares = np.stack([np.sum(np.broadcast_to(x, (len(uniq), work.gen)), axis=1)
                        for x in (times.memory_s, times.compute_s, times.overhead_s)])
-    bound = np.array(["memory", "compute", "overhead"])[np.argmax(shares, axis=0)]
+    bound = np.array([b.value for b in BOUND_ORDER[:3]])[np.argmax(shares, axis=0)]
     flops: dict[str, float] = {}
     nbytes = 0.0
     for t, (_, _, _, fl, by) in zip(temps, times.op_split):

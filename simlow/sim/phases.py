@@ -12,7 +12,7 @@ import numpy as np
 from simlow.sim import energy, roofline
 from simlow.sim.machine import placed_elsewhere
 from simlow.sim.request import Request
-from simlow.sim.results import Fidelity, Prediction, TimelineEntry
+from simlow.sim.results import Bound, Fidelity, Prediction, TimelineEntry
 from simlow.workload.op import OpTemplate
 
 
@@ -66,12 +66,6 @@ def make_prediction(req: Request, fidelity: Fidelity, temps, prefill_steps_s, de
                *energy.cap_notes(energy_parts), *notes))
 
 
-def _phase_bound(t: roofline.StepTimes) -> str:
-    shares = {"memory": np.sum(t.memory_s), "compute": np.sum(t.compute_s), "overhead": np.sum(t.overhead_s),
-              "link": np.sum(t.comm_s)}
-    return max(shares, key=shares.get)
-
-
 def _timeline(temps: tuple[OpTemplate, ...], mach, pre, dec, comm_op: str = "communication"
               ) -> tuple[TimelineEntry, ...]:
     """Per op of each phase in execution order; a device group's communication
@@ -82,12 +76,12 @@ def _timeline(temps: tuple[OpTemplate, ...], mach, pre, dec, comm_op: str = "com
             continue
         for t, op_time, (tc, tm, launch, fl, by) in zip(temps, times.per_op, times.op_split):
             dur = float(np.sum(op_time))
-            shares = {"memory": tm, "compute": tc, "overhead": launch}
+            shares = {Bound.MEMORY: tm, Bound.COMPUTE: tc, Bound.OVERHEAD: launch}
             out.append(TimelineEntry(phase, t.name, clock, dur, max(shares, key=shares.get), fl, by,
                                      mach.format_for(t), t.layers))
             clock += dur
         comm = float(np.sum(times.comm_s))
         if comm > 0:
-            out.append(TimelineEntry(phase, comm_op, clock, comm, "link", 0.0, 0.0, ""))
+            out.append(TimelineEntry(phase, comm_op, clock, comm, Bound.LINK, 0.0, 0.0, ""))
             clock += comm
     return tuple(out)

@@ -21,13 +21,13 @@ from simlow.errors import SimlowError
 from simlow.workload.templates import templates
 from simlow.memory import footprint, resolve_scheme
 from simlow.quantities import fmt_bytes
-from simlow.sim import energy
+from simlow.sim import energy, roofline
 from simlow.sim.machine import machine, pick_engine
 from simlow.sim.offload_spec import offload_from
 from simlow.sim.parallel import (comm_note, comm_op, group_energy, group_machine, group_memory, parallel_from,
                                  peer_link, phases_with_comm)
 from simlow.sim.request import Request
-from simlow.sim.phases import _phase_bound, _timeline, decode_times, make_prediction, prefill_times
+from simlow.sim.phases import _timeline, decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction
 from simlow.workload.routing import Uniform
 from simlow.sim.stacks import load_stack
@@ -150,7 +150,7 @@ def predict_roofline(req: Request) -> Prediction:
     return make_prediction(
         req, Fidelity.ROOFLINE, temps, pre.total_s if pre else None, dec.total_s if dec else None,
         parts, memory, fits, short,
-        {k: str(_phase_bound(t)) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
+        {k: roofline.phase_bound(t) for k, t in (("prefill", pre), ("decode", dec)) if t is not None},
         _timeline(temps, mach, pre, dec, comm_op(par) if par else ""), tuple(notes))
 
 

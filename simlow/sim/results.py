@@ -32,13 +32,21 @@ class Fidelity(enum.StrEnum):
             raise SimlowError(f"unknown fidelity {value!r} (valid: {', '.join(f.value for f in cls)})") from None
 
 
+class Bound(enum.StrEnum):
+    """What limits an op or a phase: the largest share of its time."""
+    MEMORY = "memory"       # bytes over the memory's (or link's, for offloaded weights) bandwidth
+    COMPUTE = "compute"     # ops over the engine's peak rate
+    OVERHEAD = "overhead"   # kernel launches and per-step host costs
+    LINK = "link"           # traffic between devices or over an offload link
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     phase: str              # prefill | decode
     op: str                 # op (template) name from the graph
     start_s: float
     duration_s: float       # summed over the op's layer instances (and decode steps)
-    bound: str              # memory | compute | overhead (what dominated this op)
+    bound: Bound            # what dominated this op
     flops: float
     bytes: float
     format: str             # the number format it ran in
@@ -68,7 +76,7 @@ class Prediction:
     memory: Mapping[str, object]
     fits: bool
     shortfall_bytes: float
-    bound: Mapping[str, str]
+    bound: Mapping[str, Bound]
     timeline: tuple[TimelineEntry, ...] = ()
     notes: tuple[str, ...] = field(default=())
 

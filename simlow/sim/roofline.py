@@ -39,6 +39,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from simlow.errors import SimlowError
+from simlow.sim.results import Bound
 from simlow.workload.features import features
 from simlow.workload.op import BYTE_QUANTITIES, OpClass, OpTemplate
 
@@ -172,11 +173,25 @@ def with_comm(times: StepTimes, comm_s) -> StepTimes:
     return replace(times, total_s=times.total_s + comm, comm_s=comm)
 
 
+# The order shares are compared in (the first of equal shares wins).
+BOUND_ORDER = (Bound.MEMORY, Bound.COMPUTE, Bound.OVERHEAD, Bound.LINK)
+
+
+def _shares(times: StepTimes) -> np.ndarray:
+    return np.stack(np.broadcast_arrays(times.memory_s, times.compute_s, times.overhead_s, times.comm_s))
+
+
 def bound_of(times: StepTimes) -> np.ndarray:
-    """What limits a step: ``memory``, ``compute``, ``overhead`` or ``link`` (inter-device
-    communication; largest share)."""
-    shares = np.stack(np.broadcast_arrays(times.memory_s, times.compute_s, times.overhead_s, times.comm_s))
-    return np.array(["memory", "compute", "overhead", "link"])[np.argmax(shares, axis=0)]
+    """What limits each step (``Bound`` values as an array of text, for vectorized sweeps):
+    ``memory``, ``compute``, ``overhead`` or ``link`` (inter-device communication), the
+    largest share."""
+    return np.array([b.value for b in BOUND_ORDER])[np.argmax(_shares(times), axis=0)]
+
+
+def phase_bound(times: StepTimes) -> Bound:
+    """What limits a whole phase: the largest share summed over its steps."""
+    sums = [np.sum(x) for x in (times.memory_s, times.compute_s, times.overhead_s, times.comm_s)]
+    return BOUND_ORDER[int(np.argmax(sums))]
 
 
 def decode_steps(templates, m: Machine, batch: int, start: int, gen: int, distinct_experts=None) -> StepTimes:

@@ -28,7 +28,7 @@ from simlow.sim.des.step import FOLD, Background, StepResult, simulate_step
 from simlow.sim.machine import machine
 from simlow.sim.parallel import comm_note, group_energy, group_machine, group_memory
 from simlow.sim.phases import decode_times, make_prediction, prefill_times
-from simlow.sim.results import Fidelity, Prediction, TimelineEntry
+from simlow.sim.results import Bound, Fidelity, Prediction, TimelineEntry
 
 TOL_PS_PER_OP = 4      # chord tolerance per op instance: a few 1-ps roundings per op
 COMM_OPS = ("all_reduce", "handover")   # the ops of a device group (simlow.sim.des.plan)
@@ -158,7 +158,7 @@ def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tu
         _timeline(temps, mach, pre, dec, rpre, rdec), (*sim, *notes))
 
 
-def _bound(run: PhaseRun) -> str:
+def _bound(run: PhaseRun) -> Bound:
     tot = sum(run.op_ps().values())
     return BOUNDS[int(np.argmax(tot))]
 

@@ -26,8 +26,9 @@ import simpy
 
 from simlow.sim.des.fabric import Fabric
 from simlow.sim.des.work import OpWork
+from simlow.sim.results import Bound
 
-BOUNDS = ("memory", "compute", "link", "overhead")
+BOUNDS = (Bound.MEMORY, Bound.COMPUTE, Bound.LINK, Bound.OVERHEAD)   # slot order of Recorder.ops
 _M, _C, _L, _O = range(4)
 
 
@@ -51,7 +52,7 @@ class Recorder:
         span = t2 - t1
         if span <= w.compute_ps:
             acc[_C] += span
-            bound = "compute"
+            bound = Bound.COMPUTE
         else:
             _, path = max(arrived, key=lambda a: a[0])
             slot = _L if self.links.intersection(path) else _M
