@@ -1,26 +1,45 @@
 """Paged KV cache: how many blocks the engine gets, and the block pool with prefix caching.
 
-Block count, as vLLM computes it (``vllm/v1/worker/gpu_worker.py``
-``determine_available_memory`` and ``vllm/v1/core/kv_cache_utils.py``, vLLM main at commit
-00024d314514900f361ad072af6931e403b7f589)::
+Block count, as vLLM v1 computes it. ``vllm/v1/worker/gpu_worker.py``
+``determine_available_memory`` (vllm-project/vllm at commit
+0012cf691b7e69423244d2b1405f4b6832156e19; v0.10 / v0.11 wrap the same sum in
+``memory_profiling``: ``requested_memory - non_kv_cache_memory``, the latter weights + torch
+peak increase + non-torch increase)::
 
-    available = gpu_memory_utilization x device memory
+    available = gpu_memory_utilization x total (as CUDA reports it)
                 - weights - peak activation of the profiling forward - non-torch memory
-    blocks    = available // (block_size x bytes per token of every layer's K and V)
 
-Here: weights are ``simlow.specs.scheme.weight_bytes`` at the scheme; the KV bytes per token
-per layer are ``ModelSpec.kv_token_bytes`` at the scheme's KV format (FP8 / int4 / block-
-scaled KV formats included); the peak activation is an *estimate* of the profiling run
+and ``vllm/v1/core/kv_cache_utils.py`` (the hybrid allocator, vLLM >= 0.10): layers are put
+in KV cache groups by attention type (full, sliding window), every group holding the same
+number of layers ``g`` (for gpt-oss, 12 full + 12 sliding layers: two groups of ``g = 12``);
+memory is split into ``g`` tensors whose pages one layer of each group shares, so::
+
+    engine blocks = available // (g x block_size x bytes per token of one layer's K and V)
+
+and all groups draw their blocks from that one pool: a full-attention group holds a block per
+``block_size`` tokens of a request, a sliding-window group only the blocks the window covers
+(``SlidingWindowManager`` frees the rest). A model without sliding-window layers is one group
+of every layer (``g`` = layers), the sum vLLM v0 made.
+
+Here: ``total`` is the hardware spec's capacity (nvidia-smi's total) x ``CUDA_TOTAL_FRACTION``;
+non-torch memory is ``NON_TORCH_BYTES`` (both sourced below); weights are
+``simlow.specs.scheme.weight_bytes`` at the scheme; the KV bytes per token per layer are
+``ModelSpec.kv_token_bytes`` at the scheme's KV format (FP8 / int4 / block-scaled KV formats
+included); the peak activation is an *estimate* of the profiling run
 (``max_num_batched_tokens`` tokens through the residual stream, the attention projections
 and the FFN's gate/up outputs at the activation format, plus ``max_num_seqs`` rows of fp32
-logits); non-torch memory (CUDA context, allocator reserve) is taken as the part of the
-device memory the hardware spec marks unusable (``memory.usable``). Sliding-window layers
-are sized as full-attention layers (vLLM v1's hybrid allocator frees out-of-window blocks;
-not modelled). ``kv_blocks`` overrides all of this.
+logits). The scheduler (``simlow.serving.vllm``) counts a request's blocks per
+``block_size`` tokens, one in every full-attention group: its pool is the engine blocks
+divided by the full-attention groups (``KvBudget.blocks``); the few blocks a sliding-window
+group holds per request (``ceil(window / block_size) + 1``, 9 for gpt-oss's 128-token window)
+are not counted. A model whose every layer is windowed (Mistral-7B v0.1) is sized as one
+full-attention group (its requests are taken to hold every block; exact below the window).
+``kv_blocks`` overrides all of this.
 
 The pool (``BlockPool``) counts blocks rather than storing them. With prefix caching, the
 full blocks of a shared prefix are cached under the prefix id, the rest of a request's
-full prompt blocks under the request (what its own recompute after a preemption can hit);
+full prompt blocks under the request (what its own recompute after a preemption can hit),
+chunk by chunk as the prefill computes them;
 blocks a running request references are pinned, released ones stay cached until evicted.
 Eviction takes never-cached free blocks first, then the tail of the least recently
 released group (vLLM's free queue holds single blocks in release order, a request's tail
@@ -41,6 +60,18 @@ from simlow.workload.op import VALUE_BYTES
 DEFAULT_BLOCK_SIZE = 16            # vLLM CacheConfig.block_size default on CUDA
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9   # vLLM CacheConfig.gpu_memory_utilization default
 LOGIT_BYTES = 4                    # vLLM's sampler holds logits in fp32
+GIB = 1024 ** 3
+# The total vLLM reads (torch.cuda.mem_get_info) is less than nvidia-smi's: H100 80GB HBM3,
+# "total_gpu_memory (79.22GiB)" in vLLM's log (github.com/vllm-project/vllm/pull/10511 and
+# /pull/12126) of nvidia-smi's 81559 MiB (github.com/vllm-project/vllm/issues/55169). Taken for
+# every device (assumed; other boards' logs differ by a few tenths of a GiB).
+CUDA_TOTAL_FRACTION = 79.22 * 1024 / 81559
+# vLLM's non-torch memory (CUDA context growth, cuBLAS workspace outside torch's allocator)
+# as it measures it: "non_torch_memory takes 0.16GiB" on one H100 80GB
+# (github.com/vllm-project/vllm/pull/12126, the profiling later releases keep; its predecessor
+# logged 1.79 GiB in github.com/vllm-project/vllm/pull/10511 before that fix). Single device;
+# tensor parallelism adds NCCL buffers (3.58 GiB at TP=2 in pull 10511), not modelled.
+NON_TORCH_BYTES = int(0.16 * GIB)
 
 
 class KvCacheTooSmall(SimlowError):
@@ -49,18 +80,49 @@ class KvCacheTooSmall(SimlowError):
 
 
 @dataclass(frozen=True)
+class LayerGroups:
+    """vLLM's KV cache groups of a model (module docstring): ``size`` layers per group,
+    ``full`` full-attention groups and ``sliding`` sliding-window ones."""
+
+    size: int
+    full: int
+    sliding: int
+
+
+def layer_groups(model) -> LayerGroups:
+    """The hybrid allocator's grouping (``kv_cache_utils``: the group size is the smallest
+    attention type's layer count, or the largest when it is within 1.25x of the smallest);
+    a model of one attention type is one group of every layer."""
+    sw = model.sliding_window
+    windowed = 0 if sw is None else sum(sw.is_windowed(i) for i in range(model.layers))
+    full = model.layers - windowed
+    if windowed == 0 or full == 0:
+        return LayerGroups(model.layers, 1, 0)
+    lo, hi = min(full, windowed), max(full, windowed)
+    g = hi if hi < 1.25 * lo else lo
+    return LayerGroups(g, -(-full // g), -(-windowed // g))
+
+
+@dataclass(frozen=True)
 class KvBudget:
-    """How the block count was obtained (bytes)."""
+    """How the block count was obtained (bytes). ``blocks``: the pool the scheduler counts a
+    request's blocks from (one block per ``block_size`` tokens in every full-attention group);
+    ``engine_blocks``: vLLM's own block count (shared by every group)."""
 
     block_size: int
     block_bytes: int
     blocks: int
     capacity_bytes: float = 0.0
+    total_bytes: float = 0.0
     utilization: float = 0.0
     weights_bytes: float = 0.0
     activation_bytes: float = 0.0
-    reserved_bytes: float = 0.0
+    non_torch_bytes: float = 0.0
     available_bytes: float = 0.0
+    engine_blocks: int = 0
+    group_layers: int = 0
+    full_groups: int = 1
+    sliding_groups: int = 0
     overridden: bool = False
 
     def to_dict(self) -> dict:
@@ -68,8 +130,10 @@ class KvBudget:
 
 
 def block_bytes(model, scheme, block_size: int) -> int:
-    """Bytes of one KV block over every layer (K and V) at the scheme's KV format."""
-    return block_size * model.layers * model.kv_token_bytes(scheme.kv_cache)
+    """Bytes of one scheduler block (module docstring): ``block_size`` tokens of K and V in
+    every layer of the full-attention groups, at the scheme's KV format."""
+    g = layer_groups(model)
+    return block_size * g.size * g.full * model.kv_token_bytes(scheme.kv_cache)
 
 
 def profile_activation_bytes(model, scheme, max_batched_tokens: int, max_num_seqs: int) -> int:
@@ -92,20 +156,24 @@ def kv_budget(model, hw, scheme, engine, block_size: int = DEFAULT_BLOCK_SIZE,
     if not 0.0 < utilization <= 1.0:
         raise SimlowError(f"gpu_memory_utilization must be in (0, 1], got {utilization}")
     mem = hw.memory(engine.memory)
+    total = mem.capacity_bytes * CUDA_TOTAL_FRACTION
     w = float(weight_bytes(model, scheme))
     act = float(profile_activation_bytes(model, scheme, max_batched_tokens, max_num_seqs))
-    reserved = mem.capacity_bytes - mem.usable_bytes
-    avail = utilization * mem.capacity_bytes - w - act - reserved
-    blocks = int(avail // bb) if avail > 0 else 0
+    avail = utilization * total - w - act - NON_TORCH_BYTES
+    g = layer_groups(model)
+    page = block_size * g.size * model.kv_token_bytes(scheme.kv_cache)
+    engine_blocks = int(avail // page) if avail > 0 else 0
+    blocks = engine_blocks // g.full
     if blocks < 1:
         raise KvCacheTooSmall(
             f"does not fit: {model.name} at {scheme.name} leaves no memory for the KV cache on {hw.name} "
-            f"({utilization:g} x {mem.capacity_bytes / 1e9:.2f} GB - weights {w / 1e9:.2f} GB - activations "
-            f"{act / 1e9:.2f} GB - reserve {reserved / 1e9:.2f} GB = {avail / 1e9:.2f} GB); "
+            f"({utilization:g} x {total / 1e9:.2f} GB - weights {w / 1e9:.2f} GB - activations "
+            f"{act / 1e9:.2f} GB - non-torch {NON_TORCH_BYTES / 1e9:.2f} GB = {avail / 1e9:.2f} GB); "
             + ("the weights alone exceed the memory: give a smaller --scheme"
-               if w >= utilization * mem.capacity_bytes - reserved else
+               if w >= utilization * total - NON_TORCH_BYTES else
                "lower --max-batched-tokens or --max-num-seqs, or give --kv-blocks"))
-    return KvBudget(block_size, bb, blocks, mem.capacity_bytes, utilization, w, act, reserved, avail)
+    return KvBudget(block_size, bb, blocks, mem.capacity_bytes, total, utilization, w, act,
+                    float(NON_TORCH_BYTES), avail, engine_blocks, g.size, g.full, g.sliding)
 
 
 class BlockPool:

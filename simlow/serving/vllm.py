@@ -100,10 +100,17 @@ class VllmScheduler:
                 break
         return out, total, released
 
-    def _register(self, rid: int) -> None:
-        """``rid`` computed its whole prompt: its full prompt blocks become cached."""
+    def _register(self, rid: int, computed: int) -> None:
+        """``rid`` has computed ``computed`` tokens of its prompt: its full blocks among them
+        become cached (vLLM v1's ``allocate_slots`` caches a chunk's full blocks as it
+        schedules them, so a request preempted mid-prefill finds its earlier chunks)."""
         refs = self.refs.setdefault(rid, [])
+        left = computed // self.cfg.block_size
         for key, nb in self._groups(rid):
+            nb = min(nb, left)
+            if nb <= 0:
+                break
+            left -= nb
             pinned = key in refs
             got = self.pool.extend(key, nb, pinned)
             if got and not pinned:
@@ -314,8 +321,9 @@ class VllmScheduler:
         run.comp[r] = after
         if self.cfg.prefix_caching:
             p = run.prompt[r]
-            for rid in r[(before < p) & (after >= p)].tolist():
-                self._register(rid)
+            pre = before < p
+            for rid, c in zip(r[pre].tolist(), np.minimum(after, p)[pre].tolist()):
+                self._register(rid, c)
         emits = r[after == run.tokens[r]]
         done = run.emit(emits)
         if done.size:
