@@ -40,8 +40,10 @@ Needs SciPy (the ``dev`` extra).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Mapping
 
 import numpy as np
 
@@ -56,7 +58,25 @@ from simlow.sim.roofline import op_terms, tile_fill
 from simlow.sim.stacks import FitSplit, GroupBy, Stack, load_stack
 
 PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel", "step", "mem_rate", "dequant")
-MODES = ("absolute", "node")       # energy: board J per op, or a multiple of the node's MAC energy
+class EnergyMode(enum.StrEnum):
+    """What the fitted energy parameter is: board joules per op, or a multiple of the node's MAC energy."""
+    ABSOLUTE = "absolute"
+    NODE = "node"
+
+
+MODES = tuple(EnergyMode)
+
+
+def _mode(value: EnergyMode | str) -> EnergyMode:
+    try:
+        return EnergyMode(value)
+    except ValueError:
+        raise SimlowError(f"unknown energy mode {value!r} (valid: {', '.join(MODES)})") from None
+
+
+def default_mode(stack) -> EnergyMode:
+    """NODE when the stack states its matmul energy as a scale of the node's MAC energy."""
+    return EnergyMode.NODE if stack.matmul_energy_scale is not None else EnergyMode.ABSOLUTE
 _LO = np.array([0.05, 0.01, 10.0, 0.01, 0.005, 0.0, 0.0, 0.5, 0.0])
 _HI = np.array([1.0, 1.0, 4096.0, 100.0, 1.0, 50.0, 20000.0, 10000.0, 10.0])   # energy pJ, kernel and step us
 _NO_RATE, _NO_ENERGY, _NO_MEM = 4096.0, 0.01, 10000.0    # start values when the stack has no cap
@@ -72,7 +92,7 @@ class Fit:
     test_groups: tuple[str, ...]
     n_train: int
     n_test: int
-    mode: str                       # "absolute": params["energy"] in J/op; "node": the scale
+    mode: EnergyMode                # ABSOLUTE: params["energy"] in J/op; NODE: the scale
     train_median_abs: dict          # metric -> median |error|
     test_median_abs: dict
     cost: float = 0.0               # robust training cost at the optimum (comparable across tiles)
@@ -91,16 +111,16 @@ def _unit(stack: Stack) -> Stack:
                    matmul_energy_scale=None)
 
 
-def _energy_unit(req, t, mode: str) -> float:
+def _energy_unit(req, t, mode: EnergyMode) -> float:
     """Joules per op of ``t`` at energy parameter 1: 1 pJ (absolute), or the MAC energy per
     op of the format ``t`` runs in at the device's node (node; 0: no node, no cap)."""
-    if mode == "absolute":
+    if mode is EnergyMode.ABSOLUTE:
         return 1e-12
     mac = mac_energy_per_op(req.hw, run_format(t, req.stack, req.engine))
     return 0.0 if mac is None else mac
 
 
-def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -> tuple[list, int]:
+def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: EnergyMode = EnergyMode.ABSOLUTE) -> tuple[list, int]:
     """(per op: (class, repeat, t_compute at peak, t_compute at 1 op/unit/clock (0: no
     units or clock), t_compute at energy parameter 1 and TDP, t_memory at peak, t_memory at
     1 byte/unit/clock (0: no units or clock), kernels x steps), the phase's number of steps:
@@ -126,7 +146,7 @@ def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: str = "absolute") -
     return out, n_steps
 
 
-def row_terms(case: Case, stack: Stack, mode: str = "absolute"):
+def row_terms(case: Case, stack: Stack, mode: EnergyMode = EnergyMode.ABSOLUTE):
     """(prefill terms or None, decode terms or None) of a case at unit efficiencies."""
     req = resolve(case.model, case.hw, case_scheme(case), case.batch, case.prompt, case.gen, None, None,
                   _unit(stack), None, case.depth, None, case.ubatch)
@@ -143,13 +163,13 @@ def row_terms(case: Case, stack: Stack, mode: str = "absolute"):
     return pre, dec
 
 
-def _time(phase, theta: np.ndarray, vector_eff: float) -> float:
+def _time(phase, theta: np.ndarray, unfitted: Mapping[str, float]) -> float:
     """Time of one phase at parameters ``theta`` (as ``PARAMS``, kernel in seconds; energy
     in the unit of the terms' energy column: pJ, or the node scale): the roofline's step
     time (``simlow.sim.roofline.step``) regrouped by parameter; tests check the two agree."""
     terms, n_steps = phase
     be, ce_mm, rate, joules, ce_att, ko, so, mem_rate, dq = theta
-    ce = {"matmul": ce_mm, "attention": ce_att, "vector": vector_eff, "gather": 1.0}
+    ce = {"matmul": ce_mm, "attention": ce_att, **unfitted}
     total = so * n_steps
     for cls, rep, tc, tu, tw, tm, tmu, tdq, k in terms:
         t_comp = (np.maximum(np.maximum(tc / ce[cls] + dq * tdq, tu / rate), tw * joules) if cls == "matmul"
@@ -158,10 +178,16 @@ def _time(phase, theta: np.ndarray, vector_eff: float) -> float:
     return float(total)
 
 
-def predicted(case: Case, terms, theta, vector_eff: float) -> float:
+def unfitted_efficiency(stack: Stack) -> dict[str, float]:
+    """The compute efficiencies the fit leaves as the stack states them (vector, gather)."""
+    return {k: stack.compute_efficiency[k] for k in ("vector", "gather")}
+
+
+def predicted(case: Case, terms, theta, unfitted: Mapping[str, float]) -> float:
+    """A row's tok/s at parameters ``theta``; ``unfitted``: ``unfitted_efficiency(stack)``."""
     pre, dec = terms
-    tp = _time(pre, theta, vector_eff) if pre else 0.0
-    td = _time(dec, theta, vector_eff) if dec else 0.0
+    tp = _time(pre, theta, unfitted) if pre else 0.0
+    td = _time(dec, theta, unfitted) if dec else 0.0
     if case.kind is RowKind.PP:
         return case.batch * case.prompt / tp
     if case.kind is RowKind.TG:
@@ -185,25 +211,24 @@ def split_groups(cases: list[Case]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(g for g in groups if g not in test), test
 
 
-def _bounds(mode: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+def _bounds(mode: EnergyMode) -> tuple[np.ndarray, np.ndarray, float, float]:
     """(lower, upper, energy start with no power cap, energy start for the power-bound
     start point) in fitting units."""
-    if mode not in MODES:
-        raise SimlowError(f"unknown energy mode {mode!r} (valid: {', '.join(MODES)})")
-    if mode == "absolute":
+    mode = _mode(mode)
+    if mode is EnergyMode.ABSOLUTE:
         return _LO, _HI, _NO_ENERGY, 3.0
     lo, hi = _LO.copy(), _HI.copy()
     lo[3], hi[3], none, power = _NODE_ENERGY
     return lo, hi, none, power
 
 
-def _start(stack: Stack, mode: str) -> np.ndarray:
+def _start(stack: Stack, mode: EnergyMode) -> np.ndarray:
     """The stack file's values as a parameter vector (kernel in microseconds; energy in
     pJ, or the node scale)."""
     ce = stack.compute_efficiency
     rate = stack.matmul_unit_rate if stack.matmul_unit_rate is not None else _NO_RATE
-    given = stack.matmul_energy_J * 1e12 if mode == "absolute" and stack.matmul_energy_J else (
-        stack.matmul_energy_scale if mode == "node" else None)
+    given = stack.matmul_energy_J * 1e12 if mode is EnergyMode.ABSOLUTE and stack.matmul_energy_J else (
+        stack.matmul_energy_scale if mode is EnergyMode.NODE else None)
     energy = given if given is not None else _bounds(mode)[2]
     mem = stack.memory_unit_rate if stack.memory_unit_rate is not None else _NO_MEM
     return np.array([stack.bandwidth["matmul"], ce["matmul"], rate, energy, ce["attention"],
@@ -215,10 +240,10 @@ def _theta(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x[:5], x[5:7] * 1e-6, x[7:]])
 
 
-def _si(theta: np.ndarray, mode: str) -> dict:
+def _si(theta: np.ndarray, mode: EnergyMode) -> dict:
     """Reported parameters: SI, energy in J per op (absolute) or the dimensionless scale."""
     out = dict(zip(PARAMS, (float(v) for v in theta)))
-    if mode == "absolute":
+    if mode is EnergyMode.ABSOLUTE:
         out["energy"] *= 1e-12
     return out
 
@@ -249,7 +274,7 @@ def _robust(r: np.ndarray, weight: np.ndarray, loss: str = "soft_l1") -> np.ndar
     return np.sign(r) * np.sqrt(weight * 2 * _F_SCALE**2 * (np.sqrt(1 + z) - 1))
 
 
-def _starts(x0: np.ndarray, free: np.ndarray, mode: str) -> list[np.ndarray]:
+def _starts(x0: np.ndarray, free: np.ndarray, mode: EnergyMode) -> list[np.ndarray]:
     """Start points: the stack file's values; the matmul ceiling set by the format peak
     alone; by the issue rate alone; by power alone (the ceilings make the cost non-convex);
     each also with the memory ceiling binding (``_MEM_START``) when it is free and the
@@ -270,7 +295,7 @@ def _starts(x0: np.ndarray, free: np.ndarray, mode: str) -> list[np.ndarray]:
 _MEM_START = 8.0      # bytes per unit per clock: about where A100-class HBM boards bind
 
 
-def _mine(name: str, stack: Stack, rows, mode: str) -> list:
+def _mine(name: str, stack: Stack, rows, mode: EnergyMode) -> list:
     """(row, case, terms) of the rows of stack ``name`` in the era ``stack`` is for."""
     mine = []
     for r, c in rows:
@@ -291,7 +316,7 @@ _KEEP = object()
 
 
 def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ...] = (),
-              mode: str | None = None, tile_rows=_KEEP, loss: str = "soft_l1", era: str | None = None) -> Fit:
+              mode: EnergyMode | str | None = None, tile_rows=_KEEP, loss: str = "soft_l1", era: str | None = None) -> Fit:
     """Fit stack ``name`` on its rows (see the module docstring). ``mode`` (``MODES``)
     defaults to "node" when the stack file gives ``matmul_energy_scale``, else "absolute".
     ``tile_rows`` (a number or None) replaces the stack file's ``matmul_tile_rows``;
@@ -307,7 +332,7 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
     stack = load_stack(name if era is None else f"{name}@{era}")
     if tile_rows is not _KEEP:
         stack = replace(stack, matmul_tile_rows=None if tile_rows is None else float(tile_rows))
-    mode = mode or ("node" if stack.matmul_energy_scale is not None else "absolute")
+    mode = default_mode(stack) if mode is None else _mode(mode)
     lo, hi, _, _ = _bounds(mode)
     mine = _mine(name, stack, rows, mode)
     cases = [c for _, c, _ in mine]
@@ -316,7 +341,7 @@ def fit_stack(name: str, rows: list[tuple[Measured, Case]], fixed: tuple[str, ..
     terms = [t for _, _, t in mine]
     meas = np.array([r.tok_s for r, _, _ in mine])
     is_train = np.array([getattr(c, key) in train_g for c in cases])
-    vec = stack.compute_efficiency["vector"]
+    vec = unfitted_efficiency(stack)
     x0 = np.clip(_start(stack, mode), lo, hi)
     free = _free(cases, fixed)
 

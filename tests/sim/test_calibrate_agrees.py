@@ -35,9 +35,8 @@ def test_calibration_time_equals_the_roofline(cases_by_stack, step_overhead_s):
         stack = load_stack(name)
         if step_overhead_s is not None:
             stack = replace(stack, step_overhead_s=step_overhead_s)
-        mode = "node" if stack.matmul_energy_scale is not None else "absolute"
+        mode = C.default_mode(stack)
         theta = C._theta(C._start(stack, mode))
         for case in _sample(cases):
-            fitted_form = C.predicted(case, C.row_terms(case, stack, mode), theta,
-                                      stack.compute_efficiency["vector"])
+            fitted_form = C.predicted(case, C.row_terms(case, stack, mode), theta, C.unfitted_efficiency(stack))
             assert fitted_form == pytest.approx(predicted_rate(case, stack)[0], rel=1e-9), (name, case)

@@ -122,8 +122,8 @@ def test_calibration_fits_an_era_on_its_own_rows_only():
     ok, _ = mapped_rows()
     metal = load_stack("llama.cpp-metal")
     old = metal.eras[0].stack
-    mine_old = C._mine("llama.cpp-metal", old, ok, "absolute")
-    mine_new = C._mine("llama.cpp-metal", metal, ok, "absolute")
+    mine_old = C._mine("llama.cpp-metal", old, ok, C.EnergyMode.ABSOLUTE)
+    mine_new = C._mine("llama.cpp-metal", metal, ok, C.EnergyMode.ABSOLUTE)
     assert mine_old and all(old.era == metal.at_build(c.build).era for _, c, _ in mine_old)
     assert mine_new and all(c.build is None or not metal.eras[0].covers(c.build) for _, c, _ in mine_new)
     assert len(mine_old) + len(mine_new) == sum(c.stack == "llama.cpp-metal" and c.mapping != "size_matched"
@@ -164,10 +164,10 @@ def test_calibration_time_equals_the_roofline_at_an_era_with_the_memory_ceiling(
     cases = [c for _, c in ok if c.stack == "llama.cpp-cuda" and c.build is not None and old.eras == ()
              and load_stack("llama.cpp-cuda").at_build(c.build) is old and c.hw in ("a100-80gb-pcie", "rtx-4090")]
     assert {c.metric for c in cases} == {"decode", "prefill"}
-    theta = C._theta(C._start(old, "absolute"))
+    theta = C._theta(C._start(old, C.EnergyMode.ABSOLUTE))
     assert theta[6] > 0 and theta[7] < 1000          # a step overhead and a binding memory ceiling
     for case in [c for c in cases if c.hw == "a100-80gb-pcie"][:6] + [c for c in cases if c.hw == "rtx-4090"][:4]:
-        fitted_form = C.predicted(case, C.row_terms(case, old), theta, old.compute_efficiency["vector"])
+        fitted_form = C.predicted(case, C.row_terms(case, old), theta, C.unfitted_efficiency(old))
         assert fitted_form == pytest.approx(predicted_rate(case, old)[0], rel=1e-9), case
 
 
