@@ -16,7 +16,8 @@
   under GQA, the case the reference skips), and so does the output matrix (tied to the
   embedding).
 * ``hqq``: ``simlow.quant.hqq`` on every matrix (no calibration), the grid ``int<b>_asym_g<n>``
-  of the design read as HQQ's ``b``-bit, group ``n`` affine grid with a float16 zero.
+  of the design read as HQQ's ``b``-bit, group ``n`` affine grid with a float16 zero
+  (fractional, or integer with ``hqq_zero: integer``).
 
 All weight-only, run on the float datapath as the dequantized values (AWQ's ``Q(W s)/s``).
 """
@@ -123,7 +124,7 @@ def prepare_design(model: LlamaFile, design: Design, ref_pm: PreparedModel) -> P
         return prepare_model(model, design)
     fmt = get_format(design.weights)
     if design.method is WeightMethod.HQQ:
-        hfmt = HqqInt(fmt.bits, fmt.group)
+        hfmt = HqqInt(fmt.bits, fmt.group, zero=design.hqq_zero)
         return prepare_model(model, design, (tuple({n: _hqq(layer[n], hfmt) for n in MATRICES} for layer in model.layers),
                                              _hqq(model.output, hfmt)))
     ids = calibration_ids(model, design)

@@ -17,6 +17,8 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
     kv_scheme    optional simlow KV scheme for the pricing (e.g. kv-q4_0)
     method       rtn | gptq | awq | hqq: how weights reach the weight format's grid
                  (``simlow.lm.calibrate``; non-rtn: float datapath, no rotation)
+    hqq_zero     hqq only: fractional (HQQ's float16 zero, default) | integer (an integer
+                 zero through the solve, ``simlow.quant.hqq.ZeroMode``)
     calibration  gptq/awq: {start, n_tokens, ctx} tokens of the shipped text
                  ``workloads/text/kjv-genesis-1-5.txt`` (default 2048..4096, windows of 512)
     stack        optional simlow software stack for the pricing (default: the hardware's)
@@ -40,6 +42,7 @@ from pathlib import Path
 from simlow.datapath import UNITS, IntMacUnit, Overflow, ShiftAddUnit, TernaryTreeUnit
 from simlow.errors import SimlowError, unknown_name
 from simlow.quant import FORMATS
+from simlow.quant.hqq import ZeroMode
 from simlow.quant.uniform import Granularity, UniformInt
 from simlow.specs.yamlfile import open_spec
 
@@ -98,6 +101,7 @@ class Design:
     description: str = ""
     method: WeightMethod = WeightMethod.RTN
     calibration: Calibration | None = None
+    hqq_zero: ZeroMode = ZeroMode.FRACTIONAL
 
     @property
     def integer(self) -> bool:
@@ -207,7 +211,10 @@ def read_design(path: Path | str) -> Design:
                None if scheme == "none" else scheme, None if kv_scheme == "none" else kv_scheme,
                r.str("stack", default=None) if r.has("stack") else None, r.str("description", default=""))
     method = WeightMethod(r.str("method", default="rtn", choices=tuple(m.value for m in WeightMethod)))
-    d = dataclasses.replace(d, method=method, calibration=_calibration(r, method))
+    zero = ZeroMode(r.str("hqq_zero", default="fractional", choices=tuple(z.value for z in ZeroMode)))
+    if r.has("hqq_zero") and method is not WeightMethod.HQQ:
+        r.fail("hqq_zero applies to method hqq only", "hqq_zero")
+    d = dataclasses.replace(d, method=method, calibration=_calibration(r, method), hqq_zero=zero)
     _check_consistent(r, d)
     r.done()
     return d

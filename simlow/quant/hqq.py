@@ -24,10 +24,21 @@ and the zero of the best iteration is kept (``history`` lists every accepted err
 non-increasing by this rule, the first one is the min-max RTN start). The scale stays at
 its min-max value ``(max - min) / (2**b - 1)``; zero and scale are then stored as float16
 and the codes recomputed with the stored values.
+
+Zero storage (``ZeroMode``): ``FRACTIONAL`` (default) is the HQQ library's storage
+(mobiusml/hqq ``Quantizer.quantize``: the solver's zero is kept as a fractional float,
+float16, or itself 8-bit quantized with ``quant_zero``; the library's ``round_zero`` option
+rounds only the min-max *start* before the solver, which then moves it off the integers
+again, so the library never stores an integer zero after ``optimize``). ``INTEGER`` is
+simlow's option, not the library's: the zero is projected onto the integers at the start and
+after every solver update (``z = round(mean(...))``, RNE), so weight 0 sits on the grid as in
+RTN's asymmetric formats; the accepted-error rule is unchanged, so the result's mean
+``|w - w_r|`` is at most that of min-max with the rounded zero (RTN's start).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import jax.numpy as jnp
@@ -45,13 +56,20 @@ class HqqConfig:
     iters: int = 20
 
 
+class ZeroMode(enum.Enum):
+    FRACTIONAL = "fractional"   # HQQ's storage: the solver's float zero, stored float16
+    INTEGER = "integer"         # simlow's option: zero kept on the integers through the solve
+
+
 @dataclass(frozen=True)
 class HqqInt:
-    """``bits``-bit affine grid per ``group`` elements with a float16 scale and zero (HQQ's storage)."""
+    """``bits``-bit affine grid per ``group`` elements with a float16 scale and zero (HQQ's
+    storage; ``zero=INTEGER``: an integer zero, see the module doc)."""
 
     bits: int
     group: int
     storage: str | None = None
+    zero: ZeroMode = ZeroMode.FRACTIONAL
 
     def __post_init__(self):
         if not 1 <= self.bits <= 8 or self.group < 1:
@@ -59,7 +77,7 @@ class HqqInt:
 
     @property
     def name(self) -> str:
-        return f"hqq{self.bits}_g{self.group}"
+        return f"hqq{self.bits}_g{self.group}" + ("_intzero" if self.zero is ZeroMode.INTEGER else "")
 
     @property
     def bits_per_weight(self) -> float:
@@ -98,8 +116,11 @@ def _codes(w, s, z, maxq):
     return q, (q - z) * s
 
 
-def solve(w: np.ndarray, s: np.ndarray, z: np.ndarray, maxq: int, cfg: HqqConfig):
-    """The zero (G, 1) of the best iteration and the accepted errors (see the module doc)."""
+def solve(w: np.ndarray, s: np.ndarray, z: np.ndarray, maxq: int, cfg: HqqConfig, integer: bool = False):
+    """The zero (G, 1) of the best iteration and the accepted errors (see the module doc);
+    ``integer``: every zero rounded to an integer (RNE)."""
+    step = np.rint if integer else (lambda v: v)
+    z = step(z).astype(np.float32)
     beta, history, best = cfg.beta, [], z
     for _ in range(cfg.iters):
         q, w_r = _codes(w, s, z, maxq)
@@ -109,7 +130,7 @@ def solve(w: np.ndarray, s: np.ndarray, z: np.ndarray, maxq: int, cfg: HqqConfig
         history.append(error)
         best = z
         w_e = shrink(w - w_r, beta, cfg.p)
-        z = np.mean(q - (w - w_e) / s, axis=1, keepdims=True).astype(np.float32)
+        z = step(np.mean(q - (w - w_e) / s, axis=1, keepdims=True)).astype(np.float32)
         beta *= cfg.kappa
     return best, tuple(history)
 
@@ -119,7 +140,7 @@ def hqq(x, fmt: HqqInt, cfg: HqqConfig = HqqConfig()) -> tuple[QTensor, tuple[fl
     w = _groups(x, fmt)
     maxq = 2 ** fmt.bits - 1
     s, z0 = _minmax(w, maxq)
-    z, history = solve(w, s, z0, maxq, cfg)
+    z, history = solve(w, s, z0, maxq, cfg, fmt.zero is ZeroMode.INTEGER)
     s16, z16 = s.astype(np.float16), z.astype(np.float16)
     q, _ = _codes(w, s16.astype(np.float32), z16.astype(np.float32), maxq)
     shape = tuple(np.shape(x))

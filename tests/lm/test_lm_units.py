@@ -81,6 +81,7 @@ def test_shipped_designs_load():
     ("weights: int3_sym_g64\nmethod: hqq\n", "asymmetric per-group"),
     ("weights: int3_asym_g64\nmethod: hqq\ncalibration: {start: 0, n_tokens: 8}\n", "takes no calibration"),
     ("weights: int3_asym_g64\nmethod: awq\nactivations: int8_sym_channel\n", "awq folds"),
+    ("weights: int3_asym_g64\nmethod: gptq\nhqq_zero: integer\n", "hqq only"),
     ("weights: int3_asym_g64\nmethod: gptq\nrotation: hadamard\n", "without rotation"),
     ("weights: int3_asym_g64\nmethod: gptq\ncalibration: {start: 0}\n", "n_tokens"),
 ])

@@ -8,7 +8,7 @@ import numpy as np
 from simlow.quant import get_format, quantize
 from simlow.quant.awq import awq_search, grid
 from simlow.quant.gptq import hessian
-from simlow.quant.hqq import HqqConfig, HqqInt, hqq
+from simlow.quant.hqq import HqqConfig, HqqInt, ZeroMode, hqq
 
 
 def _activations(seed, t=256, k=128):
@@ -56,3 +56,20 @@ def test_hqq_converges_from_the_rtn_start():
     assert q.codes.dtype == np.uint8 and int(np.asarray(q.codes).max()) <= 7
     _, more = hqq(w, fmt, HqqConfig(iters=1))
     assert more == history[:1]
+
+
+def test_hqq_integer_zero_stays_on_the_grid():
+    rng = np.random.default_rng(12)
+    w = rng.standard_normal((32, 128)).astype(np.float32)
+    w[rng.random(w.shape) < 0.01] *= 8
+    q, history = hqq(w, HqqInt(3, 64, zero=ZeroMode.INTEGER))
+    z = np.asarray(q.aux["zero"], np.float32)
+    np.testing.assert_array_equal(z, np.rint(z))             # an integer zero: weight 0 is a level
+    g = w.reshape(-1, 64)
+    lo, hi = g.min(1, keepdims=True), g.max(1, keepdims=True)
+    s = (hi - lo) / np.float32(7)
+    z0 = np.rint(-lo / s)
+    start = (np.clip(np.rint(g / s + z0), 0, 7) - z0) * s
+    assert abs(history[0] - float(np.abs(g - start).mean())) < 1e-7   # RTN with its rounded zero
+    assert all(b <= a for a, b in zip(history, history[1:]))
+    assert HqqInt(3, 64, zero=ZeroMode.INTEGER).name == "hqq3_g64_intzero"
