@@ -35,6 +35,7 @@ from simlow.memory import activation_bytes, kv_bytes_per_sequence, largest, weig
 from simlow.specs.scheme import weight_bytes
 from simlow.claims.text import si
 from simlow.specs import HardwareSpec, ModelSpec, Scheme
+from simlow.specs.model import TensorClass
 from simlow.specs.tensors import weight_tensors
 from simlow.sim.offload_spec import HostMode
 
@@ -113,9 +114,9 @@ def matmul_params(m: ModelSpec) -> int:
     """Weights in matrix multiplies per token (embedding lookup excluded, tied head included)."""
     total = 0
     for t in weight_tensors(m):
-        if t.cls.value in ("norm", "bias", "rope") or t.rows == 1:
+        if t.cls in (TensorClass.NORM, TensorClass.BIAS, TensorClass.ROPE) or t.rows == 1:
             continue
-        if t.cls.value == "embedding" and not m.tied_embeddings:
+        if t.cls is TensorClass.EMBEDDING and not m.tied_embeddings:
             continue
         per = t.rows * t.cols
         total += per * (m.moe.top_k if t.cls.is_expert and m.moe else t.count)

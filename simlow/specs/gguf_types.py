@@ -24,7 +24,7 @@ from simlow.errors import SimlowError
 from simlow.formats import StorageFormat
 from simlow.specs.gguf_file import GGUFHeader, GGUFTensor
 from simlow.specs.model import FfnKind, ModelSpec, TensorClass as C, WeightTensor
-from simlow.specs.scheme import LayerSelector, Override, Scheme, SchemeKind, weight_bytes
+from simlow.specs.scheme import LayerKind, LayerSelector, Override, Scheme, SchemeKind, weight_bytes
 from simlow.specs.tensors import weight_tensors
 
 _MERGED = (C.NORM, C.BIAS)   # simlow sums these per layer; the file stores them one by one
@@ -110,7 +110,7 @@ def _scheme(h: GGUFHeader, chosen: dict[tuple[C, int | None], list[StorageFormat
         for layer, fmt in layers.items():
             if layer is not None and fmt != base:
                 others[fmt].append(layer)
-        overrides += [Override((cls,), LayerSelector("list:" + ",".join(map(str, sorted(ls)))), fmt)
+        overrides += [Override((cls,), LayerSelector(LayerKind.LIST, layers=frozenset(ls)), fmt)
                       for fmt, ls in others.items()]
     by_bytes = Counter()
     for t in h.tensors:

@@ -62,30 +62,43 @@ _WEIGHT_KEYS = _GROUPS + tuple(c.value for c in TensorClass)
 _ALWAYS_F32 = (TensorClass.NORM, TensorClass.BIAS, TensorClass.ROUTER, TensorClass.ROPE)
 
 
+class LayerKind(enum.Enum):
+    """How an override picks layers (``layers:`` of a scheme file)."""
+    ALL = "all"
+    MORE_BITS = "more_bits"     # llama.cpp use_more_bits(i_layer, n_layers)
+    FIRST = "first"             # first:N
+    LAST = "last"               # last:N
+    FIRST_FRAC = "first_frac"   # first_frac:N, the first n_layers // N
+    LIST = "list"               # a list of layer indices
+
+
+_WITH_COUNT = (LayerKind.FIRST, LayerKind.LAST, LayerKind.FIRST_FRAC)
+
+
 @dataclass(frozen=True)
 class LayerSelector:
-    """Which layers an override applies to."""
+    """Which layers an override applies to: ``kind`` with its count ``n`` (first, last,
+    first_frac) or its ``layers`` (list)."""
 
-    text: str
+    kind: LayerKind = LayerKind.ALL
+    n: int = 0
+    layers: frozenset[int] = frozenset()
 
     def selects(self, layer: int | None, n_layers: int) -> bool:
+        if self.kind is LayerKind.ALL:
+            return True
         if layer is None:
             return False
-        kind, _, arg = self.text.partition(":")
-        if kind == "all":
-            return True
-        if kind == "more_bits":  # llama.cpp use_more_bits(i_layer, n_layers)
+        if self.kind is LayerKind.MORE_BITS:
             eighth = n_layers // 8
             return layer < eighth or layer >= 7 * n_layers // 8 or (layer - eighth) % 3 == 2
-        if kind == "first":
-            return layer < int(arg)
-        if kind == "last":
-            return layer >= n_layers - int(arg)
-        if kind == "first_frac":
-            return layer < n_layers // int(arg)
-        if kind == "list":
-            return str(layer) in arg.split(",")
-        raise AssertionError(self.text)  # validated at load
+        if self.kind is LayerKind.FIRST:
+            return layer < self.n
+        if self.kind is LayerKind.LAST:
+            return layer >= n_layers - self.n
+        if self.kind is LayerKind.FIRST_FRAC:
+            return layer < n_layers // self.n
+        return layer in self.layers
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,7 @@ class Override:
             return False
         if not self.when.empty and (model is None or not self.when.holds(model)):
             return False
-        return self.layers.text == "all" or self.layers.selects(layer, n_layers)
+        return self.layers.selects(layer, n_layers)
 
 
 # llama.cpp tensor_type_fallback (src/llama-quant.cpp): a row that is not a whole number of
@@ -262,15 +275,15 @@ def _override(r: Reader) -> Override:
         if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in raw):
             r.fail("a list of layers must hold non-negative whole numbers", "layers")
         r.has("layers")
-        selector = LayerSelector("list:" + ",".join(str(x) for x in raw))
+        selector = LayerSelector(LayerKind.LIST, layers=frozenset(raw))
     else:
         text = r.str("layers", default="all")
-        kind, _, arg = text.partition(":")
-        with_arg = ("first", "last", "first_frac")
-        if kind not in ("all", "more_bits") + with_arg or (kind in with_arg and not (arg.isdigit() and int(arg) > 0)):
+        word, _, arg = text.partition(":")
+        kind = next((k for k in LayerKind if k.value == word and k is not LayerKind.LIST), None)
+        if kind is None or (kind in _WITH_COUNT) != bool(arg) or (arg and not (arg.isdigit() and int(arg) > 0)):
             r.fail(f"{text!r} is not a layer selector (all, more_bits, first:N, last:N, first_frac:N, "
                    "or a list)", "layers")
-        selector = LayerSelector(text)
+        selector = LayerSelector(kind, int(arg) if arg else 0)
     o = Override(tuple(classes), selector, _format(r, "format"), _condition(r.sub("when", required=False)))
     r.done()
     return o
