@@ -28,7 +28,7 @@ llama.cpp's CPU block dot product (``simlow.lm.ggml_dot``: Q4_0/Q4_1/Q8_0 weight
 Q8_0/Q8_1 activations); an ``IntMacUnit`` name runs the exact integer matmul of
 ``simlow.lm.intmatmul`` on symmetric integer codes (``int<b>_sym_*`` formats); a
 ``ShiftAddUnit`` name (one term) runs ``simlow.lm.shiftadd_jax`` on ``pot<b>`` weight codes
-and per-token integer activation codes; a ``TernaryTreeUnit`` name runs
+and per-token integer activation codes (``orp<b>``: two passes, see ``simlow.lm.linear``); a ``TernaryTreeUnit`` name runs
 ``simlow.lm.ternary_jax`` on BitNet ternary weight and 8-bit activation codes.
 """
 
@@ -147,10 +147,13 @@ def _int_code_format(r, key: str, fmt: str, bits: int) -> None:
 
 
 def _pot_format(r, fmt: str, unit: ShiftAddUnit) -> None:
-    """A shift-add unit takes single-term ``pot<b>`` weights whose shifts 0 .. -(2**(b-1)-2) it holds."""
-    if unit.terms != 1 or not (fmt.startswith("pot") and fmt[3:].isdigit()):
-        r.fail(f"the shift-add datapath here takes pot<b> weights on a one-term unit, got {fmt!r} "
+    """A shift-add unit takes single-term ``pot<b>`` (or ``orp<b>``: two passes of it) weights
+    whose shifts 0 .. -(2**(b-1)-2) it holds."""
+    if unit.terms != 1 or not (fmt[:3] in ("pot", "orp") and fmt[3:].isdigit()):
+        r.fail(f"the shift-add datapath here takes pot<b> or orp<b> weights on a one-term unit, got {fmt!r} "
                f"on {unit.name!r}", "weights")
+    if f"pot{fmt[3:]}" not in FORMATS:
+        r.fail(f"{fmt!r}: no pot{fmt[3:]} format for its shift-add codes", "weights")
     deepest = 2 ** (int(fmt[3:]) - 1) - 2
     if unit.exp_max < 0 or unit.exp_min > -deepest:
         r.fail(f"{fmt!r} needs shifts 0..-{deepest}; unit {unit.name!r} has [{unit.exp_min}, {unit.exp_max}]",
@@ -167,6 +170,9 @@ def _check_consistent(r, d: Design) -> None:
             r.fail("the ternary tree takes bitnet_w158 weights and bitnet_a8 activations", "datapath")
     elif isinstance(d.unit, ShiftAddUnit):
         _pot_format(r, d.weights, d.unit)
+        if d.weights.startswith("orp") and d.rotation is not Rotation.NONE:
+            r.fail("orp weights carry their own Hadamard rotation (of the residual pass); rotation must be none",
+                   "rotation")
         _int_code_format(r, "activations", d.activations, d.unit.a_bits)
     elif d.unit is not None:
         _int_code_format(r, "weights", d.weights, d.unit.w_bits)

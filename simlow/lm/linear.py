@@ -14,6 +14,11 @@ quantization), quantizes them and runs the datapath:
 * shift-add unit: ``simlow.lm.shiftadd_jax.pot_matmul`` of the per-token activation codes
   with the ``pot<b>`` weight terms; output ``((acc * 2**-frac_bits) * a_scale) * alpha``
   (float32, in that order; the first product is exact).
+  ``orp<b>`` weights (PoT + PoT of the Hadamard-rotated residual, ``simlow.quant.pot``)
+  run two passes of the same unit: the PoT codes on the activation codes of ``x``, the
+  residual's PoT codes on the activation codes of ``hadamard_transform(x)`` (quantized per
+  token in the design's activation format, its own scales), since ``x (R~ H)^T = (x H^T) R~^T``.
+  Float epilogue: ``y1 + y2`` (float32), each ``y_i`` the one-pass epilogue above.
 * ternary tree: ``simlow.lm.ternary_jax.tree_matmul`` of BitNet's activation and ternary
   weight codes; output ``(acc / s_a) / s_w`` (float32; BitNet's scales are reciprocal).
 
@@ -24,6 +29,7 @@ vector per K size).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import jax
@@ -37,7 +43,7 @@ from simlow.datapath import ShiftAddUnit, TernaryTreeUnit, shiftadd
 from simlow.lm.intmatmul import int_matmul_scaled
 from simlow.lm.shiftadd_jax import int_weights, pot_matmul
 from simlow.lm.ternary_jax import tree_matmul
-from simlow.quant import QTensor, quantize
+from simlow.quant import QTensor, get_format, quantize
 from simlow.quant._exact import true_div
 from simlow.quant.rotations import hadamard_transform, random_signs, randomized_hadamard
 
@@ -56,6 +62,7 @@ class Prepared:
     pot: object | None = None          # shiftadd PreparedPot (K, N) for a shift-add unit
     pot_w32: jax.Array | None = None   # its stacked int32 weights
     ternary: np.ndarray | None = None  # ternary weight codes (K, N) for the ternary tree
+    residual: Prepared | None = None   # orp: the residual pass (pot, pot_w32, scales) on H x
 
 
 def rotate(design: Design, x) -> jax.Array:
@@ -92,6 +99,11 @@ def prepare(design: Design, w) -> Prepared:
     if design.datapath == "ggml":
         return Prepared(qtensor=q)
     if isinstance(design.unit, ShiftAddUnit):
+        if "residual_codes" in q.aux:      # orp<b>: its two pot<b> codes
+            pot = get_format(f"pot{q.format.bits}")
+            base, res = (QTensor(q.codes, q.scales, pot, q.shape),
+                         QTensor(q.aux["residual_codes"], q.aux["residual_scales"], pot, q.shape))
+            return dataclasses.replace(_prepare_pot(design.unit, base), residual=_prepare_pot(design.unit, res))
         return _prepare_pot(design.unit, q)
     if isinstance(design.unit, TernaryTreeUnit):
         return Prepared(scales=jnp.asarray(q.scales, jnp.float32).reshape(1, 1),
@@ -125,6 +137,18 @@ def _pot_epilogue(acc, frac_scale, a_scale, w_scale):
     return (acc.astype(jnp.float32) * frac_scale) * a_scale * w_scale
 
 
+@jax.jit
+def _add(a, b):
+    return a + b
+
+
+def _pot_pass(design: Design, x, p: Prepared) -> jax.Array:
+    """One pass of the shift-add unit on the per-token activation codes of ``x``, with its epilogue."""
+    q = quantize(x, design.activations)
+    acc, _, _ = pot_matmul(design.unit, np.asarray(q.codes), p.pot, p.pot_w32)
+    return _pot_epilogue(acc, jnp.float32(2.0 ** -design.unit.frac_bits), _row_scales(q, x.shape[0]), p.scales)
+
+
 def _matmul(x, w):
     return jnp.dot(x, w.T, precision=jax.lax.Precision.HIGHEST)
 
@@ -136,10 +160,10 @@ def apply(design: Design, x, p: Prepared) -> jax.Array:
     """``x @ W.T`` under the design, x float32 (M, K)."""
     x = rotate(design, x)
     if p.pot is not None:
-        q = quantize(x, design.activations)
-        acc, _, _ = pot_matmul(design.unit, np.asarray(q.codes), p.pot, p.pot_w32)
-        return _pot_epilogue(acc, jnp.float32(2.0 ** -design.unit.frac_bits),
-                             _row_scales(q, x.shape[0]), p.scales)
+        y = _pot_pass(design, x, p)
+        if p.residual is None:
+            return y
+        return _add(y, _pot_pass(design, hadamard_transform(x), p.residual))
     if p.ternary is not None:
         q = quantize(x, design.activations)
         acc, _, _ = tree_matmul(design.unit, np.asarray(q.codes), p.ternary)

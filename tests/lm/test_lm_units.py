@@ -82,6 +82,9 @@ def test_shipped_designs_load():
     ("weights: int3_asym_g64\nmethod: hqq\ncalibration: {start: 0, n_tokens: 8}\n", "takes no calibration"),
     ("weights: int3_asym_g64\nmethod: awq\nactivations: int8_sym_channel\n", "awq folds"),
     ("weights: int3_asym_g64\nmethod: gptq\nhqq_zero: integer\n", "hqq only"),
+    ("weights: orp3\nactivations: int8_sym_channel\ndatapath: pot_shift_add\nfrac_bits: 2\nrotation: hadamard\n",
+     "own Hadamard"),
+    ("weights: orp2\nactivations: int8_sym_channel\ndatapath: pot_shift_add\n", "no pot2 format"),
     ("weights: int3_asym_g64\nmethod: gptq\nrotation: hadamard\n", "without rotation"),
     ("weights: int3_asym_g64\nmethod: gptq\ncalibration: {start: 0}\n", "n_tokens"),
 ])

@@ -61,3 +61,31 @@ def test_pot_designs_run_every_matmul_on_the_shift_add_unit_bit_for_bit(name):
     np.testing.assert_array_equal(got.view(np.uint32), want.astype(np.float32).view(np.uint32))
     fake = np.asarray(qa.dequantize(), np.float64) @ np.asarray(qw.dequantize(), np.float64).T
     assert np.abs(got - fake).max() <= 1e-6 * np.abs(fake).max()      # the datapath computes the format's values
+
+
+def test_pot3_residual_runs_both_passes_on_the_shift_add_unit_bit_for_bit():
+    from simlow.lm.design import load_design
+    from simlow.lm.linear import apply, prepare
+    from simlow.quant import quantize
+    from simlow.quant.rotations import hadamard_transform
+
+    d = load_design("pot3-residual")
+    assert d.weights == "orp3" and d.datapath == "pot_shift_add"
+    rng = np.random.default_rng(6)
+    w, x = rng.standard_normal((24, 64)).astype(np.float32), rng.standard_normal((6, 64)).astype(np.float32)
+    got = np.asarray(apply(d, x, prepare(d, w)))
+    qw = quantize(w, "orp3")
+    want = np.zeros_like(got)
+    for codes, scales, xi in ((qw.codes, qw.scales, x),
+                              (qw.aux["residual_codes"], qw.aux["residual_scales"], hadamard_transform(x))):
+        qa = quantize(xi, d.activations)
+        c = np.asarray(codes, np.int64).T
+        acc, _ = shiftadd.run(d.unit, np.asarray(qa.codes), (np.sign(c), np.where(c != 0, np.abs(c) - 3, 0)))
+        part = (acc.astype(np.float32) * np.float32(0.25)) * np.asarray(qa.scales, np.float32)
+        want = want + part * np.asarray(scales, np.float32).reshape(1, -1)    # epilogue: pass 1 + pass 2
+    np.testing.assert_array_equal(got.view(np.uint32), want.astype(np.float32).view(np.uint32))
+    fake = x.astype(np.float64) @ np.asarray(qw.dequantize(), np.float64).T
+    exact = x.astype(np.float64) @ w.T.astype(np.float64)
+    one_pass = x.astype(np.float64) @ np.asarray(quantize(w, "pot3").dequantize(), np.float64).T
+    assert np.abs(got - fake).max() < np.abs(one_pass - exact).max()     # the residual pass helps
+    assert np.abs(got - exact).std() < 0.5 * np.abs(one_pass - exact).std()
