@@ -7,7 +7,7 @@ design cycle here is the largest of three bounds:
 
     logic cycle = (path FO4 - T_SEQ + REG_OVERHEAD_FO4) x FO4(node) / (1 - SKEW_FRACTION) x CORNER_DERATE
     SRAM cycle  = (SRAM macro access + REG_OVERHEAD_FO4 x FO4(node)) / (1 - SKEW_FRACTION) x CORNER_DERATE
-    floor       = (FLOOR_FO4 x FO4(node) + FLOOR_PS) x CORNER_DERATE
+    floor       = FLOOR_FO4 x FO4(node) x CORNER_DERATE
     cycle       = max(logic cycle, SRAM cycle, floor)
 
 - ``REG_OVERHEAD_FO4`` = 4: clock-to-Q + setup of a standard-cell flip-flop (R: Chinnery &
@@ -22,14 +22,16 @@ design cycle here is the largest of three bounds:
   Chinnery & Keutzer ch. 1 discuss worst-case vs typical speed binning, no figure re-read);
 - SRAM macro access: clock-to-data of one bank (``simlow.cost.sram``, fitted on CACTI 45 nm
   macros; passed in by the caller, 0 for a design without SRAM);
-- ``FLOOR_FO4`` and ``FLOOR_PS``: FITTED on two rows (``FIT_ROWS``), TPU v1 700 MHz at 28 nm
-  (Jouppi et al. ISCA 2017, arXiv:1704.04760 Table 2) and Eyeriss v1 250 MHz at 65 nm (top of
-  its 100-250 MHz core clock range, Chen et al. JSSC 2017), both far below their logic and
-  SRAM bounds. The floor stands for what the two bounds do not see: the operating voltage and
-  power the designer chose, wires across the array, design effort. One part is counted in FO4
-  (scales with gate delay), one in ps (does not scale, like global wires and clock
-  distribution latency): an assumption of form, tested on the held-out chips
-  (``simlow cost validate``). Whole chips other than these two are held out.
+- ``FLOOR_FO4``: FITTED on one row (``FIT_ROWS``), TPU v1 700 MHz at 28 nm (Jouppi et al.
+  ISCA 2017, arXiv:1704.04760 Table 2), far below its logic and SRAM bounds. The floor stands
+  for what the two bounds do not see: the operating point and power the designer chose, wires
+  across the array, design effort, counted in FO4 so it scales with gate delay (an assumption
+  of form). Gate delay by node follows the Stillmaker & Baas delay fits at each node's nominal
+  supply (``simlow.cost.scaling``). An earlier form added a fixed-ps part and fitted both on
+  TPU v1 and Eyeriss v1 (250 MHz at 65 nm); with the delay fits at the nominal supply that
+  two-row fit gives a negative fixed part (-557 ps), which no wire or clock tree has, so the
+  floor is one FO4 count on one row and Eyeriss v1 is held out with every other chip
+  (``simlow cost validate``).
 """
 
 from __future__ import annotations
@@ -42,28 +44,25 @@ from simlow.cost.scaling import fo4_ps
 REG_OVERHEAD_FO4 = 4.0
 SKEW_FRACTION = 0.10
 CORNER_DERATE = 1.3
-# (chip, figure, Hz, node): the two rows FLOOR_FO4 and FLOOR_PS are fitted on
-FIT_ROWS = (("TPUv1", "clock", 700e6, 28), ("Eyeriss v1", "core clock range", 250e6, 65))
+# (chip, figure, Hz, node): the row FLOOR_FO4 is fitted on
+FIT_ROWS = (("TPUv1", "clock", 700e6, 28),)
 SOURCES = {
     "reg_overhead_fo4": "R: Chinnery & Keutzer 2002 ch. 3 (www.zanotowane.pl/1025/6283); Weste & Harris 4e ch. 10",
     "skew_fraction": "R: Chinnery & Keutzer 2002 ch. 3 (ASIC clock skew + jitter ~10% of the cycle)",
     "corner_derate": "A: slow-corner sign-off vs typical FO4 delays (assumed 1.3)",
     "sram_access": "fitted on 5 CACTI 45 nm macros (simlow.cost.sram, simlow/data/cost/sram.yaml)",
-    "floor": "fitted on TPU v1 700 MHz at 28 nm (arXiv:1704.04760 Table 2) and Eyeriss v1 250 MHz at 65 nm "
-             "(JSSC 2017); held out: every other chip",
+    "floor": "fitted on TPU v1 700 MHz at 28 nm (arXiv:1704.04760 Table 2); held out: every other chip, "
+             "Eyeriss v1 included",
 }
 
 
-def fit_floor(rows=FIT_ROWS) -> tuple[float, float]:
-    """(FLOOR_FO4, FLOOR_PS) that make a floor-bound design run at each of two rows' clocks."""
-    (_, _, hz1, n1), (_, _, hz2, n2) = rows
-    c1, c2 = 1e12 / hz1 / CORNER_DERATE, 1e12 / hz2 / CORNER_DERATE
-    f1, f2 = fo4_ps(n1), fo4_ps(n2)
-    fo4 = (c2 - c1) / (f2 - f1)
-    return fo4, c1 - fo4 * f1
+def fit_floor(rows=FIT_ROWS) -> float:
+    """FLOOR_FO4 that makes a floor-bound design run at the row's clock."""
+    ((_, _, hz, node),) = rows
+    return 1e12 / hz / CORNER_DERATE / fo4_ps(node)
 
 
-FLOOR_FO4, FLOOR_PS = fit_floor()   # the two fitted constants (on FIT_ROWS only)
+FLOOR_FO4 = fit_floor()   # the one fitted constant (on FIT_ROWS only)
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,6 @@ def design_clock(path_fo4: float, node_nm: int, sram_access_ps: float = 0.0) -> 
     margin = CORNER_DERATE / (1.0 - SKEW_FRACTION)
     logic = (path_fo4 - D.T_SEQ + REG_OVERHEAD_FO4) * fo4 * margin
     sram = (sram_access_ps + REG_OVERHEAD_FO4 * fo4) * margin if sram_access_ps > 0 else 0.0
-    floor = (FLOOR_FO4 * fo4 + FLOOR_PS) * CORNER_DERATE
+    floor = FLOOR_FO4 * fo4 * CORNER_DERATE
     cycle, bound = max((logic, "logic"), (sram, "SRAM access"), (floor, "floor"))
     return DesignClock(1e12 / cycle, 1e12 / (path_fo4 * fo4), logic, sram, floor, bound)

@@ -21,7 +21,8 @@ Two energy rules, chosen by the caller (``ScalingRule``), because the sources di
     TPUv4i row (SRAM) fall back to ``STILLMAKER``; the pricing basis says so. Area and
     delay have no TPUv4i figures and follow the Stillmaker model under both rules.
 
-Delay: the HP rows of the Stillmaker delay fit at 0.8 V down to 7 nm, then linear in the
+Delay: the HP rows of the Stillmaker delay fit, each at its node's nominal supply (90 nm
+1.2 V ... 45 nm 1.0 V ... 7 nm 0.7 V, scaling.yaml; not the energy fits' shared 0.8 V) down to 7 nm, then linear in the
 node number below 7 nm (hwcomponents ``tech_node_latency``); an FO4 delay at 45 nm
 (assumed, see scaling.yaml) turns factors into picoseconds.
 """
@@ -82,7 +83,7 @@ class ScalingData:
     vdd: Sourced
     area_from_45: tuple[tuple[int, float], ...]               # (node, factor), descending node
     energy_fit: tuple[tuple[int, tuple[float, ...]], ...]    # (node, (e2, e1, e0))
-    delay_fit: tuple[tuple[int, tuple[float, ...]], ...]     # (node, (a, b, c, d))
+    delay_fit: tuple[tuple[int, tuple[float, ...]], ...]     # (node, (a, b, c, d, nominal Vdd))
     jouppi: tuple[tuple[str, float, float], ...]             # (class, e45, e7)
     fo4_45: Sourced
 
@@ -94,7 +95,7 @@ def _read_scaling(path: Path) -> ScalingData:
     read_confidence(s)
     area = tuple((n, v.number(n, positive=True)) for n, v in _rows(s.sub("area_from_45")))
     energy = tuple((n, _coeffs(v.sub(n), ("e2", "e1", "e0"))) for n, v in _rows(s.sub("energy")))
-    delay = tuple((n, _coeffs(v.sub(n), ("a", "b", "c", "d"))) for n, v in _rows(s.sub("delay")))
+    delay = tuple((n, _coeffs(v.sub(n), ("a", "b", "c", "d", "vdd_V"))) for n, v in _rows(s.sub("delay")))
     b7 = r.sub("below_7nm")
     read_confidence(b7)
     j = r.sub("jouppi7")
@@ -196,11 +197,10 @@ def energy_factor(node_nm: int, rule: ScalingRule, jouppi_class: str = "",
 
 
 def delay_factor(node_nm: int, data: ScalingData | None = None) -> float:
-    """Gate delay at ``node_nm`` / gate delay at 45 nm."""
+    """Gate delay at ``node_nm`` / gate delay at 45 nm, each node at its nominal supply."""
     d = data or load_scaling()
     check_node(node_nm)
-    v = d.vdd.value
-    fit = lambda c: ((c[0] * v + c[1]) * v + c[2]) * v + c[3]  # noqa: E731
+    fit = lambda c: ((c[0] * c[4] + c[1]) * c[4] + c[2]) * c[4] + c[3]  # noqa: E731
     base = _interp(d.delay_fit, BASE_NODE_NM, fit)
     if node_nm >= 7:
         return _interp(d.delay_fit, node_nm, fit) / base

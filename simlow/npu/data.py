@@ -40,6 +40,7 @@ class NpuData:
     logic_area_factor: Sourced
     control_fraction: Sourced
     overhead_fraction: Sourced
+    whitespace_fraction: Sourced
     guard_bits: Sourced
     vector_stage_register_bits: Sourced
     dram_latency_s: Sourced
@@ -93,7 +94,8 @@ def _read_npu_data(path: Path) -> NpuData:
         str(path), cells,
         *(read_sourced(sram, k) for k in ("bank_bytes", "bank_width_bits")),
         *(read_sourced(leak, k) for k in ("logic_W_per_mm2", "node_rule")),
-        *(read_sourced(des, k) for k in ("logic_area_factor", "control_fraction", "overhead_fraction", "guard_bits",
+        *(read_sourced(des, k) for k in ("logic_area_factor", "control_fraction", "overhead_fraction",
+                                          "whitespace_fraction", "guard_bits",
                                           "vector_stage_register_bits",
                                           "dram_latency_s")),
         read_sourced(phy, "area_mm2_per_16bit"), pj_src, (low, high),

@@ -8,7 +8,7 @@ SRAM in banks, a DRAM interface (``simlow.npu.dram``), a node and a clock derati
 
 - **clock** = the design clock of the array unit at the node (``simlow.cost.clock``: the
   slowest of the logic path and the SRAM macro access, each + register overhead + skew margin
-  + corner derating, and a floor fitted on TPU v1 and Eyeriss v1), or ``clock_Hz`` when given
+  + corner derating, and a floor fitted on TPU v1), or ``clock_Hz`` when given
   (an override), x ``clock_derate``. The
   unit's logic fmax (``simlow.cost.macs``, no margins) is reported beside it as ``fmax_Hz``.
   The vector lanes are pipelined into as many stages as their FP32 FMA path needs at that
@@ -113,6 +113,7 @@ class NpuDesign:
     rule: ScalingRule = ScalingRule.STILLMAKER
     clock_Hz: float | None = None          # override of the modelled design clock (before clock_derate)
     local_sram_bytes: int = 0              # a scratchpad of this size beside each array (16-bit words), 0: none
+    local_reg_bytes: int = 0               # a register file of this size (flip-flops) beside each array, 0: none
     name: str = ""
     why: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -129,9 +130,10 @@ class NpuDesign:
             raise SimlowError(f"clock_Hz must be a positive clock below 100 GHz, got {self.clock_Hz!r}")
         if not self.dram.width_bits:
             raise SimlowError(f"NPU design needs a DRAM bus width (got {self.dram.name})")
-        if isinstance(self.local_sram_bytes, bool) or not isinstance(self.local_sram_bytes, int) \
-                or self.local_sram_bytes < 0:
-            raise SimlowError(f"NPU design local_sram_bytes must be a whole number >= 0, got {self.local_sram_bytes!r}")
+        for k in ("local_sram_bytes", "local_reg_bytes"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise SimlowError(f"NPU design {k} must be a whole number >= 0, got {v!r}")
         if not self.capacity_GB > 0:
             raise SimlowError(f"capacity_GB must be > 0, got {self.capacity_GB!r}")
         check_node(self.node_nm)
@@ -230,16 +232,18 @@ def sram_access_ps(design: NpuDesign, data: NpuData | None = None) -> float:
 
 
 def static_W(area: dict, data: NpuData | None = None):
-    """Leakage: npu.yaml logic density x non-SRAM on-chip area + the SRAM macros' density x SRAM area."""
+    """Leakage: npu.yaml logic density x on-chip area other than SRAM and white space + the SRAM
+    macros' density x SRAM area."""
     d = data or load_npu_data()
-    return d.logic_leak_W_per_mm2.value * (area["on_chip"] - area["sram"]) + load_fit().leak_W_per_mm2 * area["sram"]
+    logic = area["on_chip"] - area["sram"] - area["whitespace"]
+    return d.logic_leak_W_per_mm2.value * logic + load_fit().leak_W_per_mm2 * area["sram"]
 
 
 SKEW_REGISTERS = ("activation register", "accumulator register", "tree level register")
 
 
 def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, lane_um2: float, node_nm: int,
-                   d: NpuData, local_sram_bytes: int = 0) -> dict:
+                   d: NpuData, local_sram_bytes: int = 0, local_reg_bytes: int = 0) -> dict:
     """Area by part, mm2 (NumPy arrays or scalars for the design dimensions):
 
     - ``mac_arrays``: units x unit area (its input, weight and accumulator registers are the
@@ -249,8 +253,11 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
       registers on the output edge (Kung & Leiserson systolic skew; an assumption of shape);
     - ``vector``: the lanes; ``sram``: the global SRAM banks and any per-array scratchpads, each
       a ``simlow.cost.sram`` macro (bit cells + periphery);
+    - ``register_files``: per-array register files of flip-flops (``local_reg_bytes`` x 8
+      Aladdin register bits x ``logic_area_factor``; read muxes and decoders not priced);
     - ``interconnect``: ``overhead_fraction`` x (all of the above);
-    - ``control``: ``control_fraction`` of the on-chip total (TPU v1 floor plan);
+    - ``control``: ``control_fraction`` and ``whitespace``: ``whitespace_fraction`` of the
+      on-chip total (both from the TPU v1 floor plan);
     - ``dram_phy``: per 16-bit channel. ``total`` sums them; ``on_chip`` leaves the PHY out.
     """
     f = d.logic_area_factor.value
@@ -258,12 +265,15 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
     a = {"mac_arrays": side * side * arrays * uc.area_um2 * f / 1e6,
          "operand_buffers": arrays * side * (side - 1) / 2 * skew_um2 * f / 1e6,
          "vector": lanes * lane_um2 * f / 1e6,
-         "sram": sram_area_mm2(sram_bytes, node_nm, d) + local_sram_area_mm2(arrays, local_sram_bytes, node_nm, d)}
-    a["interconnect"] = d.overhead_fraction.value * (a["mac_arrays"] + a["operand_buffers"] + a["vector"] + a["sram"])
-    rest = a["mac_arrays"] + a["operand_buffers"] + a["vector"] + a["sram"] + a["interconnect"]
-    c = d.control_fraction.value
-    a["control"] = rest * c / (1 - c)
-    a["on_chip"] = rest + a["control"]
+         "sram": sram_area_mm2(sram_bytes, node_nm, d) + local_sram_area_mm2(arrays, local_sram_bytes, node_nm, d),
+         "register_files": arrays * local_reg_bytes * 8 * area_um2(Tech(node_nm), "reg", Shape(width=1)).value * f / 1e6}
+    parts = sum(a.values())
+    a["interconnect"] = d.overhead_fraction.value * parts
+    rest = parts + a["interconnect"]
+    c, w = d.control_fraction.value, d.whitespace_fraction.value
+    a["control"] = rest * c / (1 - c - w)
+    a["whitespace"] = rest * w / (1 - c - w)
+    a["on_chip"] = rest + a["control"] + a["whitespace"]
     a["dram_phy"] = phy_channels * d.phy_area_mm2_per_16bit.value
     a["total"] = a["on_chip"] + a["dram_phy"]
     return a
@@ -286,7 +296,8 @@ def evaluate(design: NpuDesign, data: NpuData | None = None) -> NpuCost:
     reg_bit = area_um2(tech, "reg", Shape(width=1)).value
     lane_um2 = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * reg_bit
     area = area_inventory(design.array_side, design.arrays, design.vector_lanes, design.sram_bytes,
-                          design.dram.channels(d), uc, lane_um2, design.node_nm, d, design.local_sram_bytes)
+                          design.dram.channels(d), uc, lane_um2, design.node_nm, d, design.local_sram_bytes,
+                          design.local_reg_bytes)
     peak, pj = _rates(design, uc, vc, clock)
     rd, wr = sram_access_pJ(tech, d)
     width_B = d.bank_width_bits.value / 8
@@ -317,13 +328,14 @@ def _rates(design: NpuDesign, uc: UnitCost, vc: UnitCost, clock: float) -> tuple
 ASSUMPTIONS = (
     "one MAC (2 ops) per unit per cycle and one FMA (2 ops) per vector lane per cycle, all at one clock",
     "clock = simlow.cost.clock: max(unit logic path or SRAM bank access, each + 4 FO4 register overhead, over 0.9 "
-    "for skew/jitter, x 1.3 slow-corner derating; a floor of FO4 and fixed-ps parts fitted on TPU v1 700 MHz at "
-    "28 nm and Eyeriss v1 250 MHz at 65 nm) x clock_derate, unless a clock is given; fmax_Hz is the unit's bare "
+    "for skew/jitter, x 1.3 slow-corner derating; a floor of FO4 at the node's nominal supply fitted on TPU v1 "
+    "700 MHz at 28 nm) x clock_derate, unless a clock is given; fmax_Hz is the unit's bare "
     "logic fmax",
     "vector lanes are FP32 FMA units pipelined to the clock (64 register bits per stage); they serve fp32, fp16 "
     "and bf16, so anything the array cannot run (attention on a PoT array, norms, softmax) runs there",
-    "area = (MAC units + systolic skew registers + vector lanes) x a standard-cell factor 2.5 fitted on EvoApproxLib "
-    "45 nm syntheses + SRAM macros + 30% interconnect/clock tree (assumed) + 2% control (TPU v1) + DRAM PHY",
+    "area = (MAC units + systolic skew registers + vector lanes + per-array register files) x a standard-cell factor "
+    "2.5 fitted on EvoApproxLib 45 nm syntheses + SRAM macros + 30% interconnect/clock tree (assumed) + 2% control and "
+    "23.3% white space of the on-chip area (TPU v1 floor plan) + DRAM PHY",
     "SRAM: 32 KiB x 64-bit banks, each a simlow.cost.sram macro (area, access energy, access time, leakage fitted "
     "on 5 CACTI 45 nm macros, scaled by bit cell and logic factors); every DRAM byte is written once and read once "
     "(weight streaming), activations and partial sums are not priced",

@@ -22,7 +22,7 @@ EDGE_NPU_28NM = NpuDesign(
          ("sram", "1 MiB weight + 1 MiB activation buffer "
                   "(BitMoD uses 512 KB each, github.com/yc2367/BitMoD-HPCA-25 @58d7bdb)"),
          ("clock", "the modelled design clock (simlow.cost.clock: register overhead, skew margin, slow-corner "
-                   "derating, SRAM bank access and the floor fitted on TPU v1 and Eyeriss v1), not derated further")),
+                   "derating, SRAM bank access and the floor fitted on TPU v1), not derated further")),
 )
 
 SHIPPED: dict[str, NpuDesign] = {"edge-npu-28nm": EDGE_NPU_28NM}

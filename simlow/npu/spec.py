@@ -47,8 +47,8 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
     else:
         m = c.clock_model
         clock_src = (f"{_GEN}: design clock of the {d.unit} array at {d.node_nm} nm {m.clock_Hz / 1e9:.4g} GHz "
-                     f"({m.bound}-bound, simlow.cost.clock; floor fitted on TPU v1 700 MHz at 28 nm and Eyeriss v1 "
-                     f"250 MHz at 65 nm; SRAM bank access bound {m.sram_bound_Hz / 1e9:.4g} GHz) "
+                     f"({m.bound}-bound, simlow.cost.clock; floor fitted on TPU v1 700 MHz at 28 nm; "
+                     f"SRAM bank access bound {m.sram_bound_Hz / 1e9:.4g} GHz) "
                      f"x derate {d.clock_derate:g}; unit logic fmax {c.fmax_Hz / 1e9:.4g} GHz "
                      f"({c.unit.path_fo4:g} FO4 critical path, simlow.cost.macs)")
     if d.reason("clock"):

@@ -155,7 +155,8 @@ def _area(p: dict, macs, uc, vc, clock: float, base: NpuDesign, d: NpuData, tech
     lane = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * area_um2(tech, "reg", Shape(width=1)).value
     ch_bits = d.dram(base.dram.type).channel_bits
     return area_inventory(p["array_side"], p["arrays"], p["vector_lanes"], p["sram_KiB"] * 1024,
-                          p["width"] // ch_bits, uc, lane, base.node_nm, d, base.local_sram_bytes)
+                          p["width"] // ch_bits, uc, lane, base.node_nm, d, base.local_sram_bytes,
+                          base.local_reg_bytes)
 
 
 def _decode(model: str, scheme: str, work: Workload, base: NpuDesign, bw, arr_peak, vec_peak):

@@ -24,17 +24,17 @@ from simlow.npu.dram import parse_dram
 from simlow.validation.silicon import Kind, Published, Role
 
 MiB = 1 << 20
-FITTED = ("simlow.cost.clock.FLOOR_FO4 and FLOOR_PS (the clock floor) are fitted on two rows, TPUv1 / clock "
-          "(700 MHz at 28 nm) and Eyeriss v1 / core clock range (250 MHz at 65 nm)",
+FITTED = ("simlow.cost.clock.FLOOR_FO4 (the clock floor, in FO4 at each node's nominal supply) is fitted on one "
+          "row, TPUv1 / clock (700 MHz at 28 nm); Eyeriss v1's clock is held out",
           "simlow.cost.sram (SRAM macro area, access energy, access time, leakage) is fitted on the 5 CACTI 45 nm "
           "macros of simlow/data/cost/sram.yaml (not chips); the Horowitz 45 nm and TPUv4i 7 nm SRAM energies are "
           "held out against it",
           "npu.yaml design.logic_area_factor (2.50) is fitted on the 16 EvoApproxLib exact multiplier/adder area rows "
           "(median of published / table area); it scales every logic area of a design and the unit areas shown",
           "everything else comes from the cost tables (primitives.yaml, scaling.yaml, npu.yaml) as they stand; anchor "
-          "rows are the tables' own sources; no chip area is fitted; every chip other than TPUv1 and Eyeriss v1 is "
-          "wholly held out (their other figures are shown held out, but TPUv1's busy power and both chips' vector "
-          "pipeline depth depend on the fitted clock)",
+          "rows are the tables' own sources; no chip area is fitted; every chip other than TPUv1 is wholly held "
+          "out (TPUv1's other figures are shown held out, but its busy power and vector pipeline depth depend on the "
+          "fitted clock)",
           "the Aladdin shifter and register rows are anchors as ratios to the Aladdin 32-bit adder (primitives.yaml "
           "library_ref), so their absolute values follow the Horowitz adder and differ from Aladdin's by that ratio")
 
@@ -98,9 +98,9 @@ def _add_delay(w: int) -> Callable[[], tuple[float, str]]:
 
 
 def design(unit: str, arrays: int, side: int, sram_MiB: float, node: int, lanes: int = 64,
-           local_bytes: int = 0) -> NpuDesign:
+           local_bytes: int = 0, local_regs: int = 0) -> NpuDesign:
     return NpuDesign(unit, side, arrays, int(sram_MiB * MiB), parse_dram("lpddr4x-4266x64"), node, 8.0, lanes,
-                     local_sram_bytes=local_bytes)
+                     local_sram_bytes=local_bytes, local_reg_bytes=local_regs)
 
 
 def _shape(d: NpuDesign) -> str:
@@ -157,9 +157,9 @@ TPU4I = design("bf16", 4, 128, 128, 7)
 TPU4 = design("bf16", 8, 128, 128, 7)
 GEMMINI = design("int8", 1, 16, 0.25, 7)
 # Eyeriss v1: 168 PEs (not a systolic square: 168 arrays of one unit, so no skew registers), a 108 KB global
-# buffer, and per PE a 520 B scratchpad macro (448 B filter SRAM + 72 B ifmap/psum registers, all priced as one
-# SRAM macro), no FP32 vector unit (one lane, the design's minimum)
-EYERISS = design("int16", 168, 1, 108 * 1024 / MiB, 65, lanes=1, local_bytes=520)
+# buffer, and per PE a 448 B filter scratchpad (SRAM macro) and 72 B of ifmap/psum scratchpads (registers, as the
+# JSSC 2017 spec table says), no FP32 vector unit (one lane, the design's minimum)
+EYERISS = design("int16", 168, 1, 108 * 1024 / MiB, 65, lanes=1, local_bytes=448, local_regs=72)
 # DianNao: 256 16-bit multiplier-adders (16 x 16, adder trees, not systolic: no skew registers), 36 KB of buffers;
 # ShiDianNao: an 8 x 8 mesh of 16-bit PEs with neighbour forwarding (priced as one systolic square), 288 KB
 DIANNAO = design("int16", 256, 1, 36 * 1024 / MiB, 65, lanes=1)
@@ -262,7 +262,7 @@ RULES: tuple[Rule, ...] = (
                                                                                    Macro(16384, 128, 28))),
     Rule("Eyeriss v1", "core area", Kind.CHIP_AREA, H, "mm2", _on_chip_area(EYERISS),
          published=_after_eq(("Eyeriss v1", "core area"))),
-    Rule("Eyeriss v1", "core clock range", Kind.CLOCK, F, "MHz", _clock(EYERISS, 1e6), label="top of range",
+    Rule("Eyeriss v1", "core clock range", Kind.CLOCK, H, "MHz", _clock(EYERISS, 1e6), label="top of range",
          published=_range_top(("Eyeriss v1", "core clock range"))),
     Rule(_DN, "throughput / area / power (post-layout)", Kind.CHIP_AREA, H, "mm2", _on_chip_area(DIANNAO), 2),  # "GOP/s" splits
     Rule(_DN, "NFU multipliers / on-chip buffers / clock", Kind.CLOCK, H, "GHz", _clock(DIANNAO, 1e9), 2),

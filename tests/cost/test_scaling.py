@@ -61,3 +61,12 @@ def test_parse_node_and_range():
     for bad in ("2nm", "130nm", "abc", "28.5nm"):
         with pytest.raises(SimlowError, match="node"):
             parse_node(bad)
+
+
+# Derived by hand from the Stillmaker & Baas delay fits (nodeScale.py @a912c60 coefficients), each node at
+# its nominal supply (90 nm 1.2 V, 65 nm 1.1 V, 45 nm 1.0 V, 7 nm 0.7 V): d(V) = 23.59, 19.15, 12.50, 3.239.
+@pytest.mark.parametrize("node,factor", [(90, 1.887), (65, 1.532), (7, 0.2591)])
+def test_delay_factor_is_the_fit_at_each_nodes_nominal_supply(node, factor):
+    assert delay_factor(node) == pytest.approx(factor, abs=0.001)
+    # not the 0.8 V convention of the energy fits (65 nm at 0.8 V: 31.65 / 16.96 = 1.866)
+    assert abs(delay_factor(65) - 1.866) > 0.3

@@ -84,11 +84,12 @@ def test_cli_json(capsys):
     assert all(c["source"] for c in out["checks"])
 
 
-def test_the_fitted_rows_are_the_two_floor_clocks_and_the_evoapprox_areas_and_are_out_of_the_summary():
+def test_the_fitted_rows_are_the_floor_clock_and_the_evoapprox_areas_and_are_out_of_the_summary():
     rep = validate_silicon()
     fitted = [(c.chip, c.figure) for c in rep.checks if c.role is Role.FITTED]
-    assert ("TPUv1", "clock") in fitted and ("Eyeriss v1", "core clock range [top of range]") in fitted
-    assert all(chip in ("TPUv1", "Eyeriss v1") or chip.startswith("EvoApprox") for chip, _ in fitted)
-    assert len(fitted) == 18
+    assert ("TPUv1", "clock") in fitted
+    assert all(chip == "TPUv1" or chip.startswith("EvoApprox") for chip, _ in fitted)
+    assert len(fitted) == 17
     held = rep.held_out(*{c.kind for c in rep.checks})
-    assert all(c.chip not in ("TPUv1", "Eyeriss v1") or c.kind.value != "clock" for c in held)
+    assert all(c.chip != "TPUv1" or c.kind.value != "clock" for c in held)
+    assert ("Eyeriss v1", "core clock range [top of range]") in [(c.chip, c.figure) for c in held]

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from simlow.npu.dram import parse_dram
-from simlow.cost.sram import Macro, macro_cost
+from simlow.cost.pricing import Tech, area_um2
+from simlow.cost.sram import Macro, load_fit, macro_cost
+from simlow.cost.widthmodel import Shape
 from simlow.npu.design import NpuDesign, evaluate, make_unit, served_formats, sram_area_mm2, sram_bank
 from simlow.npu.data import load_npu_data
 from simlow.npu.shipped import SHIPPED
@@ -139,3 +141,22 @@ def test_per_array_scratchpads_add_their_macros_and_their_access_time():
     assert big.sram_cycle_ps > plain.clock_model.sram_cycle_ps
     with pytest.raises(SimlowError, match="local_sram_bytes"):
         design(local_sram_bytes=-1)
+
+
+def test_register_files_and_white_space_in_the_inventory():
+    data = load_npu_data()
+    plain, regs = evaluate(design()), evaluate(design(local_reg_bytes=72))
+    bit = area_um2(Tech(28), "reg", Shape(width=1)).value
+    # 2 arrays x 72 B of flip-flops, each bit an Aladdin register x the standard-cell factor
+    assert regs.area_mm2["register_files"] == pytest.approx(2 * 72 * 8 * bit * data.logic_area_factor.value / 1e6)
+    assert plain.area_mm2["register_files"] == 0.0
+    # white space is the TPU v1 floor plan's unassigned share of the on-chip area, and leaks nothing
+    for c in (plain, regs):
+        assert c.area_mm2["whitespace"] == pytest.approx(data.whitespace_fraction.value * c.area_mm2["on_chip"])
+    assert regs.area_mm2["on_chip"] > plain.area_mm2["on_chip"]
+    logic = sum(plain.area_mm2[k] for k in ("mac_arrays", "operand_buffers", "vector", "register_files",
+                                             "interconnect", "control"))
+    assert plain.static_W == pytest.approx(data.logic_leak_W_per_mm2.value * logic
+                                           + load_fit().leak_W_per_mm2 * plain.area_mm2["sram"])
+    with pytest.raises(SimlowError, match="local_reg_bytes"):
+        design(local_reg_bytes=-1)
