@@ -47,4 +47,4 @@ def evaluate(t: OpTemplate, f: Mapping[str, float], engines: tuple[str, ...] = (
     """Template ``t`` at scalar feature values ``f``: one concrete ``Op``."""
     vals = {q: float(t.value(q, f)) for q in QUANTITIES}
     return Op(t.name, t.op_class, t.compute, kernels=t.kernels, repeat=t.repeat, layers=t.layers,
-              weight_format=t.weight_format, engines=engines, **vals)
+              weight_format=t.weight_format, engines=engines, role=t.role, **vals)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from simlow.specs.model import ModelSpec
+from simlow.specs.model import ModelSpec, TensorClass
 from simlow.specs.scheme import Scheme
 from simlow.workload.engines import runnable_engines
 from simlow.workload.features import evaluate, features
@@ -79,6 +79,9 @@ def build_graph(m: ModelSpec, s: Scheme, phase: Phase, routing=None, hw=None) ->
     return OpGraph(m.name, s.name, phase, tuple(ops), _dag(ops), sequence)
 
 
+_QKV = (TensorClass.ATTN_Q, TensorClass.ATTN_K, TensorClass.ATTN_V)
+
+
 def _dag(ops: list[Op]) -> nx.DiGraph:
     """Data dependencies in execution order: each op consumes its predecessor's output,
     except that the q, k and v projections are siblings (all read the attention norm's
@@ -90,9 +93,8 @@ def _dag(ops: list[Op]) -> nx.DiGraph:
     prev: list[str] = []
     norm: list[str] = []
     for op in ops:
-        short = op.name.rsplit(".", 1)[-1]
-        if short in ("attn_q", "attn_k", "attn_v"):
-            if short == "attn_q":
+        if op.role in _QKV:
+            if op.role is TensorClass.ATTN_Q:
                 norm = prev
                 prev = []
             g.add_edges_from((p, op.name) for p in norm)

@@ -45,6 +45,7 @@ from typing import Mapping
 
 from simlow.errors import SimlowError
 from simlow.numerics import COMPUTE
+from simlow.specs.model import TensorClass
 
 FEATURES = ("one", "tokens", "seqs", "pairs", "cached", "experts")
 QUANTITIES = ("flops", "weight_read", "kv_read", "kv_write", "act_read", "act_write", "params")
@@ -95,9 +96,10 @@ class OpTemplate:
     ``window`` is the attention window of the layers it stands for (None: full context),
     ``moe`` whether the ``experts`` feature applies; ``repeat == len(layers)`` instances run
     per step (0 layers, repeat 1 for embedding and lm_head). ``group`` is the layer group
-    it belongs to (``templates``; None outside the layers) and ``expert`` whether it is part
-    of the routed experts' work (their matmuls and activation), so callers never parse
-    ``name``, which is for display."""
+    it belongs to (``templates``; None outside the layers), ``expert`` whether it is part
+    of the routed experts' work (their matmuls and activation) and ``role`` the weight
+    tensor class a matmul applies (None for other ops), so callers never parse ``name``,
+    which is for display."""
 
     name: str
     op_class: OpClass
@@ -111,6 +113,7 @@ class OpTemplate:
     tensors: tuple[str, ...] = ()
     group: int | None = None
     expert: bool = False
+    role: TensorClass | None = None
 
     def value(self, quantity: str, features: Mapping[str, float]) -> float:
         return sum(c * features[f] for f, c in self.coef.get(quantity, {}).items())
@@ -135,6 +138,7 @@ class Op:
     layers: tuple[int, ...]
     weight_format: str | None
     engines: tuple[str, ...] = ()
+    role: TensorClass | None = None      # the template's (``OpTemplate.role``)
 
     @property
     def bytes_read(self) -> float:

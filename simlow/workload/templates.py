@@ -27,7 +27,7 @@ def _coef(**quantities: Mapping[str, float]) -> Mapping[str, Mapping[str, float]
 
 def _matmul(name: str, rows: int, cols: int, fmt: StorageFormat, compute: str, act: float,
             per: str = "tokens", kernels: int = 1, count: int = 1, weight_feature: str = "one",
-            tensors: tuple[str, ...] = ()) -> OpTemplate:
+            tensors: tuple[str, ...] = (), role: C | None = None) -> OpTemplate:
     """``count`` weight matrices of rows x cols applied to ``per`` activation rows.
 
     With ``weight_feature="experts"`` each of ``count`` matrices is one expert's, read once
@@ -40,7 +40,7 @@ def _matmul(name: str, rows: int, cols: int, fmt: StorageFormat, compute: str, a
               weight_read={weight_feature: float(wbytes * w_mult)},
               act_read={per: act * cols * count}, act_write={per: act * rows * count},
               params={weight_feature: float(rows * cols * w_mult)}),
-        kernels=kernels, weight_format=fmt.name, tensors=tensors)
+        kernels=kernels, weight_format=fmt.name, tensors=tensors, role=role)
 
 
 def _vector(name: str, width: int, act: float, flops_per: float, kernels: int,
@@ -82,14 +82,15 @@ def _layer_templates(m: ModelSpec, s: Scheme, i: int, tf: _Tensors) -> list[OpTe
     per = 2 if m.norm is NormKind.LAYER else 1
     attn_norm = tf.fmt[f"blk.{i}.norms"].tensor_bytes(1, h) * per
     out = [_vector("attn_norm", h, act, 5.0, 3, attn_norm)]
-    for name, rows in (("attn_q", q), ("attn_k", kv), ("attn_v", kv)):
-        out.append(_matmul(name, rows, h, tf.fmt[f"blk.{i}.{name}"], s.compute, act, tensors=(f"blk.{i}.{name}",)))
+    for name, rows, role in (("attn_q", q, C.ATTN_Q), ("attn_k", kv, C.ATTN_K), ("attn_v", kv, C.ATTN_V)):
+        out.append(_matmul(name, rows, h, tf.fmt[f"blk.{i}.{name}"], s.compute, act, tensors=(f"blk.{i}.{name}",),
+                           role=role))
     out.append(_vector("rope", q + kv + (2 * m.head_dim if m.qk_norm else 0), act, 6.0, 2))
     out.append(_attention(m, s, i))
     if m.attn_sub_norm:
         out.append(_vector("attn_sub_norm", h, act, 5.0, 2))
     out.append(_matmul("attn_output", h, q, tf.fmt[f"blk.{i}.attn_output"], s.compute, act,
-                       tensors=(f"blk.{i}.attn_output",)))
+                       tensors=(f"blk.{i}.attn_output",), role=C.ATTN_O))
     # the rest of the layer's norm weights, and its biases and sinks, are read with ffn_norm
     rest = tf.bytes_of(i, (C.NORM,)) - attn_norm + tf.bytes_of(i, (C.BIAS,))
     out.append(_vector("ffn_norm", h, act, 6.0, 3, rest))
