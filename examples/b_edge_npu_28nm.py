@@ -3,10 +3,10 @@
 For each datapath, an NPU design (``simlow.npu.design``) of 16x16 MAC arrays is sized to a
 peak of 1, 2, 4 or 8 TOPS (dense, 1 MAC = 2 ops) at its modelled design clock (the slowest
 of the unit's logic path and the SRAM bank access, with register overhead, skew margin and
-corner derating, and the floor fitted on TPU v1 and Eyeriss v1: ``simlow.cost.clock``), with
-512 KiB of SRAM and one LPDDR4X-4266 x32 package (17.064 GB/s). ``evaluate`` prices its area
-by part (MAC arrays, operand buffers, vector lanes, SRAM macros, interconnect, control, DRAM
-PHY); the design as a hardware spec is then simulated (``simlow.predict``, stack
+corner derating, and the floor fitted on TPU v1: ``simlow.cost.clock``), with 512 KiB of
+SRAM and one LPDDR4X-4266 x32 package (17.064 GB/s). ``evaluate`` prices its area by part
+(MAC arrays, operand buffers, vector lanes, SRAM macros, interconnect, control, white space,
+DRAM PHY); the design as a hardware spec is then simulated (``simlow.predict``, stack
 ``ideal-npu``) decoding BitNet b1.58 2B at batch 1 in the datapath's weight format, and its
 energy per token is the power model's (static power, DRAM and SRAM traffic, ops x the
 design's energy per op: ``simlow.sim.power``).

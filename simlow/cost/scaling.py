@@ -22,8 +22,8 @@ Two energy rules, chosen by the caller (``ScalingRule``), because the sources di
     delay have no TPUv4i figures and follow the Stillmaker model under both rules.
 
 Delay: the HP rows of the Stillmaker delay fit, each at its node's nominal supply (90 nm
-1.2 V ... 45 nm 1.0 V ... 7 nm 0.7 V, scaling.yaml; not the energy fits' shared 0.8 V) down to 7 nm, then linear in the
-node number below 7 nm (hwcomponents ``tech_node_latency``); an FO4 delay at 45 nm
+1.2 V ... 45 nm 1.0 V ... 7 nm 0.7 V, scaling.yaml; not the energy fits' shared 0.8 V) down
+to 7 nm, then linear in the node number below 7 nm (hwcomponents ``tech_node_latency``); an FO4 delay at 45 nm
 (assumed, see scaling.yaml) turns factors into picoseconds.
 """
 
