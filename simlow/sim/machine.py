@@ -27,7 +27,8 @@ DES) uses is ``min(bandwidth[class], memory_unit_rate x units x clock / peak ban
 (``bandwidth_fractions``), so a board whose memory is fast next to its SMs x clock (HBM on a
 1.4 GHz A100) reaches a lower fraction of its peak than one whose memory is not. A stack's
 ``dequant_cost`` adds the unpacking of quantized weights to their matmuls' compute time
-(``dequant_factor``).
+(``dequant_factor``); its ``expert_kernels`` adds launches per touched expert to prefill expert
+matmuls (``simlow.sim.roofline.launches``).
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ def machine(hw: HardwareSpec, stack: Stack, engine: Engine) -> Machine:
                    compute_eff=stack.compute_efficiency, kernel_overhead_s=stack.kernel_overhead_s,
                    step_overhead_s=stack.step_overhead_s, format_for=fmt_for,
                    cap_for=_matmul_cap(stack, hw, engine, place), tile_rows=stack.matmul_tile_rows,
-                   bandwidth_rate_cap=stack.bandwidth_mode is BandwidthMode.RATE_CAP)
+                   bandwidth_rate_cap=stack.bandwidth_mode is BandwidthMode.RATE_CAP,
+                   expert_kernels=stack.expert_kernels)
 
 
 def issue_rate(stack: Stack, engine: Engine) -> float | None:

@@ -5,7 +5,7 @@ Per op instance::
     rate      = min(peak_ops[format it runs in] * compute_efficiency[op class], issue_cap[op])
     t_compute = flops / (rate * tile_fill)
     t_memory  = bytes / (bandwidth * bandwidth_efficiency[op class])
-    t_op      = max(t_compute, t_memory) + kernels * kernel_overhead
+    t_op      = max(t_compute, t_memory) + launches * kernel_overhead
 
 where ``issue_cap`` (optional, ``Machine.cap_for``) is an op rate the stack's kernels cannot
 exceed whatever the format's peak, e.g. llama.cpp's MMQ matmul issuing a fixed number of
@@ -20,6 +20,13 @@ most ``GEMV_ROWS`` rows (its tokens, or sequences for lm_head) runs as a matrix-
 without row tiles: ``tile_fill = 1``. Every ceiling (peak, issue, power) applies to the padded
 work. ``M`` is the mean rows per touched expert (padding of the expected count, not the
 expected padding of a random count).
+
+``launches`` (``launches``) is the template's ``kernels``, plus, for a routed-expert matmul
+of at least ``EXPERT_LOOP_ROWS`` tokens on a machine with ``expert_kernels``, that many
+kernels per distinct expert touched: llama.cpp's CUDA/HIP ``ggml_cuda_mul_mat_id``, where
+its batched MMQ path is not taken (AMD RDNA3/RDNA4/CDNA at 64 or more tokens,
+``ggml_cuda_should_use_mmq``), copies the routing to the host and multiplies expert by
+expert, each slice a matmul of its own (quantize + MMQ kernel, or dequantize + BLAS GEMM).
 A step is ``sum(repeat * t_op) + step_overhead``: ops run one after another (as a
 single-stream inference engine issues them) and each overlaps its own loads with its own
 compute, never with another op's. Every input may be a NumPy array; they broadcast, so a
@@ -64,6 +71,7 @@ class Machine:
     tile_rows: object = None              # GEMM row tile (llama.cpp MMQ mmq_x); None: no padding
     bandwidth_rate_cap: bool = False      # bandwidth_eff caps the engine's own rate (its port),
                                           # not bus occupancy: same roofline, differs in the DES
+    expert_kernels: object = None         # launches per touched expert (``launches``); None: 0
 
     def rate_for(self, t: OpTemplate):
         """Achieved ops/s of op ``t``: ``min(peak * compute_efficiency, cap)``."""
@@ -120,6 +128,23 @@ def tile_fill(t: OpTemplate, f: Mapping[str, np.ndarray], tile_rows):
     return np.where(np.asarray(f[per]) <= GEMV_ROWS, 1.0, fill)
 
 
+# ggml-cuda mmq.cuh MMQ_DP4A_MAX_BATCH_SIZE: on AMD RDNA3/RDNA4/CDNA, ggml_cuda_should_use_mmq
+# takes MMQ for fewer activation rows only, so mul_mat_id of this many tokens or more loops over
+# the experts (ggml-cuda.cu ggml_cuda_mul_mat_id)
+EXPERT_LOOP_ROWS = 64
+
+
+def launches(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine):
+    """Kernel launches of one instance of ``t`` (module docstring): ``kernels``, plus
+    ``expert_kernels`` per distinct expert for a routed-expert matmul of at least
+    ``EXPERT_LOOP_ROWS`` tokens."""
+    if m.expert_kernels is None or not t.expert or t.op_class is not OpClass.MATMUL:
+        return t.kernels
+    per = next(iter(t.coef["flops"]))
+    loop = np.asarray(f[per], dtype=np.float64) >= EXPERT_LOOP_ROWS
+    return t.kernels + np.where(loop, np.asarray(m.expert_kernels, dtype=np.float64) * f["experts"], 0.0)
+
+
 def op_terms(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine, weight_bits=None):
     """(flops, bytes, t_compute, t_memory) of one instance of ``t`` (``t_compute`` counts the
     padded work of a tiled GEMM, ``tile_fill``).
@@ -146,7 +171,7 @@ def step(templates: tuple[OpTemplate, ...], m: Machine, batch, tokens, context,
     for t in templates:
         f = features(t, batch, tokens, context, distinct_experts)
         fl, by, tc, tm = op_terms(t, f, m, weight_bits)
-        launch = t.kernels * np.asarray(m.kernel_overhead_s, dtype=np.float64)
+        launch = launches(t, f, m) * np.asarray(m.kernel_overhead_s, dtype=np.float64)
         t_op = np.broadcast_to(t.repeat * (np.maximum(tc, tm) + launch), np.broadcast_shapes(
             np.shape(f["one"]), np.shape(launch), np.shape(tm)))
         per_op.append(t_op)

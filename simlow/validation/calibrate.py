@@ -54,7 +54,7 @@ from simlow.workload.templates import templates
 from simlow.sim.machine import dequant_factor, issue_rate, mac_energy_per_op, machine, run_format
 from simlow.validation.measured import SIZE_MATCHED, Case, Measured, RowKind, case_scheme
 from simlow.sim.predict import resolve
-from simlow.sim.roofline import op_terms, tile_fill
+from simlow.sim.roofline import launches, op_terms, tile_fill
 from simlow.sim.stacks import FitSplit, GroupBy, Stack, load_stack
 
 PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel", "step", "mem_rate", "dequant")
@@ -139,8 +139,9 @@ def _phase_terms(req, temps, mach, batch, tokens, ctx, mode: EnergyMode = Energy
         steps = np.size(np.broadcast_to(tm, shape))
         tmu = np.broadcast_to(tm * float(mach.bandwidth_Bps) / per_op_clock if per_op_clock else 0.0 * tm, shape)
         tdq = np.broadcast_to(tc if dequant_factor(replace(req.stack, dequant_cost=1.0), t) > 1 else 0.0 * tc, shape)
+        kernels = float(np.sum(np.broadcast_to(launches(t, f, mach), shape)))     # over the phase's steps
         out.append((t.op_class.value, t.repeat, np.broadcast_to(tc, shape), tu, tw,
-                    np.broadcast_to(tm, shape), tmu, tdq, t.kernels * steps))
+                    np.broadcast_to(tm, shape), tmu, tdq, kernels))
     n_steps = np.size(np.broadcast_to(np.asarray(ctx, dtype=np.float64), np.broadcast_shapes(
         np.shape(tokens), np.shape(ctx))))
     return out, n_steps

@@ -12,7 +12,7 @@ two fidelities price identical work:
                                                  or, under a rate-cap stack
                                                  (Machine.bandwidth_rate_cap), of the engine's
                                                  port only (FlowSpec.port; fabric docstring)
-    launch_ps  = ceil(kernels * kernel_overhead)
+    launch_ps  = ceil(launches * kernel_overhead)  (simlow.sim.roofline.launches)
 
 Placement (``simlow.sim.des.offload``) says where a layer's weights and KV cache live and
 which engine runs it; by default everything is in the engine's own memory.
@@ -26,7 +26,7 @@ from typing import Mapping
 from simlow.workload.features import features
 from simlow.workload.op import OpTemplate
 from simlow.sim.des.clock import ps
-from simlow.sim.roofline import Machine, op_terms
+from simlow.sim.roofline import Machine, launches, op_terms
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ def op_work(t: OpTemplate, feats: Mapping[str, float], place: Place) -> OpWork:
     port = (f"port:{place.engine}", float(m.bandwidth_Bps)) if m.bandwidth_rate_cap else None
     weights = (FlowSpec(place.weight_path or (place.memory,), w_bytes, eff, port),) if w_bytes > 0 else ()
     streams = (FlowSpec((place.memory,), other, eff, port),) if other > 0 else ()
-    return OpWork(t.name, cls, place.engine, ps(t.kernels * float(m.kernel_overhead_s)), ps(float(t_comp)),
+    launch = ps(float(launches(t, feats, m)) * float(m.kernel_overhead_s))
+    return OpWork(t.name, cls, place.engine, launch, ps(float(t_comp)),
                   float(t.value("flops", feats)), weights, streams)
 
 
