@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from simlow.workload.graph import build_graph
 from simlow.workload.op import Phase
-from simlow.sim.des.plan import device_setup, step_blocks
+from simlow.sim.des.plan import Where, device_setup, step_blocks
 from simlow.sim.des.predict import predict_des
 from simlow.sim.des.step import Background, simulate_step
 from simlow.sim.predict import predict, resolve
@@ -103,7 +103,7 @@ def test_prefetch_never_beats_the_roofline_bound(prefetch):
     comp = mem = 0.0
     for t in s.temps:
         f = scalar_features(t, 1, 1, 2000, None)
-        _, _, tc, tm = op_terms(t, f, s.places["device"].machine)
+        _, _, tc, tm = op_terms(t, f, s.places[Where.DEVICE].machine)
         comp += t.repeat * (tc + t.kernels * req.stack.kernel_overhead_s)
         mem += t.repeat * tm
     assert r.time_ps / 1e12 >= max(comp, mem) + req.stack.step_overhead_s

@@ -43,7 +43,7 @@ from simlow.sim.des import experts as draws
 from simlow.sim.des.cache import expert_cache
 from simlow.sim.des.clock import ps
 from simlow.sim.des.expert_phase import ExpertCost, simulate_phase
-from simlow.sim.des.plan import Setup, device_setup, step_blocks
+from simlow.sim.des.plan import Setup, Where, device_setup, step_blocks
 from simlow.sim.des.predict import PhaseRun, _names, _vector, assemble, run_decode, run_prefill, TOL_PS_PER_OP
 from simlow.sim.des.series import affine_sum
 from simlow.sim.des.step import FOLD, simulate_step
@@ -73,14 +73,14 @@ def _setup(req, off: Offload, background, mode: HostMode) -> Setup:
         raise SimlowError(f"device_layers must be in [0, {req.model.layers}], got {n}")
     places = {}
     if mode is HostMode.STREAM:
-        places["host"] = Place(req.engine.name, machine(req.hw, req.stack, req.engine), dev_mem,
+        places[Where.HOST] = Place(req.engine.name, machine(req.hw, req.stack, req.engine), dev_mem,
                                weight_path=(host, link.name))
     elif n < req.model.layers:
         cpu = next((e for e in req.hw.engines if e.kind is EngineKind.CPU), None)
         if cpu is None:
             raise SimlowError(f"{req.hw.name} lists no cpu engine to run host layers on; use host='stream'")
-        places["host"] = Place(cpu.name, machine(req.hw, req.stack, cpu), host)
-    layer_place = ("host",) * (req.model.layers - n) + ("device",) * n
+        places[Where.HOST] = Place(cpu.name, machine(req.hw, req.stack, cpu), host)
+    layer_place = (Where.HOST,) * (req.model.layers - n) + (Where.DEVICE,) * n
     return device_setup(req, 0, tuple(background), places, layer_place, (dev_mem, link.name, host))
 
 
@@ -127,7 +127,7 @@ def _layer_note(req, off: Offload) -> str:
 def _expert_cost(setup: Setup, group: int) -> ExpertCost:
     req = setup.req
     temps = [t for t in setup.temps if t.group == group and t.expert]
-    mach = setup.places["device"].machine
+    mach = setup.places[Where.DEVICE].machine
     k = req.model.moe.top_k
     one = {"one": 1.0, "tokens": 1.0, "seqs": 1.0, "pairs": 0.0, "cached": 0.0, "experts": 1.0}
     w = sum(t.value("weight_read", one) for t in temps)
@@ -140,9 +140,9 @@ def _expert_cost(setup: Setup, group: int) -> ExpertCost:
 
 def _predict_expert_cache(req, off: Offload, setup: Setup, fold):
     spec, moe = off.expert_cache, req.model.moe
-    dev = setup.places["device"]
+    dev = setup.places[Where.DEVICE]
     streamed = Place(dev.engine, dev.machine, dev.memory, weight_path=tuple(reversed(setup.link_path[1:])))
-    setup = dataclasses.replace(setup, places={**setup.places, "experts": streamed}, expert_place="experts")
+    setup = dataclasses.replace(setup, places={**setup.places, Where.EXPERTS: streamed}, expert_place=Where.EXPERTS)
     moe_layers = tuple(i for i in range(req.model.layers) if req.model.is_moe_layer(i))
     pi = req.routing.inclusion(moe.experts, moe.top_k)
     slots = int(round(spec.fraction * moe.experts * len(moe_layers)))

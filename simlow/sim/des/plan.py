@@ -6,7 +6,7 @@ resources (every memory and link of the device) and the stack's step overhead.
 ``step_blocks(setup, batch, tokens, context, distinct)`` evaluates the templates at one
 phase and arranges them as ``Block``s (embedding, folded layer runs, head).
 
-Placement of layers (``layer_place[i]``: ``"device"`` or ``"host"``) comes from
+Placement of layers (``layer_place[i]``: ``Where.DEVICE`` or ``Where.HOST``) comes from
 ``simlow.sim.des.offload``; when consecutive layers sit on different sides, the hidden state
 crosses the host link (an ``act_to_host`` / ``act_to_device`` transfer of
 ``tokens x hidden`` activations). Embedding and lm_head run on the device.
@@ -21,6 +21,8 @@ a ``handover`` op (latency, then the activations over the link) after the layers
 
 from __future__ import annotations
 
+import enum
+
 from dataclasses import dataclass, replace
 from typing import Mapping
 
@@ -34,18 +36,25 @@ from simlow.sim.parallel import (COMM_BYTES, HANDOVER_BYTES, HANDOVER_LATENCY_S,
                                  comm_op, group_machine, peer_link)
 
 
+class Where(enum.StrEnum):
+    """Where an op runs and reads its weights from (a key of ``Setup.places``)."""
+    DEVICE = "device"       # the request's engine and its memory
+    HOST = "host"           # layers kept in host memory (offload)
+    EXPERTS = "experts"     # MoE expert weights streamed over the link (expert cache)
+
+
 @dataclass(frozen=True)
 class Setup:
     req: object                              # simlow.sim.request.Request
     temps: tuple[OpTemplate, ...]
     sequence: tuple[int, ...]
-    places: Mapping[str, Place]
-    layer_place: tuple[str, ...]
+    places: Mapping[Where, Place]
+    layer_place: tuple[Where, ...]
     fab: Fabricspec
     prefetch: int
     tail_ps: int
     link_path: tuple[str, ...] = ()          # device memory -> link -> host memory
-    expert_place: str | None = None          # where MoE expert weights are read from, if not the layer's
+    expert_place: Where | None = None          # where MoE expert weights are read from, if not the layer's
     peer: PeerLink | None = None             # the link between the devices of req.parallel
 
 
@@ -56,7 +65,7 @@ def fabric_of(hw, background: tuple[Background, ...] = ()) -> Fabricspec:
 
 
 def device_setup(req, prefetch: int = 0, background: tuple[Background, ...] = (),
-                 places: Mapping[str, Place] | None = None, layer_place: tuple[str, ...] | None = None,
+                 places: Mapping[Where, Place] | None = None, layer_place: tuple[Where, ...] | None = None,
                  link_path: tuple[str, ...] = ()) -> Setup:
     """Everything on the request's engine and its memory, unless ``places`` /
     ``layer_place`` say otherwise."""
@@ -65,8 +74,8 @@ def device_setup(req, prefetch: int = 0, background: tuple[Background, ...] = ()
     tp = par.tp if par is not None else 1
     dev = Place(req.engine.name, group_machine(machine(req.hw, req.stack, req.engine), tp), req.engine.memory)
     places = dict(places or {})
-    places.setdefault("device", dev)
-    lp = layer_place or ("device",) * req.model.layers
+    places.setdefault(Where.DEVICE, dev)
+    lp = layer_place or (Where.DEVICE,) * req.model.layers
     fab = fabric_of(req.hw, background)
     if tp > 1:
         mem = req.engine.memory
@@ -126,13 +135,13 @@ def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float
                 out.append(work(t, s.layer_place[i]))
         return tuple(out) + per_layer
 
-    blocks = [Block(tuple(work(t, "device") for t in head))]
+    blocks = [Block(tuple(work(t, Where.DEVICE) for t in head))]
     if expert_units is not None:
         blocks += [Block(unit(i)) for i in range(len(s.sequence))]
     else:
         blocks += _layer_blocks(s, unit, batch * tokens)
     blocks += [Block((w,)) for w in after]
-    blocks.append(Block(tuple(work(t, "device") for t in tail)))
+    blocks.append(Block(tuple(work(t, Where.DEVICE) for t in tail)))
     return blocks
 
 
@@ -141,7 +150,7 @@ def _layer_blocks(s: Setup, unit, rows: int) -> list[Block]:
     n = len(s.sequence)
     start = 0
     act = rows * s.req.model.hidden_size * VALUE_BYTES[s.req.scheme.activations]
-    prev = "device"
+    prev = Where.DEVICE
     while start < n:
         where = s.layer_place[start]
         end = start
@@ -152,12 +161,12 @@ def _layer_blocks(s: Setup, unit, rows: int) -> list[Block]:
         seq = [(s.sequence[i], where) for i in range(start, end)]
         out += blocks_of(seq, lambda j, a=start: unit(a + j))
         prev, start = where, end
-    if prev != "device":
-        out.append(Block((_hop(s, prev, "device", act),)))
+    if prev is not Where.DEVICE:
+        out.append(Block((_hop(s, prev, Where.DEVICE, act),)))
     return out
 
 
 def _hop(s: Setup, src: str, dst: str, nbytes: float) -> OpWork:
-    path = s.link_path if src == "device" else tuple(reversed(s.link_path))
+    path = s.link_path if src is Where.DEVICE else tuple(reversed(s.link_path))
     return OpWork(f"act_to_{dst}", "vector", s.places[dst].engine, 0, 0, 0.0,
                   (), (FlowSpec(path, nbytes, 1.0),))
