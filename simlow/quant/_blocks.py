@@ -48,6 +48,7 @@ Speed without changing bits (measured on a 2-core EPYC VM, XLA CPU 0.10.2):
 from __future__ import annotations
 
 from functools import lru_cache, partial
+from pathlib import Path
 from typing import Any, Callable
 
 import jax
@@ -210,3 +211,27 @@ def division_is_exact() -> bool:
     callers that want to know before quantizing."""
     a, b, _, _ = _probe()
     return _exact_probe(jax.jit(_divisions)(a, b))
+
+
+def enable_compile_cache(directory: str | Path) -> Path:
+    """Opt in to JAX's persistent compilation cache in ``directory`` (made if missing) for
+    the rest of this process, and return its path. Off unless called; simlow never calls it.
+
+    A later process that calls it with the same directory loads the block kernels' compiled
+    code from there instead of running XLA (tracing and lowering are still paid: JAX keys the
+    cache on the lowered module). It sets JAX's process-wide options (``jax_compilation_cache_dir``,
+    and minimum compile time and entry size 0, since a kernel compiles in about 0.1 s, under
+    JAX's default 1 s threshold), so every jit of the process is cached there, not only simlow's.
+    The bits are the same: the cache holds the executable XLA would have built. As JAX warns,
+    the directory is trusted code: never point it at one that others can write."""
+    path = Path(directory).expanduser()
+    if path.exists() and not path.is_dir():
+        raise SimlowError(f"compile cache directory {path}: not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SimlowError(f"compile cache directory {path}: {exc.strerror or exc}") from None
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
