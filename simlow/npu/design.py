@@ -239,6 +239,18 @@ def static_W(area: dict, data: NpuData | None = None):
     return d.logic_leak_W_per_mm2.value * logic + load_fit().leak_W_per_mm2 * area["sram"]
 
 
+def register_file_um2(nbytes: int, node_nm: int) -> float:
+    """One register file of ``nbytes`` in ``LOCAL_WIDTH_BITS`` words, bare table area: a flip-flop
+    per bit (Aladdin register) and one read port, a tree of (words - 1) 2:1 muxes per bit
+    (Aladdin bitwise-op proxy, primitives.yaml); the write-enable decoder is not priced."""
+    if not nbytes:
+        return 0.0
+    tech = Tech(node_nm)
+    words = math.ceil(nbytes * 8 / LOCAL_WIDTH_BITS)
+    flops = nbytes * 8 * area_um2(tech, "reg", Shape(width=1)).value
+    return flops + (words - 1) * area_um2(tech, "mux", Shape(width=LOCAL_WIDTH_BITS)).value
+
+
 SKEW_REGISTERS = ("activation register", "accumulator register", "tree level register")
 
 
@@ -253,8 +265,7 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
       registers on the output edge (Kung & Leiserson systolic skew; an assumption of shape);
     - ``vector``: the lanes; ``sram``: the global SRAM banks and any per-array scratchpads, each
       a ``simlow.cost.sram`` macro (bit cells + periphery);
-    - ``register_files``: per-array register files of flip-flops (``local_reg_bytes`` x 8
-      Aladdin register bits x ``logic_area_factor``; read muxes and decoders not priced);
+    - ``register_files``: per-array register files (``register_file_um2``) x ``logic_area_factor``;
     - ``interconnect``: ``overhead_fraction`` x (all of the above);
     - ``control``: ``control_fraction`` and ``whitespace``: ``whitespace_fraction`` of the
       on-chip total (both from the TPU v1 floor plan);
@@ -266,7 +277,7 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
          "operand_buffers": arrays * side * (side - 1) / 2 * skew_um2 * f / 1e6,
          "vector": lanes * lane_um2 * f / 1e6,
          "sram": sram_area_mm2(sram_bytes, node_nm, d) + local_sram_area_mm2(arrays, local_sram_bytes, node_nm, d),
-         "register_files": arrays * local_reg_bytes * 8 * area_um2(Tech(node_nm), "reg", Shape(width=1)).value * f / 1e6}
+         "register_files": arrays * register_file_um2(local_reg_bytes, node_nm) * f / 1e6}
     parts = sum(a.values())
     a["interconnect"] = d.overhead_fraction.value * parts
     rest = parts + a["interconnect"]
@@ -333,7 +344,7 @@ ASSUMPTIONS = (
     "logic fmax",
     "vector lanes are FP32 FMA units pipelined to the clock (64 register bits per stage); they serve fp32, fp16 "
     "and bf16, so anything the array cannot run (attention on a PoT array, norms, softmax) runs there",
-    "area = (MAC units + systolic skew registers + vector lanes + per-array register files) x a standard-cell factor "
+    "area = (MAC units + systolic skew registers + vector lanes + per-array register files with a read mux tree) x a standard-cell factor "
     "2.5 fitted on EvoApproxLib 45 nm syntheses + SRAM macros + 30% interconnect/clock tree (assumed) + 2% control and "
     "23.3% white space of the on-chip area (TPU v1 floor plan) + DRAM PHY",
     "SRAM: 32 KiB x 64-bit banks, each a simlow.cost.sram macro (area, access energy, access time, leakage fitted "
