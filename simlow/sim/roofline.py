@@ -22,11 +22,13 @@ work. ``M`` is the mean rows per touched expert (padding of the expected count, 
 expected padding of a random count).
 
 ``launches`` (``launches``) is the template's ``kernels``, plus, for a routed-expert matmul
-of at least ``EXPERT_LOOP_ROWS`` tokens on a machine with ``expert_kernels``, that many
-kernels per distinct expert touched: llama.cpp's CUDA/HIP ``ggml_cuda_mul_mat_id``, where
-its batched MMQ path is not taken (AMD RDNA3/RDNA4/CDNA at 64 or more tokens,
+of at least ``EXPERT_LOOP_ROWS`` tokens on a machine with ``expert_kernels = (mmq, blas)``,
+that many kernels per distinct expert touched: llama.cpp's CUDA/HIP ``ggml_cuda_mul_mat_id``,
+where its batched MMQ path is not taken (AMD RDNA3/RDNA4/CDNA at 64 or more tokens,
 ``ggml_cuda_should_use_mmq``), copies the routing to the host and multiplies expert by
-expert, each slice a matmul of its own (quantize + MMQ kernel, or dequantize + BLAS GEMM).
+expert, each slice a matmul of its own: ``mmq`` kernels (quantize + MMQ) for a slice of
+fewer than ``EXPERT_LOOP_ROWS`` rows (``M`` above), ``blas`` (dequantize weights, convert
+activations, GEMM, convert output) from that many rows on.
 A step is ``sum(repeat * t_op) + step_overhead``: ops run one after another (as a
 single-stream inference engine issues them) and each overlaps its own loads with its own
 compute, never with another op's. Every input may be a NumPy array; they broadcast, so a
@@ -71,7 +73,7 @@ class Machine:
     tile_rows: object = None              # GEMM row tile (llama.cpp MMQ mmq_x); None: no padding
     bandwidth_rate_cap: bool = False      # bandwidth_eff caps the engine's own rate (its port),
                                           # not bus occupancy: same roofline, differs in the DES
-    expert_kernels: object = None         # launches per touched expert (``launches``); None: 0
+    expert_kernels: tuple | None = None   # (MMQ, BLAS) launches per touched expert (``launches``)
 
     def rate_for(self, t: OpTemplate):
         """Achieved ops/s of op ``t``: ``min(peak * compute_efficiency, cap)``."""
@@ -135,14 +137,18 @@ EXPERT_LOOP_ROWS = 64
 
 
 def launches(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine):
-    """Kernel launches of one instance of ``t`` (module docstring): ``kernels``, plus
-    ``expert_kernels`` per distinct expert for a routed-expert matmul of at least
-    ``EXPERT_LOOP_ROWS`` tokens."""
+    """Kernel launches of one instance of ``t`` (module docstring): ``kernels``, plus per
+    distinct expert ``expert_kernels[0]`` (a slice of fewer than ``EXPERT_LOOP_ROWS`` rows) or
+    ``[1]`` for a routed-expert matmul of at least ``EXPERT_LOOP_ROWS`` tokens."""
     if m.expert_kernels is None or not t.expert or t.op_class is not OpClass.MATMUL:
         return t.kernels
     per = next(iter(t.coef["flops"]))
     loop = np.asarray(f[per], dtype=np.float64) >= EXPERT_LOOP_ROWS
-    return t.kernels + np.where(loop, np.asarray(m.expert_kernels, dtype=np.float64) * f["experts"], 0.0)
+    rows = np.asarray(t.value("flops", f), dtype=np.float64) / np.maximum(
+        2.0 * np.asarray(t.value("params", f), dtype=np.float64), 1e-300)
+    mmq, blas = (np.asarray(k, dtype=np.float64) for k in m.expert_kernels)
+    per_expert = np.where(rows < EXPERT_LOOP_ROWS, mmq, blas)
+    return t.kernels + np.where(loop, per_expert * f["experts"], 0.0)
 
 
 def op_terms(t: OpTemplate, f: Mapping[str, np.ndarray], m: Machine, weight_bits=None):

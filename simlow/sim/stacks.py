@@ -70,9 +70,10 @@ YAML schema (version 1)::
                                      # mmq_x); a matmul whose weights see fewer rows (an expert
                                      # of a MoE layer in prefill) pads its last tile
                                      # (simlow.sim.roofline.tile_fill)
-    expert_kernels: 2                # optional: kernels launched per distinct expert a prefill
-                                     # expert matmul touches (llama.cpp's mul_mat_id loop over
-                                     # experts where MMQ is not used; simlow.sim.roofline.launches)
+    expert_kernels: {mmq: 2, blas: 4}   # optional: kernels launched per distinct expert a
+                                     # prefill expert matmul touches (llama.cpp's mul_mat_id loop
+                                     # over experts where MMQ is not used), for a slice of fewer /
+                                     # at least 64 rows (simlow.sim.roofline.launches)
     native_formats: [q4_0, q8_0]     # optional: weight storage formats whose matmuls have
                                      # matrix / dot-product kernels; a matmul of any other
                                      # weight format runs on the vector ALUs, in the first of
@@ -179,7 +180,8 @@ class Stack:
     vector_formats: tuple[str, ...] = VECTOR_FORMATS  # vector / gather op formats, preferred first
     fallback_engine: EngineKind | None = None  # engine kind running ops this engine has no format for
     native_formats: frozenset[str] | None = None  # weight formats with native-compute matmuls (None: all)
-    expert_kernels: float | None = None        # launches per touched expert in a prefill expert matmul
+    expert_kernels: tuple[float, float] | None = None  # launches per touched expert in a prefill
+                                               # expert matmul: (MMQ slice, BLAS slice)
     bandwidth_mode: BandwidthMode = BandwidthMode.OCCUPANCY  # what ``bandwidth`` means on a shared bus
     fitted_on: FitSplit | None = None          # the calibration split (None: nothing fitted)
     era: str = ""                              # the build era these constants are for ("": newest)
@@ -281,7 +283,7 @@ def _read_stack(path: Path) -> Stack:
         fallback_engine=(EngineKind(r.str("fallback_engine", choices=tuple(k.value for k in EngineKind)))
                          if r.has("fallback_engine") else None),
         native_formats=_native(r) if r.has("native_formats") else None,
-        expert_kernels=r.number("expert_kernels", lo=0.0, hi=64.0) if r.has("expert_kernels") else None,
+        expert_kernels=_expert_kernels(r) if r.has("expert_kernels") else None,
         bandwidth_mode=BandwidthMode(r.str("bandwidth_mode", default="occupancy",
                                            choices=tuple(m.value for m in BandwidthMode))),
         **_calibrated(r, required=True),
@@ -378,6 +380,13 @@ def _native(r: Reader) -> frozenset[str]:
             r.fail(f"unknown storage format {item!r} (valid: {', '.join(sorted(formats.FORMATS))})",
                    "native_formats")
     return frozenset(items)
+
+
+def _expert_kernels(r: Reader) -> tuple[float, float]:
+    sub = r.sub("expert_kernels")
+    out = (sub.number("mmq", lo=0.0, hi=64.0), sub.number("blas", lo=0.0, hi=64.0))
+    sub.done()
+    return out
 
 
 def _compute_list(r: Reader) -> tuple[str, ...]:

@@ -23,19 +23,22 @@ def _setup(expert_kernels):
 
 
 def test_launches_add_kernels_per_touched_expert_from_64_tokens():
-    temps, mach, _ = _setup(2.0)
+    temps, mach, _ = _setup((2.0, 4.0))
     up = next(t for t in temps if t.name.endswith("experts_up"))
     dense = next(t for t in temps if t.name.endswith("attn_q"))
+    # 512 tokens x top-8 over 128 experts: 32-row slices, MMQ (2 kernels each)
     assert float(roofline.launches(up, features(up, 1, 512, 0, 128.0), mach)) == up.kernels + 2 * 128
     assert float(roofline.launches(up, features(up, 1, 64, 0, 100.0), mach)) == up.kernels + 2 * 100
-    assert float(roofline.launches(up, features(up, 1, 63, 0, 100.0), mach)) == up.kernels    # MMQ path
+    # over 32 experts: 128-row slices take the BLAS path (4 kernels each)
+    assert float(roofline.launches(up, features(up, 1, 512, 0, 32.0), mach)) == up.kernels + 4 * 32
+    assert float(roofline.launches(up, features(up, 1, 63, 0, 100.0), mach)) == up.kernels    # batched MMQ
     assert roofline.launches(dense, features(dense, 1, 512, 0), mach) == dense.kernels
     _, plain, _ = _setup(None)
     assert roofline.launches(up, features(up, 1, 512, 0, 128.0), plain) == up.kernels
 
 
 def test_prefill_slows_by_the_extra_launches_and_decode_does_not_move():
-    temps, with_loop, _ = _setup(2.0)
+    temps, with_loop, _ = _setup((2.0, 4.0))
     _, without, _ = _setup(None)
     experts = [t for t in temps if t.expert and t.op_class.value == "matmul"]
     a = roofline.step(temps, with_loop, 1, 512, 0.0, distinct_experts=128.0)
@@ -50,7 +53,7 @@ def test_prefill_slows_by_the_extra_launches_and_decode_does_not_move():
 
 def test_des_prefill_is_no_faster_than_the_roofline_with_the_loop():
     stack = load_stack("llama.cpp-rocm")
-    assert stack.expert_kernels == 2
+    assert stack.expert_kernels == (2.0, 4.0)
     kw = dict(scheme="q4_k_m", batch=1, prompt=512, gen=2, stack=stack)
     roof = predict("qwen3-30b-a3b", "strix-halo", **kw)
     des = predict("qwen3-30b-a3b", "strix-halo", fidelity="des", **kw)
