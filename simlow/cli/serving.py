@@ -126,15 +126,16 @@ def run(args) -> int:
 
 def serving_summary(report) -> dict:
     """Error summaries of ``simlow.serving.validate.compare``'s report: for each group (all
-    rows, each source file, each device) and figure, n, median / mean / p90 |error| and the
-    median signed error. Nothing is fitted to these rows: every one is held out."""
+    held-out rows, in-sample rows, each source file, each device with its split) and figure,
+    n, median / mean / p90 |error| and the median signed error. In-sample: the row's group
+    trained the stack's serving host time (``simlow.sim.host``)."""
     import numpy as np
 
     from simlow.validation.validate import summarize
 
     groups: dict[str, dict[str, list[float]]] = {}
     for c in report.comparisons:
-        for g in ("all (held out; nothing fitted)", f"source {c.file}", f"device {c.device}"):
+        for g in (c.split, f"source {c.file}", f"device {c.device} ({c.split})"):
             groups.setdefault(g, {}).setdefault(c.figure, []).append(c.error)
     out = {}
     for g, figs in groups.items():
@@ -167,7 +168,7 @@ def run_validate(args) -> int:
     pct = lambda x: f"{100 * x:.1f}%"
     rows = [(g, f, s["n"], pct(s["median_abs"]), pct(s["mean_abs"]), pct(s["p90_abs"]), f"{100 * s['median_signed']:+.1f}%")
             for g, figs in summary.items() for f, s in figs.items()]
-    print_table("serving error (|simulated / measured - 1|; every row held out)",
+    print_table("serving error (|simulated / measured - 1|; in-sample: trained the serving host time)",
                 ["group", "figure", "n", "median", "mean", "p90", "median signed"], rows)
     if report.skipped:
         print_table(f"rows not simulated ({len(report.skipped)})", ["source", "line", "case", "reason"],

@@ -193,8 +193,7 @@ class StepCost:
 
 def _table(temps, mach, n: int, batch_axis: bool, distinct):
     if not temps:
-        z = np.zeros(n + 1)
-        return z, z, z, z
+        return tuple(np.zeros(n + 1) for _ in range(4))
     k = np.arange(n + 1, dtype=np.float64)
     if batch_axis:
         st = roofline.step(temps, mach, np.maximum(k, 1.0), 1, 0)
@@ -226,10 +225,13 @@ def _attention(t: OpTemplate, mach) -> _Attention:
                       comp_terms=comp, mem_terms=mem)
 
 
-def step_cost(temps: tuple[OpTemplate, ...], mach, max_tokens: int, max_parts: int, distinct=None) -> StepCost:
+def step_cost(temps: tuple[OpTemplate, ...], mach, max_tokens: int, max_parts: int, distinct=None,
+              host=None) -> StepCost:
     """Precompute the step cost of ``temps`` on ``mach`` for steps of at most ``max_tokens``
     tokens and ``max_parts`` requests; ``distinct(T)`` is E[distinct experts] for ``T``
-    routed tokens (MoE models; None for dense ones)."""
+    routed tokens (MoE models; None for dense ones). ``host`` (``ServingOverheads``, or None):
+    the serving engine's host time per step and per request part, added to the machine's
+    ``step_overhead`` and to the head table (both serial with the forward pass)."""
     dense, head, attn = [], [], []
     for t in temps:
         used = _features_of(t)
@@ -245,7 +247,10 @@ def step_cost(temps: tuple[OpTemplate, ...], mach, max_tokens: int, max_parts: i
     if distinct is None:
         def distinct(k):
             return None
-    return StepCost(_table(tuple(dense), bare, max_tokens, False, distinct),
-                    _table(tuple(head), bare, max_parts, True, None),
-                    tuple(_attention(t, bare) for t in attn),
-                    float(mach.step_overhead_s))
+    head_t = _table(tuple(head), bare, max_parts, True, None)
+    step_s = float(mach.step_overhead_s)
+    if host is not None:
+        head_t[0][1:] += host.part_s * np.arange(1, max_parts + 1)
+        step_s += host.step_s
+    return StepCost(_table(tuple(dense), bare, max_tokens, False, distinct), head_t,
+                    tuple(_attention(t, bare) for t in attn), step_s)

@@ -86,12 +86,14 @@ def simulate_serving(model, hw, scheme=None, stack=None, engine="vllm", arrivals
                      kv_blocks=None, block_size=DEFAULT_BLOCK_SIZE,
                      gpu_memory_utilization=DEFAULT_GPU_MEMORY_UTILIZATION, prefix_caching=True,
                      kv_scheme=None, slo_ttft=None, slo_tpot=None, ubatch=None,
-                     device_engine=None, decode_windows=True) -> ServingResult:
+                     device_engine=None, decode_windows=True, host=None) -> ServingResult:
     """Simulate ``requests`` requests (or a ``trace``) on one server (module docstring).
 
     ``arrivals``: poisson | constant | gamma (``cv``) | closed (``concurrency`` clients);
     giving ``concurrency`` alone means closed. ``decode_windows=False`` steps vLLM's decode
-    stretches one by one (same result, slower; for tests). Bad input raises ``SimlowError``."""
+    stretches one by one (same result, slower; for tests). ``host`` (``simlow.sim.host.ServingHost``)
+    replaces the stack's serving host time (what ``simlow.serving.fit`` tries). Bad input
+    raises ``SimlowError``."""
     eng = _engine(engine)
     wl = _workload(arrivals, trace, requests, prompt_len, output_len, rate, seed, cv, concurrency)
     longest = int((wl.prompt + wl.output).max())
@@ -112,9 +114,13 @@ def simulate_serving(model, hw, scheme=None, stack=None, engine="vllm", arrivals
     moe = req.model.moe
     distinct = None if moe is None else (lambda t: req.routing.distinct(t, moe.experts, moe.top_k))
     max_tokens = max(tokens, seqs) if eng is not ServingEngine.LLAMACPP else max(req.ubatch, seqs)
-    cost = step_cost(temps, mach, max_tokens, seqs, distinct)
+    host = host if host is not None else req.stack.serving
+    cost = step_cost(temps, mach, max_tokens, seqs, distinct, host)
     run = Run(wl, cost)
     notes = [f"stack {req.stack.name}: {req.stack.calibration}", *req.scheme_notes]
+    if host is not None:
+        notes.append(f"serving host time {host.step_s * 1e6:g} us per step + {host.part_s * 1e6:g} us per "
+                     f"request in it: {host.calibration}")
     open_loop = trace is None and wl.kind is not Arrivals.CLOSED
     config = {"max_num_seqs": seqs, "max_batched_tokens": tokens, "seed": seed,
               "rate": float(rate) if open_loop and rate is not None else None,     # offered requests/s

@@ -4,8 +4,10 @@ Each row is one published benchmark run: device, model, dtype, engine, arrival p
 (``closed`` with ``concurrency`` clients, or ``poisson`` at ``request_rate``; a rate of
 ``inf`` sends every request at once, as ``vllm bench serve`` does), request count and fixed
 prompt / output lengths, and the figures it reports (blank: not reported). The row is
-simulated as given, with the engine's defaults and the stack's efficiencies as they are:
-nothing is fitted to these rows, so every row is held out. Stand-ins are stated in
+simulated as given, with the engine's defaults and the stack's efficiencies as they are
+(fitted to none of these rows). The stack's serving host time (``simlow.sim.host``) is fitted
+on some of them (``simlow.serving.fit``): a row is ``in-sample`` when its device, model or
+scheme (as its ``fitted_on`` says) is in the fit's ``train`` groups, ``held-out`` otherwise. Stand-ins are stated in
 ``DEVICES`` / ``MODELS``. A row that reports no mean E2E gets one derived from its TTFT and
 TPOT means where that is exact (``derived_e2e_s``).
 """
@@ -68,6 +70,7 @@ class Comparison:
     figure: str
     measured: float
     simulated: float
+    split: str = "held-out"    # or "in-sample": the row's group trained the stack's serving host time
 
     @property
     def error(self) -> float:
@@ -81,12 +84,22 @@ def _lookup(table, key, path, line, what):
     return table[key]
 
 
-def _simulate(row: dict, path, line):
+def _split(stack_name: str, hw: str, model: str, scheme: str) -> str:
+    from simlow.sim.stacks import GroupBy, load_stack
+
+    host = load_stack(stack_name).serving
+    fit = None if host is None else host.fitted_on
+    if fit is None:
+        return "held-out"
+    return fit.split_of({GroupBy.HW: hw, GroupBy.MODEL: model, GroupBy.SCHEME: scheme}[fit.by])
+
+
+def _simulate(row: dict, path, line, host=None):
     from simlow.serving import simulate_serving
 
     engine, stack = _lookup(ENGINES, row["engine"], path, line, "engine")
     kw = dict(engine=engine, stack=stack, requests=int(row["requests"]), prompt_len=int(row["prompt_len"]),
-              output_len=int(row["output_len"]), seed=0)
+              output_len=int(row["output_len"]), seed=0, host=host)
     if row["arrivals"] == "closed":
         kw["concurrency"] = int(row["concurrency"])
     elif float(row["request_rate"]) == float("inf"):     # every request sent at once
@@ -113,11 +126,12 @@ class Report:
     skipped: tuple[Skipped, ...]
 
 
-def compare(data: str | Path | None = None) -> Report:
+def compare(data: str | Path | None = None, host=None) -> Report:
     """Every reported figure of every ``serving_*.csv`` row in ``data`` (default:
     ``workloads/measured``) beside the simulated one; rows whose request the simulated KV
     cache cannot hold (``KvCacheTooSmall``: simlow's budget is smaller than the engine's
-    was, since the engine ran them) are listed in ``skipped`` with the reason."""
+    was, since the engine ran them) are listed in ``skipped`` with the reason. ``host``:
+    a serving host time to simulate with instead of the stacks' (``simlow.serving.fit``)."""
     folder = Path(data) if data is not None else data_root() / "workloads" / "measured"
     out, skipped = [], []
     for path in sorted(folder.glob("serving_*.csv")):
@@ -126,15 +140,18 @@ def compare(data: str | Path | None = None) -> Report:
                 case = (f"{row['device']} {row['model']} {row['arrivals']} c{row['concurrency']} "
                         f"r{row['request_rate']} p{row['prompt_len']} o{row['output_len']}")
                 try:
-                    r = _simulate(row, path, line).to_dict()
+                    r = _simulate(row, path, line, host).to_dict()
                 except KvCacheTooSmall as e:
                     skipped.append(Skipped(path.stem, line, case, str(e)))
                     continue
+                split = _split(r["stack"], r["hw"], r["model"], r["scheme"])
                 for col, (key, sub, scale) in FIGURES.items():
                     if row.get(col, "").strip():
                         sim = r[key] if sub is None else r[key][sub]
-                        out.append(Comparison(path.stem, line, r["hw"], case, col, float(row[col]) * scale, sim))
+                        out.append(Comparison(path.stem, line, r["hw"], case, col, float(row[col]) * scale, sim,
+                                              split))
                 e2e = derived_e2e_s(row)
                 if e2e is not None:
-                    out.append(Comparison(path.stem, line, r["hw"], case, DERIVED_E2E, e2e, r["e2e_s"]["mean"]))
+                    out.append(Comparison(path.stem, line, r["hw"], case, DERIVED_E2E, e2e, r["e2e_s"]["mean"],
+                                          split))
     return Report(tuple(out), tuple(skipped))

@@ -117,6 +117,7 @@ from typing import Mapping
 from simlow import formats
 from simlow.errors import SimlowError, unknown_name
 from simlow.sim.eras import NEWEST, Era, at_build, at_era, read_eras
+from simlow.sim.host import ServingHost, read_host
 from simlow.workload.op import OpClass
 from simlow.specs.hardware import COMPUTE_FORMATS, EngineKind
 from simlow.specs.filememo import FileMemo
@@ -186,6 +187,7 @@ class Stack:
     fitted_on: FitSplit | None = None          # the calibration split (None: nothing fitted)
     era: str = ""                              # the build era these constants are for ("": newest)
     eras: tuple[Era, ...] = ()                 # older build eras (simlow.sim.eras; the newest's only)
+    serving: ServingHost | None = None         # serving engine host time (simlow.sim.host; serving only)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bandwidth_mode", BandwidthMode(self.bandwidth_mode))
@@ -286,6 +288,7 @@ def _read_stack(path: Path) -> Stack:
         expert_kernels=_expert_kernels(r) if r.has("expert_kernels") else None,
         bandwidth_mode=BandwidthMode(r.str("bandwidth_mode", default="occupancy",
                                            choices=tuple(m.value for m in BandwidthMode))),
+        serving=read_host(r.sub("serving"), _fit_split) if r.has("serving") else None,
         **_calibrated(r, required=True),
     )
     if stack.fallback_engine is stack.engine:
@@ -341,7 +344,6 @@ def _era_stack(base: Stack, r: Reader, era: str) -> Stack:
     stack = replace(base, era=era, eras=(), **given)
     _check_energy(stack, r)
     return stack
-
 
 
 def _fit_split(r: Reader) -> FitSplit:

@@ -7,6 +7,7 @@ capacity, preemption, prefix caching, token conservation, determinism) on small 
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from simlow.errors import SimlowError
 from simlow.serving import simulate_serving
 from simlow.serving.kv import LayerGroups, kv_budget, layer_groups
+from simlow.sim.host import ServingHost
 from simlow.sim.predict import predict, resolve
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import weight_bytes
@@ -21,7 +23,11 @@ from simlow.specs.scheme import weight_bytes
 M, HW = "llama-2-7b", "h100-sxm"
 
 
+NO_HOST = ServingHost(0.0, 0.0, "none: the forward passes alone, as simlow predict times them")
+
+
 def _one(engine="vllm", prompt=300, out=40, **kw):
+    kw.setdefault("host", NO_HOST)
     return simulate_serving(M, HW, engine=engine, arrivals="constant", rate=1.0, requests=1,
                             prompt_len=prompt, output_len=out, **kw)
 
@@ -107,7 +113,8 @@ def test_result_reports_the_vllm_block_count():
 
 def test_constant_arrivals_far_below_capacity_never_queue():
     alone = _one(prompt=256, out=32)
-    r = simulate_serving(M, HW, arrivals="constant", rate=1.0, requests=20, prompt_len=256, output_len=32)
+    r = simulate_serving(M, HW, arrivals="constant", rate=1.0, requests=20, prompt_len=256, output_len=32,
+                         host=NO_HOST)
     pr = r.per_request
     assert np.allclose(pr["ttft_s"], alone.ttft_s.mean, rtol=1e-12)
     assert np.allclose(pr["e2e_s"], alone.e2e_s.mean, rtol=1e-12)
@@ -294,8 +301,11 @@ def test_validate_serving_cli_json(capsys):
 
     assert main(["validate", "--serving", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    top = d["summary"]["all (held out; nothing fitted)"]
-    assert top["ttft_p50_ms"]["n"] == 37 and top["e2e_mean_ms (derived)"]["n"] == 12
+    held, fit = d["summary"]["held-out"], d["summary"]["in-sample"]
+    assert held["ttft_p50_ms"]["n"] == 16 + 5 and held["e2e_mean_ms (derived)"]["n"] == 6     # H100, RTX 4090
+    assert fit["ttft_p50_ms"]["n"] == 16 and fit["e2e_mean_ms (derived)"]["n"] == 6           # A100: trained
+    assert {c["split"] for c in d["comparisons"] if c["device"] == "a100-80gb-sxm"} == {"in-sample"}
+    assert {c["split"] for c in d["comparisons"] if c["device"] != "a100-80gb-sxm"} == {"held-out"}
     assert d["skipped"] == []
 
 
@@ -318,8 +328,39 @@ def test_bench_workload_results_unchanged_to_the_bit():
     # `simlow bench serving`'s workload at 500 requests. The figures are this deterministic
     # code's own outputs, recorded on main at 9af12fe before the step path was optimized
     # for speed; any change to them means a change of behaviour, not of speed.
+    # (without the stack's serving host time, fitted after that record was made)
     r = simulate_serving(M, HW, "f16", arrivals="poisson", rate=20.0, requests=500, prompt_len=512,
-                         output_len=128, seed=0)
+                         output_len=128, seed=0, host=NO_HOST)
     assert r.throughput_requests_per_s == 17.48629261739265
     assert r.ttft_s.mean == 0.032293049609407605
     assert r.steps == 2231
+
+
+def test_host_time_adds_per_step_and_per_request_part():
+    none = _one(prompt=300, out=5)
+    some = _one(prompt=300, out=5, host=ServingHost(1e-3, 1e-4, "test"))
+    assert none.steps == some.steps == 5                       # one prefill step, then 4 decodes
+    # one request: every step pays 1 ms + 0.1 ms once
+    assert some.e2e_s.mean - none.e2e_s.mean == pytest.approx(5 * 1.1e-3, rel=1e-9)
+    assert some.ttft_s.mean - none.ttft_s.mean == pytest.approx(1.1e-3, rel=1e-9)
+
+
+def test_vllm_stack_serving_block_says_what_it_was_fitted_on():
+    from simlow.sim.stacks import GroupBy, load_stack
+
+    host = load_stack("vllm").serving
+    assert host.fitted_on.by is GroupBy.HW and host.fitted_on.train == {"a100-80gb-sxm"}
+    assert "h100-sxm" in host.fitted_on.held_out and "fitted on" in host.calibration
+
+
+def test_stack_serving_block_bad_input(tmp_path):
+    from simlow.sim.stacks import load_stack
+
+    text = (Path(__file__).parents[2] / "workloads" / "stacks" / "vllm.yaml").read_text()
+    bad = tmp_path / "vllm.yaml"
+    bad.write_text(text.replace("part_overhead: 100 us", "part_overhead: -5 us"))
+    with pytest.raises(SimlowError, match=r"serving\.part_overhead: .*non-negative"):
+        load_stack(str(bad))
+    bad.write_text(text.replace("part_overhead: 100 us", "part_overhead: 100 us\n  colour: 1"))
+    with pytest.raises(SimlowError, match="colour"):
+        load_stack(str(bad))
