@@ -41,7 +41,7 @@ class Arrivals(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Workload:
+class RequestStream:
     """Request ``i`` arrives at ``arrival_s[i]`` (NaN for a closed loop's later requests)."""
 
     arrival_s: np.ndarray
@@ -65,7 +65,7 @@ def _positive(name, value, integer=False):
 
 
 def synthetic(kind: str, requests: int, prompt_len: int, output_len: int, rate: float | None = None,
-              seed: int = 0, cv: float = 1.0, concurrency: int | None = None) -> Workload:
+              seed: int = 0, cv: float = 1.0, concurrency: int | None = None) -> RequestStream:
     """``requests`` requests of fixed lengths arriving as ``kind`` (module docstring)."""
     try:
         k = Arrivals(kind)
@@ -93,7 +93,7 @@ def synthetic(kind: str, requests: int, prompt_len: int, output_len: int, rate: 
             shape = 1.0 / cv ** 2
             gaps = rng.gamma(shape, 1.0 / (r * shape), n)
         t = np.concatenate(([0.0], np.cumsum(gaps[1:]))) if k is Arrivals.CONSTANT else np.cumsum(gaps)
-    return Workload(t, np.full(n, prompt_len, dtype=np.int64), np.full(n, output_len, dtype=np.int64),
+    return RequestStream(t, np.full(n, prompt_len, dtype=np.int64), np.full(n, output_len, dtype=np.int64),
                     np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64), k, conc)
 
 
@@ -109,7 +109,7 @@ def _field(path, line_no, row, key, minimum, kind=int):
     return kind(v)
 
 
-def load_trace(path: str | Path) -> Workload:
+def load_trace(path: str | Path) -> RequestStream:
     """A JSON Lines trace (module docstring); rows are sorted by arrival (stable)."""
     p = Path(path)
     if not p.is_file():
@@ -143,5 +143,5 @@ def load_trace(path: str | Path) -> Workload:
         raise SimlowError(f"{p}: no requests in the trace")
     rows.sort(key=lambda r: r[0])
     cols = list(zip(*rows))
-    return Workload(np.array(cols[0], dtype=np.float64), *(np.array(c, dtype=np.int64) for c in cols[1:]),
+    return RequestStream(np.array(cols[0], dtype=np.float64), *(np.array(c, dtype=np.int64) for c in cols[1:]),
                     kind=Arrivals.TRACE)

@@ -2,7 +2,7 @@
 
 The one workload type of a prediction's inputs: claim files (``simlow.claims``), NPU sizing
 (``simlow.npu``) and the CLI build it; ``simlow.sim.predict`` takes its numbers.
-(A server's arrival trace is ``simlow.serving.arrivals``.)
+(A server's stream of requests is ``simlow.serving.arrivals.RequestStream``.)
 """
 
 from __future__ import annotations
