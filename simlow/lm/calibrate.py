@@ -15,6 +15,14 @@
   (its scale would fold into ``attn_v``, whose output width 192 differs from its input 576
   under GQA, the case the reference skips), and so does the output matrix (tied to the
   embedding).
+* rotation ``offq`` (any weight method rtn): the float model runs over the calibration
+  tokens (the float stream, no layer quantized: OffQ calibrates activations, not weights);
+  per layer and matmul input (``INPUTS``, and the output matrix's input) the OffQ direction is
+  the top eigenvector of ``H = X^T X`` (float64; the top right singular vector of ``X``, as
+  ``simlow.quant.offq.top_direction``, sign-fixed the same way) and the shared offset the mean
+  of ``<v, x>`` over the rows (float32); every matrix is then prepared by
+  ``simlow.lm.linear.prepare_offq`` with its input's OffQ (inner format: the design's
+  activation format, per token).
 * ``hqq``: ``simlow.quant.hqq`` on every matrix (no calibration), the grid ``int<b>_asym_g<n>``
   of the design read as HQQ's ``b``-bit, group ``n`` affine grid with a float16 zero
   (fractional, or integer with ``hqq_zero: integer``).
@@ -31,14 +39,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.lm.design import CALIBRATION_TEXT, Design, WeightMethod
+from simlow.lm.design import CALIBRATION_TEXT, Design, Rotation, WeightMethod
 from simlow.lm.forward import INPUTS, PreparedModel, prepare_model, rms_norm, run_layer
 from simlow.lm.gguf_load import MATRICES, LlamaFile, as_float
-from simlow.lm.linear import Prepared, prepare
+from simlow.lm.linear import Prepared, prepare, prepare_offq
 from simlow.quant import get_format
 from simlow.quant.awq import awq_search
 from simlow.quant.gptq import gptq
 from simlow.quant.hqq import HqqInt, hqq
+from simlow.quant.offq import OffQ
 
 AWQ_GROUPS = (("attn_q", "attn_k", "attn_v"), ("ffn_gate", "ffn_up"), ("ffn_down",))
 
@@ -48,6 +57,7 @@ class InputStats:
     h: np.ndarray          # X^T X (K, K) float64
     mean_abs: np.ndarray   # mean |x| per channel (K,) float64
     rows: int
+    mean: np.ndarray | None = None   # mean x per channel (K,) float64
 
 
 def calibration_ids(model: LlamaFile, design: Design) -> list[int]:
@@ -65,12 +75,12 @@ def calibration_ids(model: LlamaFile, design: Design) -> list[int]:
 
 def _accumulate(stats: dict, key, x) -> None:
     x = np.asarray(x, np.float64)
-    h, m, n = stats.get(key, (0.0, 0.0, 0))
-    stats[key] = (h + x.T @ x, m + np.abs(x).sum(0), n + x.shape[0])
+    h, m, n, t = stats.get(key, (0.0, 0.0, 0, 0.0))
+    stats[key] = (h + x.T @ x, m + np.abs(x).sum(0), n + x.shape[0], t + x.sum(0))
 
 
 def _stats(raw: dict) -> dict[str, InputStats]:
-    return {k: InputStats(h, m / n, n) for k, (h, m, n) in raw.items()}
+    return {k: InputStats(h, m / n, n, t / n) for k, (h, m, n, t) in raw.items()}
 
 
 def sequential(ref_pm: PreparedModel, ids: list[int], ctx: int, quantize_layer, quantize_output):
@@ -118,8 +128,33 @@ def _hqq(w, fmt) -> Prepared:
     return _values(hqq(np.asarray(as_float(w), np.float32), fmt)[0].dequantize())
 
 
+def offq_from_stats(st: InputStats, inner) -> OffQ:
+    """The OffQ of one matmul input from its calibration statistics (see the module doc)."""
+    _, vecs = np.linalg.eigh(st.h)
+    v = vecs[:, -1]
+    v = v if v[np.argmax(np.abs(v))] > 0 else -v
+    return OffQ(tuple(float(e) for e in v), float(np.float32(v @ st.mean)), inner, name="offq")
+
+
+def _prepare_offq(model: LlamaFile, design: Design, ref_pm: PreparedModel) -> PreparedModel:
+    inner = get_format(design.activations)
+    fitted: list[dict] = []
+
+    def fit_layer(i, stats):
+        fitted.append({k: offq_from_stats(st, inner) for k, st in stats.items()})
+        return {}                                        # the float stream: nothing quantized
+
+    _, out_offq = sequential(ref_pm, calibration_ids(model, design), design.calibration.ctx, fit_layer,
+                             lambda st: offq_from_stats(st, inner))
+    layers = tuple({n: prepare_offq(design, layer[n], fitted[i][INPUTS[n]]) for n in MATRICES}
+                   for i, layer in enumerate(model.layers))
+    return prepare_model(model, design, (layers, prepare_offq(design, model.output, out_offq)))
+
+
 def prepare_design(model: LlamaFile, design: Design, ref_pm: PreparedModel) -> PreparedModel:
     """The model under ``design``, whatever its weight method (see the module docstring)."""
+    if design.rotation is Rotation.OFFQ:
+        return _prepare_offq(model, design, ref_pm)
     if design.method is WeightMethod.RTN:
         return prepare_model(model, design)
     fmt = get_format(design.weights)
@@ -143,8 +178,10 @@ def calibration_note(design: Design) -> dict | None:
     cal = design.calibration
     if cal is None:
         return None
+    stream = ("float model (offq fits activations)" if design.rotation is Rotation.OFFQ
+              else "sequential: float layer i on the stream of quantized layers < i")
     return {"text": f"workloads/text/{CALIBRATION_TEXT.name}", "tokens": [cal.start, cal.end], "ctx": cal.ctx,
-            "activations": "sequential: float layer i on the stream of quantized layers < i"}
+            "activations": stream}
 
 
 def check_disjoint(design: Design, text, n_tokens: int) -> None:

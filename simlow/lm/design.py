@@ -9,6 +9,8 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
                  along the matmul's K axis, in the format's own granularity)
     kv_cache     float | <simlow.quant format name> (K after rope and V, per head vector)
     rotation     none | hadamard | random   (QuaRot-style, of every matmul's K axis)
+                 | offq (``simlow.quant.offq``: one Householder reflection and shared offset
+                 per matmul input, fitted on ``calibration`` tokens, ``simlow.lm.calibrate``)
     datapath     float | ggml | <simlow.datapath IntMacUnit or ShiftAddUnit preset name>
     acc_bits, overflow   optional overrides of the unit's accumulator
     frac_bits    optional: a shift-add unit's accumulator fraction bits
@@ -19,7 +21,7 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
                  (``simlow.lm.calibrate``; non-rtn: float datapath, no rotation)
     hqq_zero     hqq only: fractional (HQQ's float16 zero, default) | integer (an integer
                  zero through the solve, ``simlow.quant.hqq.ZeroMode``)
-    calibration  gptq/awq: {start, n_tokens, ctx} tokens of the shipped text
+    calibration  gptq/awq/offq: {start, n_tokens, ctx} tokens of the shipped text
                  ``workloads/text/kjv-genesis-1-5.txt`` (default 2048..4096, windows of 512)
     stack        optional simlow software stack for the pricing (default: the hardware's)
 
@@ -83,6 +85,7 @@ class Rotation(enum.Enum):
     NONE = "none"
     HADAMARD = "hadamard"
     RANDOM = "random"
+    OFFQ = "offq"        # fitted per matmul input on calibration tokens (simlow.lm.calibrate)
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,8 @@ def _check_consistent(r, d: Design) -> None:
         _int_code_format(r, "activations", d.activations, d.unit.a_bits)
     elif d.activations == "q8_1":
         r.fail("q8_1 activations exist only on the ggml datapath", "activations")
+    if d.rotation is Rotation.OFFQ:
+        _check_offq(r, d)
     if d.method is not WeightMethod.RTN:
         fmt = FORMATS.get(d.weights)
         if not isinstance(fmt, UniformInt) or fmt.granularity is Granularity.TENSOR:
@@ -192,12 +197,26 @@ def _check_consistent(r, d: Design) -> None:
             r.fail("awq folds 1/s into the activations; quantized activations are not supported", "activations")
 
 
-def _calibration(r, method: WeightMethod) -> Calibration | None:
+def _check_offq(r, d: Design) -> None:
+    """OffQ drops channel 0 of the reflected activation for its offset: per-token integer
+    activations (the inner format) on the float or an integer MAC datapath, per-channel weights."""
+    if d.datapath not in ("float",) and not isinstance(d.unit, IntMacUnit):
+        r.fail("rotation offq runs on the float datapath or an integer MAC unit", "rotation")
+    if not (d.activations.startswith("int") and d.activations.endswith("_channel")):
+        r.fail(f"rotation offq quantizes the reflected channels 1.. per token: activations int<b>_sym|asym_channel, "
+               f"got {d.activations!r}", "activations")
+    if d.weights in ("gguf-native", "float") or (d.unit is not None and not d.weights.endswith("_channel")):
+        r.fail(f"rotation offq re-quantizes the reflected weights (per channel on an integer unit, int<b>_sym_channel), got {d.weights!r}",
+               "weights")
+
+
+def _calibration(r, method: WeightMethod, rotation: Rotation) -> Calibration | None:
+    calibrated = method.calibrated or rotation is Rotation.OFFQ
     sub = r.sub("calibration", required=False)
     if sub is None:
-        return Calibration() if method.calibrated else None
-    if not method.calibrated:
-        r.fail(f"method {method.value} takes no calibration", "calibration")
+        return Calibration() if calibrated else None
+    if not calibrated:
+        r.fail(f"method {method.value} takes no calibration (nor does rotation {rotation.value})", "calibration")
     cal = Calibration(sub.int("start", minimum=0), sub.int("n_tokens", minimum=2), sub.int("ctx", default=512, minimum=2))
     sub.done()
     return cal
@@ -220,7 +239,7 @@ def read_design(path: Path | str) -> Design:
     zero = ZeroMode(r.str("hqq_zero", default="fractional", choices=tuple(z.value for z in ZeroMode)))
     if r.has("hqq_zero") and method is not WeightMethod.HQQ:
         r.fail("hqq_zero applies to method hqq only", "hqq_zero")
-    d = dataclasses.replace(d, method=method, calibration=_calibration(r, method), hqq_zero=zero)
+    d = dataclasses.replace(d, method=method, calibration=_calibration(r, method, rot), hqq_zero=zero)
     _check_consistent(r, d)
     r.done()
     return d

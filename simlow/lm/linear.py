@@ -22,6 +22,15 @@ quantization), quantizes them and runs the datapath:
 * ternary tree: ``simlow.lm.ternary_jax.tree_matmul`` of BitNet's activation and ternary
   weight codes; output ``(acc / s_a) / s_w`` (float32; BitNet's scales are reciprocal).
 
+OffQ (``rotation: offq``, ``prepare_offq`` with the ``simlow.quant.offq.OffQ`` fitted for the
+matrix's input by ``simlow.lm.calibrate``): the weight is reflected ``W -> W H`` (``H`` the
+OffQ Householder reflection, symmetric and orthogonal, so ``(H x)(W H)^T = x W^T``) and
+quantized whole in the weight format; at run time ``z = H x``, channel 0 of ``z`` is replaced
+by the fitted shared offset ``c`` and channels ``1..`` are quantized per token in the
+activation format. The datapath (float: the dequantized values; integer unit: the exact
+integer matmul) runs on channels ``1..`` and the float32 epilogue adds the constant bias
+``c * (W H)~[:, 0]`` (column 0 of the quantized reflected weight, dequantized): ``y = core + bias``.
+
 Rotation matrices: ``hadamard`` is ``simlow.quant.rotations.hadamard_transform``; ``random``
 the randomized Hadamard with signs from ``jax.random.PRNGKey(seed)`` (seed 0, one sign
 vector per K size).
@@ -63,6 +72,8 @@ class Prepared:
     pot_w32: jax.Array | None = None   # its stacked int32 weights
     ternary: np.ndarray | None = None  # ternary weight codes (K, N) for the ternary tree
     residual: Prepared | None = None   # orp: the residual pass (pot, pot_w32, scales) on H x
+    offq: object | None = None         # rotation offq: the fitted OffQ of this matrix's input
+    bias: jax.Array | None = None      # rotation offq: c * column 0 of the quantized W H, (N,) float32
 
 
 def rotate(design: Design, x) -> jax.Array:
@@ -82,6 +93,16 @@ def _row_scales(q: QTensor, rows: int) -> jax.Array:
     return jnp.asarray(q.scales, jnp.float32).reshape(rows, -1)
 
 
+def prepare_offq(design: Design, w, offq) -> Prepared:
+    """A weight under ``rotation: offq`` with the OffQ fitted for its input (see the module doc)."""
+    q = quantize(offq.rotate(_float(w)), design.weights)
+    deq = jnp.asarray(q.dequantize(), jnp.float32)
+    bias = jnp.float32(offq.offset) * deq[:, 0]
+    if design.unit is not None:
+        return Prepared(codes=jnp.asarray(q.codes)[:, 1:], scales=_row_scales(q, deq.shape[0]), offq=offq, bias=bias)
+    return Prepared(values=deq[:, 1:], offq=offq, bias=bias)
+
+
 def prepare(design: Design, w) -> Prepared:
     if design.weights == "gguf-native":
         if design.rotation is not Rotation.NONE:
@@ -92,6 +113,9 @@ def prepare(design: Design, w) -> Prepared:
                                   f"weights, the file has {getattr(getattr(w, 'format', None), 'name', 'f32')}")
             return Prepared(qtensor=w)
         return Prepared(values=_float(w))
+    if design.rotation is Rotation.OFFQ:
+        raise SimlowError(f"design {design.name}: rotation offq needs the OffQ fitted for each input "
+                          f"(simlow.lm.calibrate.prepare_design)")
     wf = rotate(design, _float(w))
     if design.weights == "float":
         return Prepared(values=wf)
@@ -149,6 +173,16 @@ def _pot_pass(design: Design, x, p: Prepared) -> jax.Array:
     return _pot_epilogue(acc, jnp.float32(2.0 ** -design.unit.frac_bits), _row_scales(q, x.shape[0]), p.scales)
 
 
+def _apply_offq(design: Design, x, p: Prepared) -> jax.Array:
+    """Channels 1.. of ``H x`` through the activation format and the datapath, plus the offset's bias."""
+    z = p.offq.rotate(jnp.asarray(x, jnp.float32))[:, 1:]
+    q = quantize(z, design.activations)
+    if p.codes is None:
+        return _add(_matmul(q.dequantize(), p.values), p.bias)
+    y, _ = int_matmul_scaled(design.unit, q.codes, p.codes, _row_scales(q, z.shape[0]), p.scales)
+    return _add(y, p.bias)
+
+
 def _matmul(x, w):
     return jnp.dot(x, w.T, precision=jax.lax.Precision.HIGHEST)
 
@@ -158,6 +192,8 @@ _matmul = jax.jit(_matmul)
 
 def apply(design: Design, x, p: Prepared) -> jax.Array:
     """``x @ W.T`` under the design, x float32 (M, K)."""
+    if p.offq is not None:
+        return _apply_offq(design, x, p)
     x = rotate(design, x)
     if p.pot is not None:
         y = _pot_pass(design, x, p)

@@ -85,6 +85,11 @@ def test_shipped_designs_load():
     ("weights: orp3\nactivations: int8_sym_channel\ndatapath: pot_shift_add\nfrac_bits: 2\nrotation: hadamard\n",
      "own Hadamard"),
     ("weights: orp2\nactivations: int8_sym_channel\ndatapath: pot_shift_add\n", "no pot2 format"),
+    ("weights: int4_sym_channel\nactivations: q8_0\nrotation: offq\n", "per token"),
+    ("weights: int4_sym_g64\nactivations: int4_sym_channel\nrotation: offq\ndatapath: int4_tensor_core\n",
+     "per channel"),
+    ("weights: int4_sym_channel\nactivations: int4_sym_channel\nrotation: hadamard\ncalibration: {start: 0, n_tokens: 8}\n",
+     "takes no calibration"),
     ("weights: int3_asym_g64\nmethod: gptq\nrotation: hadamard\n", "without rotation"),
     ("weights: int3_asym_g64\nmethod: gptq\ncalibration: {start: 0}\n", "n_tokens"),
 ])
