@@ -85,7 +85,8 @@ def _lookup(table, key, path, line, what):
 
 
 def _split(stack_name: str, hw: str, model: str, scheme: str) -> str:
-    from simlow.sim.stacks import GroupBy, load_stack
+    from simlow.sim.stacks import GroupBy
+    from simlow.sim.stack_load import load_stack
 
     host = load_stack(stack_name).serving
     fit = None if host is None else host.fitted_on

@@ -30,7 +30,7 @@ from simlow.sim.request import Request
 from simlow.sim.phases import _timeline, decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction
 from simlow.workload.routing import Uniform
-from simlow.sim.stacks import load_stack
+from simlow.sim.stack_load import load_stack
 from simlow.specs import HardwareSpec, load_hw, load_model, load_scheme
 from simlow.specs.hardware import EngineKind
 

@@ -15,7 +15,8 @@ import numpy as np
 from simlow.workload.templates import templates
 from simlow.sim.roofline import Machine, step
 from simlow.workload.routing import Uniform
-from simlow.sim.stacks import Stack, load_stack
+from simlow.sim.stacks import Stack
+from simlow.sim.stack_load import load_stack
 from simlow.specs import load_model, load_scheme
 
 

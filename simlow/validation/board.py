@@ -116,7 +116,7 @@ def compare_decode_energy(data_dir: Path | str | None = None, device: str = "str
                               tok_s, watts, jpt, jpt / meas_j - 1, tok_s / row.tok_s - 1, watts / row.power_w - 1))
     if not rows:
         raise SimlowError(f"no decode row with measured power maps to {device!r} in the validation data")
-    from simlow.sim.stacks import load_stack
+    from simlow.sim.stack_load import load_stack
 
     e = np.array([r.error for r in rows])
     calib = tuple((s, load_stack(s).calibration) for s in sorted({r.stack for r in rows}))

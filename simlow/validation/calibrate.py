@@ -55,7 +55,8 @@ from simlow.sim.machine import dequant_factor, issue_rate, mac_energy_per_op, ma
 from simlow.validation.measured import SIZE_MATCHED, Case, Measured, RowKind, case_scheme
 from simlow.sim.predict import resolve
 from simlow.sim.roofline import launches, op_terms, tile_fill
-from simlow.sim.stacks import FitSplit, GroupBy, Stack, load_stack
+from simlow.sim.stacks import FitSplit, GroupBy, Stack
+from simlow.sim.stack_load import load_stack
 
 PARAMS = ("bandwidth", "matmul", "unit_rate", "energy", "attention", "kernel", "step", "mem_rate", "dequant")
 class EnergyMode(enum.StrEnum):

@@ -233,7 +233,7 @@ def map_row(row: Measured) -> Case | str:
     for kind, name in (("hardware", hw), ("model", model), ("scheme", scheme)):
         if name not in names(kind):
             return f"no {kind} spec {name!r} yet"
-    from simlow.sim.stacks import stack_names
+    from simlow.sim.stack_load import stack_names
 
     if stack not in stack_names():
         return f"no stack {stack!r} yet"

@@ -171,7 +171,7 @@ def validate(data_dir: Path | str | None = None) -> Report:
 def case_stack(case: Case):
     """The stack calibration a case is predicted with: its stack at the era of its build
     (``simlow.sim.eras``; the newest when the row states no build or one outside every era)."""
-    from simlow.sim.stacks import load_stack
+    from simlow.sim.stack_load import load_stack
 
     return load_stack(case.stack).at_build(case.build)
 

@@ -20,7 +20,7 @@ from simlow.sim.des.predict import predict_des
 from simlow.sim.des.unified import Agent, corun
 from simlow.sim.predict import resolve
 from simlow.workload.routing import Uniform, Zipf
-from simlow.sim.stacks import load_stack
+from simlow.sim.stack_load import load_stack
 from simlow.specs.hardware import EngineKind
 
 

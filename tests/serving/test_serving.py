@@ -346,7 +346,8 @@ def test_host_time_adds_per_step_and_per_request_part():
 
 
 def test_vllm_stack_serving_block_says_what_it_was_fitted_on():
-    from simlow.sim.stacks import GroupBy, load_stack
+    from simlow.sim.stacks import GroupBy
+    from simlow.sim.stack_load import load_stack
 
     host = load_stack("vllm").serving
     assert host.fitted_on.by is GroupBy.HW and host.fitted_on.train == {"a100-80gb-sxm"}
@@ -354,7 +355,7 @@ def test_vllm_stack_serving_block_says_what_it_was_fitted_on():
 
 
 def test_stack_serving_block_bad_input(tmp_path):
-    from simlow.sim.stacks import load_stack
+    from simlow.sim.stack_load import load_stack
 
     text = (Path(__file__).parents[2] / "workloads" / "stacks" / "vllm.yaml").read_text()
     bad = tmp_path / "vllm.yaml"

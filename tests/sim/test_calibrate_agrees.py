@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from simlow.sim.stacks import load_stack
+from simlow.sim.stack_load import load_stack
 from simlow.validation import calibrate as C
 from simlow.validation.validate import mapped_rows, predicted_rate
 

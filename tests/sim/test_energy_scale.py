@@ -12,7 +12,7 @@ from simlow.workload.op import OpClass
 from simlow.workload.templates import templates
 from simlow.validation.calibrate import MODES, fit_stack
 from simlow.sim.machine import mac_energy_per_op, machine, pick_engine, power_rate
-from simlow.sim.stacks import load_stack, stack_dir
+from simlow.sim.stack_load import load_stack, stack_dir
 from simlow.specs import load_hw, load_model, load_scheme
 
 

@@ -12,7 +12,7 @@ from simlow.workload.features import features
 from simlow.workload.templates import templates
 from simlow.sim import roofline
 from simlow.sim.machine import machine, pick_engine
-from simlow.sim.stacks import load_stack
+from simlow.sim.stack_load import load_stack
 from simlow.specs import load_hw, load_model, load_scheme
 
 

@@ -15,7 +15,7 @@ from simlow.sim import roofline
 from simlow.validation.calibrate import _F_SCALE, _robust
 from simlow.sim.machine import issue_rate, machine, pick_engine, power_rate
 from simlow.validation.measured import Measured, map_row
-from simlow.sim.stacks import load_stack, stack_dir
+from simlow.sim.stack_load import load_stack, stack_dir
 from simlow.specs import load_hw, load_model, load_scheme
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from simlow.errors import SimlowError
-from simlow.sim.stacks import stack_names
+from simlow.sim.stack_load import stack_names
 from simlow.specs import names
 from simlow.validation.mapping import load_mapping, mapping_file
 

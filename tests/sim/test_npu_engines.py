@@ -12,7 +12,7 @@ from simlow.workload.templates import templates
 from simlow.sim.des.unified import Agent, corun
 from simlow.sim.machine import placed_elsewhere, placement
 from simlow.sim.predict import default_stack, resolve
-from simlow.sim.stacks import load_stack, stack_dir
+from simlow.sim.stack_load import load_stack, stack_dir
 from simlow.specs import load_hw, load_model, load_scheme, names
 
 WORK = dict(prompt=64, gen=4)

@@ -16,7 +16,7 @@ from simlow.workload.op import Phase
 from simlow.workload.templates import templates
 from simlow.sim import roofline
 from simlow.sim.machine import machine, pick_engine
-from simlow.sim.stacks import load_stack, stack_names
+from simlow.sim.stack_load import load_stack, stack_names
 from simlow.validation.validate import default_data_dir, mapped_rows, summarize
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import weight_bytes

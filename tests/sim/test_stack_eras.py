@@ -11,7 +11,7 @@ import pytest
 
 from simlow.errors import SimlowError
 from simlow.sim.eras import parse_build
-from simlow.sim.stacks import CALIBRATED, load_stack, stack_names
+from simlow.sim.stack_load import CALIBRATED, load_stack, stack_names
 from simlow.specs import names
 from simlow.specs.registry import data_root
 from simlow.validation import calibrate as C

@@ -9,7 +9,8 @@ import shutil
 import pytest
 
 from simlow.errors import SimlowError
-from simlow.sim.stacks import FitSplit, GroupBy, load_stack, stack_names
+from simlow.sim.stacks import FitSplit, GroupBy
+from simlow.sim.stack_load import load_stack, stack_names
 from simlow.specs import load_hw, names
 from simlow.specs.registry import data_root
 

@@ -33,7 +33,8 @@ from simlow.cost.primitives import PrimitiveTable, load_primitives
 from simlow.cost.scaling import ScalingData, load_scaling
 from simlow.errors import SimlowError
 from simlow.npu.data import NpuData, load_npu_data
-from simlow.sim.stacks import Stack, load_stack
+from simlow.sim.stacks import Stack
+from simlow.sim.stack_load import load_stack
 from simlow.specs import HardwareSpec, ModelSpec, Scheme, load_hw, load_model, load_scheme
 from simlow.specs.registry import data_root
 from simlow.sweep import load_sweep

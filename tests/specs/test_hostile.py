@@ -19,7 +19,7 @@ from simlow.cost.scaling import load_scaling
 from simlow.errors import SimlowError
 from simlow.npu.data import load_npu_data
 from simlow.quantities import Dim, parse
-from simlow.sim.stacks import load_stack
+from simlow.sim.stack_load import load_stack
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.registry import data_root
 from simlow.specs.yamlfile import MAX_BYTES, MAX_DEPTH, MAX_NODES, Reader, loads_yaml
