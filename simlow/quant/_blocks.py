@@ -40,9 +40,8 @@ Speed without changing bits (measured on a 2-core EPYC VM, XLA CPU 0.10.2):
   (``--xla_cpu_enable_fast_math``, ``..._honor_nans/infs/functions=false``,
   ``--xla_cpu_enable_fast_min_max``, ``--xla_cpu_max_isa=AVX``,
   ``--xla_backend_optimization_level=0``); the one that changes bits,
-  ``--xla_cpu_fast_math_honor_division=false`` with fast math, is detected and refused:
-  each chunk kernel also divides a fixed probe (``_divisions``) in its own module, and the
-  runner compares the first chunk's quotients with NumPy's (no second compile).
+  ``--xla_cpu_fast_math_honor_division=false`` with fast math, is detected
+  (``division_is_exact``) and refused.
 """
 
 from __future__ import annotations
@@ -99,13 +98,13 @@ def _padded(rows: np.ndarray, size: int) -> np.ndarray:
 
 
 @partial(jax.jit, static_argnums=(0, 1))
-def _block_chunk(kernel: Callable, block: int, flat, zero, probe, *args):
-    return (*kernel(flat.reshape(-1, block), zero, *args), _divisions(*probe))
+def _block_chunk(kernel: Callable, block: int, flat, zero, *args):
+    return kernel(flat.reshape(-1, block), zero, *args)
 
 
 @partial(jax.jit, static_argnums=0)
-def _row_chunk(kernel: Callable, zero, probe, *arrays):
-    return (*kernel(*arrays, zero), _divisions(*probe))
+def _row_chunk(kernel: Callable, zero, *arrays):
+    return kernel(*arrays, zero)
 
 
 def host_array(x: Any) -> np.ndarray:
@@ -130,8 +129,7 @@ def run_blocked(kernel: Callable, x: Any, block: int, *args):
     if x.size == 0 or x.size % block or x.shape[-1] % block:
         raise SimlowError(f"a block quantizer needs a non-empty tensor whose last axis is a multiple of {block}")
     blocks = np.ascontiguousarray(host_array(x), dtype=np.float32).reshape(-1, block)
-    probe = _probe()[:2]
-    return _run(lambda parts: _block_chunk(kernel, block, parts[0].reshape(-1), np.uint32(0), probe, *args),
+    return _run(lambda parts: _block_chunk(kernel, block, parts[0].reshape(-1), np.uint32(0), *args),
                 (blocks,), block)
 
 
@@ -143,14 +141,13 @@ def run_rows(kernel: Callable, block: int, *arrays):
 
     ``kernel`` must be the same object on every call (``jit`` caches on it)."""
     arrays = tuple(np.ascontiguousarray(host_array(a)) for a in arrays)
-    probe = _probe()[:2]
-    return _run(lambda parts: _row_chunk(kernel, np.uint32(0), probe, *parts), arrays, block)
+    return _run(lambda parts: _row_chunk(kernel, np.uint32(0), *parts), arrays, block)
 
 
 def _run(call: Callable, arrays: tuple, block: int):
     """``call`` on every chunk of the rows of ``arrays`` (all dispatched before any is
-    waited for), then the outputs cut to the real rows and joined, the flags OR-ed; refused
-    if the first chunk's division probe is not exact (``division_is_exact``)."""
+    waited for), then the outputs cut to the real rows and joined, the flags OR-ed."""
+    _check_division()
     n = arrays[0].shape[0]
     if n == 0:
         raise SimlowError("a block kernel needs at least one block")
@@ -159,7 +156,6 @@ def _run(call: Callable, arrays: tuple, block: int):
     results = [call([a[lo:hi] if hi - lo == cap else _padded(a[lo:hi], cap) for a in arrays])
                for lo, hi in chunks]
     jax.block_until_ready(results)
-    _check_division(results[0][2])
     outs = []
     for j in range(len(results[0][0])):
         parts = [np.asarray(r[0][j])[:hi - lo] for r, (lo, hi) in zip(results, chunks)]
@@ -168,33 +164,11 @@ def _run(call: Callable, arrays: tuple, block: int):
     return tuple(outs), flags
 
 
-def _check_division(probed) -> None:
-    if not _exact_probe(probed):
+def _check_division() -> None:
+    if not division_is_exact():
         raise SimlowError("XLA float32 division is not exact in this process (XLA_FLAGS has fast math "
                           "with --xla_cpu_fast_math_honor_division=false); bit-exact block quantizers "
                           "need it unset")
-
-
-@lru_cache(maxsize=1)
-def _probe() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Dividends, divisors and NumPy's correctly rounded ``a / b`` and ``a / 15`` of the
-    division probe (fixed values, made once)."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal(1024).astype(np.float32)
-    b = (rng.standard_normal(1024) * 10).astype(np.float32)
-    return a, b, a / b, a / np.float32(15)
-
-
-def _divisions(a, b):
-    """The probe's divisions as the kernels divide: by a hidden divisor, elementwise and by
-    a broadcast constant (XLA would turn a visible one into a product with its reciprocal)."""
-    return (jax.lax.div(a, jax.lax.optimization_barrier(b)),
-            jax.lax.div(a, jax.lax.optimization_barrier(jnp.full_like(a, 15.0))))
-
-
-def _exact_probe(probed) -> bool:
-    _, _, q, q15 = _probe()
-    return bool(np.array_equal(np.asarray(probed[0]), q) and np.array_equal(np.asarray(probed[1]), q15))
 
 
 @lru_cache(maxsize=1)
@@ -204,13 +178,14 @@ def division_is_exact() -> bool:
     It does by default. ``XLA_FLAGS=--xla_cpu_enable_fast_math=true
     --xla_cpu_fast_math_honor_division=false`` makes it approximate (found here: Q4_1
     bytes then differ from gguf), and no in-graph trick survives fast math, so the block
-    quantizers refuse rather than return wrong bits. They do not call this function (a
-    second compile, 67 ms): every chunk kernel computes the same probe divisions as extra
-    outputs of its own module, compiled with it under the same flags, and the runner
-    compares the first chunk's with NumPy's (``_run``). This standalone probe is for
-    callers that want to know before quantizing."""
-    a, b, _, _ = _probe()
-    return _exact_probe(jax.jit(_divisions)(a, b))
+    quantizers check once per process and refuse rather than return wrong bits."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(4096).astype(np.float32)
+    b = (rng.standard_normal(4096) * 10).astype(np.float32)
+    f = jax.jit(lambda a, b: (jax.lax.div(a, jax.lax.optimization_barrier(b)),
+                              jax.lax.div(a, jax.lax.optimization_barrier(jnp.full_like(a, 15.0)))))
+    q, q15 = f(a, b)
+    return bool(np.array_equal(np.asarray(q), a / b) and np.array_equal(np.asarray(q15), a / np.float32(15)))
 
 
 def enable_compile_cache(directory: str | Path) -> Path:

@@ -37,7 +37,9 @@ def test_a_second_process_loads_the_kernel_from_the_cache(tmp_path):
     script = _SCRIPT.replace("sys.argv[1:]", repr([str(tmp_path)])).replace("sys.argv[1]", repr(str(tmp_path)))
     first, second = _run("", script), _run("", script)
     assert f"CACHE {tmp_path} HITS 0 SAME True" in first, first
-    assert f"CACHE {tmp_path} HITS 1 SAME True" in second, second
+    # both of a first quantize's compiles come from the cache: the Q4_1 kernel and the
+    # once-per-process division probe (``_blocks.division_is_exact``)
+    assert f"CACHE {tmp_path} HITS 2 SAME True" in second, second
     assert any(tmp_path.iterdir())
 
 
