@@ -11,7 +11,8 @@ choices are errors naming the file and key. Fields (YAML keys the same)::
     rotation     none | hadamard | random   (QuaRot-style, of every matmul's K axis)
                  | offq (``simlow.quant.offq``: one Householder reflection and shared offset
                  per matmul input, fitted on ``calibration`` tokens, ``simlow.lm.calibrate``)
-    datapath     float | ggml | <simlow.datapath IntMacUnit or ShiftAddUnit preset name>
+    datapath     float | ggml | <simlow.datapath IntMacUnit, ShiftAddUnit or TernaryTreeUnit preset name>
+                 (a Datapath member, or the unit config itself: ``Design.unit``)
     acc_bits, overflow   optional overrides of the unit's accumulator
     frac_bits    optional: a shift-add unit's accumulator fraction bits
     hardware     a simlow hardware name for speed and energy (default rtx-4090)
@@ -88,6 +89,15 @@ class Rotation(enum.Enum):
     OFFQ = "offq"        # fitted per matmul input on calibration tokens (simlow.lm.calibrate)
 
 
+class Datapath(enum.Enum):
+    """The datapaths that are not a MAC unit of ``simlow.datapath``."""
+    FLOAT = "float"     # float32 matmuls on (fake-)quantized values
+    GGML = "ggml"       # llama.cpp's CPU block dot products
+
+
+Unit = IntMacUnit | ShiftAddUnit | TernaryTreeUnit
+
+
 @dataclass(frozen=True)
 class Design:
     name: str
@@ -95,8 +105,7 @@ class Design:
     activations: str = "float"
     kv_cache: str = "float"
     rotation: Rotation = Rotation.NONE
-    datapath: str = "float"
-    unit: IntMacUnit | ShiftAddUnit | TernaryTreeUnit | None = None
+    datapath: Datapath | Unit = Datapath.FLOAT     # a unit: its config, run exactly
     hardware: str = "rtx-4090"
     scheme: str | None = None
     kv_scheme: str | None = None
@@ -105,6 +114,11 @@ class Design:
     method: WeightMethod = WeightMethod.RTN
     calibration: Calibration | None = None
     hqq_zero: ZeroMode = ZeroMode.FRACTIONAL
+
+    @property
+    def unit(self) -> Unit | None:
+        """The MAC unit every matmul runs on, or None for the float and ggml datapaths."""
+        return None if isinstance(self.datapath, Datapath) else self.datapath
 
     @property
     def integer(self) -> bool:
@@ -118,11 +132,11 @@ def _check_format(r, key: str, value: str, extra: tuple[str, ...]) -> str:
     return value
 
 
-def _unit(r, datapath: str) -> IntMacUnit | ShiftAddUnit | TernaryTreeUnit | None:
-    if datapath in ("float", "ggml"):
+def _datapath(r, datapath: str) -> Datapath | Unit:
+    if datapath in tuple(d.value for d in Datapath):
         if r.has("acc_bits") or r.has("overflow") or r.has("frac_bits"):
             r.fail("acc_bits/overflow/frac_bits apply to an integer, shift-add or ternary-tree unit only", "acc_bits")
-        return None
+        return Datapath(datapath)
     unit = UNITS.get(datapath)
     if not isinstance(unit, (IntMacUnit, ShiftAddUnit, TernaryTreeUnit)):
         ints = sorted(n for n, u in UNITS.items() if isinstance(u, (IntMacUnit, ShiftAddUnit, TernaryTreeUnit)))
@@ -164,7 +178,7 @@ def _pot_format(r, fmt: str, unit: ShiftAddUnit) -> None:
 
 
 def _check_consistent(r, d: Design) -> None:
-    if d.datapath == "ggml":
+    if d.datapath is Datapath.GGML:
         if d.weights not in GGML_WEIGHTS or d.activations not in ("q8_0", "q8_1"):
             r.fail("the ggml datapath takes q4_0/q4_1/q8_0/gguf-native weights and q8_0 or q8_1 "
                    "activations (llama.cpp's vec_dot types)", "datapath")
@@ -191,7 +205,7 @@ def _check_consistent(r, d: Design) -> None:
                    f"(int<b>_sym|asym_channel|g<n>), got {d.weights!r}", "weights")
         if d.method is WeightMethod.HQQ and (fmt.symmetric or not fmt.group):
             r.fail("hqq needs an asymmetric per-group grid (int<b>_asym_g<n>)", "weights")
-        if d.datapath != "float" or d.rotation is not Rotation.NONE:
+        if d.datapath is not Datapath.FLOAT or d.rotation is not Rotation.NONE:
             r.fail(f"{d.method.value} weights run on the float datapath without rotation here", "method")
         if d.method is WeightMethod.AWQ and d.activations != "float":
             r.fail("awq folds 1/s into the activations; quantized activations are not supported", "activations")
@@ -200,7 +214,7 @@ def _check_consistent(r, d: Design) -> None:
 def _check_offq(r, d: Design) -> None:
     """OffQ drops channel 0 of the reflected activation for its offset: per-token integer
     activations (the inner format) on the float or an integer MAC datapath, per-channel weights."""
-    if d.datapath not in ("float",) and not isinstance(d.unit, IntMacUnit):
+    if d.datapath is not Datapath.FLOAT and not isinstance(d.unit, IntMacUnit):
         r.fail("rotation offq runs on the float datapath or an integer MAC unit", "rotation")
     if not (d.activations.startswith("int") and d.activations.endswith("_channel")):
         r.fail(f"rotation offq quantizes the reflected channels 1.. per token: activations int<b>_sym|asym_channel, "
@@ -228,11 +242,10 @@ def read_design(path: Path | str) -> Design:
     a = _check_format(r, "activations", r.str("activations", default="float"), ("float", "q8_1"))
     kv = _check_format(r, "kv_cache", r.str("kv_cache", default="float"), ("float",))
     rot = Rotation(r.str("rotation", default="none", choices=tuple(x.value for x in Rotation)))
-    datapath = r.str("datapath", default="float")
-    unit = _unit(r, datapath)
+    datapath = _datapath(r, r.str("datapath", default="float"))
     scheme = r.str("scheme", default="none")
     kv_scheme = r.str("kv_scheme", default="none")
-    d = Design(name, w, a, kv, rot, datapath, unit, r.str("hardware", default="rtx-4090"),
+    d = Design(name, w, a, kv, rot, datapath, r.str("hardware", default="rtx-4090"),
                None if scheme == "none" else scheme, None if kv_scheme == "none" else kv_scheme,
                r.str("stack", default=None) if r.has("stack") else None, r.str("description", default=""))
     method = WeightMethod(r.str("method", default="rtn", choices=tuple(m.value for m in WeightMethod)))

@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simlow.errors import SimlowError
-from simlow.lm.design import Design, Rotation
+from simlow.lm.design import Datapath, Design, Rotation
 from simlow.lm.ggml_dot import block_dot, quantize_q8_1
 from simlow.datapath import ShiftAddUnit, TernaryTreeUnit, shiftadd
 from simlow.lm.intmatmul import int_matmul_scaled
@@ -107,7 +107,7 @@ def prepare(design: Design, w) -> Prepared:
     if design.weights == "gguf-native":
         if design.rotation is not Rotation.NONE:
             raise SimlowError(f"design {design.name}: gguf-native weights cannot be rotated")
-        if design.datapath == "ggml":
+        if design.datapath is Datapath.GGML:
             if not isinstance(w, QTensor) or w.format.name not in ("q4_0", "q4_1", "q8_0"):
                 raise SimlowError(f"design {design.name}: the ggml datapath needs Q4_0/Q4_1/Q8_0 "
                                   f"weights, the file has {getattr(getattr(w, 'format', None), 'name', 'f32')}")
@@ -120,7 +120,7 @@ def prepare(design: Design, w) -> Prepared:
     if design.weights == "float":
         return Prepared(values=wf)
     q = quantize(wf, design.weights)
-    if design.datapath == "ggml":
+    if design.datapath is Datapath.GGML:
         return Prepared(qtensor=q)
     if isinstance(design.unit, ShiftAddUnit):
         if "residual_codes" in q.aux:      # orp<b>: its two pot<b> codes

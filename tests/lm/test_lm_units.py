@@ -10,7 +10,7 @@ from simlow.cli import main
 from simlow.datapath import UNITS, intmac
 from simlow.errors import SimlowError
 from simlow.lm.calibrate import check_disjoint
-from simlow.lm.design import CALIBRATION_TEXT, Rotation, load_design, read_design, shipped_designs
+from simlow.lm.design import CALIBRATION_TEXT, Datapath, Rotation, load_design, read_design, shipped_designs
 from simlow.lm.ggml_dot import block_dot, quantize_q8_1, reference_block_dot
 from simlow.lm.intmatmul import int_matmul_scaled
 from simlow.quant import quantize
@@ -68,7 +68,7 @@ def test_shipped_designs_load():
         assert need in names
     designs = {n: load_design(n) for n in names}
     assert designs["w4a4-quarot"].rotation is Rotation.HADAMARD
-    assert designs["w4a4-quarot"].unit.a_bits == 4 and designs["gguf-native"].datapath == "ggml"
+    assert designs["w4a4-quarot"].unit.a_bits == 4 and designs["gguf-native"].datapath is Datapath.GGML
 
 
 @pytest.mark.parametrize("body,msg", [

@@ -9,7 +9,7 @@ import pytest
 
 from simlow.errors import SimlowError
 from simlow.lm.calibrate import InputStats, offq_from_stats
-from simlow.lm.design import Rotation, load_design
+from simlow.lm.design import Datapath, Rotation, load_design
 from simlow.lm.linear import apply, prepare, prepare_offq
 from simlow.quant import get_format, quantize
 from simlow.quant.offq import fit
@@ -40,7 +40,7 @@ def test_offq_matmul_is_the_reflected_quantized_product_plus_the_offset_bias(dat
     d = load_design("w4a4-offq")
     assert d.rotation is Rotation.OFFQ and d.calibration.start >= 512
     if datapath == "float":
-        d = dataclasses.replace(d, datapath="float", unit=None)
+        d = dataclasses.replace(d, datapath=Datapath.FLOAT)
     x, w = _calib(rng, 8), rng.standard_normal((16, 64)).astype(np.float32)
     offq = offq_from_stats(_stats(_calib(rng)), get_format(d.activations))
     got = np.asarray(apply(d, x, prepare_offq(d, w, offq)), np.float64)

@@ -48,7 +48,7 @@ def test_pot_designs_run_every_matmul_on_the_shift_add_unit_bit_for_bit(name):
     from simlow.quant import quantize
 
     d = load_design(name)
-    assert d.datapath == "pot_shift_add" and d.unit.frac_bits == {"pot3": 2, "pot4": 6}[name]
+    assert d.unit.name == "pot_shift_add" and d.unit.frac_bits == {"pot3": 2, "pot4": 6}[name]
     rng = np.random.default_rng(5)
     w, x = rng.standard_normal((24, 64)).astype(np.float32), rng.standard_normal((6, 64)).astype(np.float32)
     got = np.asarray(apply(d, x, prepare(d, w)))
@@ -70,7 +70,7 @@ def test_pot3_residual_runs_both_passes_on_the_shift_add_unit_bit_for_bit():
     from simlow.quant.rotations import hadamard_transform
 
     d = load_design("pot3-residual")
-    assert d.weights == "orp3" and d.datapath == "pot_shift_add"
+    assert d.weights == "orp3" and d.unit.name == "pot_shift_add"
     rng = np.random.default_rng(6)
     w, x = rng.standard_normal((24, 64)).astype(np.float32), rng.standard_normal((6, 64)).astype(np.float32)
     got = np.asarray(apply(d, x, prepare(d, w)))

@@ -65,7 +65,7 @@ def test_ternary_design_runs_on_the_tree_bit_for_bit():
     from simlow.quant import quantize
 
     d = load_design("ternary")
-    assert d.datapath == "ternary_tree"
+    assert d.unit.name == "ternary_tree"
     rng = np.random.default_rng(9)
     w, x = rng.standard_normal((24, 192)).astype(np.float32), rng.standard_normal((6, 192)).astype(np.float32)
     got = np.asarray(apply(d, x, prepare(d, w)))
