@@ -30,7 +30,7 @@ def matmul_format(temps, mach) -> str | None:
 def _phase(dev: power.DevicePower, times) -> tuple[float, float, float]:
     t = np.asarray(times.total_s, dtype=np.float64)
     s = power.steps(dev, t, times.bytes, times.flops)
-    joules = float(np.sum(power.at_speed(dev, t, times.bytes, times.flops)))
+    joules = float(np.sum(power.capped_J(dev, s, t)))
     return joules, joules / float(np.sum(t)), float(np.sum(s.seconds) / np.sum(t))
 
 

@@ -168,11 +168,17 @@ def device_power(hw, engine, fmt: str | None, k: PowerConstants = FITTED) -> Dev
     if onchip is None:
         onchip = k.onchip_pJ_per_bit * 1e-12 * wire_factor(hw)
     memory = hw.memory(engine.memory)
-    design = hw.kind is DeviceKind.NPU and engine.kind is EngineKind.NPU
+    design = npu_design(hw, engine)
     # a simlow NPU design states its DRAM energy as device + PHY (simlow.npu.spec); the table has the device only
     dram = memory.energy_J_per_bit if design and memory.energy_J_per_bit else dram_J_per_bit(memory)
     return DevicePower(idle, cap, active_w(hw, engine, idle, k), dram, onchip,
                        op_J(engine, fmt, compute_headroom_w(hw, engine, cap - idle, memory, dram + onchip)))
+
+
+def npu_design(hw, engine) -> bool:
+    """Whether ``engine`` of ``hw`` is a simlow NPU design's array (device and engine kind npu),
+    whose spec states its power as the sum of its cost-table parts (``simlow.npu.spec``)."""
+    return hw.kind is DeviceKind.NPU and engine.kind is EngineKind.NPU
 
 
 def compute_headroom_w(hw, engine, headroom_w: float, memory, J_per_bit: float) -> float:
@@ -185,7 +191,7 @@ def compute_headroom_w(hw, engine, headroom_w: float, memory, J_per_bit: float) 
     DRAM power over its peak rate: 1.5 pJ/op for a 768-unit PoT4 design whose tables say
     0.084 pJ for the array; 0.19 now, its array and vector lanes). ``J_per_bit`` is the design's DRAM
     (device + PHY) and SRAM energy per DRAM bit, as its TDP counts them."""
-    if hw.kind is not DeviceKind.NPU or engine.kind is not EngineKind.NPU:
+    if not npu_design(hw, engine):
         return headroom_w
     rest = headroom_w - 8.0 * memory.bandwidth_Bps * J_per_bit
     return rest if rest > 0 else headroom_w
@@ -220,5 +226,9 @@ def steps(dev: DevicePower, seconds, nbytes, ops) -> Step:
 def at_speed(dev: DevicePower, seconds, nbytes, ops) -> np.ndarray:
     """Joules of steps that take ``seconds`` (a calibrated speed, reached under the cap):
     the power model's energy, at most the cap x the time (module docstring)."""
-    t = np.asarray(seconds, dtype=np.float64)
-    return np.minimum(steps(dev, t, nbytes, ops).joules, dev.cap_w * t)
+    return capped_J(dev, steps(dev, seconds, nbytes, ops), seconds)
+
+
+def capped_J(dev: DevicePower, step: Step, seconds) -> np.ndarray:
+    """``at_speed`` of steps already priced by ``steps`` (callers that also report the stretch)."""
+    return np.minimum(step.joules, dev.cap_w * np.asarray(seconds, dtype=np.float64))

@@ -151,7 +151,7 @@ def end_to_end(case: EnergyCase, w: Work) -> tuple[float, float, float]:
     """(joules the meter would read, predicted seconds, throttle factor) at simlow's own speed;
     the factor is the power model's stretch under the cap (reported, not applied to speed)."""
     steps = [power.steps(w.dev, t, b, f) for t, b, f in zip(w.seconds, w.step_bytes, w.step_ops)]
-    joules = float(sum(np.sum(power.at_speed(w.dev, t, b, f)) for t, b, f in zip(w.seconds, w.step_bytes, w.step_ops)))
+    joules = float(sum(np.sum(power.capped_J(w.dev, s, t)) for s, t in zip(steps, w.seconds)))
     seconds = float(sum(np.sum(t) for t in w.seconds))
     throttle = float(sum(np.sum(s.seconds) for s in steps)) / seconds
     return _seen(w.dev, case, joules, seconds, w.nbytes), seconds, throttle
