@@ -26,16 +26,19 @@ def run_energy(args) -> int:
         print_table("energy rows (error = predicted / measured - 1)",
                     ["source", "line", "hw", "model", "scheme", "stack", "batch", "meter", "window", "split",
                      "measured W", "measured J/tok", "predicted W", "predicted J/tok", "error", "e2e J/tok",
-                     "e2e error"],
+                     "e2e error", "e2e speed", "e2e power"],
                     [(r.source, r.line, r.hw, r.model, r.scheme, r.stack, r.batch, r.meter, r.window, r.split,
                       f"{r.measured_W:.1f}", f"{r.measured_J_per_token:.4g}", f"{r.predicted_W:.1f}",
                       f"{r.predicted_J_per_token:.4g}", _pct(r.error), f"{r.e2e_J_per_token:.4g}",
-                      _pct(r.e2e_error)) for r in report.rows])
+                      _pct(r.e2e_error), _pct(r.e2e_speed_error), _pct(r.e2e_power_error)) for r in report.rows])
     rows = [(g, v["J_per_token"]["n"], _abs(v["J_per_token"]["median_abs"]), _abs(v["J_per_token"]["p90_abs"]),
              _pct(v["J_per_token"]["median_signed"]), _abs(v["e2e_J_per_token"]["median_abs"]),
-             _pct(v["e2e_J_per_token"]["median_signed"])) for g, v in report.summaries.items()]
-    print_table("J/token error: at the measured speed (the power model) and end to end (simlow's speed too)",
-                ["group", "n", "median |err|", "p90 |err|", "median", "e2e median |err|", "e2e median"], rows)
+             _pct(v["e2e_J_per_token"]["median_signed"]), _pct(v["e2e_speed"]["median_signed"]),
+             _pct(v["e2e_power"]["median_signed"])) for g, v in report.summaries.items()]
+    print_table("J/token error: at the measured speed (the power model) and end to end (simlow's speed too; "
+                "split as 1 + e2e = (1 + power) / (1 + speed))",
+                ["group", "n", "median |err|", "p90 |err|", "median", "e2e median |err|", "e2e median",
+                 "e2e speed median", "e2e power median"], rows)
     print(f"constants: unit_cycle {k.unit_cycle_pJ:.4g} pJ, onchip {k.onchip_pJ_per_bit:.4g} pJ/bit at 7 nm; "
           f"fitted on {', '.join(k.fitted_on)} ({k.source})")
     print(report.prompt_assumption)

@@ -9,7 +9,11 @@ Each scored row (``simlow.validation.energy_rows``) is predicted two ways:
   model alone.
 - **end to end**: the same work at simlow's own predicted times, as a prediction prices it
   (power at most the cap over the predicted time, ``power.at_speed``), so speed errors
-  enter too (``J/token = W / (tok/s)``).
+  enter too (``J/token = W / (tok/s)``). Each row splits its end-to-end error into a speed
+  part and a power part, ``1 + e_J = (1 + e_W) / (1 + e_tok/s)`` (``e2e_speed_error``: the
+  predicted over the measured tok/s, i.e. the measured over the predicted seconds;
+  ``e2e_power_error``: the predicted over the measured average power of what the meter reads),
+  so a speed miss is not read as a power miss.
 
 Like with like: a ``board`` meter (NVML) is predicted as board power; a ``package`` meter
 (powermetrics CPU+GPU+ANE) without the DRAM devices' energy; a ``net`` meter (a rail minus
@@ -84,6 +88,9 @@ class ScoredRow:
     e2e_error: float
     e2e_throttle: float              # power model's time under the cap / predicted time (not applied)
     devices: int = 1                 # boards in tensor parallel (their meters summed)
+    # the end-to-end error split as J = W / (tok/s): 1 + e2e_error = (1 + e2e_power_error) / (1 + e2e_speed_error)
+    e2e_speed_error: float = 0.0     # predicted / measured tok/s - 1 (measured seconds / predicted seconds - 1)
+    e2e_power_error: float = 0.0     # predicted / measured average W (of what the meter reads) - 1
 
 
 @dataclass(frozen=True)
@@ -173,11 +180,14 @@ def summaries(rows) -> dict:
             groups[f"{prefix}:{value}"] = [r for r in rows if key(r) == value]
     out = {g: {"J_per_token": _summary(r.error for r in rs),
                 "power": _summary(r.predicted_W / r.measured_W - 1 for r in rs),
-                "e2e_J_per_token": _summary(r.e2e_error for r in rs)} for g, rs in groups.items()}
+                "e2e_J_per_token": _summary(r.e2e_error for r in rs),
+                "e2e_speed": _summary(r.e2e_speed_error for r in rs),
+                "e2e_power": _summary(r.e2e_power_error for r in rs)} for g, rs in groups.items()}
     for s in SPLITS:     # each device counted once: the median over devices of their median |error|
         per = [out[f"hw:{hw}"] for hw in sorted({_device_group(r) for r in rows if r.split == s})]
         out[f"split:{s}, per device"] = {m: {**_summary(d[m]["median_abs"] for d in per), "median_signed": None}
-                                         for m in ("J_per_token", "power", "e2e_J_per_token")}
+                                         for m in ("J_per_token", "power", "e2e_J_per_token", "e2e_speed",
+                                                   "e2e_power")}
     return out
 
 
@@ -216,7 +226,8 @@ def validate_energy(data_dir: Path | str | None = None, k: power.PowerConstants 
                               case.batch, case.meter.value, case.window.value,
                               _split(case, k),
                               row.power_w, meas_jpt, j / case.seconds, j / case.tokens, j / case.joules - 1,
-                              ej / es, ej / case.tokens, ej / case.joules - 1, thr, case.tp))
+                              ej / es, ej / case.tokens, ej / case.joules - 1, thr, case.tp,
+                              case.seconds / es - 1, (ej / es) / (case.joules / case.seconds) - 1))
     return EnergyReport(tuple(rows), tuple(skipped), asdict(k), summaries(rows),
                         f"prompt {mapping.prompt_tokens} tokens where a row gives none ({mapping.prompt_source})")
 

@@ -105,3 +105,11 @@ def test_cli_energy_table_names_both_splits_and_the_fitted_devices(capsys):
 
 def test_summaries_group_by_source_and_meter(report):
     assert {"source:energy_mlenergy_v2.csv", "meter:board", "meter:package"} <= set(report.summaries)
+
+
+def test_end_to_end_error_splits_into_speed_and_power(report):
+    # J = W x t = W / (tok/s) over the same tokens: 1 + e_J = (1 + e_W) / (1 + e_tok/s) on every row
+    for r in report.rows:
+        assert 1 + r.e2e_error == pytest.approx((1 + r.e2e_power_error) / (1 + r.e2e_speed_error), rel=1e-9)
+        assert 1 + r.e2e_power_error == pytest.approx(r.e2e_W / r.measured_W, rel=1e-9)
+    assert {"e2e_speed", "e2e_power"} <= set(report.summaries["split:held-out, multi-device"])
