@@ -27,6 +27,10 @@ class ServingHost:
     calibration: str
     fitted_on: object = None       # simlow.sim.stacks.FitSplit, or None (nothing fitted)
 
+    def seconds(self, steps, parts) -> float:
+        """Host seconds of ``steps`` scheduler steps that each schedule ``parts`` requests."""
+        return float(steps) * (self.step_s + self.part_s * float(parts))
+
 
 def read_host(r, fit_split) -> ServingHost:
     """The ``serving:`` block of reader ``r`` (``fit_split``: the stack loader's reader of a

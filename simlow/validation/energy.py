@@ -13,7 +13,12 @@ Each scored row (``simlow.validation.energy_rows``) is predicted two ways:
   part and a power part, ``1 + e_J = (1 + e_W) / (1 + e_tok/s)`` (``e2e_speed_error``: the
   predicted over the measured tok/s, i.e. the measured over the predicted seconds;
   ``e2e_power_error``: the predicted over the measured average power of what the meter reads),
-  so a speed miss is not read as a power miss.
+  so a speed miss is not read as a power miss. simlow's speed of a serving stack (one whose
+  file has a ``serving:`` block, ``simlow.sim.host``: vLLM) is its forward steps plus the
+  engine's host time per step (per-step and per-request-part seconds x the batch, as
+  ``simlow serving`` counts it; the energy rows are serving runs), during which every board of
+  the group draws its active power, as the measured window is priced: the GPUs sit at their
+  clocks between kernels. ``simlow predict`` has no host time (its speed is the forward pass).
 
 Like with like: a ``board`` meter (NVML) is predicted as board power; a ``package`` meter
 (powermetrics CPU+GPU+ANE) without the DRAM devices' energy; a ``net`` meter (a rail minus
@@ -63,6 +68,7 @@ class Work:
     dev: power.DevicePower          # at the constants it was built with
     wire: float                     # on-chip energy factor of the node (power.wire_factor)
     unit_cycles: float              # engine units x clock (unit-cycles per second; 0 if unknown)
+    host_s: float = 0.0             # the serving engine's host time over the window's steps (end to end)
 
 
 @dataclass(frozen=True)
@@ -130,12 +136,14 @@ def work(case: EnergyCase, k: power.PowerConstants = power.FITTED) -> Work:
     fmt = energy.matmul_format(temps, mach)
     nbytes = float(sum(np.sum(p.bytes) for p in phases))
     ops = float(sum(np.sum(np.broadcast_to(p.flops, np.shape(p.total_s))) for p in phases))
+    host = req.stack.serving
     return Work(nbytes, ops,
                 tuple(np.asarray(p.total_s, dtype=np.float64) for p in phases),
                 tuple(np.broadcast_to(p.bytes, np.shape(p.total_s)) for p in phases),
                 tuple(np.broadcast_to(p.flops, np.shape(p.total_s)) for p in phases),
                 group_power(power.device_power(req.hw, req.engine, fmt, k), case.tp), power.wire_factor(req.hw),
-                float(case.tp * (req.engine.units or 0) * (req.engine.clock_hz or 0)))
+                float(case.tp * (req.engine.units or 0) * (req.engine.clock_hz or 0)),
+                0.0 if host is None else sum(host.seconds(np.size(p.total_s), req.batch) for p in phases))
 
 
 def _seen(dev: power.DevicePower, case: EnergyCase, joules: float, seconds: float, nbytes: float) -> float:
@@ -159,8 +167,12 @@ def end_to_end(case: EnergyCase, w: Work) -> tuple[float, float, float]:
     the factor is the power model's stretch under the cap (reported, not applied to speed)."""
     steps = [power.steps(w.dev, t, b, f) for t, b, f in zip(w.seconds, w.step_bytes, w.step_ops)]
     joules = float(sum(np.sum(power.capped_J(w.dev, s, t)) for s, t in zip(steps, w.seconds)))
-    seconds = float(sum(np.sum(t) for t in w.seconds))
-    throttle = float(sum(np.sum(s.seconds) for s in steps)) / seconds
+    forward = float(sum(np.sum(t) for t in w.seconds))
+    throttle = float(sum(np.sum(s.seconds) for s in steps)) / forward
+    # the serving engine's host time, serial with the forward passes, at the group's active power: the
+    # power model prices every second of an engine's window so (at_measured_speed; how FITTED was fitted)
+    joules += min(w.dev.active_w, w.dev.cap_w) * w.host_s
+    seconds = forward + w.host_s
     return _seen(w.dev, case, joules, seconds, w.nbytes), seconds, throttle
 
 

@@ -4,6 +4,7 @@ import csv
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from simlow.cli import main
@@ -113,3 +114,59 @@ def test_end_to_end_error_splits_into_speed_and_power(report):
         assert 1 + r.e2e_error == pytest.approx((1 + r.e2e_power_error) / (1 + r.e2e_speed_error), rel=1e-9)
         assert 1 + r.e2e_power_error == pytest.approx(r.e2e_W / r.measured_W, rel=1e-9)
     assert {"e2e_speed", "e2e_power"} <= set(report.summaries["split:held-out, multi-device"])
+
+
+def _tp_case():
+    from simlow.validation.energy import cases
+
+    ok, _, _ = cases()
+    return next(c for _, c in ok if c.tp > 1 and c.stack == "vllm")
+
+
+def test_a_tensor_parallel_group_draws_every_board_for_the_whole_step_host_time_included():
+    from dataclasses import replace
+
+    from simlow.sim.stack_load import load_stack
+    from simlow.validation.energy import end_to_end, work
+
+    case = _tp_case()
+    w, one = work(case), work(replace(case, tp=1))
+    assert (w.dev.idle_w, w.dev.active_w, w.dev.cap_w) == pytest.approx(
+        (case.tp * one.dev.idle_w, case.tp * one.dev.active_w, case.tp * one.dev.cap_w))
+    # vLLM's host time: every scheduler step schedules the whole batch, the group waits for it
+    host = load_stack("vllm").serving
+    steps = sum(t.size for t in w.seconds)
+    assert w.host_s == pytest.approx(steps * (host.step_s + host.part_s * case.batch))
+    joules, seconds, _ = end_to_end(case, w)
+    bare, bare_s, _ = end_to_end(case, replace(w, host_s=0.0))
+    assert seconds - bare_s == pytest.approx(w.host_s)
+    assert joules - bare == pytest.approx(w.dev.active_w * w.host_s)   # N boards' active power
+
+
+def test_a_group_prices_its_all_reduces_at_active_power():
+    # the collectives are part of each step's time (NCCL kernels hold SMs and links), and every
+    # second of a step under the cap costs the group's active power
+    from dataclasses import replace
+
+    from simlow.sim.machine import machine
+    from simlow.sim.parallel import group_machine, peer_link, step_comm_s
+    from simlow.sim.phases import decode_times
+    from simlow.sim.predict import resolve
+    from simlow.validation.energy import end_to_end, work
+    from simlow.workload.templates import templates
+
+    case = _tp_case()
+    w = replace(work(case), host_s=0.0)
+    req = resolve(case.model, case.hw, case.scheme, batch=case.batch, prompt=case.prompt, gen=case.gen,
+                  stack=case.stack, tp=case.tp)
+    temps, _ = templates(req.model, req.scheme)
+    bare = decode_times(req, temps, group_machine(machine(req.hw, req.stack, req.engine), case.tp))
+    comm = float(step_comm_s(req.parallel, req.model, peer_link(req.hw, req.parallel.link), case.batch, 1))
+    assert comm > 0
+    assert w.seconds[-1] - np.asarray(bare.total_s) == pytest.approx(np.full(case.gen, comm))
+    joules, seconds, thr = end_to_end(case, w)
+    assert thr == pytest.approx(1.0)          # under the cap
+    longer = replace(w, seconds=tuple(t + comm for t in w.seconds))
+    j2, s2, _ = end_to_end(case, longer)
+    steps = sum(t.size for t in w.seconds)
+    assert j2 - joules == pytest.approx(w.dev.active_w * comm * steps)
