@@ -14,6 +14,11 @@ def _abs(x) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def _meter(r) -> str:
+    """What the row's meter read: one board's, or the sum over a tensor-parallel group's boards."""
+    return r.meter if r.devices == 1 else f"{r.meter}, sum of {r.devices}"
+
+
 def run_energy(args) -> int:
     from simlow.sim import power
     from simlow.validation.energy import fit, validate_energy
@@ -27,7 +32,7 @@ def run_energy(args) -> int:
                     ["source", "line", "hw", "model", "scheme", "stack", "batch", "meter", "window", "split",
                      "measured W", "measured J/tok", "predicted W", "predicted J/tok", "error", "e2e J/tok",
                      "e2e error", "e2e speed", "e2e power"],
-                    [(r.source, r.line, r.hw, r.model, r.scheme, r.stack, r.batch, r.meter, r.window, r.split,
+                    [(r.source, r.line, r.hw, r.model, r.scheme, r.stack, r.batch, _meter(r), r.window, r.split,
                       f"{r.measured_W:.1f}", f"{r.measured_J_per_token:.4g}", f"{r.predicted_W:.1f}",
                       f"{r.predicted_J_per_token:.4g}", _pct(r.error), f"{r.e2e_J_per_token:.4g}",
                       _pct(r.e2e_error), _pct(r.e2e_speed_error), _pct(r.e2e_power_error)) for r in report.rows])

@@ -170,3 +170,10 @@ def test_a_group_prices_its_all_reduces_at_active_power():
     j2, s2, _ = end_to_end(case, longer)
     steps = sum(t.size for t in w.seconds)
     assert j2 - joules == pytest.approx(w.dev.active_w * comm * steps)
+
+
+def test_cli_rows_say_a_group_meter_is_the_sum_of_its_boards(capsys, report):
+    assert main(["validate", "--energy", "--rows"]) == 0
+    out = capsys.readouterr().out
+    for n in {r.devices for r in report.rows if r.devices > 1}:
+        assert f"board, sum of {n}" in out
