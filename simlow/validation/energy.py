@@ -17,8 +17,10 @@ Each scored row (``simlow.validation.energy_rows``) is predicted two ways:
   file has a ``serving:`` block, ``simlow.sim.host``: vLLM) is its forward steps plus the
   engine's host time per step (per-step and per-request-part seconds x the batch, as
   ``simlow serving`` counts it; the energy rows are serving runs), during which every board of
-  the group draws its active power, as the measured window is priced: the GPUs sit at their
-  clocks between kernels. ``simlow predict`` has no host time (its speed is the forward pass).
+  the group draws its active power (assumed: as the measured window is priced, every second at
+  ``P_active``, which is what the constants were fitted on; the host time priced at idle
+  power at the measured speed instead refitted worse, README). ``simlow predict`` has no host
+  time (its speed is the forward pass).
 
 Like with like: a ``board`` meter (NVML) is predicted as board power; a ``package`` meter
 (powermetrics CPU+GPU+ANE) without the DRAM devices' energy; a ``net`` meter (a rail minus
@@ -32,8 +34,9 @@ re-derives the two constants (unit_cycle_pJ, onchip_pJ_per_bit) from the in-samp
 (non-negative least squares of the relative J/token error at the measured speed, each
 device weighted equally; the cap is not applied while fitting). A tensor-parallel row
 (``EnergyCase.tp`` > 1: N boards, their meters summed; device group ``hw:<hw> x<N>``) is
-``held-out, multi-device`` on any device and never fitted: it runs the roofline of the group (``simlow.sim.parallel``: 1/N of every op per board,
-two all-reduces per layer) at N boards' idle, active and capped power.
+``held-out, multi-device`` on any device and never fitted: it runs the roofline of the group
+(``simlow.sim.parallel``: 1/N of every op per board, two all-reduces per layer inside each
+step's time) at N boards' idle, active and capped power over the whole step.
 Error is ``predicted / measured - 1``.
 """
 
