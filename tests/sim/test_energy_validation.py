@@ -177,3 +177,18 @@ def test_cli_rows_say_a_group_meter_is_the_sum_of_its_boards(capsys, report):
     out = capsys.readouterr().out
     for n in {r.devices for r in report.rows if r.devices > 1}:
         assert f"board, sum of {n}" in out
+
+
+def test_a_group_end_to_end_without_host_time_is_what_predict_prices():
+    # validate --energy's group (N boards' power over the group's steps) and predict's
+    # (each board's 1/N of the bytes and ops over the same steps, times N) are one model
+    from dataclasses import replace
+
+    import simlow
+    from simlow.validation.energy import end_to_end, work
+
+    case = _tp_case()
+    joules, _, _ = end_to_end(case, replace(work(case), host_s=0.0))
+    p = simlow.predict(case.model, case.hw, case.scheme, batch=case.batch, prompt=case.prompt, gen=case.gen,
+                       stack=case.stack, tp=case.tp)
+    assert joules == pytest.approx(p.energy["prefill_j"] + p.energy["decode_j"], rel=1e-9)
