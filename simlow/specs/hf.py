@@ -8,12 +8,15 @@ The shape is the Hugging Face checkpoint's: ``specs.tensors.param_count`` counts
 the same model may add tensors, such as llama 3.1's ``rope_freqs``). Where a key may be
 absent, the default is the ``transformers`` configuration class's.
 
-DeepSeek-V2/V3 (``deepseek_v2``, ``deepseek_v3``) use multi-head latent attention: queries
-and keys/values pass through low-rank projections (``q_lora_rank``, ``kv_lora_rank``) and the
-cache holds the ``kv_lora_rank + qk_rope_head_dim`` latent per token, which ``ModelSpec``
-(heads x head_dim attention) cannot express. Their configs are read and checked, and then
-refused with an error that says so and gives the checkpoint's parameter count, rather than
-a wrong footprint. Llama 4's chunked attention (``attention_chunk_size``, global NoPE layers)
+DeepSeek-V2/V3 (``deepseek_v2``, ``deepseek_v3``) use multi-head latent attention
+(``ModelSpec.mla``: ``kv_lora_rank``, ``q_lora_rank`` (null: a full-rank q projection, as in
+V2-Lite), ``qk_nope_head_dim``, ``qk_rope_head_dim``, ``v_head_dim``); their
+``num_key_value_heads`` describes the naive (decompressed) form and is not used: the cache
+holds one latent per token, as llama.cpp's ``head_count_kv = 1``. The multi-token-prediction
+layers (``num_nextn_predict_layers``) are not part of the shape: they are not in the
+published main-model count (DeepSeek-V3: 671 B of the checkpoint's 685 B) and llama.cpp
+does not run them. The router's score-correction bias is present when ``topk_method`` is
+``noaux_tc`` (V3). Llama 4's chunked attention (``attention_chunk_size``, global NoPE layers)
 is represented as a sliding window of the chunk size, as the shipped llama-4-scout YAML does.
 
 Numbers: a whole number written as a float (``"hidden_size": 2048.0``) is accepted; any
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from simlow.errors import SimlowError
-from simlow.specs.model import MoE, ModelSpec, SlidingWindow
+from simlow.specs.model import MLA, MoE, ModelSpec, SlidingWindow
 from simlow.specs.yamlfile import Reader
 
 MAX_BYTES = 16 * 2**20      # a config.json is a few KB; refuse anything this large
@@ -44,9 +47,9 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
                                                   "attention_sinks": True},
     "gemma3_text": {"norms_per_layer": 4, "qk_norm": True}, "llama4_text": {}, "phi3": {},
     "internlm": {}, "bitnet": {"attn_sub_norm": True, "ffn_sub_norm": True},
-    "dots1": {"qk_norm": True}, "hunyuan": {}, "hunyuan_v1_moe": {},
+    "dots1": {"qk_norm": True}, "hunyuan": {}, "hunyuan_v1_moe": {}, "deepseek_v2": {}, "deepseek_v3": {},
 }
-SUPPORTED = tuple(sorted(set(_FAMILY_DEFAULTS) | set(_WRAPPERS) | set(_MLA)))
+SUPPORTED = tuple(sorted(set(_FAMILY_DEFAULTS) | set(_WRAPPERS)))
 _TIED_DEFAULT = {"gemma2", "gemma3_text", "bitnet", "hunyuan", "hunyuan_v1_moe"}
 
 
@@ -104,8 +107,6 @@ def read_hf_config(path: Path | str) -> ModelSpec:
         if family not in _FAMILY_DEFAULTS:
             r.fail(f"{family!r} is not a supported text model (supported: {', '.join(sorted(_FAMILY_DEFAULTS))})",
                    "model_type")
-    if family in _MLA:
-        _refuse_mla(r, family)
     return _spec(path, outer, r, family)
 
 
@@ -117,11 +118,13 @@ def _spec(path: Path, outer: Reader, r: Reader, family: str) -> ModelSpec:
         r.fail(f"{layers} layers: more than {MAX_LAYERS}, not a real model", "num_hidden_layers")
     head_key = "attention_head_dim" if family.startswith("hunyuan") and "head_dim" not in r.data else "head_dim"
     fields: dict[str, Any] = dict(_FAMILY_DEFAULTS[family])
+    mla = _mla(r) if family in _MLA else None
     fields.update(
         vocab_size=_int(r, "vocab_size", 262208 if family == "gemma3_text" else None),
         hidden_size=hidden, layers=layers, heads=heads,
-        kv_heads=_opt_int(r, "num_key_value_heads", heads),
-        head_dim=_opt_int(r, head_key, 256 if family == "gemma3_text" else hidden // heads),
+        kv_heads=1 if mla else _opt_int(r, "num_key_value_heads", heads),
+        head_dim=mla.qk_head_dim if mla else _opt_int(r, head_key, 256 if family == "gemma3_text" else hidden // heads),
+        mla=mla,
         intermediate_size=need_int(r, "intermediate_size_mlp" if family == "llama4_text" else "intermediate_size",
                                 minimum=1),
         max_context=_int(r, "max_position_embeddings", 131072 if family == "gemma3_text" else None),
@@ -180,6 +183,9 @@ def _biases(r: Reader, family: str) -> dict[str, bool]:
     if family == "internlm":
         bias = r.bool("bias", default=True)
         return {"attention_bias": bias, "attention_out_bias": bias}
+    if family in _MLA and r.bool("attention_bias", default=False):
+        r.fail("biases on the latent-attention projections are not represented (no published "
+               "DeepSeek-V2/V3 checkpoint has them)", "attention_bias")
     return {}
 
 
@@ -201,7 +207,7 @@ def _sliding(r: Reader, family: str, layers: int) -> SlidingWindow | None:
         return None
     if family == "llama4_text":
         return _chunked(r, layers)
-    if family in ("internlm", "bitnet", "dots1", "hunyuan", "hunyuan_v1_moe"):
+    if family in ("internlm", "bitnet", "dots1", "hunyuan", "hunyuan_v1_moe") + _MLA:
         return None
     size = r.data.get("sliding_window", 4096 if family == "gemma3_text" else None)
     r.has("sliding_window")
@@ -285,7 +291,9 @@ def _moe(r: Reader, family: str, layers: int) -> MoE | None:
     if family == "llama4_text":
         return _llama4_moe(r, layers)
     if family == "dots1":
-        return _deepseek_moe(r, layers)
+        return _deepseek_moe(r, layers, router_bias=True)
+    if family in _MLA:
+        return _deepseek_moe(r, layers, router_bias=r.str("topk_method", default="greedy") == "noaux_tc")
     if family.startswith("hunyuan"):
         return _hunyuan_moe(r)
     return None
@@ -303,8 +311,9 @@ def _llama4_moe(r: Reader, layers: int) -> MoE:
                expert_intermediate_size=width, shared_experts=1, shared_intermediate_size=width)
 
 
-def _deepseek_moe(r: Reader, layers: int) -> MoE:
-    """DeepSeek-style MoE (dots1, DeepSeek-V2/V3): routed + shared experts after dense layers."""
+def _deepseek_moe(r: Reader, layers: int, router_bias: bool) -> MoE:
+    """DeepSeek-style MoE (dots1, DeepSeek-V2/V3): routed + shared experts after dense layers;
+    ``router_bias``: the router's expert score-correction bias (``e_score_correction_bias``)."""
     if r.int("moe_layer_freq", default=1, minimum=1) != 1:
         r.fail("only a MoE block in every layer after the dense ones (1) is supported", "moe_layer_freq")
     dense = r.int("first_k_dense_replace", default=0, minimum=0)
@@ -313,7 +322,7 @@ def _deepseek_moe(r: Reader, layers: int) -> MoE:
     width = need_int(r, "moe_intermediate_size", minimum=1)
     return MoE(experts=need_int(r, "n_routed_experts", minimum=1), top_k=need_int(r, "num_experts_per_tok", minimum=1),
                expert_intermediate_size=width, shared_experts=r.int("n_shared_experts", default=0, minimum=0),
-               shared_intermediate_size=width, dense_layers=dense, router_bias=True)
+               shared_intermediate_size=width, dense_layers=dense, router_bias=router_bias)
 
 
 def _hunyuan_moe(r: Reader) -> MoE | None:
@@ -326,32 +335,11 @@ def _hunyuan_moe(r: Reader) -> MoE | None:
                shared_experts=shared, shared_intermediate_size=need_int(r, "intermediate_size", minimum=1) if shared else 0)
 
 
-def mla_param_count(r: Reader) -> int:
-    """Parameters of a DeepSeek-V2/V3 checkpoint (multi-token-prediction layers excluded)."""
-    h, heads, layers = need_int(r, "hidden_size", minimum=1), need_int(r, "num_attention_heads", minimum=1), \
-        need_int(r, "num_hidden_layers", minimum=1)
-    nope, rope, v = (need_int(r, k, minimum=0) for k in ("qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"))
-    kv_rank = need_int(r, "kv_lora_rank", minimum=1)
+def _mla(r: Reader) -> MLA:
+    """The latent-attention shape of a DeepSeek-V2/V3 config (``q_lora_rank`` null: none)."""
     q_rank = 0 if r.data.get("q_lora_rank") is None else need_int(r, "q_lora_rank", minimum=1)
     r.has("q_lora_rank")
-    q = heads * (nope + rope) * h if not q_rank else q_rank * h + q_rank + heads * (nope + rope) * q_rank
-    attn = q + (kv_rank + rope) * h + kv_rank + heads * (nope + v) * kv_rank + h * heads * v + 2 * h
-    moe = _deepseek_moe(r, layers)
-    gate_bias = moe.experts if r.data.get("topk_method") == "noaux_tc" else 0
-    moe_ffn = moe.experts * h + gate_bias + 3 * h * moe.expert_intermediate_size * (moe.experts + moe.shared_experts)
-    dense_ffn = 3 * h * need_int(r, "intermediate_size", minimum=1)
-    vocab = need_int(r, "vocab_size", minimum=1)
-    tied = r.bool("tie_word_embeddings", default=False)
-    return (layers * attn + moe.dense_layers * dense_ffn + (layers - moe.dense_layers) * moe_ffn
-            + vocab * h * (1 if tied else 2) + h)
-
-
-def _refuse_mla(r: Reader, family: str) -> None:
-    if need_int(r, "num_hidden_layers", minimum=1) > MAX_LAYERS:
-        r.fail(f"more than {MAX_LAYERS} layers, not a real model", "num_hidden_layers")
-    params = mla_param_count(r)
-    latent = need_int(r, "kv_lora_rank", minimum=1) + need_int(r, "qk_rope_head_dim", minimum=0)
-    r.fail(f"{family}'s multi-head latent attention (q_lora_rank, kv_lora_rank, qk_rope_head_dim, "
-           f"qk_nope_head_dim, v_head_dim) is not representable in simlow's ModelSpec: its attention "
-           f"tensors and its KV cache of {latent} latent values per token per layer would be sized as ordinary "
-           f"attention, so no figure is given (the checkpoint has {params:,} parameters)", "model_type")
+    return MLA(kv_lora_rank=need_int(r, "kv_lora_rank", minimum=1), q_lora_rank=q_rank,
+               qk_nope_head_dim=need_int(r, "qk_nope_head_dim", minimum=1),
+               qk_rope_head_dim=need_int(r, "qk_rope_head_dim", minimum=0),
+               v_head_dim=need_int(r, "v_head_dim", minimum=1))

@@ -36,6 +36,12 @@ YAML schema (version 1)::
     sliding_window: {size: 4096, every: 2}   # optional: window layers; every k-th layer is global
     attention_sinks: false             # one learned logit per head per layer (gpt-oss)
     rope_freqs: false                  # a head_dim/2 rope scaling table (llama 3.1+ GGUFs)
+    mla:                               # optional: multi-head latent attention (DeepSeek-V2/V3)
+      kv_lora_rank: 512                # the cached latent; kv_heads defaults to 1 and head_dim
+      q_lora_rank: 1536                # to nope + rope; 0 or absent: a full-rank q projection
+      qk_nope_head_dim: 128
+      qk_rope_head_dim: 64
+      v_head_dim: 128
     moe:                               # optional
       experts: 8
       top_k: 2
@@ -71,6 +77,8 @@ LIMITS: dict[str, int] = {
     "moe.experts": 1 << 16, "moe.top_k": 1 << 16, "moe.expert_intermediate_size": 1 << 20,
     "moe.shared_experts": 1 << 16, "moe.shared_intermediate_size": 1 << 20, "moe.dense_layers": 1024,
     "sliding_window.size": 1 << 28, "sliding_window.every": 1024,
+    "mla.kv_lora_rank": 1 << 16, "mla.q_lora_rank": 1 << 16, "mla.qk_nope_head_dim": 1 << 14,
+    "mla.qk_rope_head_dim": 1 << 14, "mla.v_head_dim": 1 << 14,
 }
 
 
@@ -82,6 +90,11 @@ class TensorClass(enum.Enum):
     ATTN_K = "attn_k"
     ATTN_V = "attn_v"
     ATTN_O = "attn_o"
+    ATTN_Q_A = "attn_q_a"           # multi-head latent attention (GGUF names): q down-projection
+    ATTN_Q_B = "attn_q_b"           # q up-projection
+    ATTN_KV_A = "attn_kv_a_mqa"     # hidden -> latent + shared rope key
+    ATTN_K_B = "attn_k_b"           # per head, q_nope -> latent (absorbed key up-projection)
+    ATTN_V_B = "attn_v_b"           # per head, latent -> value (value up-projection)
     FFN_GATE = "ffn_gate"
     FFN_UP = "ffn_up"
     FFN_DOWN = "ffn_down"
@@ -165,6 +178,36 @@ class MoE:
 
 
 @dataclass(frozen=True)
+class MLA:
+    """Multi-head latent attention (DeepSeek-V2, arXiv 2405.04434 sec. 2.1; V3, R1, Kimi K2).
+
+    Each token's keys and values are compressed into one ``kv_lora_rank`` latent shared by
+    all heads, plus one ``qk_rope_head_dim`` rotary key shared by all heads: the cache holds
+    those ``latent`` values per token per layer. Queries are ``qk_nope_head_dim +
+    qk_rope_head_dim`` wide per head (through a ``q_lora_rank`` bottleneck when it is
+    non-zero), values ``v_head_dim``. simlow runs it in the *absorbed* form, as llama.cpp
+    does in every phase (``src/models/deepseek2.cpp``, ``is_mla``) and vLLM at decode: the
+    key up-projection (``attn_k_b``) is applied to the query, attention runs as MQA over the
+    latent (keys ``kv_lora_rank + qk_rope_head_dim`` wide, values the first ``kv_lora_rank``
+    of the same row), and the value up-projection (``attn_v_b``) to its output."""
+
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+    q_lora_rank: int = 0        # 0: a full-rank q projection (DeepSeek-V2-Lite)
+
+    @property
+    def latent(self) -> int:
+        """Values cached per token per layer."""
+        return self.kv_lora_rank + self.qk_rope_head_dim
+
+    @property
+    def qk_head_dim(self) -> int:
+        return self.qk_nope_head_dim + self.qk_rope_head_dim
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     title: str
@@ -191,6 +234,7 @@ class ModelSpec:
     attention_sinks: bool = False
     rope_freqs: bool = False
     moe: MoE | None = None
+    mla: MLA | None = None
     params_published: int | None = None
     params_rounding: int = 0
     source: str = ""
@@ -199,7 +243,7 @@ class ModelSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "ffn", FfnKind(self.ffn))      # a reader may pass the text
         object.__setattr__(self, "norm", NormKind(self.norm))
-        parts = {"": self, "moe.": self.moe, "sliding_window.": self.sliding_window}
+        parts = {"": self, "moe.": self.moe, "sliding_window.": self.sliding_window, "mla.": self.mla}
         for key, bound in LIMITS.items():
             prefix, _, attr = key.rpartition(".")
             holder = parts[prefix + "." if prefix else ""]
@@ -207,6 +251,10 @@ class ModelSpec:
             if value > bound:
                 raise SimlowError(f"{self.origin or self.name}: {key}: {value} is above {bound}, more than "
                                   f"any published model has (simlow.specs.model.LIMITS)")
+        if self.mla is not None and (self.kv_heads, self.head_dim) != (1, self.mla.qk_head_dim):
+            raise SimlowError(f"{self.origin or self.name}: mla: latent attention has one shared latent KV head "
+                              f"(kv_heads 1) of head_dim qk_nope_head_dim + qk_rope_head_dim = "
+                              f"{self.mla.qk_head_dim}, got kv_heads {self.kv_heads}, head_dim {self.head_dim}")
 
     # -- derived -------------------------------------------------------------------------
     @property
@@ -215,7 +263,13 @@ class ModelSpec:
 
     @property
     def kv_dim(self) -> int:
-        return self.kv_heads * self.head_dim
+        """Values of one K (or V) row per token: ``kv_heads x head_dim``; MLA: the latent."""
+        return self.mla.latent if self.mla else self.kv_heads * self.head_dim
+
+    @property
+    def attn_out_dim(self) -> int:
+        """Width of the attention output (the o projection's input): heads x value head dim."""
+        return self.heads * (self.mla.v_head_dim if self.mla else self.head_dim)
 
     def is_moe_layer(self, layer: int) -> bool:
         return self.moe is not None and layer >= self.moe.dense_layers
@@ -230,7 +284,11 @@ class ModelSpec:
     def kv_token_bytes(self, fmt) -> int:
         """Bytes one token adds to one layer's KV cache: a key and a value head vector per KV
         head, ``head_dim`` values each, at storage format ``fmt`` (block scales included; the
-        cache is laid out one head vector per row)."""
+        cache is laid out one head vector per row). MLA: one latent row of ``kv_lora_rank +
+        qk_rope_head_dim`` values (llama.cpp keeps only this K row; V is a view of its first
+        ``kv_lora_rank`` values)."""
+        if self.mla is not None:
+            return fmt.tensor_bytes(1, self.mla.latent)
         return fmt.tensor_bytes(2 * self.kv_heads, self.head_dim)
 
     def kv_bytes(self, fmt, ctx: int, layers: range | None = None) -> int:
@@ -257,6 +315,7 @@ def read_model(path: Path | str) -> ModelSpec:
     r, name = open_spec(path, SCHEMA_VERSION)
     hidden = r.int("hidden_size", minimum=1)
     heads = r.int("heads", minimum=1)
+    mla = _mla(r.sub("mla", required=False))
     spec = ModelSpec(
         name=name,
         title=r.str("title"),
@@ -268,8 +327,8 @@ def read_model(path: Path | str) -> ModelSpec:
         hidden_size=hidden,
         layers=r.int("layers", minimum=1),
         heads=heads,
-        kv_heads=r.int("kv_heads", minimum=1),
-        head_dim=r.int("head_dim", default=hidden // heads, minimum=1),
+        kv_heads=r.int("kv_heads", default=1 if mla else None, minimum=1),
+        head_dim=r.int("head_dim", default=mla.qk_head_dim if mla else hidden // heads, minimum=1),
         intermediate_size=r.int("intermediate_size", minimum=0),
         max_context=r.int("max_context", minimum=1),
         ffn=FfnKind(r.str("ffn", default="gated", choices=tuple(k.value for k in FfnKind))),
@@ -286,6 +345,7 @@ def read_model(path: Path | str) -> ModelSpec:
         attention_sinks=r.bool("attention_sinks", default=False),
         rope_freqs=r.bool("rope_freqs", default=False),
         moe=_moe(r.sub("moe", required=False)),
+        mla=mla,
         origin=str(path),
     )
     r.done()
@@ -319,3 +379,13 @@ def _moe(r: Reader | None) -> MoE | None:
     )
     r.done()
     return moe
+
+
+def _mla(r: Reader | None) -> MLA | None:
+    if r is None:
+        return None
+    mla = MLA(kv_lora_rank=r.int("kv_lora_rank", minimum=1), q_lora_rank=r.int("q_lora_rank", default=0, minimum=0),
+              qk_nope_head_dim=r.int("qk_nope_head_dim", minimum=1),
+              qk_rope_head_dim=r.int("qk_rope_head_dim", minimum=0), v_head_dim=r.int("v_head_dim", minimum=1))
+    r.done()
+    return mla

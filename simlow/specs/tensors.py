@@ -43,6 +43,8 @@ def matches_published(m: ModelSpec) -> bool:
 
 
 def _attention(m: ModelSpec, i: int) -> list[WeightTensor]:
+    if m.mla is not None:
+        return _latent_attention(m, i)
     h, q, kv = m.hidden_size, m.q_dim, m.kv_dim
     out = [
         WeightTensor(f"blk.{i}.attn_q", C.ATTN_Q, i, q, h),
@@ -57,6 +59,26 @@ def _attention(m: ModelSpec, i: int) -> list[WeightTensor]:
     if m.attention_sinks:
         out.append(WeightTensor(f"blk.{i}.attn_sinks", C.BIAS, i, 1, m.heads))
     return out
+
+
+def _latent_attention(m: ModelSpec, i: int) -> list[WeightTensor]:
+    """Multi-head latent attention's matrices as llama.cpp's GGUF holds them
+    (``convert_hf_to_gguf.py`` splits Hugging Face's ``kv_b_proj`` into ``attn_k_b``, one
+    ``kv_lora_rank x qk_nope_head_dim`` matrix per head, and ``attn_v_b``, one ``v_head_dim x
+    kv_lora_rank`` matrix per head: the same parameters). Its two norms are in ``_norms``."""
+    mla, h, heads = m.mla, m.hidden_size, m.heads
+    assert mla is not None
+    if mla.q_lora_rank:
+        q = [WeightTensor(f"blk.{i}.attn_q_a", C.ATTN_Q_A, i, mla.q_lora_rank, h),
+             WeightTensor(f"blk.{i}.attn_q_b", C.ATTN_Q_B, i, m.q_dim, mla.q_lora_rank)]
+    else:
+        q = [WeightTensor(f"blk.{i}.attn_q", C.ATTN_Q, i, m.q_dim, h)]
+    return q + [
+        WeightTensor(f"blk.{i}.attn_kv_a_mqa", C.ATTN_KV_A, i, mla.latent, h),
+        WeightTensor(f"blk.{i}.attn_k_b", C.ATTN_K_B, i, mla.kv_lora_rank, mla.qk_nope_head_dim, heads),
+        WeightTensor(f"blk.{i}.attn_v_b", C.ATTN_V_B, i, mla.v_head_dim, mla.kv_lora_rank, heads),
+        WeightTensor(f"blk.{i}.attn_output", C.ATTN_O, i, h, m.attn_out_dim),
+    ]
 
 
 def _ffn(m: ModelSpec, i: int) -> list[WeightTensor]:
@@ -104,4 +126,6 @@ def _norms(m: ModelSpec, i: int) -> list[WeightTensor]:
         width += m.moe.expert_intermediate_size if m.is_moe_layer(i) else m.intermediate_size  # type: ignore[union-attr]
     if m.qk_norm:
         width += 2 * m.head_dim
+    if m.mla is not None:                   # attn_q_a_norm (when q is low-rank) and attn_kv_a_norm
+        width += m.mla.q_lora_rank + m.mla.kv_lora_rank
     return [WeightTensor(f"blk.{i}.norms", C.NORM, i, 1, width, per)]

@@ -82,14 +82,17 @@ def _layer_templates(m: ModelSpec, s: Scheme, i: int, tf: _Tensors) -> list[OpTe
     per = 2 if m.norm is NormKind.LAYER else 1
     attn_norm = tf.fmt[f"blk.{i}.norms"].tensor_bytes(1, h) * per
     out = [_vector("attn_norm", h, act, 5.0, 3, attn_norm)]
-    for name, rows, role in (("attn_q", q, C.ATTN_Q), ("attn_k", kv, C.ATTN_K), ("attn_v", kv, C.ATTN_V)):
-        out.append(_matmul(name, rows, h, tf.fmt[f"blk.{i}.{name}"], s.compute, act, tensors=(f"blk.{i}.{name}",),
-                           role=role))
-    out.append(_vector("rope", q + kv + (2 * m.head_dim if m.qk_norm else 0), act, 6.0, 2))
-    out.append(_attention(m, s, i))
+    if m.mla is not None:
+        out += _latent_attention(m, s, i, tf)
+    else:
+        for name, rows, role in (("attn_q", q, C.ATTN_Q), ("attn_k", kv, C.ATTN_K), ("attn_v", kv, C.ATTN_V)):
+            out.append(_matmul(name, rows, h, tf.fmt[f"blk.{i}.{name}"], s.compute, act,
+                               tensors=(f"blk.{i}.{name}",), role=role))
+        out.append(_vector("rope", q + kv + (2 * m.head_dim if m.qk_norm else 0), act, 6.0, 2))
+        out.append(_attention(m, s, i))
     if m.attn_sub_norm:
         out.append(_vector("attn_sub_norm", h, act, 5.0, 2))
-    out.append(_matmul("attn_output", h, q, tf.fmt[f"blk.{i}.attn_output"], s.compute, act,
+    out.append(_matmul("attn_output", h, m.attn_out_dim, tf.fmt[f"blk.{i}.attn_output"], s.compute, act,
                        tensors=(f"blk.{i}.attn_output",), role=C.ATTN_O))
     # the rest of the layer's norm weights, and its biases and sinks, are read with ffn_norm
     rest = tf.bytes_of(i, (C.NORM,)) - attn_norm + tf.bytes_of(i, (C.BIAS,))
@@ -110,6 +113,52 @@ def _attention(m: ModelSpec, s: Scheme, i: int) -> OpTemplate:
                  kv_read={"cached": float(kv_tok)}, kv_write={"tokens": float(kv_tok)},
                  act_read={"tokens": act * (m.q_dim + 2 * m.kv_dim)}, act_write={"tokens": act * m.q_dim})
     return OpTemplate("attention", OpClass.ATTENTION, s.activations, coef, kernels=4, window=window)
+
+
+def _latent_attention(m: ModelSpec, s: Scheme, i: int, tf: _Tensors) -> list[OpTemplate]:
+    """Multi-head latent attention in the absorbed form, op for op as llama.cpp's
+    ``llm_build_deepseek2`` runs it with an MLA GGUF (in every phase; vLLM uses this form at
+    decode and the naive one, ``kv_b`` expanded per cached token, for prefill): q (through
+    ``attn_q_a``, its norm and ``attn_q_b`` when ``q_lora_rank`` > 0), the latent and shared
+    rope key (``attn_kv_a_mqa``) and the latent's norm; rope; the per-head ``attn_k_b`` takes
+    q_nope into latent space; attention runs as MQA over the cached latent rows; the per-head
+    ``attn_v_b`` takes its output back to ``v_head_dim`` per head. ``attn_output`` follows."""
+    mla = m.mla
+    assert mla is not None
+    act, h, heads = VALUE_BYTES[s.activations], m.hidden_size, m.heads
+
+    def proj(name: str, rows: int, cols: int, role: C, count: int = 1) -> OpTemplate:
+        return _matmul(name, rows, cols, tf.fmt[f"blk.{i}.{name}"], s.compute, act, count=count,
+                       tensors=(f"blk.{i}.{name}",), role=role)
+
+    if mla.q_lora_rank:
+        out = [proj("attn_q_a", mla.q_lora_rank, h, C.ATTN_Q_A),
+               _vector("attn_q_a_norm", mla.q_lora_rank, act, 5.0, 2),
+               proj("attn_q_b", m.q_dim, mla.q_lora_rank, C.ATTN_Q_B)]
+    else:
+        out = [proj("attn_q", m.q_dim, h, C.ATTN_Q)]
+    out += [proj("attn_kv_a_mqa", mla.latent, h, C.ATTN_KV_A),
+            _vector("attn_kv_a_norm", mla.kv_lora_rank, act, 5.0, 2),
+            _vector("rope", (heads + 1) * mla.qk_rope_head_dim, act, 6.0, 2),
+            proj("attn_k_b", mla.kv_lora_rank, mla.qk_nope_head_dim, C.ATTN_K_B, count=heads),
+            _latent_scores(m, s),
+            proj("attn_v_b", mla.v_head_dim, mla.kv_lora_rank, C.ATTN_V_B, count=heads)]
+    return out
+
+
+def _latent_scores(m: ModelSpec, s: Scheme) -> OpTemplate:
+    """Attention over the latent cache (absorbed MLA: MQA with one KV head). Per pair and
+    head: 2 (kv_lora_rank + qk_rope_head_dim) ops for q.k over the whole cached row, 2
+    kv_lora_rank for p.v over its latent part, and the softmax's 5. The cache is read once
+    per cached token: one latent row (``ModelSpec.kv_token_bytes``), V being a view of K."""
+    mla = m.mla
+    assert mla is not None
+    act, kv_tok = VALUE_BYTES[s.activations], m.kv_token_bytes(s.kv_cache)
+    coef = _coef(flops={"pairs": m.heads * (2.0 * mla.latent + 2.0 * mla.kv_lora_rank + 5.0)},
+                 kv_read={"cached": float(kv_tok)}, kv_write={"tokens": float(kv_tok)},
+                 act_read={"tokens": act * (m.heads + 1) * mla.latent},
+                 act_write={"tokens": act * m.heads * mla.kv_lora_rank})
+    return OpTemplate("attention", OpClass.ATTENTION, s.activations, coef, kernels=4)
 
 
 def _ffn_templates(m: ModelSpec, s: Scheme, i: int, act: float, tf: _Tensors) -> list[OpTemplate]:

@@ -64,13 +64,14 @@ def test_architecture_details():
 @pytest.mark.parametrize("name", names("model"))
 def test_kv_bytes_closed_form_equals_the_per_layer_sum(name):
     """ModelSpec.kv_bytes (closed form in the sliding-window layers) against the definition:
-    each layer caches the tokens it attends to, 2 x kv_heads head vectors per token."""
+    each layer caches the tokens it attends to, 2 x kv_heads head vectors per token (latent
+    attention: one latent row of kv_lora_rank + qk_rope_head_dim per token)."""
     m = load_model(name)
+    rows, width = (1, m.mla.kv_lora_rank + m.mla.qk_rope_head_dim) if m.mla else (2 * m.kv_heads, m.head_dim)
     for scheme in ("f16", "kv-q8_0", "kv-q4_0", "kv-turbo3"):
         fmt = load_scheme(scheme).kv_cache
         for ctx in (1, 100, 4096, 70000):
-            per_layer = [fmt.tensor_bytes(2 * m.kv_heads * m.attended_tokens(i, ctx), m.head_dim)
-                         for i in range(m.layers)]
+            per_layer = [fmt.tensor_bytes(rows * m.attended_tokens(i, ctx), width) for i in range(m.layers)]
             assert m.kv_bytes(fmt, ctx) == sum(per_layer)
             for k in (0, 1, 5, m.layers // 2, m.layers):
                 assert m.kv_bytes(fmt, ctx, range(k)) == sum(per_layer[:k])
