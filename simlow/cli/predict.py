@@ -41,10 +41,13 @@ def register(sub) -> None:
                         "experts=lru|lfu|static[,fraction=0.08][,ring=N][,seed=N]")
     p.add_argument("--prefetch", type=int, default=0, help="weight prefetch depth in ops (runs the DES)")
     p.add_argument("--tp", type=int, default=1, help="tensor parallel over N devices of --hw (roofline)")
-    p.add_argument("--split", default=None, metavar="layer:R1,R2",
-                   help="llama.cpp layer split over devices of --hw by ratio (-sm layer -ts R1,R2), e.g. layer:3,1")
+    p.add_argument("--pp", type=int, default=1,
+                   help="pipeline parallel: N stages of --tp devices each, as vLLM runs them (roofline)")
+    p.add_argument("--split", default=None, metavar="layer|row:R1,R2",
+                   help="llama.cpp split over devices of --hw by ratio: layer:3,1 (-sm layer -ts 3,1) or row:1,1 "
+                        "(-sm row -ts 1,1; roofline)")
     p.add_argument("--link", default="nvlink", choices=("nvlink", "pcie"),
-                   help="link between the devices of --tp / --split (default nvlink: the hwspec's peer link)")
+                   help="link between the devices of --tp / --pp / --split (default nvlink: the hwspec's peer link)")
     p.add_argument("--timeline", action="store_true", help="print the per-op timeline")
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -56,7 +59,8 @@ def run(args) -> int:
     p = predict(args.model, args.hw, args.scheme, batch=args.batch, prompt=args.prompt, gen=args.gen,
                 ctx=args.ctx, kv_scheme=args.kv_scheme, stack=args.stack, engine=args.engine,
                 fidelity=args.fidelity, depth=args.depth, routing=_routing(args),
-                offload=args.offload, prefetch=args.prefetch, tp=args.tp, split=args.split, link=args.link)
+                offload=args.offload, prefetch=args.prefetch, tp=args.tp, split=args.split, link=args.link,
+                pp=args.pp)
     code = EXIT_FITS if p.fits else EXIT_DOES_NOT_FIT
     if args.json:
         print_json(p.to_dict(timeline=True))
@@ -75,7 +79,7 @@ def run(args) -> int:
     ]
     rows += [(f"  device {i}", f"{fmt_bytes(d['total_bytes'])} of {fmt_bytes(d['usable_bytes'])} usable",
               "fits" if d["fits"] else f"short by {fmt_bytes(d['shortfall_bytes'])}")
-             for i, d in enumerate(mem.get("devices", ())) if "split" in mem["parallel"]]
+             for i, d in enumerate(mem.get("devices", ())) if "tensor parallel over" not in mem["parallel"]]
     if "device_bytes" in mem:  # offloaded: what sits on the device decides the fit
         rows.append(("offloaded: device / host", f"{fmt_bytes(mem['device_bytes'])} / {fmt_bytes(mem['host_bytes'])}",
                      "device part fits" if p.fits else f"device part short by {fmt_bytes(p.shortfall_bytes)}"))

@@ -87,30 +87,51 @@ class PeerLink:
     latency_s: float | None = None
 
 
+class SplitMode(enum.StrEnum):
+    """How llama.cpp splits a model over its devices (``-sm``)."""
+    LAYER = "layer"     # whole layers per device, run one after another
+    ROW = "row"         # every matmul's weight rows spread over the devices (simlow.sim.rowsplit)
+
+
 @dataclass(frozen=True)
 class Parallel:
-    """How a request is spread over identical devices: ``tp`` devices in tensor parallel,
-    or a layer split by ``split`` ratios (one device per ratio), over ``link``."""
+    """How a request is spread over identical devices: ``tp`` devices in tensor parallel
+    times ``pp`` pipeline stages (vLLM / TensorRT-LLM; ``simlow.sim.pipeline``), or a
+    llama.cpp split by ``split`` ratios (one device per ratio) in ``mode``, over ``link``."""
     tp: int = 1
     split: tuple[float, ...] = ()
     link: LinkKind = LinkKind.NVLINK
+    pp: int = 1
+    mode: SplitMode = SplitMode.LAYER
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "link", _link_kind(self.link))
-        if isinstance(self.tp, bool) or not isinstance(self.tp, (int, np.integer)) or self.tp < 1:
-            raise SimlowError(f"tp must be a whole number >= 1, got {self.tp!r}")
+        object.__setattr__(self, "mode", SplitMode(self.mode))
+        for name in ("tp", "pp"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise SimlowError(f"{name} must be a whole number >= 1, got {v!r}")
         if self.split and (len(self.split) < 2 or any(not r >= 0 for r in self.split) or not sum(self.split) > 0):
-            raise SimlowError(f"a layer split needs two or more ratios >= 0 with a positive sum, got {self.split!r}")
-        if self.split and self.tp > 1:
-            raise SimlowError("give tensor parallel (tp) or a layer split, not both")
+            raise SimlowError(f"a {self.mode} split needs two or more ratios >= 0 with a positive sum, got {self.split!r}")
+        if self.split and (self.tp > 1 or self.pp > 1):
+            raise SimlowError("give tensor / pipeline parallel (tp, pp: vLLM, TensorRT-LLM) or a llama.cpp split, "
+                              "not both")
 
     @property
     def devices(self) -> int:
-        return len(self.split) if self.split else self.tp
+        return len(self.split) if self.split else self.tp * self.pp
+
+    @property
+    def row(self) -> bool:
+        """A llama.cpp row split (``-sm row``)."""
+        return bool(self.split) and self.mode is SplitMode.ROW
 
     def describe(self) -> str:
         if self.split:
-            return f"layer split {':'.join(f'{r:g}' for r in self.split)} over {self.devices} devices ({self.link})"
+            return f"{self.mode} split {':'.join(f'{r:g}' for r in self.split)} over {self.devices} devices ({self.link})"
+        if self.pp > 1:
+            tp = f"tensor parallel {self.tp} x " if self.tp > 1 else ""
+            return f"{tp}pipeline parallel {self.pp} over {self.devices} devices ({self.link})"
         return f"tensor parallel over {self.tp} devices ({self.link})"
 
 
@@ -121,22 +142,24 @@ def _link_kind(value) -> LinkKind:
         raise SimlowError(f"unknown link {value!r} (valid: {', '.join(k.value for k in LinkKind)})") from None
 
 
-def parse_split(text: str) -> tuple[float, ...]:
-    """``"layer:3,1"`` -> (3.0, 1.0) (llama.cpp ``-sm layer -ts 3,1``)."""
+def parse_split(text: str) -> tuple[SplitMode, tuple[float, ...]]:
+    """``"layer:3,1"`` -> (LAYER, (3.0, 1.0)) (llama.cpp ``-sm layer -ts 3,1``); ``"row:1,1"``
+    -> (ROW, (1.0, 1.0)) (``-sm row -ts 1,1``)."""
     mode, _, ratios = text.partition(":")
-    if mode != "layer" or not ratios:
-        raise SimlowError(f"--split {text!r}: expected layer:R1,R2[,...] (e.g. layer:3,1); row split is not modelled")
+    if mode not in tuple(SplitMode) or not ratios:
+        raise SimlowError(f"--split {text!r}: expected layer:R1,R2[,...] or row:R1,R2[,...] (e.g. layer:3,1)")
     try:
-        return tuple(float(r) for r in ratios.split(","))
+        return SplitMode(mode), tuple(float(r) for r in ratios.split(","))
     except ValueError:
         raise SimlowError(f"--split {text!r}: ratios must be numbers, got {ratios!r}") from None
 
 
-def parallel_from(tp: int | None = None, split: str | tuple | None = None, link: str | LinkKind = "nvlink"
-                  ) -> Parallel | None:
-    """The ``Parallel`` a request names, or None for one device (tp 1 and no split)."""
-    ratios = parse_split(split) if isinstance(split, str) else tuple(split or ())
-    par = Parallel(1 if tp is None else tp, ratios, link)
+def parallel_from(tp: int | None = None, split: str | tuple | None = None, link: str | LinkKind = "nvlink",
+                  pp: int | None = None) -> Parallel | None:
+    """The ``Parallel`` a request names, or None for one device (tp 1, pp 1 and no split).
+    ``split`` is ``"layer:3,1"`` / ``"row:1,1"`` text or a tuple of layer-split ratios."""
+    mode, ratios = parse_split(split) if isinstance(split, str) else (SplitMode.LAYER, tuple(split or ()))
+    par = Parallel(1 if tp is None else tp, ratios, link, 1 if pp is None else pp, mode)
     return None if par.devices == 1 else par
 
 
@@ -231,19 +254,56 @@ def layer_counts(layers: int, ratios: tuple[float, ...]) -> tuple[int, ...]:
     return tuple(counts)
 
 
+def pp_layer_counts(layers: int, pp: int) -> tuple[int, ...]:
+    """Layers per pipeline stage as vLLM cuts them (vllm/distributed/utils.py ``get_pp_indices``:
+    ``layers // pp`` each, the remainder one more each to the stages before the last, from the
+    second-last backwards)."""
+    if pp > layers:
+        raise SimlowError(f"pp {pp} exceeds the model's {layers} layers: a stage would hold none")
+    base, extra = divmod(layers, pp)
+    counts = [base] * pp
+    for i in range(2, extra + 2):
+        counts[-i] += 1
+    return tuple(counts)
+
+
+MATMUL_GROUPS = ("attention", "ffn", "lm_head")   # weight parts a llama.cpp row split spreads by rows
+# (2-D matmul weights; 3-D expert tensors stay with their layer: ggml-cuda asserts a split
+# tensor has ne02 == 1)
+
+
 def device_footprints(fp: Footprint, model: ModelSpec, par: Parallel) -> tuple[Footprint, ...]:
-    """What each device of the group holds (weights, KV cache, its own compute buffer)."""
+    """What each device of the group holds (weights, KV cache, its own compute buffer).
+
+    Layer split: each device its layers (``layer_counts``), the embedding and lm_head on the
+    last. Row split: the matmul weights (``MATMUL_GROUPS``) by ratio on every device, the
+    rest of each layer (norms, experts) and its KV cache on the layer's device (llama.cpp
+    assigns layers to devices by ``-ts`` in both modes), the embedding on the last. Tensor x
+    pipeline parallel (stage-major): each stage its layers (``pipeline.pp_layer_counts``),
+    the embedding on the first stage and lm_head on the last, all of it split ``tp`` ways
+    (KV heads replicated when fewer than ``tp``)."""
+    L = model.layers
     if par.split:
-        counts = layer_counts(model.layers, par.split)
-        return tuple(_share(fp, c / model.layers, c / model.layers, last=(i == len(counts) - 1))
-                     for i, c in enumerate(counts))
-    kv_share = max(1.0 / par.tp, 1.0 / model.kv_heads)
-    return tuple(_share(fp, 1.0 / par.tp, kv_share, last=True, all_parts=True) for _ in range(par.tp))
+        counts = layer_counts(L, par.split)
+        ratios = np.asarray(par.split, dtype=np.float64) / float(sum(par.split))
+        last = len(counts) - 1
+        return tuple(_share(fp, {**{k: c / L for k in LAYER_GROUPS},
+                                 **({k: float(r) for k in MATMUL_GROUPS} if par.row else {})},
+                            1.0 if i == last else 0.0, c / L) for i, (c, r) in enumerate(zip(counts, ratios)))
+    counts, tp = pp_layer_counts(L, par.pp), par.tp
+    kv_share = max(1.0 / tp, 1.0 / model.kv_heads)
+    last = len(counts) - 1
+    out = []
+    for s, c in enumerate(counts):
+        shares = {**{k: c / L / tp for k in LAYER_GROUPS}, "embedding": (s == 0) / tp}
+        out += [_share(fp, shares, (s == last) / tp, c / L * kv_share) for _ in range(tp)]
+    return tuple(out)
 
 
-def _share(fp: Footprint, share: float, kv_share: float, last: bool, all_parts: bool = False) -> Footprint:
-    weights = {k: int(round(v * share)) if all_parts or k in LAYER_GROUPS else (v if last else 0)
-               for k, v in fp.weights_bytes.items()}
+def _share(fp: Footprint, shares: dict, other: float, kv_share: float) -> Footprint:
+    """``fp`` with each weight part ``k`` scaled by ``shares[k]`` (``other`` for parts not
+    named) and the KV cache by ``kv_share``."""
+    weights = {k: int(round(v * shares.get(k, other))) for k, v in fp.weights_bytes.items()}
     return replace(fp, weights_bytes=weights, kv_cache_bytes=int(round(fp.kv_cache_bytes * kv_share)))
 
 
@@ -259,25 +319,39 @@ def group_memory(fp: Footprint, model: ModelSpec, par: Parallel) -> dict:
 
 def group_energy(hw: HardwareSpec, engine, par: Parallel, pre, dec, fmt) -> dict:
     """Joules of the whole group: tensor parallel, ``tp`` devices each doing 1/tp of every
-    step's bytes and ops; layer split, one device at work at a time (its energy as one device
-    doing all of it) while the others draw their idle power."""
+    step's bytes and ops; a llama.cpp split, one device's energy doing all of the work (in a
+    row split the other devices' clocked power during their share of a matmul is not
+    counted) while the others draw their idle power; pipeline parallel, each stage's tensor-
+    parallel group as above over its busy time (``StepTimes.work_s`` summed over the stages)
+    and idle power over the rest of ``pp`` x the wall time."""
     if par.split:
-        parts = energy.energy(hw, engine, pre, dec, fmt)
-        idle = (par.devices - 1) * (hw.power.idle_w or 0.0)
-        for k, t in (("prefill", pre), ("decode", dec)):
-            if t is not None:
-                seconds = float(np.sum(t.total_s))
-                parts[f"{k}_j"] += idle * seconds
-                parts[f"{k}_avg_w"] = parts[f"{k}_j"] / seconds
-        return parts
+        return _with_idle(energy.energy(hw, engine, pre, dec, fmt), hw, (par.devices - 1), pre, dec, None)
     n = par.tp
-    share = [None if t is None else replace(t, bytes=t.bytes / n, flops=t.flops / n) for t in (pre, dec)]
-    parts = energy.energy(hw, engine, *share, fmt)
-    return {k: v if k.endswith("_throttle") else n * v for k, v in parts.items()}
+    busy = [None if t is None else replace(t, bytes=t.bytes / n, flops=t.flops / n,
+                                           total_s=t.total_s if t.work_s is None else t.work_s) for t in (pre, dec)]
+    parts = {k: v if k.endswith("_throttle") else n * v for k, v in energy.energy(hw, engine, *busy, fmt).items()}
+    return parts if par.pp == 1 else _with_idle(parts, hw, n, pre, dec, par.pp)
+
+
+def _with_idle(parts: dict, hw: HardwareSpec, boards: int, pre, dec, pp: int | None) -> dict:
+    """``parts`` plus ``boards`` x idle power over each phase's wall time (``pp`` given: over
+    ``pp`` x the wall time less the stages' busy time), average watts over the wall time."""
+    idle = boards * (hw.power.idle_w or 0.0)
+    for k, t in (("prefill", pre), ("decode", dec)):
+        if t is not None:
+            seconds = float(np.sum(t.total_s))
+            extra = seconds if pp is None else pp * seconds - float(np.sum(t.work_s))
+            parts[f"{k}_j"] += idle * extra
+            parts[f"{k}_avg_w"] = parts[f"{k}_j"] / seconds
+    return parts
 
 
 def comm_op(par: Parallel) -> str:
     """The name of the group's communication op in timelines (the DES's op name)."""
+    if par.row:
+        return "row_copies"
+    if par.pp > 1:
+        return "stage_transfers"
     return "handover" if par.split else "all_reduce"
 
 

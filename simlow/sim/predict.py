@@ -26,6 +26,8 @@ from simlow.sim.machine import machine, pick_engine
 from simlow.sim.offload_spec import offload_from
 from simlow.sim.parallel import (comm_note, comm_op, group_energy, group_machine, group_memory, parallel_from,
                                  peer_link, phases_with_comm)
+from simlow.sim.pipeline import pipeline_phases
+from simlow.sim.rowsplit import row_phases
 from simlow.sim.request import Request
 from simlow.sim.phases import _timeline, decode_times, make_prediction, prefill_times
 from simlow.sim.results import Fidelity, Prediction
@@ -59,12 +61,12 @@ def _whole(name: str, value, minimum: int) -> int:
 
 def resolve(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
             stack=None, engine=None, depth=0, routing=None, ubatch=None, offload=None, prefetch=0,
-            background=(), tp=1, split=None, link="nvlink") -> Request:
+            background=(), tp=1, split=None, link="nvlink", pp=1) -> Request:
     """Load and check every input (bad settings raise ``SimlowError``).
 
     ``scheme`` None: a ``.gguf`` model runs with its own tensor types, others with q4_0.
-    ``tp`` / ``split`` / ``link``: several devices (``simlow.sim.parallel.parallel_from``)."""
-    par = parallel_from(tp, split, link)
+    ``tp`` / ``pp`` / ``split`` / ``link``: several devices (``simlow.sim.parallel.parallel_from``)."""
+    par = parallel_from(tp, split, link, pp)
     m, h = load_model(model), load_hw(hw)
     s, scheme_notes = resolve_scheme(m, scheme)
     if kv_scheme is not None:
@@ -97,13 +99,14 @@ def resolve(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
             raise SimlowError(f"{par.describe()}: offload, prefetch and background traffic are modelled on one "
                               "device only")
         peer_link(h, par.link)   # the hwspec must name the link
+        _check_split(m, par)
     return Request(m, h, s, st, eng, batch, prompt, gen, ctx, depth, routing or Uniform(), ub,
                    offload, prefetch, tuple(background), scheme_notes, par)
 
 
 def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_scheme=None,
             stack=None, engine=None, fidelity="roofline", depth=0, routing=None, ubatch=None,
-            offload=None, prefetch=0, background=(), tp=1, split=None, link="nvlink") -> Prediction:
+            offload=None, prefetch=0, background=(), tp=1, split=None, link="nvlink", pp=1) -> Prediction:
     """Predict one workload: ``batch`` sequences, a ``prompt``-token prefill on top of
     ``depth`` cached tokens, then ``gen`` decode steps; ``ctx`` is the context the KV cache
     is sized for (default depth + prompt + gen; at most the model's maximum); ``ubatch``
@@ -113,16 +116,22 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
     ``simlow.sim.offload_spec.offload_from``), ``prefetch`` and ``background`` are simulated
     by the discrete-event model only: giving any of them runs ``fidelity="des"``.
 
-    ``tp=N`` runs N ``hw`` devices in tensor parallel, ``split="layer:3,1"`` (or a tuple of
-    ratios) splits the layers over devices as llama.cpp ``-sm layer -ts 3,1``; ``link`` is
-    ``nvlink`` (the hwspec's peer link) or ``pcie`` (``simlow.sim.parallel``). Memory and fit
-    are then per device (``memory["devices"]``; ``memory`` itself is the fullest device)."""
+    ``tp=N`` runs N ``hw`` devices in tensor parallel, ``pp=M`` M pipeline stages of them as
+    vLLM does (``simlow.sim.pipeline``), ``split="layer:3,1"`` (or a tuple of ratios) splits
+    the layers over devices as llama.cpp ``-sm layer -ts 3,1`` and ``split="row:1,1"`` every
+    matmul's rows as ``-sm row -ts 1,1`` (``simlow.sim.rowsplit``); ``link`` is ``nvlink``
+    (the hwspec's peer link) or ``pcie`` (``simlow.sim.parallel``). Memory and fit are then
+    per device (``memory["devices"]``; ``memory`` itself is the fullest device). Pipeline
+    parallel and the row split are modelled by the roofline only."""
     fidelity = Fidelity.parse(fidelity)
     req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing, ubatch,
-                  offload, prefetch, background, tp, split, link)
+                  offload, prefetch, background, tp, split, link, pp)
     if req.offload is not None or req.prefetch or req.background:
         fidelity = Fidelity.DES
     if fidelity is Fidelity.DES:
+        par = req.parallel
+        if par is not None and (par.pp > 1 or par.row):
+            raise SimlowError(f"{par.describe()}: modelled by the roofline only; drop fidelity des")
         from simlow.sim.des import predict_des   # the DES imports this module's request types
 
         return predict_des(req, prefetch=req.prefetch, background=req.background)
@@ -134,14 +143,14 @@ def predict_roofline(req: Request) -> Prediction:
     mach = machine(req.hw, req.stack, req.engine)
     par = req.parallel
     run = mach if par is None else group_machine(mach, par.tp)
-    pre, dec = prefill_times(req, temps, run), decode_times(req, temps, run)
     fp = footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
     fmt = energy.matmul_format(temps, mach)
     if par is None:
+        pre, dec = prefill_times(req, temps, run), decode_times(req, temps, run)
         parts, memory, fits, short, notes = energy.energy(req.hw, req.engine, pre, dec, fmt), fp.to_dict(), \
             fp.fits, fp.shortfall_bytes, []
     else:
-        pre, dec, parts, memory, notes = _on_group(req, par, fp, pre, dec, fmt)
+        pre, dec, parts, memory, notes = _on_group(req, par, fp, temps, mach, run, fmt)
         fits, short = memory["fits"], memory["shortfall_bytes"]
     if not fits:
         notes.append(f"does not fit: needs {fmt_bytes(memory['total_bytes'])} of {fmt_bytes(memory['usable_bytes'])} "
@@ -154,10 +163,28 @@ def predict_roofline(req: Request) -> Prediction:
         _timeline(temps, mach, pre, dec, comm_op(par) if par else ""), tuple(notes))
 
 
-def _on_group(req: Request, par, fp, pre, dec, fmt):
-    """Phases with the group's communication added, the group's energy, per-device memory
+def _on_group(req: Request, par, fp, temps, mach, run, fmt):
+    """The group's phases with its communication (pipeline stages, a row split, or the
+    all-reduces / handovers of ``phases_with_comm``), its energy, per-device memory
     (``simlow.sim.parallel.group_memory``) and a note."""
     link = peer_link(req.hw, par.link)
-    pre, dec = phases_with_comm(par, req.model, link, req.batch, req.prompt, req.ubatch, pre, dec)
+    if par.pp > 1:
+        pre, dec = pipeline_phases(req, temps, run, par, link)
+    elif par.row:
+        pre, dec = row_phases(req, temps, mach, par, link)
+    else:
+        pre, dec = phases_with_comm(par, req.model, link, req.batch, req.prompt, req.ubatch,
+                                    prefill_times(req, temps, run), decode_times(req, temps, run))
     return (pre, dec, group_energy(req.hw, req.engine, par, pre, dec, fmt), group_memory(fp, req.model, par),
             [comm_note(par, link, pre, dec)])
+
+
+def _check_split(m, par) -> None:
+    """Splits no engine can run: tensor parallel over more devices than attention heads or
+    a head count it does not divide (vLLM: "Total number of attention heads must be
+    divisible by tensor parallel size"), more stages than layers."""
+    if par.tp > 1 and m.heads % par.tp:
+        raise SimlowError(f"tp {par.tp}: {m.name}'s {m.heads} attention heads do not divide into {par.tp} "
+                          f"(valid: {', '.join(str(n) for n in range(1, m.heads + 1) if m.heads % n == 0 and n <= 64)})")
+    if par.pp > m.layers:
+        raise SimlowError(f"pp {par.pp} exceeds {m.name}'s {m.layers} layers: a stage would hold none")

@@ -104,6 +104,8 @@ class StepTimes:
     # per op, summed over instances and all points: (compute-bound s, memory-bound s,
     # launch s, flops, bytes)
     comm_s: object = 0.0              # collectives / handovers between devices (``with_comm``)
+    work_s: object = None             # device-group seconds of work summed over a pipeline's
+                                      # stages (``simlow.sim.pipeline``); None: ``total_s``
 
     @property
     def utilization(self) -> np.ndarray:

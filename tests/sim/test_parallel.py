@@ -48,8 +48,9 @@ def test_bad_parallel_settings_are_errors():
     for kw in ({"tp": 0}, {"tp": 2, "split": (1, 1)}, {"split": (1,)}, {"split": (0, 0)}, {"link": "infiniband"}):
         with pytest.raises(SimlowError):
             Parallel(**kw)
-    with pytest.raises(SimlowError, match="row split"):
-        parallel_from(split="row:1,1")
+    with pytest.raises(SimlowError, match="expected layer:R1,R2"):
+        parallel_from(split="column:1,1")
+    assert parallel_from(split="row:1,1").row
     assert parallel_from(tp=1) is None
 
 
@@ -154,6 +155,6 @@ def test_cli_tp_and_split_report_fit_per_device_and_refuse_bad_input(capsys):
     assert main(base + ["--split", "layer:1,1"]) == 0
     out = capsys.readouterr().out
     assert "device 0" in out and "device 1" in out and "per device of 2" in out
-    for bad in (["--split", "row:1,1"], ["--tp", "0"], ["--tp", "2", "--split", "layer:1,1"]):
+    for bad in (["--split", "column:1,1"], ["--tp", "0"], ["--tp", "2", "--split", "layer:1,1"]):
         assert main(base + bad) == 2
-    assert "row split is not modelled" in capsys.readouterr().err
+    assert "expected layer:R1,R2" in capsys.readouterr().err
