@@ -5,7 +5,7 @@ simlow (``workloads/measured/energy_mapping.yaml``).
 no J/token included, for the skip list); ``pose(row, mapping)`` turns a row into an
 ``EnergyCase`` (device, model, scheme, stack, batch, prompt, generated tokens, what the
 meter reads and over which window) or a reason it cannot: a pipeline-parallel row (PP > 1 in
-the row's notes: not modelled), a device, model, quant or stack the mapping does not name, a
+the row's notes: ML.ENERGY's are 16 GPUs, two nodes, whose network no hwspec has), a device, model, quant or stack the mapping does not name, a
 meter whose boundary it does not match (wall, system rail, unstated), no power or no J/token.
 A tensor-parallel row (``Nx <device>``, TP=N in its notes) is posed as N of the mapping's
 ``1x <device>`` in tensor parallel (``EnergyCase.tp``; ``simlow.sim.parallel``), its meter
@@ -196,7 +196,9 @@ def _first(table: Mapping, text: str, how) -> object | None:
 def pose(row: EnergyRow, m: EnergyMapping) -> EnergyCase | str:
     """The case a row poses, or the reason it cannot be posed (module docstring)."""
     if row.pp > 1:
-        return f"{row.tp} GPUs in {row.pp} pipeline stages (PP > 1): pipeline parallel is not modelled"
+        why = ("more than one 8-GPU node: simlow.sim.pipeline runs the stages over one node's link and the "
+               "inter-node network is in no hwspec" if row.tp * row.pp > 8 else "pipeline-parallel energy is not posed")
+        return f"{row.tp} GPUs x {row.pp} pipeline stages ({row.tp * row.pp} GPUs, PP > 1): {why}"
     device = re.sub(r"^\d+x ", "1x ", row.device)
     if not row.power_w or not row.j_per_token:
         return "no measured power and J/token both"
