@@ -150,3 +150,17 @@ def test_impossible_splits_are_errors_and_cli_exits_2(capsys):
     assert main(base + ["--split", "row:1,1", "--link", "pcie"]) == 0
     out = capsys.readouterr().out
     assert "device 1" in out and "row split 1:1" in out
+
+
+@pytest.mark.parametrize("hw, kw", [("a100-80gb-sxm", dict(pp=2, batch=8, stack="vllm", scheme="f16")),
+                                    ("a100-80gb-sxm", dict(pp=2, tp=2, batch=3, stack="vllm", scheme="f16")),
+                                    ("rtx-3090", dict(split="row:1,1", link="pcie", scheme="q4_0", batch=4))],
+                         ids=["pp2-b8", "tp2-pp2-b3", "row-b4"])
+def test_timeline_adds_up_to_the_wall_time_and_power_stays_under_every_cap(hw, kw):
+    p = simlow.predict("llama-2-70b", hw, prompt=300, gen=20, **kw)
+    # the ops' and the communication's shares of each round add up to the round (stack step overhead 0)
+    assert sum(e.duration_s for e in p.timeline) == pytest.approx(p.prefill_s + p.decode_s, rel=1e-9)
+    devices = len(p.memory["devices"])
+    cap = simlow.load_hw(hw).power.tdp_w
+    for phase in ("prefill", "decode"):
+        assert p.energy[f"{phase}_avg_w"] <= devices * cap * (1 + 1e-9)
