@@ -156,6 +156,21 @@ def _generic(path: Path, rows: list[dict]) -> list[Measured]:
     return out
 
 
+# llama.cpp runs a prompt in micro-batches of min(n_batch, n_ubatch) tokens (src/llama-context.cpp:
+# ``cparams.n_ubatch = std::min(cparams.n_batch, params.n_ubatch ...)``), and llama-bench reports
+# the n_ubatch it was given: lhl's ``-b 256`` runs (column batch_flag) list n_ubatch 512 but
+# process the prompt 256 tokens at a time.
+_BATCH_FLAG = re.compile(r"(?:^|\s)-b (\d+)")
+
+
+def effective_ubatch(n_ubatch: int | None, batch_flag: str) -> int | None:
+    """The micro-batch a llama-bench run used: its n_ubatch, capped by a ``-b N`` flag."""
+    m = _BATCH_FLAG.search(batch_flag)
+    if m is None or n_ubatch is None:
+        return n_ubatch
+    return min(n_ubatch, int(m[1]))
+
+
 def _strix(path: Path, rows: list[dict]) -> list[Measured]:
     out, quants = [], load_mapping().quants
     for i, r in enumerate(rows, start=2):
@@ -165,7 +180,8 @@ def _strix(path: Path, rows: list[dict]) -> list[Measured]:
             backend += ROCBLAS_DEFAULT
         out.append(Measured(path.stem, i, STRIX_HALO, backend, r["model_dir"], quant, r["test"],
                             float(r["tokens_per_s"]), _num(r["avg_power_w"]), _num(r["model_size_bytes"]),
-                            int(r["n_ubatch"]) if r["n_ubatch"] else None, parse_build(r["llamacpp_build"])))
+                            effective_ubatch(int(r["n_ubatch"]) if r["n_ubatch"] else None, r["batch_flag"]),
+                            parse_build(r["llamacpp_build"])))
     return out
 
 

@@ -2,6 +2,7 @@
 the calibration split, and the report (summaries with and without size-matched rows,
 markdown, JSON)."""
 
+import csv
 import dataclasses
 import json
 
@@ -9,10 +10,10 @@ import pytest
 
 from simlow.errors import SimlowError
 from simlow.memory import footprint
-from simlow.validation.measured import (BY_SIZE, EXACT, SIZE_MATCHED, Case, Measured, case_scheme, map_row, scheme_bytes,
-                                 size_matched)
+from simlow.validation.measured import (BY_SIZE, EXACT, SIZE_MATCHED, Case, Measured, case_scheme, effective_ubatch,
+                                 map_row, read_dir, scheme_bytes, size_matched)
 from simlow.sim.predict import predict
-from simlow.validation.validate import (NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, OVERALL, mapped_rows,
+from simlow.validation.validate import (NO_SIZE_MATCHED, ONLY_SIZE_MATCHED, OVERALL, default_data_dir, mapped_rows,
                                  split_of, to_markdown, validate)
 from simlow.specs import load_hw, load_model, load_scheme
 from simlow.specs.scheme import weight_bytes
@@ -124,3 +125,26 @@ def test_markdown_and_json(report):
     d = json.loads(json.dumps(report.to_dict()))
     assert d["n_scored"] == len(d["rows"]) == len(report.rows)
     assert {r["mapping"] for r in d["rows"]} <= {EXACT, BY_SIZE, SIZE_MATCHED}
+
+
+def test_batch_flag_caps_the_micro_batch():
+    """llama.cpp runs min(n_batch, n_ubatch) tokens per step (llama-context.cpp), so a
+    ``-b 256`` run whose llama-bench JSON says n_ubatch 512 prefills in steps of 256."""
+    assert effective_ubatch(512, "-b 256") == 256
+    assert effective_ubatch(512, "-fa 1 -b 256") == 256
+    assert effective_ubatch(512, "-fa 1") == 512
+    assert effective_ubatch(128, "-b 256") == 128          # a smaller n_ubatch is kept
+    assert effective_ubatch(None, "-b 256") is None
+
+
+def test_strix_halo_b256_rows_prefill_in_256_token_steps():
+    """lhl's ``-b 256`` rows (column batch_flag) map to cases with ubatch 256; the others
+    keep the file's n_ubatch of 512."""
+    rows = [r for r in read_dir(default_data_dir()) if r.source == "strix_halo_lhl_llmbench"]
+    with (default_data_dir() / "strix_halo_lhl_llmbench.csv").open(newline="") as fh:
+        flags = [r["batch_flag"] for r in csv.DictReader(fh)]
+    assert len(rows) == len(flags)
+    for row, flag in zip(rows, flags):
+        assert row.ubatch == (256 if "-b 256" in flag else 512), (row.line, flag)
+    case = map_row(next(r for r, f in zip(rows, flags) if "-b 256" in f and r.test == "pp512"))
+    assert isinstance(case, Case) and case.ubatch == 256
