@@ -42,7 +42,7 @@ def register(sub) -> None:
     p.add_argument("--prefetch", type=int, default=0, help="weight prefetch depth in ops (runs the DES)")
     p.add_argument("--tp", type=int, default=1, help="tensor parallel over N devices of --hw (roofline)")
     p.add_argument("--pp", type=int, default=1,
-                   help="pipeline parallel: N stages of --tp devices each, as vLLM runs them (roofline)")
+                   help="pipeline parallel: N stages of --tp devices each, as vLLM runs them (DES: batch 1 only)")
     p.add_argument("--split", default=None, metavar="layer|row:R1,R2",
                    help="llama.cpp split over devices of --hw by ratio: layer:3,1 (-sm layer -ts 3,1) or row:1,1 "
                         "(-sm row -ts 1,1; roofline)")

@@ -30,7 +30,8 @@ compute-bound. A stage's time is its share of each op's roofline time at the mic
 size (an op of several layers split by how many of them the stage holds); the stack's step
 overhead is counted once per micro-batch, on the first stage (the driver schedules).
 
-The phase's ``StepTimes`` carry the round as ``total_s``; the ops' and the communication's
+The DES (``simlow.sim.des.plan``) runs one micro-batch (batch 1) only: the stages in series
+with the sends after the layers. The phase's ``StepTimes`` carry the round as ``total_s``; the ops' and the communication's
 shares of it are their work scaled by ``round / work`` (exact at one micro-batch), and
 ``work_s`` is the busy seconds summed over the stages (``parallel.group_energy``: a stage
 idle while another works draws idle power). Not modelled: the sampled tokens' return to the
@@ -78,6 +79,14 @@ def stage_fractions(temps, counts: tuple[int, ...]) -> np.ndarray:
 def stage_transfer_s(model, link: PeerLink, rows):
     """Seconds of one stage-to-stage send of ``rows`` tokens (module docstring)."""
     return handover_s(np.asarray(rows, dtype=np.float64) * model.hidden_size * STAGE_VALUES * STAGE_BYTES, link)
+
+
+def stage_sends_s(req, link: PeerLink, prefill: bool):
+    """Per step of the request's prefill (its chunks) or decode, the seconds of the ``pp - 1``
+    sends of a batch that runs as one micro-batch (batch 1)."""
+    rows = np.minimum(req.ubatch, req.prompt - np.arange(0, req.prompt, req.ubatch, dtype=np.float64)) \
+        if prefill else 1.0
+    return (req.parallel.pp - 1) * stage_transfer_s(req.model, link, req.batch * rows)
 
 
 def pipeline_round(par: Parallel, model, link: PeerLink, temps, times: list[StepTimes], rows: list,

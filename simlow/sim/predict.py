@@ -121,8 +121,8 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
     the layers over devices as llama.cpp ``-sm layer -ts 3,1`` and ``split="row:1,1"`` every
     matmul's rows as ``-sm row -ts 1,1`` (``simlow.sim.rowsplit``); ``link`` is ``nvlink``
     (the hwspec's peer link) or ``pcie`` (``simlow.sim.parallel``). Memory and fit are then
-    per device (``memory["devices"]``; ``memory`` itself is the fullest device). Pipeline
-    parallel and the row split are modelled by the roofline only."""
+    per device (``memory["devices"]``; ``memory`` itself is the fullest device). The row split,
+    and pipeline parallel above batch 1, are modelled by the roofline only."""
     fidelity = Fidelity.parse(fidelity)
     req = resolve(model, hw, scheme, batch, prompt, gen, ctx, kv_scheme, stack, engine, depth, routing, ubatch,
                   offload, prefetch, background, tp, split, link, pp)
@@ -130,8 +130,9 @@ def predict(model, hw, scheme=None, batch=1, prompt=512, gen=128, ctx=None, kv_s
         fidelity = Fidelity.DES
     if fidelity is Fidelity.DES:
         par = req.parallel
-        if par is not None and (par.pp > 1 or par.row):
-            raise SimlowError(f"{par.describe()}: modelled by the roofline only; drop fidelity des")
+        if par is not None and (par.row or (par.pp > 1 and req.batch > 1)):
+            raise SimlowError(f"{par.describe()}: modelled by the roofline only"
+                              f"{'' if par.row else ' above batch 1 (micro-batches)'}; drop fidelity des")
         from simlow.sim.des import predict_des   # the DES imports this module's request types
 
         return predict_des(req, prefetch=req.prefetch, background=req.background)

@@ -138,8 +138,10 @@ def test_impossible_splits_are_errors_and_cli_exits_2(capsys):
         simlow.predict("llama-3.2-1b", "a100-80gb-sxm", pp=32, **VLLM)
     with pytest.raises(SimlowError, match="not both"):
         simlow.predict("llama-2-7b", "a100-80gb-sxm", pp=2, split="row:1,1", **VLLM)
+    with pytest.raises(SimlowError, match="roofline only above batch 1"):
+        simlow.predict("llama-2-7b", "a100-80gb-sxm", pp=2, batch=2, fidelity="des", **VLLM)
     with pytest.raises(SimlowError, match="roofline only"):
-        simlow.predict("llama-2-7b", "a100-80gb-sxm", pp=2, fidelity="des", **VLLM)
+        simlow.predict("llama-2-7b", "rtx-3090", split="row:1,1", link="pcie", fidelity="des")
     base = ["predict", "--model", "llama-2-70b", "--hw", "a100-80gb-sxm", "--scheme", "f16", "--gen", "8"]
     for bad in (["--pp", "0"], ["--pp", "81"], ["--tp", "3"], ["--pp", "2", "--split", "row:1,1"]):
         assert main(base + bad) == 2
@@ -164,3 +166,16 @@ def test_timeline_adds_up_to_the_wall_time_and_power_stays_under_every_cap(hw, k
     cap = simlow.load_hw(hw).power.tdp_w
     for phase in ("prefill", "decode"):
         assert p.energy[f"{phase}_avg_w"] <= devices * cap * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("kw", [dict(pp=2), dict(tp=2, pp=2)], ids=["pp2", "tp2-pp2"])
+def test_des_runs_pp_at_batch_1_never_faster_than_the_roofline(kw):
+    roof = simlow.predict("llama-2-70b", "a100-80gb-sxm", **VLLM, **kw)
+    des = simlow.predict("llama-2-70b", "a100-80gb-sxm", fidelity="des", **VLLM, **kw)
+    assert des.decode_tok_s <= roof.decode_tok_s * (1 + 1e-9)
+    assert des.prefill_tok_s <= roof.prefill_tok_s * (1 + 1e-9)
+    assert des.memory == roof.memory
+    # the sends (and a TP group's all-reduces) see no contention: the same seconds in both
+    comm = [sum(e.duration_s for e in p.timeline if e.op == "stage_transfers") for p in (roof, des)]
+    assert comm[0] > 0 and comm[1] == pytest.approx(comm[0], rel=1e-6)
+    assert des.energy["decode_j"] == pytest.approx(roof.energy["decode_j"], rel=1e-4)

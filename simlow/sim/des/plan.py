@@ -16,7 +16,10 @@ runs as one device with its machine's rates and its memory's bandwidth N times o
 every layer ends with two ``all_reduce`` ops on the peer link (launch = the NCCL protocol's
 latency, a stream of the ring's bytes per link at its bandwidth fraction); in a layer split
 the devices run in sequence, so one device's fabric stands for each, and every boundary adds
-a ``handover`` op (latency, then the activations over the link) after the layers.
+a ``handover`` op (latency, then the activations over the link) after the layers. Pipeline
+parallel at one micro-batch (batch 1, ``simlow.sim.pipeline``) runs like a layer split of
+tensor-parallel groups: the layers' all-reduces, then ``pp - 1`` ``stage_transfers`` sends of
+the hidden state and residual after the layers.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from simlow.sim.des.work import FlowSpec, OpWork, Place, op_work, scalar_feature
 from simlow.sim.machine import machine
 from simlow.sim.parallel import (COMM_BYTES, HANDOVER_BYTES, HANDOVER_LATENCY_S, PeerLink, allreduce_plan,
                                  comm_op, group_machine, peer_link)
+from simlow.sim.pipeline import STAGE_BYTES, STAGE_VALUES
 
 
 class Where(enum.StrEnum):
@@ -93,10 +97,18 @@ def _collectives(s: Setup, rows: int) -> tuple[tuple[OpWork, ...], tuple[OpWork,
         hop = OpWork(comm_op(par), "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
                      (FlowSpec((s.peer.name,), values * HANDOVER_BYTES, 1.0),))
         return (), (hop,) * (par.devices - 1)
-    lat, wire, frac = allreduce_plan(values * COMM_BYTES, par.tp, s.peer)
-    ar = OpWork(comm_op(par), "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
-                (FlowSpec((s.peer.name,), wire, frac),))
-    return (ar, ar), ()
+    per_layer: tuple[OpWork, ...] = ()
+    if par.tp > 1:
+        lat, wire, frac = allreduce_plan(values * COMM_BYTES, par.tp, s.peer)
+        ar = OpWork(comm_op(par), "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
+                    (FlowSpec((s.peer.name,), wire, frac),))
+        per_layer = (ar, ar)
+    if par.pp == 1:
+        return per_layer, ()
+    lat = s.peer.latency_s if s.peer.latency_s is not None else HANDOVER_LATENCY_S
+    send = OpWork(comm_op(par), "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
+                  (FlowSpec((s.peer.name,), values * STAGE_VALUES * STAGE_BYTES, 1.0),))
+    return per_layer, (send,) * (par.pp - 1)
 
 
 def step_blocks(s: Setup, batch: int, tokens: int, context: int, distinct: float | None,

@@ -27,11 +27,12 @@ from simlow.sim.des.series import affine_sum
 from simlow.sim.des.step import FOLD, Background, StepResult, simulate_step
 from simlow.sim.machine import machine
 from simlow.sim.parallel import comm_note, group_energy, group_machine, group_memory
+from simlow.sim.pipeline import stage_sends_s
 from simlow.sim.phases import decode_times, make_prediction, prefill_times
 from simlow.sim.results import Bound, Fidelity, Prediction, TimelineEntry
 
 TOL_PS_PER_OP = 4      # chord tolerance per op instance: a few 1-ps roundings per op
-COMM_OPS = ("all_reduce", "handover")   # the ops of a device group (simlow.sim.des.plan)
+COMM_OPS = ("all_reduce", "handover", "stage_transfers")   # the ops of a device group (simlow.sim.des.plan)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +71,7 @@ def _vector(r: StepResult, names, resources) -> np.ndarray:
 
 
 def _names(setup: Setup) -> tuple[str, ...]:
-    return tuple(t.name for t in setup.temps) + ("act_to_host", "act_to_device", "all_reduce", "handover",
-                                                 "step_overhead")
+    return tuple(t.name for t in setup.temps) + ("act_to_host", "act_to_device", *COMM_OPS, "step_overhead")
 
 
 def run_prefill(setup: Setup, fold=FOLD, setup_for=None) -> PhaseRun | None:
@@ -142,6 +142,9 @@ def assemble(setup: Setup, pre: PhaseRun | None, dec: PhaseRun | None, notes: tu
         rpre = dataclasses.replace(rpre, total_s=pre.step_s, comm_s=pre.comm_s)
     if dec is not None:
         rdec = dataclasses.replace(rdec, total_s=dec.step_s, comm_s=dec.comm_s)
+    if par is not None and par.pp > 1:   # one micro-batch: the stages are busy but for the sends
+        rpre, rdec = (None if t is None else dataclasses.replace(t, work_s=t.total_s - stage_sends_s(req, setup.peer, k))
+                      for t, k in ((rpre, True), (rdec, False)))
     fp = fp or footprint(req.model, req.hw, req.scheme, req.ctx, req.batch)
     phases, fmt = (rpre if pre else None, rdec if dec else None), energy.matmul_format(temps, mach)
     if par is None:
