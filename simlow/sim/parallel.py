@@ -212,7 +212,7 @@ def step_comm_s(par: Parallel, model: ModelSpec, link: PeerLink, batch, tokens):
     """Communication seconds of one forward step of ``batch`` x ``tokens`` tokens."""
     values = np.asarray(batch, dtype=np.float64) * np.asarray(tokens, dtype=np.float64) * model.hidden_size
     if par.split:
-        return (par.devices - 1) * handover_s(values * HANDOVER_BYTES, link)
+        return split_boundaries(model.layers, par.split) * handover_s(values * HANDOVER_BYTES, link)
     return 2 * model.layers * allreduce_s(values * COMM_BYTES, par.tp, link)
 
 
@@ -244,14 +244,28 @@ def group_machine(m: Machine, n: int) -> Machine:
                    peak_for=lambda t: n * np.asarray(m.peak_for(t), dtype=np.float64), cap_for=cap)
 
 
-def layer_counts(layers: int, ratios: tuple[float, ...]) -> tuple[int, ...]:
-    """Layers per device of a layer split: layer ``i`` goes to the first device whose
-    cumulative share exceeds ``i / layers`` (llama.cpp llama-model.cpp, ``-ts``)."""
+def split_device(i: int, layers: int, ratios: tuple[float, ...]) -> int:
+    """The device of layer ``i`` of a llama.cpp split (``i = layers``: the output layer):
+    the first whose cumulative share exceeds ``i / (layers + 1)`` (llama-model.cpp
+    ``load_tensors``: ``upper_bound(splits, il / act_gpu_layers)`` with ``act_gpu_layers =
+    n_layer + 1`` when every layer is offloaded, the output counted as a layer)."""
     cum = np.cumsum(np.asarray(ratios, dtype=np.float64)) / float(sum(ratios))
+    return min(int(np.searchsorted(cum, i / (layers + 1), side="right")), len(ratios) - 1)
+
+
+def layer_counts(layers: int, ratios: tuple[float, ...]) -> tuple[int, ...]:
+    """Layers per device of a llama.cpp split (``split_device``)."""
     counts = [0] * len(ratios)
     for i in range(layers):
-        counts[int(np.searchsorted(cum, i / layers, side="right"))] += 1
+        counts[split_device(i, layers, ratios)] += 1
     return tuple(counts)
+
+
+def split_boundaries(layers: int, ratios: tuple[float, ...]) -> int:
+    """Handovers per step of a llama.cpp split: consecutive layers (the output layer last) on
+    different devices."""
+    devs = [split_device(i, layers, ratios) for i in range(layers + 1)]
+    return sum(a != b for a, b in zip(devs, devs[1:]))
 
 
 def pp_layer_counts(layers: int, pp: int) -> tuple[int, ...]:
@@ -276,9 +290,9 @@ def device_footprints(fp: Footprint, model: ModelSpec, par: Parallel) -> tuple[F
     """What each device of the group holds (weights, KV cache, its own compute buffer).
 
     Layer split: each device its layers (``layer_counts``), the embedding and lm_head on the
-    last. Row split: the matmul weights (``MATMUL_GROUPS``) by ratio on every device, the
+    output layer's device (``split_device``: the last with a share). Row split: the matmul weights (``MATMUL_GROUPS``) by ratio on every device, the
     rest of each layer (norms, experts) and its KV cache on the layer's device (llama.cpp
-    assigns layers to devices by ``-ts`` in both modes), the embedding on the last. Tensor x
+    assigns layers to devices by ``-ts`` in both modes), the embedding on the output's device. Tensor x
     pipeline parallel (stage-major): each stage its layers (``pipeline.pp_layer_counts``),
     the embedding on the first stage and lm_head on the last, all of it split ``tp`` ways
     (KV heads replicated when fewer than ``tp``)."""
@@ -286,10 +300,10 @@ def device_footprints(fp: Footprint, model: ModelSpec, par: Parallel) -> tuple[F
     if par.split:
         counts = layer_counts(L, par.split)
         ratios = np.asarray(par.split, dtype=np.float64) / float(sum(par.split))
-        last = len(counts) - 1
+        out = split_device(L, L, par.split)
         return tuple(_share(fp, {**{k: c / L for k in LAYER_GROUPS},
                                  **({k: float(r) for k in MATMUL_GROUPS} if par.row else {})},
-                            1.0 if i == last else 0.0, c / L) for i, (c, r) in enumerate(zip(counts, ratios)))
+                            1.0 if i == out else 0.0, c / L) for i, (c, r) in enumerate(zip(counts, ratios)))
     counts, tp = pp_layer_counts(L, par.pp), par.tp
     kv_share = max(1.0 / tp, 1.0 / model.kv_heads)
     last = len(counts) - 1

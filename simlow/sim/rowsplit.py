@@ -40,7 +40,8 @@ from dataclasses import replace
 import numpy as np
 
 from simlow import formats
-from simlow.sim.parallel import (HANDOVER_BYTES, Parallel, PeerLink, group_machine, handover_s, layer_counts)
+from simlow.sim.parallel import (HANDOVER_BYTES, Parallel, PeerLink, group_machine, handover_s, layer_counts,
+                                 split_boundaries, split_device)
 from simlow.sim.phases import decode_times, prefill_times
 from simlow.sim.roofline import StepTimes
 from simlow.workload.op import VALUE_BYTES, OpClass
@@ -69,13 +70,6 @@ def layer_devices(layers: int, par: Parallel) -> np.ndarray:
     return np.repeat(np.arange(len(par.split)), layer_counts(layers, par.split))
 
 
-def output_device(layers: int, par: Parallel) -> int:
-    """lm_head's main device: llama.cpp places the output as a layer number ``layers`` of
-    ``layers + 1`` (``dev_output = get_layer_buft_list(n_layer)``): the last device with a share."""
-    cum = np.cumsum(ratios_of(par))
-    return int(np.searchsorted(cum, layers / (layers + 1), side="right"))
-
-
 def matmul_copy_bytes(t, par: Parallel, act_bytes: float, homes: np.ndarray, out: int) -> tuple[float, float]:
     """(bytes to the other devices, bytes back to the main devices) per activation row of
     one step of ``t``, summed over its instances (module docstring)."""
@@ -94,7 +88,7 @@ def row_comm_s(par: Parallel, req, temps, link: PeerLink, batch, tokens):
     copies and latencies, plus the hidden-state handovers between layers' devices."""
     act = VALUE_BYTES[req.scheme.activations]
     homes = layer_devices(req.model.layers, par)
-    out = output_device(req.model.layers, par)
+    out = split_device(req.model.layers, req.model.layers, par.split)
     lat = handover_s(0.0, link)
     rows = np.asarray(batch, dtype=np.float64) * np.asarray(tokens, dtype=np.float64)
     total = 0.0 * rows
@@ -106,8 +100,8 @@ def row_comm_s(par: Parallel, req, temps, link: PeerLink, batch, tokens):
         r = rows if per == "tokens" else np.asarray(batch, dtype=np.float64) + 0.0 * rows
         to, back = matmul_copy_bytes(t, par, act, homes, out)
         total = total + 2 * lat * t.repeat + r * (to + back) / link.bandwidth_Bps
-    boundaries = int(np.count_nonzero(np.diff(homes))) + int(homes[-1] != out)
-    return total + boundaries * handover_s(rows * req.model.hidden_size * HANDOVER_BYTES, link)
+    hop = handover_s(rows * req.model.hidden_size * HANDOVER_BYTES, link)
+    return total + split_boundaries(req.model.layers, par.split) * hop
 
 
 def row_machine(mach, par: Parallel):

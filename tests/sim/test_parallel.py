@@ -38,7 +38,9 @@ def test_handover_is_latency_plus_bytes_over_link():
 
 
 def test_layer_counts_follow_ratios_and_cover_every_layer():
-    assert layer_counts(80, (3, 1)) == (60, 20)
+    # the output counts as layer 80 of 81: layer i goes where i / 81 falls (llama-model.cpp)
+    assert layer_counts(80, (3, 1)) == (61, 19)
+    assert layer_counts(80, (1, 1)) == (41, 39)
     assert layer_counts(32, (1, 1, 1)) == (11, 11, 10)
     assert sum(layer_counts(61, (2.5, 1, 0.5))) == 61
     assert layer_counts(32, (1, 0)) == (32, 0)
@@ -97,7 +99,7 @@ def test_layer_split_holds_layers_by_ratio_and_runs_in_sequence():
     one = simlow.predict("llama-2-70b", "a100-80gb-sxm", **KW)
     split = simlow.predict("llama-2-70b", "a100-80gb-sxm", split="layer:1,1", **KW)
     d0, d1 = split.memory["devices"]
-    assert d0["weights_bytes"]["ffn"] == d1["weights_bytes"]["ffn"]
+    assert d0["weights_bytes"]["ffn"] == pytest.approx(d1["weights_bytes"]["ffn"] * 41 / 39, rel=1e-6)
     assert d0["weights_bytes"]["lm_head"] == 0 and d1["weights_bytes"]["lm_head"] > 0
     assert split.fits and not one.fits
     # same work one device after another, plus one handover per step: slightly slower
@@ -158,3 +160,15 @@ def test_cli_tp_and_split_report_fit_per_device_and_refuse_bad_input(capsys):
     for bad in (["--split", "column:1,1"], ["--tp", "0"], ["--tp", "2", "--split", "layer:1,1"]):
         assert main(base + bad) == 2
     assert "expected layer:R1,R2" in capsys.readouterr().err
+
+
+def test_split_boundaries_count_device_changes_the_output_included():
+    from simlow.sim.parallel import split_boundaries, split_device
+
+    assert split_boundaries(80, (1, 1)) == 1 and split_boundaries(32, (1, 1, 1)) == 2
+    assert split_boundaries(32, (1, 0)) == 0 and split_device(32, 32, (1, 0)) == 0   # output on device 0
+    # a device with a zero share holds nothing and costs no handover: the one-device speed
+    one = simlow.predict("llama-2-7b", "rtx-3090", scheme="q4_0", gen=16)
+    solo = simlow.predict("llama-2-7b", "rtx-3090", scheme="q4_0", gen=16, split="layer:1,0", link="pcie")
+    assert solo.decode_s == pytest.approx(one.decode_s, rel=1e-12)
+    assert solo.memory["devices"][1]["weight_total_bytes"] == 0

@@ -36,7 +36,7 @@ from simlow.sim.des.step import Background, Block, Fabricspec, blocks_of
 from simlow.sim.des.work import FlowSpec, OpWork, Place, op_work, scalar_features
 from simlow.sim.machine import machine
 from simlow.sim.parallel import (COMM_BYTES, HANDOVER_BYTES, HANDOVER_LATENCY_S, PeerLink, allreduce_plan,
-                                 comm_op, group_machine, peer_link)
+                                 comm_op, group_machine, peer_link, split_boundaries)
 from simlow.sim.pipeline import STAGE_BYTES, STAGE_VALUES
 
 
@@ -96,7 +96,7 @@ def _collectives(s: Setup, rows: int) -> tuple[tuple[OpWork, ...], tuple[OpWork,
         lat = s.peer.latency_s if s.peer.latency_s is not None else HANDOVER_LATENCY_S
         hop = OpWork(comm_op(par), "vector", s.req.engine.name, ps(lat), 0, 0.0, (),
                      (FlowSpec((s.peer.name,), values * HANDOVER_BYTES, 1.0),))
-        return (), (hop,) * (par.devices - 1)
+        return (), (hop,) * split_boundaries(s.req.model.layers, par.split)
     per_layer: tuple[OpWork, ...] = ()
     if par.tp > 1:
         lat, wire, frac = allreduce_plan(values * COMM_BYTES, par.tp, s.peer)
