@@ -35,7 +35,8 @@ with the sends after the layers. The phase's ``StepTimes`` carry the round as ``
 shares of it are their work scaled by ``round / work`` (exact at one micro-batch), and
 ``work_s`` is the busy seconds summed over the stages (``parallel.group_energy``: a stage
 idle while another works draws idle power). Not modelled: the sampled tokens' return to the
-first stage, TensorRT-LLM's own micro-batch scheduler (assumed the same as vLLM's), and
+first stage, vLLM's ``all_gather_group`` send under TP (each TP rank sends 1/tp of the tensor
+and the next stage all-gathers it; here every rank sends all of it over its own link), TensorRT-LLM's own micro-batch scheduler (assumed the same as vLLM's), and
 imbalance from the embedding / lm_head beyond their roofline time.
 """
 
