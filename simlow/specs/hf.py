@@ -3,7 +3,11 @@
 ``read_hf_config(path)`` maps the config of a supported ``model_type`` onto a ``ModelSpec``:
 llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, gemma2, gpt_oss, phi3, internlm, bitnet,
 dots1, hunyuan (``hunyuan_v1_moe``), and the multimodal wrappers whose text model is nested
-under ``text_config`` (gemma3 -> gemma3_text, mistral3 -> mistral, llama4 -> llama4_text).
+under ``text_config`` (gemma3 -> gemma3_text, gemma4 -> gemma4_text, mistral3 -> mistral,
+llama4 -> llama4_text). Gemma 4's full-attention layers have their own shape
+(``ModelSpec.global_attention``: ``num_global_key_value_heads``, ``global_head_dim``,
+``attention_k_eq_v``); its per-layer embeddings, cross-layer KV sharing, MoE block and
+double-wide MLP (E2B, E4B, 26B-A4B) are refused with an error naming the key.
 The shape is the Hugging Face checkpoint's: ``specs.tensors.param_count`` counts its tensors (a GGUF of
 the same model may add tensors, such as llama 3.1's ``rope_freqs``). Where a key may be
 absent, the default is the ``transformers`` configuration class's.
@@ -33,24 +37,29 @@ from pathlib import Path
 from typing import Any
 
 from simlow.errors import SimlowError
-from simlow.specs.model import MLA, MoE, ModelSpec, SlidingWindow
+from simlow.specs.model import MLA, GlobalAttention, MoE, ModelSpec, SlidingWindow
 from simlow.specs.yamlfile import Reader
 
 MAX_BYTES = 16 * 2**20      # a config.json is a few KB; refuse anything this large
 MAX_LAYERS = 4096           # no published decoder has more than a few hundred layers
-_WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text"}
+_WRAPPERS = {"gemma3": "gemma3_text", "gemma4": "gemma4_text", "mistral3": "mistral", "llama4": "llama4_text"}
 _MLA = ("deepseek_v2", "deepseek_v3")
 _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "llama": {}, "mistral": {}, "mixtral": {}, "qwen2": {"attention_bias": True},
     "qwen3": {"qk_norm": True}, "qwen3_moe": {"qk_norm": True},
     "gemma2": {"norms_per_layer": 4}, "gpt_oss": {"attention_bias": True, "attention_out_bias": True,
                                                   "attention_sinks": True},
-    "gemma3_text": {"norms_per_layer": 4, "qk_norm": True}, "llama4_text": {}, "phi3": {},
+    "gemma3_text": {"norms_per_layer": 4, "qk_norm": True}, "gemma4_text": {"norms_per_layer": 4, "qk_norm": True},
+    "llama4_text": {}, "phi3": {},
     "internlm": {}, "bitnet": {"attn_sub_norm": True, "ffn_sub_norm": True},
     "dots1": {"qk_norm": True}, "hunyuan": {}, "hunyuan_v1_moe": {}, "deepseek_v2": {}, "deepseek_v3": {},
 }
 SUPPORTED = tuple(sorted(set(_FAMILY_DEFAULTS) | set(_WRAPPERS)))
-_TIED_DEFAULT = {"gemma2", "gemma3_text", "bitnet", "hunyuan", "hunyuan_v1_moe"}
+_TIED_DEFAULT = {"gemma2", "gemma3_text", "gemma4_text", "bitnet", "hunyuan", "hunyuan_v1_moe"}
+# Gemma 4 keys of shapes ModelSpec does not represent, each with the value that means "absent"
+# (google/gemma-4-31B-it has them all absent; E2B / E4B / 26B-A4B do not).
+_GEMMA4_ABSENT = {"num_kv_shared_layers": 0, "hidden_size_per_layer_input": 0, "enable_moe_block": False,
+                  "use_double_wide_mlp": False}
 
 
 def load_config(path: Path | str) -> dict:
@@ -136,6 +145,8 @@ def _spec(path: Path, outer: Reader, r: Reader, family: str) -> ModelSpec:
     if family.startswith("hunyuan"):
         fields["qk_norm"] = r.bool("use_qk_norm", default=False)
     fields["sliding_window"] = _sliding(r, family, layers)
+    if family == "gemma4_text":
+        fields["global_attention"] = _gemma4_global(r)
     fields["moe"] = _moe(r, family, layers)
     spec = ModelSpec(name=_name(path), title=_title(outer, path), family=family,
                      source=str(path), origin=str(path), **fields)
@@ -220,9 +231,24 @@ def _sliding(r: Reader, family: str, layers: int) -> SlidingWindow | None:
         if r.has("layer_types") and r.data.get("layer_types") is not None:
             return SlidingWindow(size, every=_every_from_layer_types(r, layers))
         return SlidingWindow(size, every=r.int("sliding_window_pattern", default=6, minimum=1))
-    if family == "gpt_oss":
+    if family in ("gpt_oss", "gemma4_text"):
         return SlidingWindow(size, every=_every_from_layer_types(r, layers))
     return SlidingWindow(size, every=0)
+
+
+def _gemma4_global(r: Reader) -> GlobalAttention:
+    """Gemma 4's full-attention layers: ``num_global_key_value_heads`` heads of
+    ``global_head_dim``, V from the K projection when ``attention_k_eq_v``. Per-layer
+    embeddings, KV sharing across layers, the MoE block and the double-wide MLP are refused."""
+    for key, absent in _GEMMA4_ABSENT.items():
+        if r.data.get(key) not in (None, absent):
+            r.fail(f"{r.data[key]!r}: this Gemma 4 feature (per-layer embeddings, KV shared across layers, "
+                   f"the MoE block or the double-wide MLP) is not represented in simlow's ModelSpec; "
+                   f"only {absent!r} or null is read", key)
+        r.has(key)
+    kv = _opt_int(r, "num_global_key_value_heads", _opt_int(r, "num_key_value_heads", 1))
+    return GlobalAttention(kv_heads=kv, head_dim=_opt_int(r, "global_head_dim", _opt_int(r, "head_dim", 256)),
+                           k_eq_v=r.bool("attention_k_eq_v", default=False))
 
 
 def _periodic(r: Reader, key: str, full: list[int], layers: int) -> int:

@@ -34,6 +34,10 @@ YAML schema (version 1)::
     ffn_sub_norm: false                # an intermediate-wide norm before down (bitnet)
     attn_sub_norm: false               # a hidden-wide norm before o (bitnet)
     sliding_window: {size: 4096, every: 2}   # optional: window layers; every k-th layer is global
+    global_attention:                  # optional (Gemma 4): the global layers' own attention shape
+      kv_heads: 4                      # num_global_key_value_heads
+      head_dim: 512                    # global_head_dim (queries too: heads x 512)
+      k_eq_v: true                     # attention_k_eq_v: V is the K projection (no attn_v)
     attention_sinks: false             # one learned logit per head per layer (gpt-oss)
     rope_freqs: false                  # a head_dim/2 rope scaling table (llama 3.1+ GGUFs)
     mla:                               # optional: multi-head latent attention (DeepSeek-V2/V3)
@@ -79,6 +83,7 @@ LIMITS: dict[str, int] = {
     "sliding_window.size": 1 << 28, "sliding_window.every": 1024,
     "mla.kv_lora_rank": 1 << 16, "mla.q_lora_rank": 1 << 16, "mla.qk_nope_head_dim": 1 << 14,
     "mla.qk_rope_head_dim": 1 << 14, "mla.v_head_dim": 1 << 14,
+    "global_attention.kv_heads": 4096, "global_attention.head_dim": 1 << 14,
 }
 
 
@@ -166,6 +171,38 @@ class SlidingWindow:
 
 
 @dataclass(frozen=True)
+class GlobalAttention:
+    """The attention shape of the full-attention (non-windowed) layers when it differs from
+    the windowed ones' (Gemma 4: ``num_global_key_value_heads``, ``global_head_dim``,
+    ``attention_k_eq_v``). With ``k_eq_v`` the layer has no v projection: V is the K
+    projection's output (then normed apart), so the cache still holds a K and a V vector per
+    KV head (Hugging Face's Gemma 4 caches both)."""
+
+    kv_heads: int
+    head_dim: int
+    k_eq_v: bool = False
+
+
+@dataclass(frozen=True)
+class AttentionShape:
+    """One layer's attention: query heads x ``head_dim``, ``kv_heads`` K/V heads, and whether
+    V is the K projection (no v weight)."""
+
+    heads: int
+    kv_heads: int
+    head_dim: int
+    k_eq_v: bool = False
+
+    @property
+    def q_dim(self) -> int:
+        return self.heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        return self.kv_heads * self.head_dim
+
+
+@dataclass(frozen=True)
 class MoE:
     experts: int
     top_k: int
@@ -235,6 +272,7 @@ class ModelSpec:
     rope_freqs: bool = False
     moe: MoE | None = None
     mla: MLA | None = None
+    global_attention: GlobalAttention | None = None
     params_published: int | None = None
     params_rounding: int = 0
     source: str = ""
@@ -243,7 +281,8 @@ class ModelSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "ffn", FfnKind(self.ffn))      # a reader may pass the text
         object.__setattr__(self, "norm", NormKind(self.norm))
-        parts = {"": self, "moe.": self.moe, "sliding_window.": self.sliding_window, "mla.": self.mla}
+        parts = {"": self, "moe.": self.moe, "sliding_window.": self.sliding_window, "mla.": self.mla,
+                 "global_attention.": self.global_attention}
         for key, bound in LIMITS.items():
             prefix, _, attr = key.rpartition(".")
             holder = parts[prefix + "." if prefix else ""]
@@ -255,6 +294,11 @@ class ModelSpec:
             raise SimlowError(f"{self.origin or self.name}: mla: latent attention has one shared latent KV head "
                               f"(kv_heads 1) of head_dim qk_nope_head_dim + qk_rope_head_dim = "
                               f"{self.mla.qk_head_dim}, got kv_heads {self.kv_heads}, head_dim {self.head_dim}")
+        ga = self.global_attention
+        if ga is not None and (self.sliding_window is None or self.mla is not None or self.heads % ga.kv_heads):
+            raise SimlowError(f"{self.origin or self.name}: global_attention: needs a sliding_window (it shapes the "
+                              f"full-attention layers apart from the windowed ones), no mla, and heads ({self.heads}) "
+                              f"a multiple of its kv_heads ({ga.kv_heads})")
 
     # -- derived -------------------------------------------------------------------------
     @property
@@ -271,6 +315,24 @@ class ModelSpec:
         """Width of the attention output (the o projection's input): heads x value head dim."""
         return self.heads * (self.mla.v_head_dim if self.mla else self.head_dim)
 
+    def is_global(self, layer: int) -> bool:
+        """Whether ``layer`` attends to the whole context (not a sliding-window layer)."""
+        return self.sliding_window is None or not self.sliding_window.is_windowed(layer)
+
+    def attention(self, layer: int | None = None) -> AttentionShape:
+        """Layer ``layer``'s attention shape (``global_attention`` on full-attention layers);
+        None: a full-attention layer's."""
+        ga = self.global_attention
+        if ga is not None and (layer is None or self.is_global(layer)):
+            return AttentionShape(self.heads, ga.kv_heads, ga.head_dim, ga.k_eq_v)
+        return self.windowed_attention
+
+    @property
+    def windowed_attention(self) -> AttentionShape:
+        """The attention shape of the sliding-window layers (of every layer without
+        ``global_attention``)."""
+        return AttentionShape(self.heads, self.kv_heads, self.head_dim)
+
     def is_moe_layer(self, layer: int) -> bool:
         return self.moe is not None and layer >= self.moe.dense_layers
 
@@ -281,15 +343,16 @@ class ModelSpec:
             return min(ctx, sw.size)
         return ctx
 
-    def kv_token_bytes(self, fmt) -> int:
-        """Bytes one token adds to one layer's KV cache: a key and a value head vector per KV
-        head, ``head_dim`` values each, at storage format ``fmt`` (block scales included; the
-        cache is laid out one head vector per row). MLA: one latent row of ``kv_lora_rank +
+    def kv_token_bytes(self, fmt, layer: int | None = None) -> int:
+        """Bytes one token adds to layer ``layer``'s KV cache (None: a full-attention layer's):
+        a key and a value head vector per KV head, ``head_dim`` values each (``attention``), at
+        storage format ``fmt`` (block scales included; the cache is laid out one head vector
+        per row). MLA: one latent row of ``kv_lora_rank +
         qk_rope_head_dim`` values (llama.cpp keeps only this K row; V is a view of its first
         ``kv_lora_rank`` values)."""
         if self.mla is not None:
             return fmt.tensor_bytes(1, self.mla.latent)
-        return fmt.tensor_bytes(2 * self.kv_heads, self.head_dim)
+        return _kv_row_bytes(fmt, self.attention(layer))
 
     def kv_bytes(self, fmt, ctx: int, layers: range | None = None) -> int:
         """KV-cache bytes of one sequence at context ``ctx`` over ``layers`` (default: all),
@@ -306,8 +369,13 @@ class ModelSpec:
             windowed = n
         else:                               # full-attention layers: (i + 1) % every == 0
             windowed = n - ((layers.stop // sw.every) - (layers.start // sw.every))
-        tokens = windowed * min(ctx, sw.size if sw is not None else ctx) + (n - windowed) * ctx
-        return tokens * self.kv_token_bytes(fmt)
+        local = windowed * min(ctx, sw.size if sw is not None else ctx) * (
+            self.kv_token_bytes(fmt) if self.mla else _kv_row_bytes(fmt, self.windowed_attention))
+        return local + (n - windowed) * ctx * self.kv_token_bytes(fmt)
+
+
+def _kv_row_bytes(fmt, a: AttentionShape) -> int:
+    return fmt.tensor_bytes(2 * a.kv_heads, a.head_dim)
 
 
 def read_model(path: Path | str) -> ModelSpec:
@@ -346,6 +414,7 @@ def read_model(path: Path | str) -> ModelSpec:
         rope_freqs=r.bool("rope_freqs", default=False),
         moe=_moe(r.sub("moe", required=False)),
         mla=mla,
+        global_attention=_global(r.sub("global_attention", required=False)),
         origin=str(path),
     )
     r.done()
@@ -389,3 +458,12 @@ def _mla(r: Reader | None) -> MLA | None:
               qk_rope_head_dim=r.int("qk_rope_head_dim", minimum=0), v_head_dim=r.int("v_head_dim", minimum=1))
     r.done()
     return mla
+
+
+def _global(r: Reader | None) -> GlobalAttention | None:
+    if r is None:
+        return None
+    ga = GlobalAttention(kv_heads=r.int("kv_heads", minimum=1), head_dim=r.int("head_dim", minimum=1),
+                         k_eq_v=r.bool("k_eq_v", default=False))
+    r.done()
+    return ga

@@ -45,15 +45,14 @@ def matches_published(m: ModelSpec) -> bool:
 def _attention(m: ModelSpec, i: int) -> list[WeightTensor]:
     if m.mla is not None:
         return _latent_attention(m, i)
-    h, q, kv = m.hidden_size, m.q_dim, m.kv_dim
-    out = [
-        WeightTensor(f"blk.{i}.attn_q", C.ATTN_Q, i, q, h),
-        WeightTensor(f"blk.{i}.attn_k", C.ATTN_K, i, kv, h),
-        WeightTensor(f"blk.{i}.attn_v", C.ATTN_V, i, kv, h),
-        WeightTensor(f"blk.{i}.attn_output", C.ATTN_O, i, h, q),
-    ]
+    a = m.attention(i)
+    h, q, kv = m.hidden_size, a.q_dim, a.kv_dim
+    out = [WeightTensor(f"blk.{i}.attn_q", C.ATTN_Q, i, q, h), WeightTensor(f"blk.{i}.attn_k", C.ATTN_K, i, kv, h)]
+    if not a.k_eq_v:                        # Gemma 4's global layers: V is the K projection
+        out.append(WeightTensor(f"blk.{i}.attn_v", C.ATTN_V, i, kv, h))
+    out.append(WeightTensor(f"blk.{i}.attn_output", C.ATTN_O, i, h, q))
     if m.attention_bias:
-        out.append(WeightTensor(f"blk.{i}.attn_qkv.bias", C.BIAS, i, 1, q + 2 * kv))
+        out.append(WeightTensor(f"blk.{i}.attn_qkv.bias", C.BIAS, i, 1, q + (1 if a.k_eq_v else 2) * kv))
     if m.attention_out_bias:
         out.append(WeightTensor(f"blk.{i}.attn_output.bias", C.BIAS, i, 1, h))
     if m.attention_sinks:
@@ -125,7 +124,7 @@ def _norms(m: ModelSpec, i: int) -> list[WeightTensor]:
     if m.ffn_sub_norm:
         width += m.moe.expert_intermediate_size if m.is_moe_layer(i) else m.intermediate_size  # type: ignore[union-attr]
     if m.qk_norm:
-        width += 2 * m.head_dim
+        width += 2 * m.attention(i).head_dim
     if m.mla is not None:                   # attn_q_a_norm (when q is low-rank) and attn_kv_a_norm
         width += m.mla.q_lora_rank + m.mla.kv_lora_rank
     return [WeightTensor(f"blk.{i}.norms", C.NORM, i, 1, width, per)]

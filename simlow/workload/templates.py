@@ -85,14 +85,20 @@ def _layer_templates(m: ModelSpec, s: Scheme, i: int, tf: _Tensors) -> list[OpTe
     if m.mla is not None:
         out += _latent_attention(m, s, i, tf)
     else:
-        for name, rows, role in (("attn_q", q, C.ATTN_Q), ("attn_k", kv, C.ATTN_K), ("attn_v", kv, C.ATTN_V)):
+        a = m.attention(i)
+        q, kv = a.q_dim, a.kv_dim
+        projections = [("attn_q", q, C.ATTN_Q), ("attn_k", kv, C.ATTN_K)]
+        if not a.k_eq_v:
+            projections.append(("attn_v", kv, C.ATTN_V))
+        for name, rows, role in projections:
             out.append(_matmul(name, rows, h, tf.fmt[f"blk.{i}.{name}"], s.compute, act,
                                tensors=(f"blk.{i}.{name}",), role=role))
-        out.append(_vector("rope", q + kv + (2 * m.head_dim if m.qk_norm else 0), act, 6.0, 2))
+        out.append(_vector("rope", q + kv + (2 * a.head_dim if m.qk_norm else 0), act, 6.0, 2))
         out.append(_attention(m, s, i))
     if m.attn_sub_norm:
         out.append(_vector("attn_sub_norm", h, act, 5.0, 2))
-    out.append(_matmul("attn_output", h, m.attn_out_dim, tf.fmt[f"blk.{i}.attn_output"], s.compute, act,
+    width = m.attn_out_dim if m.mla else m.attention(i).q_dim
+    out.append(_matmul("attn_output", h, width, tf.fmt[f"blk.{i}.attn_output"], s.compute, act,
                        tensors=(f"blk.{i}.attn_output",), role=C.ATTN_O))
     # the rest of the layer's norm weights, and its biases and sinks, are read with ffn_norm
     rest = tf.bytes_of(i, (C.NORM,)) - attn_norm + tf.bytes_of(i, (C.BIAS,))
@@ -105,13 +111,14 @@ def _attention(m: ModelSpec, s: Scheme, i: int) -> OpTemplate:
     """Scores and weighted sum over the cache (fused, flash-attention style: scores stay on
     chip). Per pair and head: 2*head_dim (q.k) + 2*head_dim (p.v) ops; the softmax's few
     fp32 ops per pair are folded in as 5 per head. KV bytes per token: K and V rows of
-    ``kv_heads x head_dim`` at the KV format (its scales and norms included)."""
-    act = VALUE_BYTES[s.activations]
-    kv_tok = m.kv_token_bytes(s.kv_cache)
+    ``kv_heads x head_dim`` at the KV format (its scales and norms included), the layer's own
+    shape (``ModelSpec.attention``: Gemma 4's global layers differ)."""
+    act, a = VALUE_BYTES[s.activations], m.attention(i)
+    kv_tok = m.kv_token_bytes(s.kv_cache, i)
     window = m.sliding_window.size if m.sliding_window and m.sliding_window.is_windowed(i) else None
-    coef = _coef(flops={"pairs": m.heads * (4.0 * m.head_dim + 5.0)},
+    coef = _coef(flops={"pairs": m.heads * (4.0 * a.head_dim + 5.0)},
                  kv_read={"cached": float(kv_tok)}, kv_write={"tokens": float(kv_tok)},
-                 act_read={"tokens": act * (m.q_dim + 2 * m.kv_dim)}, act_write={"tokens": act * m.q_dim})
+                 act_read={"tokens": act * (a.q_dim + 2 * a.kv_dim)}, act_write={"tokens": act * a.q_dim})
     return OpTemplate("attention", OpClass.ATTENTION, s.activations, coef, kernels=4, window=window)
 
 

@@ -126,7 +126,8 @@ def test_routing_distinct_experts():
 
 @pytest.mark.parametrize("scheme", ["q4_0", "q4_k_m", "mxfp4_moe"])
 @pytest.mark.parametrize("name", ["llama-3.1-8b", "gemma-2-9b", "qwen3-30b-a3b", "gpt-oss-20b", "mixtral-8x7b",
-                                  "bitnet-b1.58-2b4t", "qwen2.5-coder-7b", "deepseek-v2-lite", "deepseek-v3"])
+                                  "bitnet-b1.58-2b4t", "qwen2.5-coder-7b", "deepseek-v2-lite", "deepseek-v3",
+                                  "gemma-4-31b"])
 def test_every_weight_byte_belongs_to_one_op(name, scheme):
     """With every expert touched (a huge batch) a step reads each weight tensor exactly once,
     except the embedding table (T rows gathered) and, for tied embeddings, the table again

@@ -65,13 +65,18 @@ def test_architecture_details():
 def test_kv_bytes_closed_form_equals_the_per_layer_sum(name):
     """ModelSpec.kv_bytes (closed form in the sliding-window layers) against the definition:
     each layer caches the tokens it attends to, 2 x kv_heads head vectors per token (latent
-    attention: one latent row of kv_lora_rank + qk_rope_head_dim per token)."""
+    attention: one latent row of kv_lora_rank + qk_rope_head_dim per token; Gemma 4's global
+    layers: their own kv_heads x head_dim)."""
     m = load_model(name)
-    rows, width = (1, m.mla.kv_lora_rank + m.mla.qk_rope_head_dim) if m.mla else (2 * m.kv_heads, m.head_dim)
+    def shape(i):      # (rows per token, values per row) of layer i's cache
+        if m.mla:
+            return 1, m.mla.kv_lora_rank + m.mla.qk_rope_head_dim
+        a = m.attention(i)
+        return 2 * a.kv_heads, a.head_dim
     for scheme in ("f16", "kv-q8_0", "kv-q4_0", "kv-turbo3"):
         fmt = load_scheme(scheme).kv_cache
         for ctx in (1, 100, 4096, 70000):
-            per_layer = [fmt.tensor_bytes(rows * m.attended_tokens(i, ctx), width) for i in range(m.layers)]
+            per_layer = [fmt.tensor_bytes(shape(i)[0] * m.attended_tokens(i, ctx), shape(i)[1]) for i in range(m.layers)]
             assert m.kv_bytes(fmt, ctx) == sum(per_layer)
             for k in (0, 1, 5, m.layers // 2, m.layers):
                 assert m.kv_bytes(fmt, ctx, range(k)) == sum(per_layer[:k])
