@@ -32,6 +32,20 @@ design cycle here is the largest of three bounds:
   two-row fit gives a negative fixed part (-557 ps), which no wire or clock tree has, so the
   floor is one FO4 count on one row and Eyeriss v1 is held out with every other chip
   (``simlow cost validate``).
+
+Design inputs, each from the design's own published structure (never fitted per chip; the
+validation rows carry their sources in ``workloads/measured/silicon_published.csv``):
+
+- ``vdd_V``: the supply the design runs at. Gate delay (all three bounds, the SRAM access
+  included: an assumption, a bit line's read current follows the supply like a gate's) is the
+  FO4 delay at the node times the Stillmaker delay fit's d(vdd) / d(nominal)
+  (``simlow.cost.scaling.vdd_delay_ratio``). ``None``: the node's nominal supply (TPU v1, whose
+  supply is not published, so the floor is fitted at nominal);
+- ``logic_stages``: pipeline stages the unit's path is cut into (Eyeriss v1's PE: spad access,
+  multiply, accumulate); each stage holds ``(path - T_SEQ) / logic_stages`` FO4 of logic plus
+  the register overhead (an even cut: an assumption);
+- ``sram_access_ps``: the clock-to-data of the design's own buffer macro (its bank size and
+  width), from ``simlow.cost.sram`` at nominal supply.
 """
 
 from __future__ import annotations
@@ -39,7 +53,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simlow.cost import delay as D
-from simlow.cost.scaling import fo4_ps
+from simlow.cost.scaling import fo4_ps, vdd_delay_ratio
+from simlow.errors import SimlowError
 
 REG_OVERHEAD_FO4 = 4.0
 SKEW_FRACTION = 0.10
@@ -73,6 +88,8 @@ class DesignClock:
     sram_cycle_ps: float
     floor_cycle_ps: float
     bound: str               # "logic", "SRAM access" or "floor"
+    vdd_V: float | None = None   # the design's supply (None: the node's nominal)
+    logic_stages: int = 1
 
     @property
     def sram_bound_Hz(self) -> float:
@@ -80,16 +97,22 @@ class DesignClock:
 
     def to_dict(self) -> dict:
         return {"clock_Hz": self.clock_Hz, "fmax_Hz": self.fmax_Hz, "logic_cycle_ps": self.logic_cycle_ps,
-                "sram_cycle_ps": self.sram_cycle_ps, "floor_cycle_ps": self.floor_cycle_ps, "bound": self.bound}
+                "sram_cycle_ps": self.sram_cycle_ps, "floor_cycle_ps": self.floor_cycle_ps, "bound": self.bound,
+                "vdd_V": self.vdd_V, "logic_stages": self.logic_stages}
 
 
-def design_clock(path_fo4: float, node_nm: int, sram_access_ps: float = 0.0) -> DesignClock:
+def design_clock(path_fo4: float, node_nm: int, sram_access_ps: float = 0.0, vdd_V: float | None = None,
+                 logic_stages: int = 1) -> DesignClock:
     """The design clock of a unit whose critical path (``UnitCost.path_fo4``, T_SEQ included) is
-    ``path_fo4``, with SRAM banks whose clock-to-data access is ``sram_access_ps`` (0: none)."""
-    fo4 = fo4_ps(node_nm)
+    ``path_fo4``, cut into ``logic_stages`` pipeline stages, with SRAM banks whose clock-to-data
+    access at nominal supply is ``sram_access_ps`` (0: none), run at ``vdd_V`` (None: nominal)."""
+    if isinstance(logic_stages, bool) or not isinstance(logic_stages, int) or logic_stages < 1:
+        raise SimlowError(f"logic_stages must be a whole number >= 1, got {logic_stages!r}")
+    ratio = 1.0 if vdd_V is None else vdd_delay_ratio(node_nm, vdd_V)
+    fo4 = fo4_ps(node_nm) * ratio
     margin = CORNER_DERATE / (1.0 - SKEW_FRACTION)
-    logic = (path_fo4 - D.T_SEQ + REG_OVERHEAD_FO4) * fo4 * margin
-    sram = (sram_access_ps + REG_OVERHEAD_FO4 * fo4) * margin if sram_access_ps > 0 else 0.0
+    logic = ((path_fo4 - D.T_SEQ) / logic_stages + REG_OVERHEAD_FO4) * fo4 * margin
+    sram = (sram_access_ps * ratio + REG_OVERHEAD_FO4 * fo4) * margin if sram_access_ps > 0 else 0.0
     floor = FLOOR_FO4 * fo4 * CORNER_DERATE
     cycle, bound = max((logic, "logic"), (sram, "SRAM access"), (floor, "floor"))
-    return DesignClock(1e12 / cycle, 1e12 / (path_fo4 * fo4), logic, sram, floor, bound)
+    return DesignClock(1e12 / cycle, 1e12 / (path_fo4 * fo4), logic, sram, floor, bound, vdd_V, logic_stages)

@@ -207,7 +207,34 @@ def delay_factor(node_nm: int, data: ScalingData | None = None) -> float:
     return _interp(d.delay_fit, 7, fit) / base * node_nm / 7
 
 
-def fo4_ps(node_nm: int, data: ScalingData | None = None) -> float:
-    """FO4 inverter delay at ``node_nm`` in picoseconds (assumed 45 nm value x delay factor)."""
+def fo4_ps(node_nm: int, data: ScalingData | None = None, vdd_V: float | None = None) -> float:
+    """FO4 inverter delay at ``node_nm`` in picoseconds (assumed 45 nm value x delay factor), at the
+    node's nominal supply or, given ``vdd_V``, at that supply (``vdd_delay_ratio``)."""
     d = data or load_scaling()
-    return d.fo4_45.value * delay_factor(node_nm, d)
+    ratio = 1.0 if vdd_V is None else vdd_delay_ratio(node_nm, vdd_V, d)
+    return d.fo4_45.value * delay_factor(node_nm, d) * ratio
+
+
+VDD_GRID = 16   # points at which the delay fit is checked to fall monotonically between two supplies
+
+
+def vdd_delay_ratio(node_nm: int, vdd_V: float, data: ScalingData | None = None) -> float:
+    """Gate delay at supply ``vdd_V`` / gate delay at the node's nominal supply: the Stillmaker &
+    Baas delay fit d(V) of the node's row (between rows, each row's d(V) interpolated in the node
+    number like ``delay_factor``). Only 7-90 nm (the fit's rows), and only where the fit falls
+    monotonically with V between the nominal supply and ``vdd_V`` (some rows turn over a few tenths
+    of a volt from nominal, where the cubic no longer describes a transistor)."""
+    d = data or load_scaling()
+    check_node(node_nm)
+    if not 7 <= node_nm <= MAX_NODE_NM:
+        raise SimlowError(f"a design supply voltage needs a Stillmaker delay row: {node_nm} nm is outside 7-{MAX_NODE_NM} nm")
+    if not (isinstance(vdd_V, (int, float)) and 0 < vdd_V < 2):
+        raise SimlowError(f"design supply vdd_V must be a voltage in (0, 2) V, got {vdd_V!r}")
+    at = lambda v: _interp(d.delay_fit, node_nm, lambda c: ((c[0] * v + c[1]) * v + c[2]) * v + c[3])  # noqa: E731
+    nominal = _interp(d.delay_fit, node_nm, lambda c: c[4])
+    lo, hi = sorted((nominal, vdd_V))
+    grid = [at(lo + (hi - lo) * i / VDD_GRID) for i in range(VDD_GRID + 1)]
+    if any(b >= a for a, b in zip(grid, grid[1:])) and hi > lo:
+        raise SimlowError(f"the Stillmaker delay fit at {node_nm} nm does not fall with the supply between "
+                          f"{lo:.3g} and {hi:.3g} V, so {vdd_V:g} V is outside what it describes (nominal {nominal:.3g} V)")
+    return at(vdd_V) / at(nominal)

@@ -114,6 +114,9 @@ class NpuDesign:
     clock_Hz: float | None = None          # override of the modelled design clock (before clock_derate)
     local_sram_bytes: int = 0              # a scratchpad of this size beside each array (16-bit words), 0: none
     local_reg_bytes: int = 0               # a register file of this size (flip-flops) beside each array, 0: none
+    vdd_V: float | None = None             # the supply the design runs at (None: the node's nominal; simlow.cost.clock)
+    logic_stages: int = 1                  # pipeline stages the array unit's path is cut into (simlow.cost.clock)
+    bank_bytes: int | None = None          # global SRAM bank size (None: npu.yaml sram.bank_bytes)
     name: str = ""
     why: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -130,6 +133,11 @@ class NpuDesign:
             raise SimlowError(f"clock_Hz must be a positive clock below 100 GHz, got {self.clock_Hz!r}")
         if not self.dram.width_bits:
             raise SimlowError(f"NPU design needs a DRAM bus width (got {self.dram.name})")
+        for k, v in (("logic_stages", self.logic_stages), ("bank_bytes", 1 if self.bank_bytes is None else self.bank_bytes)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise SimlowError(f"NPU design {k} must be a whole number >= 1, got {v!r}")
+        if self.vdd_V is not None and not (isinstance(self.vdd_V, (int, float)) and 0 < self.vdd_V < 2):
+            raise SimlowError(f"NPU design vdd_V must be a supply in (0, 2) V, got {self.vdd_V!r}")
         for k in ("local_sram_bytes", "local_reg_bytes"):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -191,11 +199,11 @@ def cell_ratio(node_nm: int, data: NpuData | None = None) -> float:
     return d.bitcell(node_nm)[0] / d.bitcell(BASE_NODE_NM)[0]
 
 
-def sram_area_mm2(sram_bytes, node_nm: int, data: NpuData | None = None):
-    """Area of ``sram_bytes`` (a number or a NumPy array) in banks of ``bank_bytes`` (the last
-    bank-count rounded up, the bytes spread evenly), each a ``simlow.cost.sram`` macro, mm2."""
+def sram_area_mm2(sram_bytes, node_nm: int, data: NpuData | None = None, bank_bytes: int | None = None):
+    """Area of ``sram_bytes`` (a number or a NumPy array) in banks of ``bank_bytes`` (default npu.yaml's;
+    the bank count rounded up, the bytes spread evenly), each a ``simlow.cost.sram`` macro, mm2."""
     d = data or load_npu_data()
-    banks = np.ceil(np.asarray(sram_bytes, dtype=float) / d.bank_bytes.value)
+    banks = np.ceil(np.asarray(sram_bytes, dtype=float) / (bank_bytes or d.bank_bytes.value))
     bits = np.asarray(sram_bytes, dtype=float) * 8 / banks
     return banks * bank_area_um2(bits, d.bank_width_bits.value, node_nm, cell_ratio(node_nm, d)) / 1e6
 
@@ -208,10 +216,13 @@ def local_sram_area_mm2(arrays, local_bytes: int, node_nm: int, data: NpuData | 
     return arrays * bank_area_um2(local_bytes * 8, LOCAL_WIDTH_BITS, node_nm, cell_ratio(node_nm, d)) / 1e6
 
 
-def sram_bank(node_nm: int, sram_bytes: int | None = None, data: NpuData | None = None) -> MacroCost:
-    """One bank of the global SRAM (``bank_bytes`` x ``bank_width_bits``, or all of a smaller SRAM)."""
+def sram_bank(node_nm: int, sram_bytes: int | None = None, data: NpuData | None = None,
+              bank_bytes: int | None = None) -> MacroCost:
+    """One bank of the global SRAM (``bank_bytes``, default npu.yaml's, x ``bank_width_bits``, or all of a
+    smaller SRAM)."""
     d = data or load_npu_data()
-    size = int(d.bank_bytes.value) if sram_bytes is None else min(int(d.bank_bytes.value), sram_bytes)
+    bank = bank_bytes or int(d.bank_bytes.value)
+    size = bank if sram_bytes is None else min(bank, sram_bytes)
     return macro_cost(Macro(size, int(d.bank_width_bits.value), node_nm), cell_ratio(node_nm, d))
 
 
@@ -224,7 +235,7 @@ def sram_access_pJ(tech: Tech, data: NpuData | None = None) -> tuple[float, floa
 def sram_access_ps(design: NpuDesign, data: NpuData | None = None) -> float:
     """Clock-to-data of the slowest SRAM macro of ``design`` (a global bank or a scratchpad)."""
     d = data or load_npu_data()
-    t = sram_bank(design.node_nm, design.sram_bytes, d).access_ps
+    t = sram_bank(design.node_nm, design.sram_bytes, d, design.bank_bytes).access_ps
     if design.local_sram_bytes:
         local = Macro(design.local_sram_bytes, LOCAL_WIDTH_BITS, design.node_nm)
         t = max(t, macro_cost(local, cell_ratio(design.node_nm, d)).access_ps)
@@ -255,7 +266,8 @@ SKEW_REGISTERS = ("activation register", "accumulator register", "tree level reg
 
 
 def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, lane_um2: float, node_nm: int,
-                   d: NpuData, local_sram_bytes: int = 0, local_reg_bytes: int = 0) -> dict:
+                   d: NpuData, local_sram_bytes: int = 0, local_reg_bytes: int = 0,
+                   bank_bytes: int | None = None) -> dict:
     """Area by part, mm2 (NumPy arrays or scalars for the design dimensions):
 
     - ``mac_arrays``: units x unit area (its input, weight and accumulator registers are the
@@ -276,7 +288,7 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
     a = {"mac_arrays": side * side * arrays * uc.area_um2 * f / 1e6,
          "operand_buffers": arrays * side * (side - 1) / 2 * skew_um2 * f / 1e6,
          "vector": lanes * lane_um2 * f / 1e6,
-         "sram": sram_area_mm2(sram_bytes, node_nm, d) + local_sram_area_mm2(arrays, local_sram_bytes, node_nm, d),
+         "sram": sram_area_mm2(sram_bytes, node_nm, d, bank_bytes) + local_sram_area_mm2(arrays, local_sram_bytes, node_nm, d),
          "register_files": arrays * register_file_um2(local_reg_bytes, node_nm) * f / 1e6}
     parts = sum(a.values())
     a["interconnect"] = d.overhead_fraction.value * parts
@@ -292,7 +304,7 @@ def area_inventory(side, arrays, lanes, sram_bytes, phy_channels, uc: UnitCost, 
 
 def design_clock_Hz(design: NpuDesign, uc: UnitCost) -> tuple[float, DesignClock]:
     """(clock the design runs at, the modelled design clock) for array unit cost ``uc``."""
-    dc = design_clock(uc.path_fo4, design.node_nm, sram_access_ps(design))
+    dc = design_clock(uc.path_fo4, design.node_nm, sram_access_ps(design), design.vdd_V, design.logic_stages)
     base = design.clock_Hz if design.clock_Hz is not None else dc.clock_Hz
     return base * design.clock_derate, dc
 
@@ -308,11 +320,12 @@ def evaluate(design: NpuDesign, data: NpuData | None = None) -> NpuCost:
     lane_um2 = vc.area_um2 + (stages - 1) * d.vector_stage_register_bits.value * reg_bit
     area = area_inventory(design.array_side, design.arrays, design.vector_lanes, design.sram_bytes,
                           design.dram.channels(d), uc, lane_um2, design.node_nm, d, design.local_sram_bytes,
-                          design.local_reg_bytes)
+                          design.local_reg_bytes, design.bank_bytes)
     peak, pj = _rates(design, uc, vc, clock)
-    rd, wr = sram_access_pJ(tech, d)
+    bank = sram_bank(design.node_nm, data=d, bank_bytes=design.bank_bytes)
+    rd, wr = bank.read_pJ, bank.write_pJ
     width_B = d.bank_width_bits.value / 8
-    banks = max(1, math.ceil(design.sram_bytes / d.bank_bytes.value))
+    banks = max(1, math.ceil(design.sram_bytes / (design.bank_bytes or d.bank_bytes.value)))
     dram_pj = design.dram.device_pJ_per_bit() + d.phy_pJ_per_bit.value
     leak = float(static_W(area, d))
     bw = design.dram.bandwidth_Bps

@@ -25,7 +25,9 @@ from simlow.validation.silicon import Kind, Published, Role
 
 MiB = 1 << 20
 FITTED = ("simlow.cost.clock.FLOOR_FO4 (the clock floor, in FO4 at each node's nominal supply) is fitted on one "
-          "row, TPUv1 / clock (700 MHz at 28 nm); Eyeriss v1's clock is held out",
+          "row, TPUv1 / clock (700 MHz at 28 nm; its supply is not published, so at nominal); Eyeriss v1's clock is held "
+          "out. A design's supply, logic stages and SRAM banking are inputs read from its own rows (Eyeriss v1: "
+          "1.17 V, 2 MAC stages, 4 KB banks), never fitted",
           "simlow.cost.sram (SRAM macro area, access energy, access time, leakage) is fitted on the 5 CACTI 45 nm "
           "macros of simlow/data/cost/sram.yaml (not chips); the Horowitz 45 nm and TPUv4i 7 nm SRAM energies are "
           "held out against it",
@@ -100,9 +102,11 @@ def _add_delay(w: int) -> Callable[[], tuple[float, str]]:
 
 
 def design(unit: str, arrays: int, side: int, sram_MiB: float, node: int, lanes: int = 64,
-           local_bytes: int = 0, local_regs: int = 0) -> NpuDesign:
+           local_bytes: int = 0, local_regs: int = 0, **inputs) -> NpuDesign:
+    """A design shaped like a chip; ``inputs`` are the clock and SRAM inputs the chip's rows publish
+    (``vdd_V``, ``logic_stages``, ``bank_bytes``: ``simlow.npu.design.NpuDesign``)."""
     return NpuDesign(unit, side, arrays, int(sram_MiB * MiB), parse_dram("lpddr4x-4266x64"), node, 8.0, lanes,
-                     local_sram_bytes=local_bytes, local_reg_bytes=local_regs)
+                     local_sram_bytes=local_bytes, local_reg_bytes=local_regs, **inputs)
 
 
 def _shape(d: NpuDesign) -> str:
@@ -121,8 +125,10 @@ def _clock(d: NpuDesign, scale: float) -> Callable[[], tuple[float, str]]:
     def f():
         c = evaluate(d)
         m = c.clock_model
-        return c.clock_Hz / scale, (f"simlow.npu.design clock of {_shape(d)} ({m.bound}-bound; logic fmax "
-                                    f"{c.fmax_Hz / 1e9:.3g} GHz, SRAM bank bound {m.sram_bound_Hz / 1e9:.3g} GHz)")
+        vdd = "nominal supply" if d.vdd_V is None else f"{d.vdd_V:g} V"
+        return c.clock_Hz / scale, (f"simlow.npu.design clock of {_shape(d)} ({m.bound}-bound at {vdd}, "
+                                    f"{d.logic_stages} logic stage(s); unit logic fmax {c.fmax_Hz / 1e9:.3g} GHz, "
+                                    f"SRAM bank bound {m.sram_bound_Hz / 1e9:.3g} GHz)")
     return f
 
 
@@ -160,8 +166,12 @@ TPU4 = design("bf16", 8, 128, 128, 7)
 GEMMINI = design("int8", 1, 16, 0.25, 7)
 # Eyeriss v1: 168 PEs (not a systolic square: 168 arrays of one unit, so no skew registers), a 108 KB global
 # buffer, and per PE a 448 B filter scratchpad (SRAM macro) and 72 B of ifmap/psum scratchpads (registers, as the
-# JSSC 2017 spec table says), no FP32 vector unit (one lane, the design's minimum)
-EYERISS = design("int16", 168, 1, 108 * 1024 / MiB, 65, lanes=1, local_bytes=448, local_regs=72)
+# JSSC 2017 spec table says), no FP32 vector unit (one lane, the design's minimum). Its published clock inputs
+# (rows 'core supply range', 'PE pipeline', 'global buffer banks'): the top clock (250 MHz) at the top core
+# supply (1.17 V; pairing the two ends of the ranges is an assumption), the MAC's logic in two stages (multiply,
+# accumulate; the spad access is the third stage, the SRAM bound), the global buffer in 4 KB x 64-bit banks
+EYERISS = design("int16", 168, 1, 108 * 1024 / MiB, 65, lanes=1, local_bytes=448, local_regs=72,
+                 vdd_V=1.17, logic_stages=2, bank_bytes=4096)
 # DianNao: 256 16-bit multiplier-adders (16 x 16, adder trees, not systolic: no skew registers), 36 KB of buffers;
 # ShiDianNao: an 8 x 8 mesh of 16-bit PEs with neighbour forwarding (priced as one systolic square), 288 KB
 DIANNAO = design("int16", 256, 1, 36 * 1024 / MiB, 65, lanes=1)
