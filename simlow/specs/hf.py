@@ -12,7 +12,8 @@ The shape is the Hugging Face checkpoint's: ``specs.tensors.param_count`` counts
 the same model may add tensors, such as llama 3.1's ``rope_freqs``). Where a key may be
 absent, the default is the ``transformers`` configuration class's.
 
-DeepSeek-V2/V3 (``deepseek_v2``, ``deepseek_v3``) use multi-head latent attention
+DeepSeek-V2/V3 (``deepseek_v2``, ``deepseek_v3``) and Kimi K2 (``kimi_k2``, DeepSeek-V3's
+architecture) use multi-head latent attention
 (``ModelSpec.mla``: ``kv_lora_rank``, ``q_lora_rank`` (null: a full-rank q projection, as in
 V2-Lite), ``qk_nope_head_dim``, ``qk_rope_head_dim``, ``v_head_dim``); their
 ``num_key_value_heads`` describes the naive (decompressed) form and is not used: the cache
@@ -43,7 +44,7 @@ from simlow.specs.yamlfile import Reader
 MAX_BYTES = 16 * 2**20      # a config.json is a few KB; refuse anything this large
 MAX_LAYERS = 4096           # no published decoder has more than a few hundred layers
 _WRAPPERS = {"gemma3": "gemma3_text", "gemma4": "gemma4_text", "mistral3": "mistral", "llama4": "llama4_text"}
-_MLA = ("deepseek_v2", "deepseek_v3")
+_MLA = ("deepseek_v2", "deepseek_v3", "kimi_k2")
 _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "llama": {}, "mistral": {}, "mixtral": {}, "qwen2": {"attention_bias": True},
     "qwen3": {"qk_norm": True}, "qwen3_moe": {"qk_norm": True},
@@ -52,7 +53,7 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "gemma3_text": {"norms_per_layer": 4, "qk_norm": True}, "gemma4_text": {"norms_per_layer": 4, "qk_norm": True},
     "llama4_text": {}, "phi3": {},
     "internlm": {}, "bitnet": {"attn_sub_norm": True, "ffn_sub_norm": True},
-    "dots1": {"qk_norm": True}, "hunyuan": {}, "hunyuan_v1_moe": {}, "deepseek_v2": {}, "deepseek_v3": {},
+    "dots1": {"qk_norm": True}, "hunyuan": {}, "hunyuan_v1_moe": {}, "deepseek_v2": {}, "deepseek_v3": {}, "kimi_k2": {},
 }
 SUPPORTED = tuple(sorted(set(_FAMILY_DEFAULTS) | set(_WRAPPERS)))
 _TIED_DEFAULT = {"gemma2", "gemma3_text", "gemma4_text", "bitnet", "hunyuan", "hunyuan_v1_moe"}

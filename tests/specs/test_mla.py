@@ -126,3 +126,24 @@ def test_fit_sizes_the_latent_cache():
     r = fit("deepseek-v3", "b200", scheme="q4_k_m", ctx=32768)
     assert r.footprint.kv_cache_bytes == 61 * 32768 * 576 * 2
     assert not r.footprint.fits          # 671 B parameters at ~4.8 bits are ~380 GiB: one 179 GiB B200 cannot hold them
+
+
+# moonshotai/Kimi-K2-Instruct config.json (model_type kimi_k2: DeepSeek-V3's architecture with
+# 64 heads, 384 routed experts and one dense layer); published: 1 T total, 32 B activated
+KIMI_K2 = {"model_type": "kimi_k2", "hidden_size": 7168, "num_hidden_layers": 61, "num_attention_heads": 64,
+           "num_key_value_heads": 64, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
+           "qk_rope_head_dim": 64, "v_head_dim": 128, "n_routed_experts": 384, "num_experts_per_tok": 8,
+           "n_shared_experts": 1, "moe_intermediate_size": 2048, "intermediate_size": 18432,
+           "first_k_dense_replace": 1, "vocab_size": 163840, "max_position_embeddings": 131072,
+           "topk_method": "noaux_tc", "tie_word_embeddings": False}
+
+
+def test_kimi_k2_reads_as_latent_attention(tmp_path):
+    (tmp_path / "k2").mkdir()
+    (tmp_path / "k2" / "config.json").write_text(json.dumps(KIMI_K2))
+    m = read_hf_config(tmp_path / "k2" / "config.json")
+    total, active = _by_hand(KIMI_K2)
+    assert (param_count(m), active_param_count(m)) == (total, active)
+    assert abs(total / 1e12 - 1.0) <= 0.05                              # 1.026 T
+    assert abs((active - m.vocab_size * m.hidden_size) / 1e9 - 32) <= 0.5  # 31.69 B
+    assert m.kv_token_bytes(formats.get("f16")) == 576 * 2
