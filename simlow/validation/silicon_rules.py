@@ -128,7 +128,8 @@ def _clock(d: NpuDesign, scale: float) -> Callable[[], tuple[float, str]]:
         vdd = "nominal supply" if d.vdd_V is None else f"{d.vdd_V:g} V"
         return c.clock_Hz / scale, (f"simlow.npu.design clock of {_shape(d)} ({m.bound}-bound at {vdd}, "
                                     f"{d.logic_stages} logic stage(s); unit logic fmax {c.fmax_Hz / 1e9:.3g} GHz, "
-                                    f"SRAM bank bound {m.sram_bound_Hz / 1e9:.3g} GHz)")
+                                    f"logic bound {1e3 / m.logic_cycle_ps:.3g} GHz, SRAM bank bound "
+                                    f"{m.sram_bound_Hz / 1e9:.3g} GHz, floor {1e3 / m.floor_cycle_ps:.3g} GHz)")
     return f
 
 
@@ -174,7 +175,9 @@ EYERISS = design("int16", 168, 1, 108 * 1024 / MiB, 65, lanes=1, local_bytes=448
                  vdd_V=1.17, logic_stages=2, bank_bytes=4096)
 # DianNao: 256 16-bit multiplier-adders (16 x 16, adder trees, not systolic: no skew registers), 36 KB of buffers;
 # ShiDianNao: an 8 x 8 mesh of 16-bit PEs with neighbour forwarding (priced as one systolic square), 288 KB
-DIANNAO = design("int16", 256, 1, 36 * 1024 / MiB, 65, lanes=1)
+# DianNao's NFU pipeline (row 'NFU pipeline', R): the multiply (NFU-1) and the adder tree (NFU-2) are separate
+# stages, so the MAC's logic is in two
+DIANNAO = design("int16", 256, 1, 36 * 1024 / MiB, 65, lanes=1, logic_stages=2)
 SHIDIANNAO = design("int16", 1, 8, 288 * 1024 / MiB, 65, lanes=1)
 _DN, _SDN = "DianNao (ASPLOS 2014)", "ShiDianNao (ISCA 2015)"
 
