@@ -81,8 +81,9 @@ def model_from_header(h: GGUFHeader) -> ModelSpec:
     arch = meta.str("general.architecture")
     if f"{arch}.attention.kv_lora_rank" in h.metadata:
         raise SimlowError(f"{path}: architecture {arch} uses multi-head latent attention ({arch}.attention."
-                          "kv_lora_rank), which simlow's ModelSpec cannot express: its attention tensors and KV "
-                          "cache would be sized as ordinary attention, so no figure is given")
+                          "kv_lora_rank), which this GGUF reader does not map (its attention tensors and KV "
+                          "cache would be sized as ordinary attention, so no figure is given); give the "
+                          "model's config.json or a model YAML with an mla: block (deepseek-v2-lite, deepseek-v3)")
     shapes = {t.name: t.shape for t in h.tensors}
     names = set(shapes)
     if "token_embd.weight" not in shapes or len(shapes["token_embd.weight"]) != 2:
