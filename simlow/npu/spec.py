@@ -41,6 +41,7 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
     """The spec as plain YAML data (every number with its source)."""
     c = cost or evaluate(design)
     d, data = design, load_npu_data()
+    bank = d.bank_bytes or int(data.bank_bytes.value)
     u = f"{d.arrays} x {d.array_side}x{d.array_side} {d.unit} array(s) = {d.macs} units"
     if d.clock_Hz is not None:
         clock_src = f"design choice: clock {d.clock_Hz / 1e9:.4g} GHz given x derate {d.clock_derate:g}"
@@ -51,6 +52,9 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
                      f"SRAM bank access bound {m.sram_bound_Hz / 1e9:.4g} GHz) "
                      f"x derate {d.clock_derate:g}; unit logic fmax {c.fmax_Hz / 1e9:.4g} GHz "
                      f"({c.unit.path_fo4:g} FO4 critical path, simlow.cost.macs)")
+        if d.vdd_V is not None or d.logic_stages != 1:
+            vdd = "nominal supply" if d.vdd_V is None else f"{d.vdd_V:g} V"
+            clock_src += f"; at {vdd}, the unit's logic in {d.logic_stages} pipeline stage(s)"
     if d.reason("clock"):
         clock_src += f" ({d.reason('clock')})"
     peak = {}
@@ -92,11 +96,11 @@ def spec_document(design: NpuDesign, cost: NpuCost | None = None) -> dict:
             {"name": "sram", "type": "SRAM",
              "capacity": {"value": f"{d.sram_bytes // 1024} KiB", "source": _choice(d, "sram", f"{d.sram_bytes // 1024} KiB")},
              "bandwidth": {"value": _q(c.sram_bandwidth_Bps, "GB/s", 1e9),
-                           "source": f"{_GEN}: banks of {int(data.bank_bytes.value)} B x "
+                           "source": f"{_GEN}: banks of {bank} B x "
                                      f"{int(data.bank_width_bits.value)} bits per cycle x clock"},
              "energy_per_bit": {"value": _q(c.sram_pJ_per_byte / 16, "pJ/bit", 1.0),
                                 "source": f"{_GEN}: one {int(data.bank_width_bits.value)}-bit access of a "
-                                          f"{int(data.bank_bytes.value)}-byte bank (simlow.cost.sram macro model)"},
+                                          f"{bank}-byte bank (simlow.cost.sram macro model)"},
              "shared_by": ["npu"]},
         ],
         "engines": [{"name": "npu", "kind": "npu", "memory": "dram",

@@ -153,6 +153,13 @@ def _tpu1_ratio() -> tuple[float, str]:
                       f"{ub:.3g} mm2 in {_shape(TPU1)}")
 
 
+def _eyeriss_storage_share() -> tuple[float, str]:
+    a = evaluate(EYERISS).area_mm2
+    store = a["sram"] + a["register_files"]
+    return 100 * store / a["on_chip"], (f"(SRAM macros {a['sram']:.3g} + PE register files {a['register_files']:.3g} "
+                                        f"mm2) / on-chip {a['on_chip']:.3g} mm2 of {_shape(EYERISS)}")
+
+
 def _tpu1_power() -> tuple[float, str]:
     c = evaluate(TPU1)
     p = c.tdp_parts_W["static"] + c.tdp_parts_W["arrays"]
@@ -277,6 +284,8 @@ RULES: tuple[Rule, ...] = (
                                                                                    Macro(16384, 128, 28))),
     Rule("Eyeriss v1", "core area", Kind.CHIP_AREA, H, "mm2", _on_chip_area(EYERISS),
          published=_after_eq(("Eyeriss v1", "core area"))),
+    Rule("Eyeriss v1", "area share of on-chip storage (GLB + PE spads)", Kind.AREA_RATIO, H, "% of area",
+         _eyeriss_storage_share),
     Rule("Eyeriss v1", "core clock range", Kind.CLOCK, H, "MHz", _clock(EYERISS, 1e6), label="top of range",
          published=_range_top(("Eyeriss v1", "core clock range"))),
     Rule(_DN, "throughput / area / power (post-layout)", Kind.CHIP_AREA, H, "mm2", _on_chip_area(DIANNAO), 2),  # "GOP/s" splits

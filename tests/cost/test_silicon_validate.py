@@ -93,3 +93,21 @@ def test_the_fitted_rows_are_the_floor_clock_and_the_evoapprox_areas_and_are_out
     held = rep.held_out(*{c.kind for c in rep.checks})
     assert all(c.chip != "TPUv1" or c.kind.value != "clock" for c in held)
     assert ("Eyeriss v1", "core clock range [top of range]") in [(c.chip, c.figure) for c in held]
+
+
+def test_chip_clock_inputs_come_from_the_chips_rows():
+    rows = {(r.chip, r.figure): r for r in read_published()}
+    supply = rows[("Eyeriss v1", "core supply range")]
+    assert R.EYERISS.vdd_V == float(supply.value.split("-")[1])            # the top of the published range
+    assert R.EYERISS.bank_bytes == 512 * 64 // 8                           # 512 x 64-bit banks
+    assert ("Eyeriss v1", "PE pipeline") in rows and ("DianNao (ASPLOS 2014)", "NFU pipeline") in rows
+    assert rows[("DianNao (ASPLOS 2014)", "NFU pipeline")].confidence == "R"   # recalled, tagged so
+    assert R.TPU1.vdd_V is None and R.TPU1.logic_stages == 1              # TPU v1 publishes neither
+
+
+def test_eyeriss_storage_share_is_the_inventory_storage_over_the_on_chip_area():
+    from simlow.npu.design import evaluate
+    check = next(c for c in validate_silicon().checks if c.figure.startswith("area share of on-chip storage"))
+    a = evaluate(R.EYERISS).area_mm2
+    assert check.predicted == pytest.approx(100 * (a["sram"] + a["register_files"]) / a["on_chip"])
+    assert check.published == 67 and check.role is Role.HELD_OUT

@@ -162,3 +162,17 @@ def test_register_files_and_white_space_in_the_inventory():
                                            + load_fit().leak_W_per_mm2 * plain.area_mm2["sram"])
     with pytest.raises(SimlowError, match="local_reg_bytes"):
         design(local_reg_bytes=-1)
+
+
+def test_spec_sources_name_the_design_supply_stages_and_bank():
+    from simlow.npu.spec import spec_document
+    from simlow.npu.dram import parse_dram
+    from simlow.npu.design import NpuDesign
+    base = NpuDesign("int16", 1, 168, 108 * 1024, parse_dram("lpddr4x-4266x64"), 65, 8.0, 1)
+    plain = spec_document(base)
+    doc = spec_document(base.with_(vdd_V=1.17, logic_stages=2, bank_bytes=4096))
+    clock = doc["engines"][0]["clock"]["source"]
+    assert "1.17 V" in clock and "2 pipeline stage(s)" in clock
+    assert "pipeline stage" not in plain["engines"][0]["clock"]["source"]
+    sram = next(m for m in doc["memories"] if m["name"] == "sram")
+    assert "banks of 4096 B" in sram["bandwidth"]["source"] and "4096-byte bank" in sram["energy_per_bit"]["source"]
