@@ -8,7 +8,9 @@ SRAM in banks, a DRAM interface (``simlow.npu.dram``), a node and a clock derati
 
 - **clock** = the design clock of the array unit at the node (``simlow.cost.clock``: the
   slowest of the logic path and the SRAM macro access, each + register overhead + skew margin
-  + corner derating, and a floor fitted on TPU v1), or ``clock_Hz`` when given
+  + corner derating, and a floor fitted on TPU v1), at the design's supply ``vdd_V`` (None:
+  the node's nominal), with the unit's logic cut into ``logic_stages`` and the global SRAM in
+  banks of ``bank_bytes`` (None: npu.yaml's), or ``clock_Hz`` when given
   (an override), x ``clock_derate``. The
   unit's logic fmax (``simlow.cost.macs``, no margins) is reported beside it as ``fmax_Hz``.
   The vector lanes are pipelined into as many stages as their FP32 FMA path needs at that
