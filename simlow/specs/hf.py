@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from simlow.errors import SimlowError
-from simlow.specs.model import MLA, GlobalAttention, MoE, ModelSpec, SlidingWindow
+from simlow.specs.attention import MLA, GlobalAttention
+from simlow.specs.model import MoE, ModelSpec, SlidingWindow
 from simlow.specs.yamlfile import Reader
 
 MAX_BYTES = 16 * 2**20      # a config.json is a few KB; refuse anything this large
